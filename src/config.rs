@@ -1,0 +1,465 @@
+//! [`ClientBuilder`]: where a client points (base URL, key) and how it behaves (timeouts,
+//! retries, headers, pool). Every setter states its default.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::headers::debug_pairs;
+
+/// The base URL used when neither the builder nor `OPENAI_BASE_URL` sets one.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// Retries after the first attempt, as in openai-python (3 attempts in all).
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+
+/// The timeouts of a client. Every one surfaces as [`Error::Timeout`] naming its phase.
+///
+/// ```
+/// use std::time::Duration;
+/// let t = oai_compat::Timeouts::default();
+/// assert_eq!(t.connect, Duration::from_secs(5));
+/// assert_eq!(t.request, Duration::from_secs(600));
+/// assert_eq!(t.stream_idle, Some(Duration::from_secs(600)));
+/// assert_eq!(t.stream_total, None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// Opening a connection, TCP and TLS. Default 5 s.
+    pub connect: Duration,
+    /// A whole non-streamed attempt (send, wait, read the body); for a stream, the wait for
+    /// its response headers. Default 600 s, as openai-python.
+    pub request: Duration,
+    /// The longest gap between two stream **events**. Keep-alive comments do not reset it, so
+    /// a proxy's keep-alives cannot keep a dead generation open forever. Default 600 s.
+    pub stream_idle: Option<Duration>,
+    /// The whole stream, from the request to the last event. Default: none.
+    pub stream_total: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(600),
+            stream_idle: Some(Duration::from_secs(600)),
+            stream_total: None,
+        }
+    }
+}
+
+/// A secret string: never printed by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(String);
+
+impl Secret {
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The validated configuration a [`Client`] runs with.
+#[derive(Clone)]
+pub(crate) struct Config {
+    /// Normalised: no trailing slash; an empty path became `/v1`.
+    pub(crate) base_url: String,
+    pub(crate) api_key: Option<Secret>,
+    pub(crate) organization: Option<String>,
+    pub(crate) project: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) max_retries: u32,
+    pub(crate) pool_max_idle_per_host: usize,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) use_env_proxy: bool,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("organization", &self.organization)
+            .field("project", &self.project)
+            .field("headers", &HeaderList(&self.headers))
+            .field("timeouts", &self.timeouts)
+            .field("max_retries", &self.max_retries)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
+}
+
+/// Debug view of a header list with secrets redacted.
+pub(crate) struct HeaderList<'a>(pub(crate) &'a [(String, String)]);
+
+impl fmt::Debug for HeaderList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_pairs(f, self.0.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+    }
+}
+
+/// Builds a [`Client`]. Start from [`Client::builder`].
+///
+/// Values set here win over the environment; the environment (`OPENAI_BASE_URL`,
+/// `OPENAI_API_KEY`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`) fills what is not set, unless
+/// [`ClientBuilder::use_env`] is `false`. Empty variables count as unset.
+///
+/// ```
+/// use std::time::Duration;
+/// let client = oai_compat::Client::builder()
+///     .base_url("http://localhost:8000")          // vLLM; becomes http://localhost:8000/v1
+///     .api_key("EMPTY")
+///     .timeout(Duration::from_secs(60))
+///     .max_retries(3)
+///     .build()?;
+/// assert_eq!(client.base_url(), "http://localhost:8000/v1");
+/// # Ok::<_, oai_compat::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    api_key: Option<Option<Secret>>,
+    organization: Option<String>,
+    project: Option<String>,
+    headers: Vec<(String, String)>,
+    timeouts: Timeouts,
+    max_retries: Option<u32>,
+    pool_max_idle_per_host: Option<usize>,
+    max_response_bytes: Option<usize>,
+    no_env: bool,
+    no_proxy: bool,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field(
+                "api_key",
+                &self.api_key.as_ref().map(|k| k.as_ref().map(|_| "<redacted>")),
+            )
+            .field("headers", &HeaderList(&self.headers))
+            .field("timeouts", &self.timeouts)
+            .field("max_retries", &self.max_retries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with every default. Same as [`Client::builder`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The server's base URL, e.g. `http://localhost:8000/v1` for vLLM.
+    ///
+    /// Trailing slashes are dropped; a URL with no path gets `/v1` (so
+    /// `http://localhost:8000` works for vLLM); any other path is kept as given (Prism:
+    /// `http://127.0.0.1:4010` has no `/v1`? then write `http://127.0.0.1:4010/`... see
+    /// [`ClientBuilder::base_url_exact`]). Only `http` and `https` are accepted.
+    ///
+    /// Default: `OPENAI_BASE_URL`, else `https://api.openai.com/v1`.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The base URL exactly as given, with no `/v1` added to an empty path (for servers that
+    /// serve the API at the root, like a Prism mock of OpenAI's spec).
+    pub fn base_url_exact(mut self, url: impl Into<String>) -> Self {
+        let mut url = url.into();
+        // A marker the normaliser understands; never sent anywhere.
+        url.push_str("#exact");
+        self.base_url = Some(url);
+        self
+    }
+
+    /// The API key, sent as `Authorization: Bearer <key>`. `"EMPTY"` (vLLM's convention) is
+    /// sent as given. It never appears in `Debug`, errors or logs.
+    ///
+    /// Default: `OPENAI_API_KEY` if set, else no key and no `Authorization` header at all
+    /// (vLLM without `--api-key`, Ollama, llama.cpp).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(Some(Secret(key.into())));
+        self
+    }
+
+    /// Sends no `Authorization` header, even when `OPENAI_API_KEY` is set: for a local server
+    /// that must not receive your OpenAI key.
+    pub fn no_api_key(mut self) -> Self {
+        self.api_key = Some(None);
+        self
+    }
+
+    /// Sends `OpenAI-Organization`. Default: `OPENAI_ORG_ID`, else none.
+    pub fn organization(mut self, org: impl Into<String>) -> Self {
+        self.organization = Some(org.into());
+        self
+    }
+
+    /// Sends `OpenAI-Project`. Default: `OPENAI_PROJECT_ID`, else none.
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// Adds a header to every request; per-call headers
+    /// ([`RequestOptions::header`](crate::RequestOptions::header)) win over it.
+    /// Default: none besides `User-Agent: oai-compat/<version>`, `Accept` and `Content-Type`.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The whole non-streamed attempt, and a stream's wait for its headers. Default 600 s.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeouts.request = d;
+        self
+    }
+
+    /// Opening a connection (TCP and TLS). Default 5 s.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.timeouts.connect = d;
+        self
+    }
+
+    /// The longest gap between two stream events (keep-alive comments do not count);
+    /// `None` turns it off. Default 600 s.
+    pub fn stream_idle_timeout(mut self, d: Option<Duration>) -> Self {
+        self.timeouts.stream_idle = d;
+        self
+    }
+
+    /// A deadline for a whole stream. Default: none.
+    pub fn stream_timeout(mut self, d: Option<Duration>) -> Self {
+        self.timeouts.stream_total = d;
+        self
+    }
+
+    /// All timeouts at once. Default: [`Timeouts::default`].
+    pub fn timeouts(mut self, t: Timeouts) -> Self {
+        self.timeouts = t;
+        self
+    }
+
+    /// Retries after the first attempt. Default 2 (3 attempts), as openai-python.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = Some(n);
+        self
+    }
+
+    /// Idle connections kept per host for reuse. Default 64 (ureq's own default is 3, too
+    /// few for a service calling one vLLM host from many threads).
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
+        self.pool_max_idle_per_host = Some(n);
+        self
+    }
+
+    /// The largest response body read into memory. Default 256 MiB (ureq's 10 MB is too small
+    /// for big embedding batches).
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = Some(n);
+        self
+    }
+
+    /// Whether unset values are read from `OPENAI_*` variables. Default `true`.
+    pub fn use_env(mut self, yes: bool) -> Self {
+        self.no_env = !yes;
+        self
+    }
+
+    /// Ignores `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`. Default: proxies from the environment
+    /// are used.
+    pub fn no_proxy(mut self) -> Self {
+        self.no_proxy = true;
+        self
+    }
+
+    /// Validates the configuration and builds the client.
+    ///
+    /// Fails with [`Error::Config`] for a base URL that is not `http(s)://host[:port][/path]`,
+    /// an `https` URL in a build without a TLS feature, an invalid header, or a zero timeout.
+    pub fn build(self) -> Result<Client> {
+        Client::from_config(self.into_config()?)
+    }
+
+    pub(crate) fn into_config(self) -> Result<Config> {
+        let env = |name: &str| {
+            if self.no_env {
+                None
+            } else {
+                std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+            }
+        };
+        let raw_url = self
+            .base_url
+            .clone()
+            .or_else(|| env("OPENAI_BASE_URL"))
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let base_url = normalize_base_url(&raw_url)?;
+        let api_key = match self.api_key {
+            Some(k) => k,
+            None => env("OPENAI_API_KEY").map(Secret),
+        };
+        if let Some(k) = &api_key {
+            if http::HeaderValue::from_str(&format!("Bearer {}", k.expose())).is_err() {
+                return Err(Error::config(
+                    "the API key contains characters that cannot be sent in a header (newline or control character?)",
+                ));
+            }
+        }
+        for (n, v) in &self.headers {
+            validate_header(n, v)?;
+        }
+        let t = self.timeouts;
+        for (name, d) in [
+            ("connect", Some(t.connect)),
+            ("request", Some(t.request)),
+            ("stream_idle", t.stream_idle),
+            ("stream_total", t.stream_total),
+        ] {
+            if d == Some(Duration::ZERO) {
+                return Err(Error::config(format!(
+                    "the {name} timeout is zero; use a positive duration (or None where allowed)"
+                )));
+            }
+        }
+        Ok(Config {
+            base_url,
+            api_key,
+            organization: self.organization.or_else(|| env("OPENAI_ORG_ID")),
+            project: self.project.or_else(|| env("OPENAI_PROJECT_ID")),
+            headers: self.headers,
+            timeouts: t,
+            max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            pool_max_idle_per_host: self.pool_max_idle_per_host.unwrap_or(64),
+            max_response_bytes: self.max_response_bytes.unwrap_or(256 * 1024 * 1024),
+            use_env_proxy: !self.no_proxy,
+        })
+    }
+}
+
+/// Checks a header name and value the way the transports will.
+pub(crate) fn validate_header(name: &str, value: &str) -> Result<()> {
+    http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::config(format!("invalid header name {name:?}")))?;
+    http::HeaderValue::from_str(value).map_err(|_| {
+        let shown = if crate::headers::is_sensitive(name) {
+            "<redacted>"
+        } else {
+            value
+        };
+        Error::config(format!(
+            "invalid value for header {name:?}: {shown:?} (no newlines or control characters)"
+        ))
+    })?;
+    Ok(())
+}
+
+/// `http(s)://host[:port][/path]`, trailing slashes dropped, empty path -> `/v1`.
+pub(crate) fn normalize_base_url(raw: &str) -> Result<String> {
+    let trimmed = raw.trim();
+    let (url, exact) = match trimmed.strip_suffix("#exact") {
+        Some(u) => (u, true),
+        None => (trimmed, false),
+    };
+    let bad = |why: &str| {
+        Error::config(format!(
+            "base_url {url:?} {why}; expected something like http://localhost:8000/v1 or https://api.openai.com/v1"
+        ))
+    };
+    let uri: http::Uri = url.parse().map_err(|_| bad("is not a valid URL"))?;
+    let scheme = uri.scheme_str().ok_or_else(|| bad("has no scheme"))?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(bad("must start with http:// or https://"));
+    }
+    let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| bad("has no host"))?;
+    if uri.query().is_some() || url.contains('#') {
+        return Err(bad(
+            "must not have a query or fragment (use RequestOptions::query for query parameters)",
+        ));
+    }
+    if url.contains('@') {
+        return Err(bad("must not contain credentials; use api_key()"));
+    }
+    if scheme.eq_ignore_ascii_case("https") && !cfg!(any(feature = "rustls", feature = "native-tls")) {
+        return Err(Error::config(format!(
+            "base_url {url:?} uses https, but oai-compat was built without TLS: enable the `rustls` (or `native-tls`) feature"
+        )));
+    }
+    let authority = match uri.port_u16() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    };
+    let path = uri.path().trim_end_matches('/');
+    let path = if path.is_empty() && !exact { "/v1" } else { path };
+    Ok(format!("{}://{}{}", scheme.to_ascii_lowercase(), authority, path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_normalisation() {
+        let n = |s| normalize_base_url(s).unwrap();
+        assert_eq!(n("http://localhost:8000"), "http://localhost:8000/v1");
+        assert_eq!(n("http://localhost:8000/"), "http://localhost:8000/v1");
+        assert_eq!(n("http://localhost:8000/v1/"), "http://localhost:8000/v1");
+        assert_eq!(n("  https://api.openai.com/v1//  "), "https://api.openai.com/v1");
+        assert_eq!(n("http://h/openai/v1"), "http://h/openai/v1");
+        assert_eq!(n("HTTP://h:1/x"), "http://h:1/x");
+        assert_eq!(n("http://127.0.0.1:4010#exact"), "http://127.0.0.1:4010");
+        assert_eq!(n("http://[::1]:8000"), "http://[::1]:8000/v1");
+    }
+
+    #[test]
+    fn bad_base_urls_say_what_to_fix() {
+        for bad in [
+            "localhost:8000",
+            "ftp://h/v1",
+            "http://",
+            "",
+            "not a url",
+            "http://h/v1?x=1",
+            "http://user:pw@h/v1",
+        ] {
+            let e = normalize_base_url(bad).unwrap_err().to_string();
+            assert!(e.contains("base_url"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn zero_timeout_and_bad_headers_rejected() {
+        let b = ClientBuilder::new().use_env(false).base_url("http://h");
+        let e = b.clone().timeout(Duration::ZERO).into_config().unwrap_err();
+        assert!(e.to_string().contains("request timeout is zero"), "{e}");
+        let e = b.clone().header("bad name", "v").into_config().unwrap_err();
+        assert!(e.to_string().contains("invalid header name"), "{e}");
+        let e = b.clone().header("x-key", "a\nb").into_config().unwrap_err();
+        assert!(e.to_string().contains("invalid value"), "{e}");
+        let e = b.api_key("sk-abc\ndef").into_config().unwrap_err();
+        assert!(!e.to_string().contains("sk-abc"), "{e}");
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let b = ClientBuilder::new()
+            .use_env(false)
+            .api_key("sk-very-secret")
+            .header("Authorization", "Bearer sk-other-secret");
+        let s = format!("{b:?}");
+        assert!(!s.contains("sk-very-secret") && !s.contains("sk-other-secret"), "{s}");
+        let c = b.base_url("http://h").into_config().unwrap();
+        let s = format!("{c:?}");
+        assert!(!s.contains("sk-very-secret") && !s.contains("sk-other-secret"), "{s}");
+    }
+}

@@ -1,0 +1,678 @@
+//! [`Error`]: one error type for every call, in both modes, with no foreign type in it.
+//!
+//! Error bodies are parsed leniently because every server shapes them differently:
+//! OpenAI's `{"error": {...}}` (string `code`), vLLM's (integer `code`), vLLM's
+//! `--api-key` 401 `{"error": "Unauthorized"}`, the flat pre-0.10.1 vLLM shape
+//! `{"object": "error", "message": ...}`, FastAPI's and Prism's `{"detail": ...}`, and
+//! raw text or HTML from proxies. The HTTP status and the raw body are always kept.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::headers::Headers;
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How many bytes of a body an error keeps for `Display` and inspection.
+const EXCERPT: usize = 512;
+
+/// Everything that can go wrong in a call.
+///
+/// Match on the variant, or ask a predicate: [`Error::is_timeout`],
+/// [`Error::is_rate_limited`], [`Error::is_overloaded`], [`Error::is_auth`], ...
+///
+/// ```
+/// # use oai_compat::Error;
+/// fn describe(e: &Error) -> &'static str {
+///     if e.is_timeout() {
+///         "timed out: raise the timeout or retry later"
+///     } else if e.is_rate_limited() {
+///         "rate limited (429)"
+///     } else if e.is_overloaded() {
+///         "server overloaded (503)"
+///     } else if e.status().is_some() {
+///         "the server refused the request"
+///     } else {
+///         "other"
+///     }
+/// }
+/// # let _ = describe;
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with a non-2xx status.
+    #[error("{0}")]
+    Api(Box<ApiError>),
+    /// A timeout expired; [`TimeoutError::phase`] says which one.
+    #[error("{0}")]
+    Timeout(TimeoutError),
+    /// The connection could not be made, or broke (refused, reset, DNS, TLS).
+    #[error("{0}")]
+    Connection(ConnectionError),
+    /// A 2xx response whose body is not what the endpoint returns.
+    #[error("{0}")]
+    Decode(Box<DecodeError>),
+    /// A stream broke after it was handed to the caller: an in-band error event, a body
+    /// that ended without `[DONE]`, or an oversized event.
+    #[error("{0}")]
+    Stream(Box<StreamError>),
+    /// Invalid configuration or request (bad base URL, header, missing TLS feature, ...).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// The HTTP status of an [`Error::Api`].
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            _ => None,
+        }
+    }
+
+    /// True for every kind of timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout(_))
+    }
+
+    /// True for connection failures (refused, reset, DNS, TLS).
+    pub fn is_connection(&self) -> bool {
+        matches!(self, Error::Connection(_))
+    }
+
+    /// True for HTTP 429 (rate limits, usually from OpenAI or a proxy).
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(429)
+    }
+
+    /// True for HTTP 503: vLLM's answer when its queue is full.
+    pub fn is_overloaded(&self) -> bool {
+        self.status() == Some(503)
+    }
+
+    /// True for HTTP 401 and 403: a missing, wrong or unauthorised API key.
+    pub fn is_auth(&self) -> bool {
+        matches!(self.status(), Some(401 | 403))
+    }
+
+    /// True for HTTP 404 (unknown model or route).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// True when the same request could succeed if sent again: timeouts, connection errors,
+    /// 408, 409, 429 and 5xx (unless the server said `x-should-retry: false`).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Timeout(_) | Error::Connection(_) => true,
+            Error::Api(e) => crate::retry::status_says_retry(e.status, &e.headers),
+            _ => false,
+        }
+    }
+
+    /// The server's request id (`x-request-id`), when known.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.request_id.as_deref(),
+            Error::Decode(e) => e.request_id.as_deref(),
+            Error::Stream(e) => e.request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// How many retries were made before this error was returned.
+    pub fn retries_taken(&self) -> u32 {
+        match self {
+            Error::Api(e) => e.retries_taken,
+            Error::Timeout(e) => e.retries_taken,
+            Error::Connection(e) => e.retries_taken,
+            Error::Decode(e) => e.retries_taken,
+            Error::Stream(e) => e.retries_taken,
+            Error::Config(_) => 0,
+        }
+    }
+
+    pub(crate) fn set_retries_taken(&mut self, n: u32) {
+        match self {
+            Error::Api(e) => e.retries_taken = n,
+            Error::Timeout(e) => e.retries_taken = n,
+            Error::Connection(e) => e.retries_taken = n,
+            Error::Decode(e) => e.retries_taken = n,
+            Error::Stream(e) => e.retries_taken = n,
+            Error::Config(_) => {}
+        }
+    }
+
+    pub(crate) fn config(msg: impl Into<String>) -> Self {
+        Error::Config(msg.into())
+    }
+
+    pub(crate) fn timeout(phase: TimeoutPhase, limit: Option<Duration>) -> Self {
+        Error::Timeout(TimeoutError {
+            phase,
+            limit,
+            retries_taken: 0,
+        })
+    }
+
+    pub(crate) fn connection(
+        message: impl Into<String>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Connection(ConnectionError {
+            message: message.into(),
+            source,
+            retries_taken: 0,
+        })
+    }
+
+    pub(crate) fn decode(
+        what: &'static str,
+        source: impl fmt::Display,
+        body: &[u8],
+        request_id: Option<String>,
+    ) -> Self {
+        Error::Decode(Box::new(DecodeError {
+            what,
+            message: source.to_string(),
+            body_excerpt: excerpt(body),
+            request_id,
+            retries_taken: 0,
+        }))
+    }
+
+    pub(crate) fn stream(kind: StreamErrorKind, message: impl Into<String>) -> Self {
+        Error::Stream(Box::new(StreamError::new(kind, message)))
+    }
+}
+
+/// A non-2xx answer from the server.
+///
+/// `Display` shows the status and the message: `API error 404 (NotFoundError): The model
+/// `x` does not exist.`
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP status code.
+    pub status: u16,
+    /// The server's message, or the reason phrase when the body has none.
+    pub message: String,
+    /// The error's `type` (`invalid_request_error`, vLLM's `NotFoundError`, ...).
+    pub error_type: Option<String>,
+    /// The error's `code`: a string for OpenAI, the HTTP status as an integer for vLLM.
+    pub code: Option<ErrorCode>,
+    /// The request parameter the error is about (`model`, `max_tokens`, ...).
+    pub param: Option<String>,
+    /// The server's request id (`x-request-id`).
+    pub request_id: Option<String>,
+    /// The response headers (`retry-after`, rate-limit headers, ...).
+    pub headers: Headers,
+    /// The raw response body (lossy UTF-8, at most 64 KiB).
+    pub body: String,
+    /// How many retries were made before this error was returned.
+    pub retries_taken: u32,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "API error {}", self.status)?;
+        if let Some(t) = &self.error_type {
+            write!(f, " ({t})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl ApiError {
+    /// Parses an error response leniently; never fails.
+    pub(crate) fn from_response(status: u16, headers: Headers, body: &[u8]) -> ApiError {
+        const MAX_BODY: usize = 64 * 1024;
+        let fields = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| ErrorFields::from_value(&v).or_else(|| ErrorFields::from_detail(&v)));
+        let fields = fields.unwrap_or_else(|| ErrorFields {
+            message: text_message(body),
+            ..ErrorFields::default()
+        });
+        let message = if fields.message.is_empty() {
+            reason_phrase(status).to_owned()
+        } else {
+            fields.message
+        };
+        let request_id = headers.request_id().map(str::to_owned);
+        let cut = &body[..body.len().min(MAX_BODY)];
+        ApiError {
+            status,
+            message,
+            error_type: fields.error_type,
+            code: fields.code,
+            param: fields.param,
+            request_id,
+            headers,
+            body: String::from_utf8_lossy(cut).into_owned(),
+            retries_taken: 0,
+        }
+    }
+}
+
+/// An error `code`, which OpenAI sends as a string and vLLM as the HTTP status number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A numeric code (vLLM: the HTTP status).
+    Int(i64),
+    /// A string code (OpenAI: `invalid_api_key`, `model_not_found`, ...).
+    Text(String),
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorCode::Int(i) => write!(f, "{i}"),
+            ErrorCode::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Which timeout expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutPhase {
+    /// Opening the connection (TCP and TLS): `Timeouts::connect`.
+    Connect,
+    /// A whole non-streamed attempt, or waiting for a stream's response headers:
+    /// `Timeouts::request`.
+    Request,
+    /// The gap between two stream events (keep-alive comments do not count):
+    /// `Timeouts::stream_idle`.
+    StreamIdle,
+    /// The whole stream: `Timeouts::stream_total`.
+    StreamTotal,
+}
+
+impl fmt::Display for TimeoutPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutPhase::Connect => "connecting",
+            TimeoutPhase::Request => "waiting for the response",
+            TimeoutPhase::StreamIdle => "waiting for the next stream event",
+            TimeoutPhase::StreamTotal => "streaming (total stream deadline)",
+        })
+    }
+}
+
+/// Details of [`Error::Timeout`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TimeoutError {
+    /// Which timeout expired.
+    pub phase: TimeoutPhase,
+    /// The configured limit that expired, when known.
+    pub limit: Option<Duration>,
+    /// How many retries were made before this error was returned.
+    pub retries_taken: u32,
+}
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "timed out {}", self.phase)?;
+        if let Some(l) = self.limit {
+            write!(f, " (limit {:.3?})", l)?;
+        }
+        Ok(())
+    }
+}
+
+/// Details of [`Error::Connection`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ConnectionError {
+    /// What failed, in words.
+    pub message: String,
+    /// How many retries were made before this error was returned.
+    pub retries_taken: u32,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "connection error: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConnectionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Details of [`Error::Decode`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DecodeError {
+    /// What was being decoded (`chat completion`, `embeddings`, ...).
+    pub what: &'static str,
+    /// The parser's message.
+    pub message: String,
+    /// The start of the body (at most 512 bytes, lossy UTF-8).
+    pub body_excerpt: String,
+    /// The server's request id, when known.
+    pub request_id: Option<String>,
+    /// How many retries were made before this error was returned.
+    pub retries_taken: u32,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "could not decode the {} response: {}; body starts with: {:?}",
+            self.what, self.message, self.body_excerpt
+        )
+    }
+}
+
+/// What broke a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamErrorKind {
+    /// The server sent an error event (`data: {"error": ...}`).
+    InBand,
+    /// The body ended before `data: [DONE]`.
+    Truncated,
+    /// A line or event exceeded the configured bound.
+    TooLarge,
+}
+
+/// Details of [`Error::Stream`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StreamError {
+    /// What broke the stream.
+    pub kind: StreamErrorKind,
+    /// The message (the server's, for in-band errors).
+    pub message: String,
+    /// The in-band error's `type`.
+    pub error_type: Option<String>,
+    /// The in-band error's `code` (int for vLLM, string for OpenAI).
+    pub code: Option<ErrorCode>,
+    /// The in-band error's `param`.
+    pub param: Option<String>,
+    /// The request id of the streamed response.
+    pub request_id: Option<String>,
+    /// Retries made before the stream started.
+    pub retries_taken: u32,
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            StreamErrorKind::InBand => write!(f, "error event in stream")?,
+            StreamErrorKind::Truncated => write!(f, "stream ended early")?,
+            StreamErrorKind::TooLarge => write!(f, "stream event too large")?,
+        }
+        if let Some(t) = &self.error_type {
+            write!(f, " ({t})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl StreamError {
+    pub(crate) fn new(kind: StreamErrorKind, message: impl Into<String>) -> StreamError {
+        StreamError {
+            kind,
+            message: message.into(),
+            error_type: None,
+            code: None,
+            param: None,
+            request_id: None,
+            retries_taken: 0,
+        }
+    }
+
+    /// Builds the error for an in-band error payload, if `v` is one.
+    pub(crate) fn in_band(v: &Value) -> Option<StreamError> {
+        let fields = ErrorFields::from_value(v)?;
+        Some(StreamError {
+            kind: StreamErrorKind::InBand,
+            message: if fields.message.is_empty() {
+                "an error occurred during streaming".to_owned()
+            } else {
+                fields.message
+            },
+            error_type: fields.error_type,
+            code: fields.code,
+            param: fields.param,
+            request_id: None,
+            retries_taken: 0,
+        })
+    }
+}
+
+/// The parts of an error payload that every shape can carry.
+#[derive(Default)]
+struct ErrorFields {
+    message: String,
+    error_type: Option<String>,
+    code: Option<ErrorCode>,
+    param: Option<String>,
+}
+
+impl ErrorFields {
+    /// Recognises the three error-object shapes; `None` if `v` is not an error payload.
+    fn from_value(v: &Value) -> Option<ErrorFields> {
+        let obj = v.as_object()?;
+        match obj.get("error") {
+            // OpenAI, vLLM >= 0.10.1
+            Some(Value::Object(e)) => Some(Self::from_object(e)),
+            // vLLM --api-key 401: {"error": "Unauthorized"}
+            Some(Value::String(s)) => Some(ErrorFields {
+                message: s.clone(),
+                ..ErrorFields::default()
+            }),
+            Some(Value::Null) | None => {
+                // flat pre-0.10.1 vLLM: {"object": "error", "message": ..., "code": 400}
+                (obj.get("object").and_then(Value::as_str) == Some("error"))
+                    .then(|| Self::from_object(obj))
+            }
+            Some(other) => Some(ErrorFields {
+                message: other.to_string(),
+                ..ErrorFields::default()
+            }),
+        }
+    }
+
+    fn from_object(e: &serde_json::Map<String, Value>) -> ErrorFields {
+        let text = |k: &str| match e.get(k) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        };
+        let code = match e.get("code") {
+            Some(Value::Number(n)) => n.as_i64().map(ErrorCode::Int),
+            Some(Value::String(s)) => Some(ErrorCode::Text(s.clone())),
+            _ => None,
+        };
+        ErrorFields {
+            message: text("message").unwrap_or_default(),
+            error_type: text("type"),
+            code,
+            param: text("param"),
+        }
+    }
+
+    /// FastAPI's `{"detail": "..."}` / `{"detail": [...]}` and RFC 7807 problem+json (Prism).
+    fn from_detail(v: &Value) -> Option<ErrorFields> {
+        let obj = v.as_object()?;
+        let detail = obj.get("detail").or_else(|| obj.get("title"))?;
+        let message = match detail {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let error_type = obj
+            .get("title")
+            .and_then(Value::as_str)
+            .filter(|_| obj.contains_key("detail"))
+            .map(str::to_owned);
+        Some(ErrorFields {
+            message,
+            error_type,
+            ..ErrorFields::default()
+        })
+    }
+}
+
+/// A readable message from a non-JSON body: HTML tags dropped, white space folded, cut short.
+fn text_message(body: &[u8]) -> String {
+    let raw = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in raw.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if in_tag => {}
+            c if c.is_whitespace() => {
+                if !out.ends_with(' ') && !out.is_empty() {
+                    out.push(' ');
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    let out = out.trim();
+    let mut cut: String = out.chars().take(200).collect();
+    if cut.len() < out.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+/// The first bytes of a body, as lossy UTF-8.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let mut end = body.len().min(EXCERPT);
+    // Cut on a character boundary when the body is valid UTF-8 up to there.
+    while end > 0 && end < body.len() && (body[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    String::from_utf8_lossy(&body[..end]).into_owned()
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("HTTP error")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(status: u16, body: &str) -> ApiError {
+        ApiError::from_response(status, Headers::default(), body.as_bytes())
+    }
+
+    #[test]
+    fn openai_nested_shape() {
+        let e = parse(
+            401,
+            r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#,
+        );
+        assert_eq!(e.message, "Incorrect API key provided");
+        assert_eq!(e.error_type.as_deref(), Some("invalid_request_error"));
+        assert_eq!(e.code, Some(ErrorCode::Text("invalid_api_key".into())));
+        assert_eq!(e.param, None);
+    }
+
+    #[test]
+    fn vllm_nested_shape_with_int_code() {
+        let e = parse(
+            400,
+            r#"{"error":{"message":"max_tokens is too large","type":"BadRequestError","param":"max_tokens","code":400}}"#,
+        );
+        assert_eq!(e.code, Some(ErrorCode::Int(400)));
+        assert_eq!(e.param.as_deref(), Some("max_tokens"));
+        assert_eq!(
+            e.to_string(),
+            "API error 400 (BadRequestError): max_tokens is too large"
+        );
+    }
+
+    #[test]
+    fn vllm_unauthorized_string() {
+        let e = parse(401, r#"{"error":"Unauthorized"}"#);
+        assert_eq!(e.message, "Unauthorized");
+        assert_eq!(e.status, 401);
+    }
+
+    #[test]
+    fn flat_legacy_vllm_shape() {
+        let e = parse(
+            404,
+            r#"{"object":"error","message":"The model `x` does not exist.","type":"NotFoundError","param":null,"code":404}"#,
+        );
+        assert_eq!(e.message, "The model `x` does not exist.");
+        assert_eq!(e.error_type.as_deref(), Some("NotFoundError"));
+        assert_eq!(e.code, Some(ErrorCode::Int(404)));
+    }
+
+    #[test]
+    fn detail_shapes() {
+        assert_eq!(parse(404, r#"{"detail":"Not Found"}"#).message, "Not Found");
+        let e = parse(
+            422,
+            r#"{"type":"https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY","title":"Invalid request","status":422,"detail":"Your request is not valid"}"#,
+        );
+        assert_eq!(e.message, "Your request is not valid");
+        assert_eq!(e.error_type.as_deref(), Some("Invalid request"));
+        let e = parse(422, r#"{"detail":[{"loc":["body","model"],"msg":"field required"}]}"#);
+        assert!(e.message.contains("field required"), "{}", e.message);
+    }
+
+    #[test]
+    fn html_and_empty_bodies_keep_status() {
+        let e = parse(
+            502,
+            "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+        );
+        assert_eq!(e.status, 502);
+        assert!(e.message.starts_with("502 Bad Gateway"), "{}", e.message);
+        assert!(e.body.contains("<h1>"));
+        let e = parse(503, "");
+        assert_eq!(e.message, "Service Unavailable");
+        let e = parse(500, "{not json");
+        assert_eq!(e.message, "{not json");
+    }
+
+    #[test]
+    fn in_band_shapes() {
+        let v: Value = serde_json::from_str(r#"{"error":{"message":"boom","type":"InternalServerError","code":500}}"#).unwrap();
+        let e = StreamError::in_band(&v).unwrap();
+        assert_eq!(e.message, "boom");
+        assert_eq!(e.code, Some(ErrorCode::Int(500)));
+        let v: Value = serde_json::from_str(r#"{"error":"Unauthorized"}"#).unwrap();
+        assert_eq!(StreamError::in_band(&v).unwrap().message, "Unauthorized");
+        let v: Value = serde_json::from_str(r#"{"object":"error","message":"flat"}"#).unwrap();
+        assert_eq!(StreamError::in_band(&v).unwrap().message, "flat");
+        let v: Value = serde_json::from_str(r#"{"id":"x","choices":[],"error":null}"#).unwrap();
+        assert!(StreamError::in_band(&v).is_none());
+    }
+
+    #[test]
+    fn excerpt_is_bounded_and_char_safe() {
+        let body = "é".repeat(600);
+        let ex = excerpt(body.as_bytes());
+        assert!(ex.len() <= EXCERPT);
+        assert!(!ex.contains('\u{FFFD}'));
+    }
+}

@@ -1,0 +1,131 @@
+//! [`Headers`]: response headers as plain strings, so no HTTP crate's types reach the public API.
+
+use std::fmt;
+
+/// Header names whose values are secrets: `Debug` never prints them.
+const SENSITIVE: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "api-key",
+    "x-api-key",
+    "cookie",
+    "set-cookie",
+];
+
+/// An ordered list of HTTP headers with case-insensitive lookup.
+///
+/// Values that are not valid UTF-8 are kept lossily. `Debug` redacts credentials
+/// (`authorization`, `api-key`, cookies, ...).
+///
+/// ```
+/// let h = oai_compat::Headers::from_pairs([("X-Request-Id", "req-1"), ("Retry-After", "2")]);
+/// assert_eq!(h.get("x-request-id"), Some("req-1"));
+/// assert_eq!(h.request_id(), Some("req-1"));
+/// assert_eq!(h.get("missing"), None);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    pairs: Vec<(String, String)>,
+}
+
+impl Headers {
+    /// Builds headers from `(name, value)` pairs, in order.
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        Headers {
+            pairs: pairs
+                .into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The first value of the header `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of the header `name` (case-insensitive), in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The server's request id: `x-request-id` (OpenAI, vLLM with `--enable-request-id-headers`).
+    pub fn request_id(&self) -> Option<&str> {
+        self.get("x-request-id")
+    }
+
+    /// All `(name, value)` pairs, in the order received.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Number of header lines.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// True when there are no headers.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    pub(crate) fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.pairs.push((name.into(), value.into()));
+    }
+}
+
+/// True for header names whose values must never be printed.
+pub(crate) fn is_sensitive(name: &str) -> bool {
+    SENSITIVE.iter().any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// Writes `(name, value)` pairs as a debug map with secret values redacted.
+pub(crate) fn debug_pairs<'a>(
+    f: &mut fmt::Formatter<'_>,
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+) -> fmt::Result {
+    let mut m = f.debug_map();
+    for (n, v) in pairs {
+        if is_sensitive(n) {
+            m.entry(&n, &"<redacted>");
+        } else {
+            m.entry(&n, &v);
+        }
+    }
+    m.finish()
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_pairs(f, self.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_is_case_insensitive_and_ordered() {
+        let h = Headers::from_pairs([("A", "1"), ("b", "2"), ("a", "3")]);
+        assert_eq!(h.get("a"), Some("1"));
+        assert_eq!(h.get_all("A").collect::<Vec<_>>(), ["1", "3"]);
+        assert_eq!(h.len(), 3);
+    }
+
+    #[test]
+    fn debug_redacts_credentials() {
+        let h = Headers::from_pairs([("Authorization", "Bearer sk-secret"), ("x", "y")]);
+        let s = format!("{h:?}");
+        assert!(!s.contains("sk-secret"), "{s}");
+        assert!(s.contains("<redacted>") && s.contains("\"y\""), "{s}");
+    }
+}

@@ -1,0 +1,115 @@
+//! # oai-compat
+//!
+//! A client for OpenAI-compatible LLM servers: **vLLM** first, OpenAI itself, and every server
+//! that speaks the same API (llama.cpp, SGLang, LiteLLM, Ollama's `/v1`).
+//!
+//! - **Sync first.** The default build is a blocking client on [ureq](https://docs.rs/ureq)
+//!   with no async runtime in its dependency tree.
+//! - **Async by feature.** `default-features = false, features = ["async", "rustls"]` gives
+//!   the same API as `async fn`s on reqwest + tokio. These docs show the blocking
+//!   signatures; in async mode every method that does I/O is `async`.
+//! - **One code path.** Both modes compile from the same source: request and response types,
+//!   retries, error handling and the SSE decoder are shared; only the transport differs.
+//!
+//! ```no_run
+//! use oai_compat::{Client, types::{ChatCompletionRequest, EmbeddingRequest, Message}};
+//!
+//! // OPENAI_BASE_URL / OPENAI_API_KEY, or set them here.
+//! let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
+//! let model = client.models().list()?.data[0].id.clone();
+//! let reply = client.chat().create(&ChatCompletionRequest::new(&model, [Message::user("Hi")]))?;
+//! println!("{}", reply.text().unwrap_or_default());
+//! for chunk in client.chat().create_stream(&ChatCompletionRequest::new(&model, [Message::user("Hi")]))? {
+//!     print!("{}", chunk?.text());
+//! }
+//! # Ok::<_, oai_compat::Error>(())
+//! ```
+//!
+//! ## Features
+//!
+//! | feature | default | what |
+//! | --- | --- | --- |
+//! | `blocking` | yes | the blocking client on ureq |
+//! | `async` | no | the async client on reqwest + tokio (mutually exclusive with `blocking`) |
+//! | `rustls` | yes | TLS with rustls and the platform's trust store |
+//! | `native-tls` | no | TLS with the system library (OpenSSL, SChannel, Security.framework) |
+//! | `mock` | no | [`mock::MockServer`], an OpenAI-compatible server for offline tests |
+//!
+//! A build without a TLS feature works for plain-`http` servers (vLLM on a LAN); an `https`
+//! base URL then fails at [`ClientBuilder::build`] with an error naming the feature.
+//! **Libraries** that depend on oai-compat should use `default-features = false` and let the
+//! application pick the mode, since `blocking` and `async` cannot both be on.
+//!
+//! ## Timeouts
+//!
+//! [`Timeouts`]: `connect` (5 s), `request` (600 s: a whole non-streamed attempt, or a
+//! stream's wait for its headers), `stream_idle` (600 s: the longest gap between stream
+//! *events*; keep-alive comments do not reset it) and `stream_total` (off). Each expiry is an
+//! [`Error::Timeout`] that names its [`TimeoutPhase`].
+//!
+//! ## Retries
+//!
+//! Two retries by default (openai-python's rules): 408, 409, 429, 5xx, connection errors and
+//! timeouts, with the server's `retry-after` honoured up to 120 s (more means no retry) and
+//! exponential backoff with jitter otherwise. A stream is never retried once handed over.
+//!
+//! ## Errors
+//!
+//! One [`Error`] enum: [`Error::Api`] (status, message, type, code, param, request id, body),
+//! [`Error::Timeout`], [`Error::Connection`], [`Error::Decode`], [`Error::Stream`],
+//! [`Error::Config`], with predicates such as [`Error::is_rate_limited`] and
+//! [`Error::is_overloaded`]. The API key never appears in `Debug`, errors or logs.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(all(feature = "blocking", feature = "async"))]
+compile_error!(
+    "oai-compat: features `blocking` (default) and `async` are mutually exclusive. For the async client use `default-features = false, features = [\"async\", \"rustls\"]`. If you did not enable both yourself, another crate in your dependency graph did (run `cargo tree -e features -i oai-compat`)."
+);
+#[cfg(not(any(feature = "blocking", feature = "async")))]
+compile_error!(
+    "oai-compat: enable exactly one of the features `blocking` (the default) or `async`, e.g. `features = [\"blocking\", \"rustls\"]`."
+);
+
+// Every module is gated on a mode so that with both or neither feature on, the guard above is
+// the only error printed. Elsewhere, `feature = "blocking"` alone picks the mode.
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod client;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod config;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod error;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod headers;
+#[cfg(all(feature = "mock", any(feature = "blocking", feature = "async")))]
+pub mod mock;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod request;
+#[cfg(any(feature = "blocking", feature = "async"))]
+pub mod resources;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod retry;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod rt;
+#[cfg(any(feature = "blocking", feature = "async"))]
+pub mod sse;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod stream;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod transport;
+#[cfg(any(feature = "blocking", feature = "async"))]
+pub mod types;
+
+#[cfg(any(feature = "blocking", feature = "async"))]
+pub use crate::{
+    client::{Client, Response, ResponseMeta},
+    config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Timeouts},
+    error::{
+        ApiError, ConnectionError, DecodeError, Error, ErrorCode, Result, StreamError,
+        StreamErrorKind, TimeoutError, TimeoutPhase,
+    },
+    headers::Headers,
+    request::RequestOptions,
+    resources::{chat::ChatCompletionStream, completions::CompletionStream},
+    stream::EventStream,
+};

@@ -1,0 +1,466 @@
+//! A built-in OpenAI-compatible mock server, for testing offline.
+//!
+//! [`MockServer::start`] binds `127.0.0.1` on a free port and answers
+//! HTTP/1.1 like a small vLLM server: `/v1/models`, `/v1/chat/completions`,
+//! `/v1/completions`, `/v1/embeddings` (streaming included), and vLLM's
+//! `/health`, `/version`, `/tokenize` and `/detokenize`. The answers are
+//! deterministic functions of the request, so tests can assert on them.
+//!
+//! It runs on plain `std` threads: no async runtime is needed or started, so
+//! the same test can drive the blocking client from `#[test]` or the async
+//! client from `#[tokio::test]`. Dropping the server stops it, ending every
+//! connection (hanging replies included) at once.
+//!
+//! # Scripting replies
+//!
+//! Replies queued with [`MockServer::enqueue`] answer the next requests, in
+//! order, whatever their path; once the queue is empty the built-in answers
+//! take over. A [`Reply`] can be an ordinary JSON answer or error, an SSE
+//! stream written event by event, or a fault: a slow or never-answering
+//! server, a connection closed before the headers or in the middle of a
+//! body, a body trickled byte by byte. Every request is recorded
+//! ([`MockServer::requests`]) and every accepted connection counted
+//! ([`MockServer::connections`]).
+//!
+#![cfg_attr(feature = "blocking", doc = "```")]
+#![cfg_attr(not(feature = "blocking"), doc = "```ignore")]
+//! use oai_compat::mock::{MockServer, Reply};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = MockServer::start()?;
+//! // The next request gets a 503, whatever it is.
+//! server.enqueue(Reply::error(503, "busy"));
+//!
+//! let client = oai_compat::Client::builder().base_url(server.url()).build()?;
+//! // Fails with the 503, or succeeds if the client retries it: a retry meets
+//! // the built-in answer, since the script is used up.
+//! let _ = client.models().list();
+//! assert_eq!(server.requests()[0].path, "/v1/models");
+//!
+//! // The built-in server answers from now on.
+//! let models = client.models().list()?;
+//! # let _ = models;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The mock speaks plain HTTP, so any client works; with only `std`:
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use oai_compat::mock::MockServer;
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let server = MockServer::start()?;
+//! let mut stream = std::net::TcpStream::connect(server.addr())?;
+//! stream.write_all(b"GET /v1/models HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")?;
+//! let mut response = String::new();
+//! stream.read_to_string(&mut response)?;
+//! assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(response.contains(r#""id":"mock-model""#));
+//! assert_eq!(server.request_count(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The built-in answers
+//!
+//! | request | answer |
+//! | --- | --- |
+//! | `GET /v1/models` | a model list with the ids of [`MockServer::set_models`] (default `["mock-model"]`), vLLM fields included (`owned_by: "vllm"`, `root`, `max_model_len: 2048`) |
+//! | `POST /v1/chat/completions` | a `chat.completion` whose content is `"Mock reply to: "` followed by the words of the last user message |
+//! | `POST /v1/completions` | a `text_completion` whose text is `"Mock reply to: "` followed by the words of the prompt |
+//! | `POST /v1/embeddings` | one vector per input, 8 dimensions (or `dimensions`), L2-normalised, a function of the input text |
+//! | `GET /health` | `200` with an empty body |
+//! | `GET /version` | `{"version":"0.0.0-mock"}` |
+//! | `POST /tokenize`, `POST /detokenize` | vLLM's shapes; one token per whitespace-separated word |
+//! | anything else | `404 {"detail":"Not Found"}` (FastAPI's answer; `GET /v1/models/{id}` included, as in vLLM); a known path with another method gets `405 {"detail":"Method Not Allowed"}` |
+//!
+//! Details of the generation endpoints:
+//!
+//! * **Words are tokens.** Text is split on whitespace; the reply is the
+//!   words of `"Mock reply to: <text>"` joined by single spaces. Usage counts
+//!   words: `prompt_tokens` is the number of words in all messages' text
+//!   (or in the prompt; the number of ids for a token-id prompt),
+//!   `completion_tokens` the number of words generated, summed over choices.
+//! * **Limits.** `max_completion_tokens` (else `max_tokens`) cuts the reply
+//!   to that many words, with `finish_reason: "length"`; otherwise
+//!   `"stop"`. The context is 2048 words, as `max_model_len` says: a prompt
+//!   of 2048 words or more, or a prompt plus `max_tokens` over 2048, gets
+//!   vLLM's 400 "maximum context length" error; the reply is also cut to fit.
+//! * **Choices.** `n` choices (1 to 128), indices `0..n`, all with the same
+//!   content. For `/v1/completions`, a list of prompts gives `n` choices per
+//!   prompt, choice `i * n + j` for prompt `i`.
+//! * **Tools.** A `tool_choice` naming a function (`{"type":"function","function":{"name":..}}`),
+//!   or `"required"` with `tools`, makes the answer a call to that function
+//!   (the first tool for `"required"`) with `arguments: "{}"`, `content:
+//!   null` and `finish_reason: "tool_calls"`.
+//! * **Logprobs.** Chat with `logprobs: true` gets `logprobs.content` with one
+//!   entry per token and `top_logprobs` alternatives; completions with
+//!   `logprobs: N` get `tokens`, `token_logprobs`, `top_logprobs` and
+//!   `text_offset`. A token is a word with the whitespace after it, so the
+//!   tokens concatenate to the text.
+//! * **Completions.** `prompt` may be a string, a list of strings, a list of
+//!   token ids or a list of such lists (ids are turned back into words as by
+//!   `/detokenize`); `echo: true` puts the prompt (and a space) before the
+//!   generated text.
+//! * **Streaming.** With `"stream": true` the answer is an SSE stream as vLLM
+//!   sends it: for chat, a first chunk per choice with `delta:
+//!   {"role":"assistant","content":""}`, one chunk per token (`"word "`),
+//!   then a chunk with `finish_reason` and an empty `delta`; with
+//!   `stream_options: {"include_usage": true}`, a last chunk with `choices:
+//!   []` and `usage`; then `data: [DONE]`. Tool calls stream as `tool_calls`
+//!   deltas: `index`, `id`, `type` and `function.name` first, then the
+//!   `arguments` in fragments. Concatenating the streamed `content` (or
+//!   `text`) gives exactly the non-streamed one.
+//! * **Ids and headers.** `id` is `chatcmpl-mock-N`, `cmpl-mock-N` or
+//!   `embd-mock-N` with a per-server counter; `model` is echoed. Every
+//!   built-in answer has an `x-request-id` header: the request's own
+//!   `x-request-id` echoed, or a generated `mock-req-N`.
+//! * **Errors.** A model not in the list gets vLLM's `404`
+//!   `{"error":{"message":"The model `x` does not exist.","type":"NotFoundError","param":"model","code":404}}`;
+//!   a body that is not a JSON object gets `400` with `"type":"BadRequestError"`;
+//!   a missing `model`, `messages`, `prompt` or `input`, or an invalid
+//!   parameter, gets `400` with `param` naming it. With
+//!   [`MockServer::set_api_key`], `/v1/*` requests without
+//!   `authorization: Bearer <key>` get vLLM's `401 {"error":"Unauthorized"}`.
+//!
+//! # Protocol
+//!
+//! HTTP/1.1 with keep-alive: a connection serves requests until the client
+//! or the reply asks to close it, or it has been idle for 10 seconds.
+//! Request bodies may be sent with `content-length` or chunked; `Expect:
+//! 100-continue` is answered with `100 Continue` before the body is read.
+//! Heads over 64 KiB get `431`, bodies over 64 MiB get `413`, malformed
+//! requests get `400`; each of these closes the connection and uses no
+//! scripted reply (a `413` request is still recorded, with an empty body).
+//! `HEAD` requests get a body like `GET`, so are not supported.
+
+mod conn;
+mod defaults;
+mod http;
+mod reply;
+mod request;
+#[cfg(test)]
+mod tests;
+mod text;
+
+pub use reply::Reply;
+pub use request::RecordedRequest;
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long [`MockServer`]'s drop waits for its threads to end.
+const STOP_WAIT: Duration = Duration::from_secs(2);
+/// At most this many connections are served at once; more are closed at once.
+const MAX_LIVE_CONNECTIONS: usize = 512;
+
+/// An OpenAI-compatible HTTP/1.1 server on `127.0.0.1`, for tests.
+///
+/// See the [module docs](self) for what it answers. It is `Send + Sync`:
+/// share it by reference (or in an `Arc`) with the code under test.
+/// Dropping it stops it: the listening socket and every connection are
+/// closed, and all its threads end promptly.
+pub struct MockServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+}
+
+/// State shared by the server handle, the accept thread and the connection threads.
+struct Shared {
+    /// Mirror of `Live::stopped` for lock-free checks.
+    stopped: AtomicBool,
+    /// Live connections and threads; with `wake`, also the stop-aware sleeps.
+    live: Mutex<Live>,
+    /// Notified on stop and whenever a thread ends.
+    wake: Condvar,
+    script: Mutex<Script>,
+    connections: AtomicUsize,
+    models: Mutex<Vec<String>>,
+    api_key: Mutex<Option<String>>,
+    counter: AtomicU64,
+    /// Words seen by the tokenizer, by id, so `/detokenize` can turn ids back into words.
+    vocab: Mutex<HashMap<u32, String>>,
+}
+
+/// Connections being served and threads running.
+struct Live {
+    stopped: bool,
+    next_id: u64,
+    /// A clone of each connection's socket, to shut it down on stop.
+    streams: HashMap<u64, TcpStream>,
+    threads: usize,
+}
+
+/// The scripted replies and the record of requests, under one lock so the
+/// n-th request recorded is the one that took the n-th reply.
+struct Script {
+    queue: VecDeque<Reply>,
+    requests: Vec<RecordedRequest>,
+}
+
+/// Locks a mutex, ignoring poisoning (the data stays consistent: every
+/// critical section is a few plain assignments).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared {
+            stopped: AtomicBool::new(false),
+            live: Mutex::new(Live {
+                stopped: false,
+                next_id: 0,
+                streams: HashMap::new(),
+                threads: 0,
+            }),
+            wake: Condvar::new(),
+            script: Mutex::new(Script {
+                queue: VecDeque::new(),
+                requests: Vec::new(),
+            }),
+            connections: AtomicUsize::new(0),
+            models: Mutex::new(vec!["mock-model".to_owned()]),
+            api_key: Mutex::new(None),
+            counter: AtomicU64::new(0),
+            vocab: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps `d`, or less if the server stops: `true` if the whole time passed.
+    fn sleep(&self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        let mut live = lock(&self.live);
+        loop {
+            if live.stopped {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            live = self
+                .wake
+                .wait_timeout(live, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Counts a new thread, and registers its connection's socket (if any)
+    /// for shutdown on stop. `None` when the server is stopping or full.
+    fn enter(self: &Arc<Self>, stream: Option<&TcpStream>) -> Option<ThreadGuard> {
+        let mut live = lock(&self.live);
+        if live.stopped {
+            return None;
+        }
+        let mut id = None;
+        if let Some(stream) = stream {
+            if live.streams.len() >= MAX_LIVE_CONNECTIONS {
+                return None;
+            }
+            let clone = stream.try_clone().ok()?;
+            live.next_id += 1;
+            let next = live.next_id;
+            live.streams.insert(next, clone);
+            id = Some(next);
+        }
+        live.threads += 1;
+        Some(ThreadGuard {
+            shared: Arc::clone(self),
+            stream: id,
+        })
+    }
+
+    /// Records a request and takes the next scripted reply, if any. Returns
+    /// a copy of the request when the built-in answer is needed.
+    fn record(&self, request: RecordedRequest) -> (Option<Reply>, Option<RecordedRequest>) {
+        let mut script = lock(&self.script);
+        let reply = script.queue.pop_front();
+        let needs_request = reply.as_ref().is_none_or(Reply::is_default);
+        let copy = needs_request.then(|| request.clone());
+        script.requests.push(request);
+        (reply, copy)
+    }
+
+    /// The next value of the per-server counter (ids), from 1.
+    fn next_id(&self) -> u64 {
+        self.counter.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// Held by each server thread: on drop (thread end, panic included) it
+/// unregisters the thread and its socket and wakes a waiting drop.
+struct ThreadGuard {
+    shared: Arc<Shared>,
+    stream: Option<u64>,
+}
+
+impl Drop for ThreadGuard {
+    fn drop(&mut self) {
+        let mut live = lock(&self.shared.live);
+        if let Some(id) = self.stream {
+            live.streams.remove(&id);
+        }
+        live.threads = live.threads.saturating_sub(1);
+        self.shared.wake.notify_all();
+    }
+}
+
+impl MockServer {
+    /// Binds `127.0.0.1` on a free port and starts serving on a background thread.
+    ///
+    /// ```
+    /// use oai_compat::mock::MockServer;
+    ///
+    /// let server = MockServer::start()?;
+    /// assert!(server.url().starts_with("http://127.0.0.1:"));
+    /// assert!(server.url().ends_with("/v1"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the socket cannot be bound or the thread cannot be spawned.
+    pub fn start() -> std::io::Result<MockServer> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new());
+        let guard = shared
+            .enter(None)
+            .ok_or_else(|| std::io::Error::other("mock server stopped"))?;
+        let accept_shared = Arc::clone(&shared);
+        thread::Builder::new()
+            .name("oai-mock-accept".to_owned())
+            .spawn(move || {
+                let _guard = guard;
+                conn::accept_loop(&listener, &accept_shared);
+            })?;
+        Ok(MockServer { shared, addr })
+    }
+
+    /// The OpenAI-style base URL, `http://127.0.0.1:PORT/v1`: give it to a
+    /// client as its base URL.
+    pub fn url(&self) -> String {
+        format!("{}/v1", self.root_url())
+    }
+
+    /// The server's root, `http://127.0.0.1:PORT` (vLLM serves `/health`,
+    /// `/version`, `/tokenize` and `/detokenize` there).
+    pub fn root_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queues a scripted reply: the next request without one (on any path,
+    /// any connection) gets it. Replies are used first in, first out; when
+    /// none is left, the built-in answers are given.
+    pub fn enqueue(&self, reply: Reply) {
+        lock(&self.shared.script).queue.push_back(reply);
+    }
+
+    /// Queues several scripted replies, in order.
+    ///
+    /// ```
+    /// use oai_compat::mock::{MockServer, Reply};
+    ///
+    /// let server = MockServer::start()?;
+    /// // Two failures, then the built-in answer, then the built-in answers go on.
+    /// server.enqueue_all([Reply::error(503, "busy"), Reply::reset(), Reply::default_answer()]);
+    /// assert_eq!(server.pending(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn enqueue_all(&self, replies: impl IntoIterator<Item = Reply>) {
+        lock(&self.shared.script).queue.extend(replies);
+    }
+
+    /// The number of scripted replies not used yet.
+    pub fn pending(&self) -> usize {
+        lock(&self.shared.script).queue.len()
+    }
+
+    /// Every request received so far, in the order they were read.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.script).requests.clone()
+    }
+
+    /// The number of requests received so far.
+    pub fn request_count(&self) -> usize {
+        lock(&self.shared.script).requests.len()
+    }
+
+    /// The number of TCP connections accepted so far (e.g. `1` after several
+    /// requests proves that the client reused a pooled connection).
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Sets the model ids the built-in answers know (default `["mock-model"]`):
+    /// `GET /v1/models` lists them, and the generation endpoints answer `404`
+    /// for any other model.
+    pub fn set_models(&self, ids: impl IntoIterator<Item = impl Into<String>>) {
+        *lock(&self.shared.models) = ids.into_iter().map(Into::into).collect();
+    }
+
+    /// Requires `authorization: Bearer <key>` on `/v1/*` requests answered by
+    /// the built-in answers, like vLLM's `--api-key`; others get
+    /// `401 {"error":"Unauthorized"}`. `None` (the default) accepts any request.
+    pub fn set_api_key(&self, key: Option<&str>) {
+        *lock(&self.shared.api_key) = key.map(str::to_owned);
+    }
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .field("requests", &self.request_count())
+            .field("connections", &self.connections())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        {
+            let mut live = lock(&self.shared.live);
+            live.stopped = true;
+            self.shared.stopped.store(true, Ordering::SeqCst);
+            for stream in live.streams.values() {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+            self.shared.wake.notify_all();
+        }
+        // Unblock the accept thread: it sees the flag and ends.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(500));
+        let deadline = Instant::now() + STOP_WAIT;
+        let mut live = lock(&self.shared.live);
+        while live.threads > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            live = self
+                .shared
+                .wake
+                .wait_timeout(live, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}

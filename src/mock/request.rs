@@ -1,0 +1,49 @@
+//! [`RecordedRequest`]: what the mock server saw of one request.
+
+/// One request received by the [`MockServer`](super::MockServer), as
+/// returned by [`MockServer::requests`](super::MockServer::requests).
+///
+/// A request is recorded as soon as its head and body are read, before any
+/// reply is sent, so requests answered by [`Reply::hang`](super::Reply::hang)
+/// or [`Reply::reset`](super::Reply::reset) are recorded too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The method, e.g. `"POST"`.
+    pub method: String,
+    /// The request target as sent: the path and query, e.g. `"/v1/models?limit=2"`.
+    pub path: String,
+    /// The headers in the order received, names as the client spelled them.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked when the client sent it chunked.
+    pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// The value of the first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON, `None` when it is not JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The path without its query string, e.g. `"/v1/models"`.
+    pub fn path_only(&self) -> &str {
+        route_path(&self.path)
+    }
+}
+
+/// The path of a request target, without query and, for an absolute-form
+/// target (`http://host/path`), without scheme and authority.
+pub(super) fn route_path(target: &str) -> &str {
+    let without_query = target.split(['?', '#']).next().unwrap_or_default();
+    match without_query.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => without_query,
+    }
+}

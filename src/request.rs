@@ -1,0 +1,142 @@
+//! [`RequestOptions`]: per-call overrides (timeout, retries, extra headers, query and body).
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::config::HeaderList;
+
+/// Per-call options, applied with `with_options` on a resource handle or on the client.
+///
+/// Later options win: a call's options override the client's, and a header set here
+/// replaces the builder's header of the same name. `extra_body` keys are merged into the
+/// top level of the JSON body and win over typed fields (openai-python's `extra_body`).
+///
+/// ```
+/// use std::time::Duration;
+/// use oai_compat::RequestOptions;
+/// let opts = RequestOptions::new()
+///     .timeout(Duration::from_secs(30))
+///     .max_retries(0)
+///     .header("X-Request-Id", "my-trace-1")
+///     .query("api-version", "2024-06-01")
+///     .extra_body("top_k", 40);
+/// assert_eq!(opts.get_timeout(), Some(Duration::from_secs(30)));
+/// ```
+#[derive(Clone, Default, PartialEq)]
+pub struct RequestOptions {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_retries: Option<u32>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) body: Map<String, Value>,
+}
+
+impl fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestOptions")
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("headers", &HeaderList(&self.headers))
+            .field("query", &self.query)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+impl RequestOptions {
+    /// No overrides.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Overrides the request timeout ([`Timeouts::request`](crate::Timeouts::request)) for
+    /// this call. Default: the client's.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+
+    /// Overrides the number of retries for this call. Default: the client's.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = Some(n);
+        self
+    }
+
+    /// Adds a header to this call; it replaces a client header of the same name. An
+    /// `X-Request-Id` set here is kept (vLLM uses it as the request id).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Adds a query parameter (URL-encoded for you).
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets a top-level JSON body key (wins over a typed field of the same name).
+    pub fn extra_body(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.body.insert(key.into(), value.into());
+        self
+    }
+
+    /// The timeout override, if any.
+    pub fn get_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The retry override, if any.
+    pub fn get_max_retries(&self) -> Option<u32> {
+        self.max_retries
+    }
+
+    /// `other` applied on top of `self`.
+    pub(crate) fn merged(&self, other: &RequestOptions) -> RequestOptions {
+        let mut out = self.clone();
+        if other.timeout.is_some() {
+            out.timeout = other.timeout;
+        }
+        if other.max_retries.is_some() {
+            out.max_retries = other.max_retries;
+        }
+        for (n, v) in &other.headers {
+            out = out.header(n.clone(), v.clone());
+        }
+        out.query.extend(other.query.iter().cloned());
+        for (k, v) in &other.body {
+            out.body.insert(k.clone(), v.clone());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_later_wins() {
+        let a = RequestOptions::new()
+            .timeout(Duration::from_secs(1))
+            .header("X-A", "1")
+            .extra_body("k", 1);
+        let b = RequestOptions::new().header("x-a", "2").extra_body("k", 2).max_retries(0);
+        let m = a.merged(&b);
+        assert_eq!(m.timeout, Some(Duration::from_secs(1)));
+        assert_eq!(m.max_retries, Some(0));
+        assert_eq!(m.headers, vec![("x-a".to_string(), "2".to_string())]);
+        assert_eq!(m.body["k"], 2);
+        assert_eq!(RequestOptions::new(), RequestOptions::default());
+    }
+
+    #[test]
+    fn debug_redacts_authorization() {
+        let o = RequestOptions::new().header("Authorization", "Bearer sk-hidden");
+        assert!(!format!("{o:?}").contains("sk-hidden"));
+    }
+}

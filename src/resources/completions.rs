@@ -1,0 +1,50 @@
+//! `/completions` (text completions).
+
+use crate::client::{Call, Response, json_body};
+use crate::error::Result;
+use crate::stream::EventStream;
+use crate::types::{Completion, CompletionRequest};
+
+/// A stream of completion chunks (each a partial [`Completion`]).
+pub type CompletionStream = EventStream<Completion>;
+
+super::handle!(
+    /// Text completions. Get one with [`Client::completions`](crate::Client::completions).
+    Completions
+);
+
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+impl Completions<'_> {
+    /// Creates a completion (`POST /completions`). The prompt may be text, several texts,
+    /// or token ids.
+    ///
+    /// ```no_run
+    /// use oai_compat::{Client, types::CompletionRequest};
+    /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
+    /// let mut req = CompletionRequest::new("my-model", "Once upon a time");
+    /// req.max_tokens = Some(16);
+    /// let out = client.completions().create(&req)?;
+    /// println!("{}", out.text());
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn create(&self, req: &CompletionRequest) -> Result<Completion> {
+        Ok(self.create_with_meta(req).await?.value)
+    }
+
+    /// [`Completions::create`], with the response's status, headers and retry count.
+    pub async fn create_with_meta(&self, req: &CompletionRequest) -> Result<Response<Completion>> {
+        let opts = self.client.options(&self.options);
+        let body = json_body(req, &req.extra, None, &opts)?;
+        let call = Call::post("/completions", body, false, &opts);
+        self.client.json(call, "completion").await
+    }
+
+    /// Streams a completion: sets `stream: true` and sends the request's `stream_options`.
+    /// Retried only until the response headers arrive.
+    pub async fn create_stream(&self, req: &CompletionRequest) -> Result<CompletionStream> {
+        let opts = self.client.options(&self.options);
+        let body = json_body(req, &req.extra, Some(req.stream_options.as_ref()), &opts)?;
+        let call = Call::post("/completions", body, true, &opts);
+        self.client.stream(call).await
+    }
+}

@@ -1,0 +1,62 @@
+//! `/embeddings`.
+
+use serde::Serialize;
+
+use crate::client::{Call, Response, json_body};
+use crate::error::Result;
+use crate::types::{EmbeddingRequest, EmbeddingResponse};
+
+super::handle!(
+    /// Embeddings. Get one with [`Client::embeddings`](crate::Client::embeddings).
+    Embeddings
+);
+
+/// The request with `encoding_format: "base64"` added: 4x fewer bytes on the wire than
+/// floats, decoded back to `Vec<f32>` (openai-python does the same).
+#[derive(Serialize)]
+struct AsBase64<'a> {
+    #[serde(flatten)]
+    req: &'a EmbeddingRequest,
+    encoding_format: &'static str,
+}
+
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+impl Embeddings<'_> {
+    /// Creates embeddings (`POST /embeddings`) for one text, many texts, or token ids.
+    ///
+    /// When the request leaves `encoding_format` unset, the client asks for `base64` and
+    /// decodes it; a server that answers with floats anyway works too. Either way each
+    /// [`Embedding::embedding`](crate::types::Embedding::embedding) is a `Vec<f32>`.
+    ///
+    /// ```no_run
+    /// use oai_compat::{Client, types::EmbeddingRequest};
+    /// let client = Client::builder().base_url("http://localhost:8001/v1").build()?;
+    /// let out = client
+    ///     .embeddings()
+    ///     .create(&EmbeddingRequest::new("all-MiniLM-L6-v2", ["a cat", "a dog"]))?;
+    /// assert_eq!(out.data.len(), 2);
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn create(&self, req: &EmbeddingRequest) -> Result<EmbeddingResponse> {
+        Ok(self.create_with_meta(req).await?.value)
+    }
+
+    /// [`Embeddings::create`], with the response's status, headers and retry count.
+    pub async fn create_with_meta(
+        &self,
+        req: &EmbeddingRequest,
+    ) -> Result<Response<EmbeddingResponse>> {
+        let opts = self.client.options(&self.options);
+        let body = if req.encoding_format.is_none() && !req.extra.contains_key("encoding_format") {
+            let wrapped = AsBase64 {
+                req,
+                encoding_format: "base64",
+            };
+            json_body(&wrapped, &req.extra, None, &opts)?
+        } else {
+            json_body(req, &req.extra, None, &opts)?
+        };
+        let call = Call::post("/embeddings", body, false, &opts);
+        self.client.json(call, "embeddings").await
+    }
+}

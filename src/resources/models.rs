@@ -1,0 +1,68 @@
+//! `/models`.
+
+use crate::client::{Call, Response, encode_path};
+use crate::error::{ApiError, Error, Result};
+use crate::types::{Model, ModelList};
+
+super::handle!(
+    /// Models. Get one with [`Client::models`](crate::Client::models).
+    Models
+);
+
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+impl Models<'_> {
+    /// Lists the models the server serves (`GET /models`). vLLM serves one model per server
+    /// (plus its LoRA adapters); its entries carry `max_model_len`, `root` and `parent`.
+    ///
+    /// ```no_run
+    /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
+    /// for m in client.models().list()?.data {
+    ///     println!("{} (context {:?})", m.id, m.max_model_len);
+    /// }
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn list(&self) -> Result<ModelList> {
+        Ok(self.list_with_meta().await?.value)
+    }
+
+    /// [`Models::list`], with the response's status, headers and retry count.
+    pub async fn list_with_meta(&self) -> Result<Response<ModelList>> {
+        let opts = self.client.options(&self.options);
+        self.client.json(Call::get("/models", &opts), "model list").await
+    }
+
+    /// Retrieves one model (`GET /models/{id}`).
+    ///
+    /// vLLM has no such route: on 404 or 405 the client falls back to the list and returns
+    /// the entry, or a 404 [`Error::Api`] naming the models the server does serve.
+    pub async fn retrieve(&self, id: &str) -> Result<Model> {
+        let opts = self.client.options(&self.options);
+        let path = format!("/models/{}", encode_path(id));
+        let err = match self.client.json::<Model>(Call::get(&path, &opts), "model").await {
+            Ok(r) => return Ok(r.value),
+            Err(e) if matches!(e.status(), Some(404 | 405)) => e,
+            Err(e) => return Err(e),
+        };
+        let mut list = match self.list().await {
+            Ok(l) => l,
+            // The list failing too says nothing new: report the first answer.
+            Err(_) => return Err(err),
+        };
+        if let Some(i) = list.data.iter().position(|m| m.id == id) {
+            return Ok(list.data.swap_remove(i));
+        }
+        let known: Vec<&str> = list.data.iter().map(|m| m.id.as_str()).collect();
+        let body = serde_json::json!({"error": {
+            "message": format!(
+                "The model `{id}` does not exist on this server; it serves: {}",
+                if known.is_empty() { "no models".to_owned() } else { known.join(", ") }
+            ),
+            "type": "NotFoundError",
+            "param": "model",
+            "code": 404,
+        }});
+        let mut api = ApiError::from_response(404, Default::default(), body.to_string().as_bytes());
+        api.retries_taken = err.retries_taken();
+        Err(Error::Api(Box::new(api)))
+    }
+}

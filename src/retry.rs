@@ -1,0 +1,173 @@
+//! The retry policy: pure functions, shared by both modes (openai-python's rules).
+//!
+//! - Retry 408, 409, 429 and every 5xx (vLLM signals overload with 503), connection errors
+//!   and timeouts; `x-should-retry: true|false` overrides the status rule.
+//! - The server's delay (`retry-after-ms`, then `retry-after` as seconds or an HTTP date) is
+//!   used exactly when `0 < d <= 120 s`; a larger one means **do not retry**.
+//! - Otherwise back off `min(0.5 s * 2^n, 8 s)`, minus 0-25 % jitter.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, SystemTime};
+
+use crate::error::Error;
+use crate::headers::Headers;
+
+/// A server delay above this means the client gives up instead of waiting.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+const INITIAL_DELAY: f64 = 0.5;
+const MAX_DELAY: f64 = 8.0;
+
+/// The delay before the next retry, or `None` when `err` must not be retried.
+pub(crate) fn delay_for(err: &Error, retries_taken: u32) -> Option<Duration> {
+    match err {
+        Error::Timeout(_) | Error::Connection(_) => Some(backoff(retries_taken, jitter())),
+        Error::Api(e) => {
+            let server = server_delay(&e.headers, SystemTime::now());
+            if let Some(d) = server {
+                if d > MAX_RETRY_AFTER.as_secs_f64() {
+                    return None;
+                }
+            }
+            if !status_says_retry(e.status, &e.headers) {
+                return None;
+            }
+            match server {
+                Some(d) if d > 0.0 => Some(Duration::from_secs_f64(d)),
+                _ => Some(backoff(retries_taken, jitter())),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `x-should-retry` if present, else the status rule.
+pub(crate) fn status_says_retry(status: u16, headers: &Headers) -> bool {
+    match headers.get("x-should-retry").map(str::trim) {
+        Some(v) if v.eq_ignore_ascii_case("true") => return true,
+        Some(v) if v.eq_ignore_ascii_case("false") => return false,
+        _ => {}
+    }
+    matches!(status, 408 | 409 | 429) || status >= 500
+}
+
+/// The server's requested delay in seconds: `retry-after-ms`, then `retry-after` as seconds
+/// (fractions allowed) or an HTTP date. May be negative, zero or huge; the caller decides.
+pub(crate) fn server_delay(headers: &Headers, now: SystemTime) -> Option<f64> {
+    let finite = |s: f64| if s.is_finite() { s } else { f64::MAX };
+    if let Some(ms) = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+    {
+        return Some(finite(ms / 1000.0));
+    }
+    let v = headers.get("retry-after")?.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return Some(finite(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(match at.duration_since(now) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    })
+}
+
+/// `min(0.5 s * 2^n, 8 s) * (1 - 0.25 * rand)`, with `rand` in `[0, 1)`.
+pub(crate) fn backoff(retries_taken: u32, rand: f64) -> Duration {
+    let base = (INITIAL_DELAY * 2f64.powi(retries_taken.min(1000) as i32)).min(MAX_DELAY);
+    Duration::from_secs_f64(base * (1.0 - 0.25 * rand.clamp(0.0, 1.0)))
+}
+
+/// A random number in `[0, 1)` without a `rand` dependency: std's per-instance random keys.
+fn jitter() -> f64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(0x9e37_79b9_7f4a_7c15);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    fn api(status: u16, headers: &[(&str, &str)]) -> Error {
+        Error::Api(Box::new(ApiError::from_response(
+            status,
+            Headers::from_pairs(headers.iter().copied()),
+            b"{}",
+        )))
+    }
+
+    #[test]
+    fn status_rules() {
+        for s in [408, 409, 429, 500, 502, 503, 504] {
+            assert!(delay_for(&api(s, &[]), 0).is_some(), "{s}");
+        }
+        for s in [400, 401, 403, 404, 422] {
+            assert!(delay_for(&api(s, &[]), 0).is_none(), "{s}");
+        }
+    }
+
+    #[test]
+    fn should_retry_header_overrides_status() {
+        assert!(delay_for(&api(500, &[("x-should-retry", "false")]), 0).is_none());
+        assert!(delay_for(&api(400, &[("x-should-retry", "true")]), 0).is_some());
+    }
+
+    #[test]
+    fn server_delay_is_used_exactly_and_capped() {
+        let d = delay_for(&api(429, &[("retry-after", "1")]), 0);
+        assert_eq!(d, Some(Duration::from_secs(1)));
+        let d = delay_for(&api(429, &[("retry-after-ms", "250"), ("retry-after", "9")]), 0);
+        assert_eq!(d, Some(Duration::from_millis(250)));
+        let d = delay_for(&api(429, &[("retry-after", "0.5")]), 3);
+        assert_eq!(d, Some(Duration::from_millis(500)));
+        assert!(delay_for(&api(429, &[("retry-after", "300")]), 0).is_none());
+        assert!(delay_for(&api(429, &[("retry-after", "120")]), 0).is_some());
+        // Too far away wins even over x-should-retry: true.
+        assert!(delay_for(&api(503, &[("retry-after", "121"), ("x-should-retry", "true")]), 0).is_none());
+        // Zero or garbage falls back to backoff.
+        let d = delay_for(&api(429, &[("retry-after", "0")]), 0).unwrap();
+        assert!(d >= Duration::from_millis(375) && d <= Duration::from_millis(500));
+        let d = delay_for(&api(429, &[("retry-after", "soon")]), 0).unwrap();
+        assert!(d <= Duration::from_millis(500));
+    }
+
+    #[test]
+    fn http_date_retry_after() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let at = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        let h = Headers::from_pairs([("retry-after", at.as_str())]);
+        let d = server_delay(&h, now).unwrap();
+        assert!((d - 30.0).abs() < 1e-9, "{d}");
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        let h = Headers::from_pairs([("retry-after", past.as_str())]);
+        assert!(server_delay(&h, now).unwrap() < 0.0);
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters() {
+        assert_eq!(backoff(0, 0.0), Duration::from_millis(500));
+        assert_eq!(backoff(1, 0.0), Duration::from_secs(1));
+        assert_eq!(backoff(3, 0.0), Duration::from_secs(4));
+        assert_eq!(backoff(4, 0.0), Duration::from_secs(8));
+        assert_eq!(backoff(40, 0.0), Duration::from_secs(8));
+        assert_eq!(backoff(u32::MAX, 0.0), Duration::from_secs(8));
+        assert_eq!(backoff(0, 1.0), Duration::from_millis(375));
+        for _ in 0..100 {
+            let j = jitter();
+            assert!((0.0..1.0).contains(&j));
+        }
+        let distinct: std::collections::HashSet<u64> = (0..20).map(|_| jitter().to_bits()).collect();
+        assert!(distinct.len() > 1, "jitter is not random");
+    }
+
+    #[test]
+    fn transport_errors_retry() {
+        let t = Error::timeout(crate::error::TimeoutPhase::Request, None);
+        assert!(delay_for(&t, 0).is_some());
+        let c = Error::connection("refused", None);
+        assert!(delay_for(&c, 0).is_some());
+        assert!(delay_for(&Error::config("x"), 0).is_none());
+    }
+}

@@ -1,0 +1,291 @@
+//! [`EventStream`]: a streamed response, one type in both modes.
+//!
+//! The decoding (SSE, `[DONE]`, in-band errors, the event-idle timeout) is shared sync code;
+//! only the way the next body chunk is awaited differs: `try_next()` is written once for both
+//! modes, and the blocking mode adds `Iterator`, the async mode `futures_core::Stream`. The
+//! body is polled directly: no spawned task, no channel. Dropping the stream closes the
+//! connection.
+
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::client::ResponseMeta;
+use crate::config::Timeouts;
+use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
+use crate::headers::Headers;
+use crate::sse::Decoder;
+use crate::transport::HttpResponse;
+
+/// A stream of decoded server-sent events.
+///
+/// Blocking mode: an `Iterator<Item = Result<T>>`, or call [`EventStream::try_next`].
+/// Async mode: a `futures_core::Stream<Item = Result<T>>`, or `try_next().await`.
+///
+/// The stream ends after `data: [DONE]`. A body that ends without it, an in-band error event
+/// (`data: {"error": ...}`) or an oversized event yields one [`Error::Stream`]; a gap between
+/// events longer than [`Timeouts::stream_idle`] yields [`Error::Timeout`]. After an error the
+/// stream is finished (fused). It is never retried once handed over.
+///
+/// ```no_run
+/// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};
+/// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
+/// let req = ChatCompletionRequest::new("my-model", [Message::user("Tell a story")]);
+/// for chunk in client.chat().create_stream(&req)? {
+///     print!("{}", chunk?.text());
+/// }
+/// # Ok::<_, oai_compat::Error>(())
+/// ```
+pub struct EventStream<T> {
+    response: HttpResponse,
+    state: State<T>,
+}
+
+impl<T> std::fmt::Debug for EventStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("meta", &self.state.meta)
+            .field("finished", &self.state.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything but the body: the part of the stream that is the same in both modes.
+struct State<T> {
+    decoder: Decoder,
+    meta: ResponseMeta,
+    idle: Option<Duration>,
+    last_event: Instant,
+    seen_events: u64,
+    finished: bool,
+    done: bool,
+    items: u64,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> EventStream<T> {
+    pub(crate) fn new(response: HttpResponse, meta: ResponseMeta, t: &Timeouts) -> Self {
+        EventStream {
+            response,
+            state: State {
+                decoder: Decoder::new(),
+                meta,
+                idle: t.stream_idle,
+                last_event: Instant::now(),
+                seen_events: 0,
+                finished: false,
+                done: false,
+                items: 0,
+                _t: PhantomData,
+            },
+        }
+    }
+
+    /// HTTP status of the streamed response.
+    pub fn status(&self) -> u16 {
+        self.state.meta.status
+    }
+
+    /// Response headers.
+    pub fn headers(&self) -> &Headers {
+        &self.state.meta.headers
+    }
+
+    /// The server's request id (`x-request-id`).
+    pub fn request_id(&self) -> Option<&str> {
+        self.state.meta.request_id()
+    }
+
+    /// Status, headers and the retries made before the stream started.
+    pub fn meta(&self) -> &ResponseMeta {
+        &self.state.meta
+    }
+
+    /// True once the stream has ended (`[DONE]`, an error, or the end of the body).
+    pub fn is_finished(&self) -> bool {
+        self.state.finished
+    }
+}
+
+impl<T: DeserializeOwned> State<T> {
+    /// The next decoded item already received, if any.
+    fn pop(&mut self) -> Option<Result<T>> {
+        if self.finished {
+            return None;
+        }
+        while let Some(ev) = self.decoder.next_event() {
+            if ev.data == "[DONE]" {
+                self.finished = true;
+                self.done = true;
+                return None;
+            }
+            let kind = ev.event.as_deref().unwrap_or("message");
+            if kind.eq_ignore_ascii_case("keepalive") || kind.eq_ignore_ascii_case("ping") {
+                continue;
+            }
+            // An error payload would parse as an all-default chunk, so look for one first;
+            // only data that mentions "error" pays for the extra parse.
+            if kind == "error" || ev.data.contains("\"error\"") {
+                let in_band = match serde_json::from_str::<Value>(&ev.data) {
+                    Ok(v) => StreamError::in_band(&v),
+                    Err(_) => None,
+                };
+                let in_band = in_band.or_else(|| {
+                    (kind == "error").then(|| StreamError::new(StreamErrorKind::InBand, ev.data.clone()))
+                });
+                if let Some(e) = in_band {
+                    return Some(Err(self.fail_with(e)));
+                }
+            }
+            self.items += 1;
+            return Some(match serde_json::from_str::<T>(&ev.data) {
+                Ok(item) => Ok(item),
+                Err(e) => {
+                    self.finished = true;
+                    let mut err = Error::decode(
+                        "stream event",
+                        e,
+                        ev.data.as_bytes(),
+                        self.meta.request_id().map(str::to_owned),
+                    );
+                    err.set_retries_taken(self.meta.retries_taken);
+                    Err(err)
+                }
+            });
+        }
+        None
+    }
+
+    /// The instant the event-idle timeout expires.
+    fn deadline(&self) -> Option<Instant> {
+        if self.finished {
+            return None;
+        }
+        self.idle.map(|d| self.last_event + d)
+    }
+
+    /// Takes one result of reading the body.
+    fn on_chunk(&mut self, chunk: Result<Option<&[u8]>>) -> Result<()> {
+        match chunk {
+            Ok(Some(bytes)) => {
+                if let Err(e) = self.decoder.feed(bytes) {
+                    return Err(self.fail(Error::stream(StreamErrorKind::TooLarge, e.to_string())));
+                }
+                let now = Instant::now();
+                let dispatched = self.decoder.events_dispatched();
+                if dispatched > self.seen_events {
+                    self.seen_events = dispatched;
+                    self.last_event = now;
+                } else if let Some(idle) = self.idle {
+                    // Keep-alive comments arrive, but no event: the generation may be stuck.
+                    if now.duration_since(self.last_event) >= idle {
+                        return Err(self.fail(Error::timeout(TimeoutPhase::StreamIdle, Some(idle))));
+                    }
+                }
+                Ok(())
+            }
+            Ok(None) => {
+                self.finished = true;
+                let partial = self.decoder.finish();
+                if self.done {
+                    return Ok(());
+                }
+                let mut msg = format!(
+                    "the body ended without `data: [DONE]` after {} event(s)",
+                    self.items
+                );
+                if partial {
+                    msg.push_str(", in the middle of an event");
+                }
+                Err(self.fail(Error::stream(StreamErrorKind::Truncated, msg)))
+            }
+            // A connection that breaks mid-stream is reported the same way in both modes.
+            Err(Error::Connection(c)) => {
+                let msg = format!(
+                    "the connection broke after {} event(s): {}",
+                    self.items, c.message
+                );
+                Err(self.fail(Error::stream(StreamErrorKind::Truncated, msg)))
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn fail_with(&mut self, mut e: StreamError) -> Error {
+        e.request_id = self.meta.request_id().map(str::to_owned);
+        e.retries_taken = self.meta.retries_taken;
+        self.finished = true;
+        Error::Stream(Box::new(e))
+    }
+
+    fn fail(&mut self, mut e: Error) -> Error {
+        self.finished = true;
+        if let Error::Stream(s) = &mut e {
+            s.request_id = self.meta.request_id().map(str::to_owned);
+        }
+        e.set_retries_taken(self.meta.retries_taken);
+        e
+    }
+}
+
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+impl<T: DeserializeOwned> EventStream<T> {
+    /// The next item, `Ok(None)` at the end of the stream. The same call in both modes
+    /// (`.await` it in async mode).
+    pub async fn try_next(&mut self) -> Result<Option<T>> {
+        loop {
+            if let Some(item) = self.state.pop() {
+                return item.map(Some);
+            }
+            if self.state.finished {
+                return Ok(None);
+            }
+            let deadline = self.state.deadline();
+            match self.response.chunk(deadline).await {
+                Ok(c) => self.state.on_chunk(Ok(c.as_deref()))?,
+                Err(e) => self.state.on_chunk(Err(e))?,
+            }
+        }
+    }
+}
+
+#[cfg(feature = "blocking")]
+impl<T: DeserializeOwned> Iterator for EventStream<T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        self.try_next().transpose()
+    }
+}
+
+#[cfg(not(feature = "blocking"))]
+impl<T: DeserializeOwned> futures_core::Stream for EventStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<T>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.state.pop() {
+                return Poll::Ready(Some(item));
+            }
+            if this.state.finished {
+                return Poll::Ready(None);
+            }
+            let deadline = this.state.deadline();
+            let taken = match this.response.poll_chunk(cx, deadline) {
+                Poll::Ready(Ok(c)) => this.state.on_chunk(Ok(c.as_deref())),
+                Poll::Ready(Err(e)) => this.state.on_chunk(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            if let Err(e) = taken {
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
+    }
+}

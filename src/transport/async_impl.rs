@@ -1,0 +1,204 @@
+//! Async transport on reqwest 0.13 (tokio timers only; the caller's runtime drives it).
+//!
+//! reqwest's client-wide `timeout` is a total deadline that kills streams, so deadlines are
+//! set per request: `RequestBuilder::timeout` for a non-streamed attempt or a stream's total,
+//! a tokio timeout around `send()` for a stream's headers, and a tokio sleep racing each body
+//! read for the gap between stream events.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_core::Stream;
+
+use super::{AttemptTimeouts, HttpRequest, Method};
+use crate::config::Config;
+use crate::error::{Error, Result, TimeoutPhase};
+use crate::headers::Headers;
+
+/// A request body, shared by every attempt (a cheap reference-counted clone per attempt).
+pub(crate) type Body = Bytes;
+
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// The reqwest client: one pool per [`Client`](crate::Client), shared by its clones.
+#[derive(Clone)]
+pub(crate) struct Transport {
+    client: reqwest::Client,
+}
+
+impl Transport {
+    pub(crate) fn new(cfg: &Config) -> Result<Transport> {
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(cfg.timeouts.connect)
+            .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .user_agent(crate::client::USER_AGENT)
+            // reqwest drops Authorization on a cross-host redirect; 10 hops at most.
+            .redirect(reqwest::redirect::Policy::limited(10));
+        if !cfg.use_env_proxy {
+            b = b.no_proxy();
+        }
+        #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+        {
+            b = b.tls_backend_native();
+        }
+        let client = b
+            .build()
+            .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?;
+        Ok(Transport { client })
+    }
+
+    pub(crate) async fn send(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
+        let method = match req.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let mut b = self.client.request(method, req.url);
+        for (n, v) in req.headers {
+            b = b.header(n.as_str(), v.as_str());
+        }
+        if let Some(body) = req.body {
+            b = b.body(body.clone());
+        }
+        let t = req.timeouts;
+        let started = Instant::now();
+        let response = if req.stream {
+            if let Some(total) = t.stream_total {
+                b = b.timeout(total);
+            }
+            match tokio::time::timeout(t.request, b.send()).await {
+                Ok(r) => r,
+                Err(_) => return Err(Error::timeout(TimeoutPhase::Request, Some(t.request))),
+            }
+        } else {
+            b.timeout(t.request).send().await
+        }
+        .map_err(|e| map_error(e, req.stream, &t, started))?;
+        let mut headers = Headers::default();
+        for (n, v) in response.headers() {
+            headers.push(n.as_str(), String::from_utf8_lossy(v.as_bytes()));
+        }
+        Ok(HttpResponse {
+            status: response.status().as_u16(),
+            headers,
+            body: Box::pin(response.bytes_stream()),
+            idle: None,
+            idle_deadline: None,
+            stream: req.stream,
+            timeouts: t,
+            started,
+        })
+    }
+}
+
+/// A response whose headers have arrived; the body is polled on demand (no task, no channel).
+pub(crate) struct HttpResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: Headers,
+    body: ByteStream,
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    idle_deadline: Option<Instant>,
+    stream: bool,
+    timeouts: AttemptTimeouts,
+    started: Instant,
+}
+
+impl HttpResponse {
+    /// Reads the whole body, failing past `limit` bytes.
+    pub(crate) async fn read_body(&mut self, limit: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        if let Some(n) = self
+            .headers
+            .get("content-length")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+        {
+            out.reserve(n.min(limit));
+        }
+        while let Some(chunk) = self.chunk(None).await? {
+            if out.len() + chunk.len() > limit {
+                return Err(Error::connection(
+                    format!(
+                        "the response body exceeds max_response_bytes ({limit} bytes); raise it with ClientBuilder::max_response_bytes"
+                    ),
+                    None,
+                ));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    /// The next piece of the body, `None` at its end; fails with a `StreamIdle` timeout when
+    /// `deadline` passes first.
+    pub(crate) async fn chunk(&mut self, deadline: Option<Instant>) -> Result<Option<Bytes>> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx, deadline)).await
+    }
+
+    /// Poll form of [`HttpResponse::chunk`], for the `Stream` impl of `EventStream`.
+    pub(crate) fn poll_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+        deadline: Option<Instant>,
+    ) -> Poll<Result<Option<Bytes>>> {
+        match self.body.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(b))) => return Poll::Ready(Ok(Some(b))),
+            Poll::Ready(Some(Err(e))) => {
+                return Poll::Ready(Err(map_error(e, self.stream, &self.timeouts, self.started)));
+            }
+            Poll::Ready(None) => return Poll::Ready(Ok(None)),
+            Poll::Pending => {}
+        }
+        let Some(deadline) = deadline else {
+            return Poll::Pending;
+        };
+        if self.idle_deadline != Some(deadline) {
+            let at = tokio::time::Instant::from_std(deadline);
+            match &mut self.idle {
+                Some(sleep) => sleep.as_mut().reset(at),
+                None => self.idle = Some(Box::pin(tokio::time::sleep_until(at))),
+            }
+            self.idle_deadline = Some(deadline);
+        }
+        let expired = match &mut self.idle {
+            Some(sleep) => sleep.as_mut().poll(cx).is_ready(),
+            None => false,
+        };
+        if expired {
+            return Poll::Ready(Err(Error::timeout(
+                TimeoutPhase::StreamIdle,
+                self.timeouts.stream_idle,
+            )));
+        }
+        Poll::Pending
+    }
+}
+
+/// reqwest's errors, translated; reqwest's type never leaves this file (and the URL is
+/// dropped from its message).
+fn map_error(e: reqwest::Error, stream: bool, t: &AttemptTimeouts, started: Instant) -> Error {
+    if e.is_timeout() {
+        let (phase, limit) = if stream && t.stream_total.is_some_and(|d| started.elapsed() >= d) {
+            (TimeoutPhase::StreamTotal, t.stream_total)
+        } else if e.is_connect() {
+            (TimeoutPhase::Connect, None)
+        } else {
+            (TimeoutPhase::Request, Some(t.request))
+        };
+        return Error::timeout(phase, limit);
+    }
+    let e = e.without_url();
+    if e.is_builder() {
+        return Error::config(format!("invalid request: {e}"));
+    }
+    let what = if e.is_connect() {
+        "could not connect (refused or unreachable)".to_owned()
+    } else if e.is_body() || e.is_decode() {
+        format!("the response body broke off: {e}")
+    } else {
+        e.to_string()
+    };
+    Error::connection(what, Some(Box::new(e)))
+}

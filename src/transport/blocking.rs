@@ -1,0 +1,215 @@
+//! Blocking transport on ureq 3.
+//!
+//! ureq's agent-wide `timeout_global`/`timeout_recv_body` are total deadlines that would kill
+//! long streams, so deadlines are set per request: `timeout_global` for a non-streamed attempt;
+//! `timeout_recv_response` (headers), `timeout_per_read` (socket silence) and an optional
+//! `timeout_global` (whole stream) for a streamed one.
+
+use std::io::Read;
+use std::time::Instant;
+
+use ureq::Agent;
+
+use super::{HttpRequest, Method};
+use crate::config::Config;
+use crate::error::{Error, Result, TimeoutPhase};
+use crate::headers::Headers;
+
+/// A request body, shared by every attempt.
+pub(crate) type Body = Vec<u8>;
+
+/// Read buffer for streams: large enough for many SSE events per read.
+const CHUNK: usize = 16 * 1024;
+
+/// The ureq agent: one pool per [`Client`](crate::Client), shared by its clones.
+#[derive(Clone)]
+pub(crate) struct Transport {
+    agent: Agent,
+}
+
+impl Transport {
+    pub(crate) fn new(cfg: &Config) -> Result<Transport> {
+        let builder = Agent::config_builder()
+            // Keep 4xx/5xx bodies and headers (error JSON, retry-after).
+            .http_status_as_error(false)
+            .timeout_connect(Some(cfg.timeouts.connect))
+            .max_idle_connections(cfg.pool_max_idle_per_host.max(10))
+            .max_idle_connections_per_host(cfg.pool_max_idle_per_host)
+            .max_idle_age(std::time::Duration::from_secs(90))
+            .user_agent(crate::client::USER_AGENT)
+            // The Authorization header is never forwarded on a redirect (ureq's default, kept
+            // explicit because it guards the API key).
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+            .proxy(if cfg.use_env_proxy {
+                ureq::Proxy::try_from_env()
+            } else {
+                None
+            });
+        #[cfg(feature = "rustls")]
+        let builder = builder.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::Rustls)
+                // Same trust store as the async mode (reqwest uses the platform verifier).
+                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                .build(),
+        );
+        #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+        let builder = builder.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::NativeTls)
+                .build(),
+        );
+        Ok(Transport {
+            agent: builder.build().into(),
+        })
+    }
+
+    pub(crate) fn send(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
+        let mut b = ureq::http::Request::builder()
+            .method(req.method.as_str())
+            .uri(req.url);
+        for (n, v) in req.headers {
+            b = b.header(n.as_str(), v.as_str());
+        }
+        let body: &[u8] = req.body.map(Vec::as_slice).unwrap_or_default();
+        let request = b
+            .body(body)
+            .map_err(|e| Error::config(format!("invalid request: {e}")))?;
+        let t = req.timeouts;
+        let cfg = self.agent.configure_request(request);
+        let request = if req.stream {
+            cfg.timeout_recv_response(Some(t.request))
+                .timeout_per_read(t.stream_idle)
+                .timeout_global(t.stream_total)
+                .build()
+        } else {
+            cfg.timeout_global(Some(t.request)).build()
+        };
+        let started = Instant::now();
+        let response = match req.method {
+            Method::Get | Method::Post => self.agent.run(request),
+        }
+        .map_err(|e| map_error(e, req.stream, &t, started))?;
+        let (parts, body) = response.into_parts();
+        let mut headers = Headers::default();
+        for (n, v) in &parts.headers {
+            headers.push(n.as_str(), String::from_utf8_lossy(v.as_bytes()));
+        }
+        Ok(HttpResponse {
+            status: parts.status.as_u16(),
+            headers,
+            reader: body.into_reader(),
+            buf: Vec::new(),
+            stream: req.stream,
+            timeouts: t,
+            started,
+        })
+    }
+}
+
+/// A response whose headers have arrived; the body is read on demand.
+pub(crate) struct HttpResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: Headers,
+    reader: ureq::BodyReader<'static>,
+    buf: Vec<u8>,
+    stream: bool,
+    timeouts: super::AttemptTimeouts,
+    started: Instant,
+}
+
+impl HttpResponse {
+    /// Reads the whole body, failing past `limit` bytes.
+    pub(crate) fn read_body(&mut self, limit: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        if let Some(n) = self
+            .headers
+            .get("content-length")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+        {
+            out.reserve(n.min(limit));
+        }
+        let mut taken = (&mut self.reader).take(limit as u64 + 1);
+        taken
+            .read_to_end(&mut out)
+            .map_err(|e| map_io(e, self.stream, &self.timeouts, self.started))?;
+        if out.len() > limit {
+            return Err(Error::connection(
+                format!(
+                    "the response body exceeds max_response_bytes ({limit} bytes); raise it with ClientBuilder::max_response_bytes"
+                ),
+                None,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The next piece of a streamed body, `None` at its end. The event-idle deadline is
+    /// checked by the caller; here the socket's own silence is bounded by `timeout_per_read`.
+    pub(crate) fn chunk(&mut self, _deadline: Option<Instant>) -> Result<Option<&[u8]>> {
+        self.buf.resize(CHUNK, 0);
+        let n = loop {
+            match self.reader.read(&mut self.buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(map_io(e, self.stream, &self.timeouts, self.started)),
+            }
+        };
+        Ok((n > 0).then(|| &self.buf[..n]))
+    }
+}
+
+fn map_io(
+    e: std::io::Error,
+    stream: bool,
+    t: &super::AttemptTimeouts,
+    started: Instant,
+) -> Error {
+    map_error(ureq::Error::from(e), stream, t, started)
+}
+
+/// ureq's errors, translated; ureq's type never leaves this file.
+fn map_error(e: ureq::Error, stream: bool, t: &super::AttemptTimeouts, started: Instant) -> Error {
+    use ureq::Timeout as T;
+    match e {
+        ureq::Error::Timeout(which) => {
+            let phase = match which {
+                T::Connect | T::Resolve => TimeoutPhase::Connect,
+                T::PerRead if stream => TimeoutPhase::StreamIdle,
+                T::Global | T::PerCall if stream => {
+                    // A stream's global deadline is its total; before the headers the
+                    // request timeout is what expired.
+                    if t.stream_total.is_some_and(|d| started.elapsed() >= d) {
+                        TimeoutPhase::StreamTotal
+                    } else {
+                        TimeoutPhase::Request
+                    }
+                }
+                _ => TimeoutPhase::Request,
+            };
+            let limit = match phase {
+                TimeoutPhase::Connect => None,
+                TimeoutPhase::StreamIdle => t.stream_idle,
+                TimeoutPhase::StreamTotal => t.stream_total,
+                _ => Some(t.request),
+            };
+            Error::timeout(phase, limit)
+        }
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            let (phase, limit) = if stream {
+                (TimeoutPhase::StreamIdle, t.stream_idle)
+            } else {
+                (TimeoutPhase::Request, Some(t.request))
+            };
+            Error::timeout(phase, limit)
+        }
+        ureq::Error::Http(_) | ureq::Error::BadUri(_) => {
+            Error::config(format!("invalid request: {e}"))
+        }
+        ureq::Error::HostNotFound => Error::connection("host not found (DNS)", Some(Box::new(e))),
+        ureq::Error::ConnectionFailed => {
+            Error::connection("could not connect (refused or unreachable)", Some(Box::new(e)))
+        }
+        other => Error::connection(other.to_string(), Some(Box::new(other))),
+    }
+}

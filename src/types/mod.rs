@@ -1,0 +1,66 @@
+//! Request and response types: plain serde data, the same in the blocking and async modes.
+//!
+//! # Conventions
+//!
+//! - **Requests send only what you set.** Every optional field is an `Option` that is left
+//!   out of the JSON when `None`; a request built with `new` sends just the model and the
+//!   messages, prompt or input. All request types implement `Default`, so the rest can be set
+//!   with struct-update syntax:
+//!
+//!   ```
+//!   # use oai_compat::types::*;
+//!   let req = ChatCompletionRequest {
+//!       temperature: Some(0.2),
+//!       max_tokens: Some(256),
+//!       ..ChatCompletionRequest::new("Qwen/Qwen3-8B", [Message::user("Hello!")])
+//!   };
+//!   ```
+//!
+//! - **vLLM's sampling extras live in `vllm`.** [`ChatCompletionRequest::vllm`] and
+//!   [`CompletionRequest::vllm`] hold a [`VllmParams`] (`top_k`, `min_p`,
+//!   `repetition_penalty`, `structured_outputs`, ...) whose set fields are sent as top-level
+//!   keys, as vLLM expects. Chat-template extras (`chat_template_kwargs`,
+//!   `add_generation_prompt`, ...) are fields of [`ChatCompletionRequest`] itself. The removed
+//!   `guided_*` keys are never sent: use [`StructuredOutputs`].
+//!
+//! - **`extra` maps, both ways.** Every request has an `extra` map whose keys are sent at the
+//!   top level of the body (openai-python's `extra_body`), for parameters this crate has no
+//!   field for. Every response object has an `extra` map that keeps the keys this crate has
+//!   no field for, so nothing a server sends is lost.
+//!
+//! - **Responses are lenient.** A missing or `null` field takes its default, optional data is
+//!   an `Option`, and unknown keys go to `extra`: a response from vLLM, OpenAI, llama.cpp,
+//!   SGLang, LiteLLM or Ollama does not fail to parse because a field is missing, `null` or
+//!   new. Reasoning text is read from `reasoning` or `reasoning_content` into
+//!   [`ChatCompletionMessage::reasoning`] / [`ChatDelta::reasoning`].
+//!
+//! - **Open enums.** [`FinishReason`] and [`Role`] keep values they do not know in an
+//!   `Other(String)` variant instead of failing; `as_str()` and `Display` give the wire value.
+//!
+//! - **`stream` and `stream_options` are the client's.** Requests have no `stream` field, and
+//!   their `stream_options` field is never serialised with the request: the client adds both
+//!   for streamed calls only.
+
+pub mod chat;
+pub mod common;
+pub mod completions;
+pub mod embeddings;
+pub mod models;
+
+pub use chat::{
+    ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionRequest,
+    ChatDelta, ChatLogprobs, ChunkChoice, Content, ContentPart, FunctionCall, FunctionCallDelta,
+    FunctionDefinition, ImageUrl, InputAudio, JsonSchemaFormat, Message, ResponseFormat, Role,
+    TokenLogprob, Tool, ToolCall, ToolCallDelta, ToolChoice, TopLogprob,
+};
+pub use common::{
+    CompletionTokensDetails, Extra, FinishReason, PromptTokensDetails, Stop, StopReason,
+    StreamOptions, StructuredOutputs, Usage, VllmParams,
+};
+pub use completions::{
+    Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, Prompt,
+};
+pub use embeddings::{
+    Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EncodingFormat,
+};
+pub use models::{Model, ModelList};

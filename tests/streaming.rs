@@ -1,0 +1,294 @@
+//! Streams in both modes: decoding, [DONE], in-band errors, truncation, timeouts, retries.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use oai_compat::mock::Reply;
+use oai_compat::types::{ChatCompletionRequest, CompletionRequest, Message, StreamOptions};
+use oai_compat::{Error, ErrorCode, StreamErrorKind, TimeoutPhase};
+use support::{MODEL, builder, client, server};
+
+fn chat(text: &str) -> ChatCompletionRequest {
+    ChatCompletionRequest::new(MODEL, [Message::user(text)])
+}
+
+fn chunk_json(content: &str) -> String {
+    serde_json::json!({
+        "id": "c1", "object": "chat.completion.chunk", "created": 1, "model": MODEL,
+        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]
+    })
+    .to_string()
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn streamed_chat_concatenates_to_the_non_streamed_content() {
+    let srv = server();
+    let c = client(&srv);
+    let mut req = chat("tell me about streams please");
+    req.stream_options = Some(StreamOptions { include_usage: Some(true), ..Default::default() });
+    let full = c.chat().create(&req).await.unwrap();
+    let mut stream = c.chat().create_stream(&req).await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(stream.request_id().is_some());
+    let mut text = String::new();
+    let mut usage = None;
+    let mut first_role = None;
+    let mut chunks = 0;
+    while let Some(chunk) = stream.try_next().await.unwrap() {
+        if chunks == 0 {
+            first_role = chunk.choices.first().and_then(|c| c.delta.role.clone());
+        }
+        chunks += 1;
+        text.push_str(chunk.text());
+        if chunk.usage.is_some() {
+            usage = chunk.usage.clone();
+        }
+    }
+    assert!(stream.is_finished());
+    let again = stream.try_next().await.unwrap();
+    assert!(again.is_none(), "a finished stream stays finished");
+    assert!(chunks > 3);
+    assert_eq!(first_role, Some(oai_compat::types::Role::Assistant));
+    assert_eq!(text, full.text().unwrap());
+    assert_eq!(usage, full.usage);
+    let bodies: Vec<_> = srv.requests().iter().map(|r| r.json().unwrap()).collect();
+    assert!(bodies[0].get("stream").is_none() && bodies[0].get("stream_options").is_none());
+    assert_eq!(bodies[1]["stream"], true);
+    assert_eq!(bodies[1]["stream_options"]["include_usage"], true);
+    assert_eq!(srv.requests()[1].header("accept"), Some("text/event-stream"));
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn streamed_completion_matches_too() {
+    let srv = server();
+    let c = client(&srv);
+    let req = CompletionRequest::new(MODEL, "a prompt of words");
+    let full = c.completions().create(&req).await.unwrap();
+    let mut s = c.completions().create_stream(&req).await.unwrap();
+    let mut text = String::new();
+    while let Some(chunk) = s.try_next().await.unwrap() {
+        text.push_str(chunk.text());
+    }
+    assert_eq!(text, full.text());
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn in_band_error_after_three_chunks() {
+    let srv = server();
+    srv.enqueue(
+        Reply::sse()
+            .event(chunk_json("a"))
+            .event(chunk_json("b"))
+            .event(chunk_json("c"))
+            .event(r#"{"error":{"message":"engine died","type":"InternalServerError","param":null,"code":500}}"#)
+            .done(),
+    );
+    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let mut got = Vec::new();
+    let err = loop {
+        match s.try_next().await {
+            Ok(Some(c)) => got.push(c.text().to_owned()),
+            Ok(None) => panic!("the stream ended without the error"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(got, ["a", "b", "c"]);
+    let Error::Stream(se) = &err else { panic!("{err:?}") };
+    assert_eq!(se.kind, StreamErrorKind::InBand);
+    assert_eq!(se.message, "engine died");
+    assert_eq!(se.error_type.as_deref(), Some("InternalServerError"));
+    assert_eq!(se.code, Some(ErrorCode::Int(500)));
+    let after = s.try_next().await.unwrap();
+    assert!(after.is_none(), "fused after an error");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn in_band_string_and_flat_errors() {
+    for payload in [r#"{"error":"Unauthorized"}"#, r#"{"object":"error","message":"flat one","code":400}"#] {
+        let srv = server();
+        srv.enqueue(Reply::sse().event(payload).done());
+        let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+        let err = s.try_next().await.unwrap_err();
+        assert!(matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::InBand), "{err:?}");
+    }
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn cut_mid_stream_yields_events_then_an_error_and_is_not_retried() {
+    let srv = server();
+    srv.enqueue(Reply::sse().event(chunk_json("one")).event(chunk_json("two")).cut());
+    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let a = s.try_next().await.unwrap().unwrap();
+    let b = s.try_next().await.unwrap().unwrap();
+    assert_eq!((a.text(), b.text()), ("one", "two"));
+    let err = s.try_next().await.unwrap_err();
+    assert!(matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::Truncated), "{err:?}");
+    assert_eq!(srv.request_count(), 1, "a started stream must never be retried");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn body_without_done_is_truncated_not_success() {
+    let srv = server();
+    srv.enqueue(Reply::sse().event(chunk_json("only")));
+    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let only = s.try_next().await.unwrap().unwrap();
+    assert_eq!(only.text(), "only");
+    let err = s.try_next().await.unwrap_err();
+    assert!(matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::Truncated), "{err:?}");
+    assert!(err.to_string().contains("[DONE]"), "{err}");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn crlf_comments_and_split_utf8_decode() {
+    let srv = server();
+    let json = chunk_json("héllo");
+    let bytes = format!(": keep-alive\r\n\r\ndata: {json}\r\n\r\n").into_bytes();
+    // Split inside the two-byte 'é'.
+    let at = bytes.iter().position(|&b| b == 0xC3).unwrap() + 1;
+    srv.enqueue(
+        Reply::sse()
+            .raw(bytes[..at].to_vec())
+            .pause(Duration::from_millis(20))
+            .raw(bytes[at..].to_vec())
+            .raw("data: [DONE]\r\n\r\n"),
+    );
+    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let first = s.try_next().await.unwrap().unwrap();
+    assert_eq!(first.text(), "héllo");
+    let end = s.try_next().await.unwrap();
+    assert!(end.is_none());
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn keep_alives_do_not_reset_the_event_idle_timeout() {
+    let srv = server();
+    let mut reply = Reply::sse().event(chunk_json("first"));
+    for _ in 0..40 {
+        reply = reply.pause(Duration::from_millis(100)).raw(": keep-alive\n\n");
+    }
+    srv.enqueue(reply.done());
+    let c = builder(&srv)
+        .stream_idle_timeout(Some(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    let first = s.try_next().await.unwrap().unwrap();
+    assert_eq!(first.text(), "first");
+    let t = Instant::now();
+    let err = s.try_next().await.unwrap_err();
+    let took = t.elapsed();
+    assert!(matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle), "{err:?}");
+    assert!(took >= Duration::from_millis(850), "{took:?}");
+    assert!(took < Duration::from_millis(1600), "{took:?}");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_silent_connection_trips_the_idle_timeout() {
+    let srv = server();
+    srv.enqueue(Reply::sse().event(chunk_json("first")).pause(Duration::from_secs(5)).done());
+    let c = builder(&srv)
+        .stream_idle_timeout(Some(Duration::from_millis(800)))
+        .build()
+        .unwrap();
+    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    s.try_next().await.unwrap().unwrap();
+    let t = Instant::now();
+    let err = s.try_next().await.unwrap_err();
+    assert!(matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle), "{err:?}");
+    assert!(t.elapsed() < Duration::from_millis(2000), "{:?}", t.elapsed());
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn the_total_stream_deadline_holds() {
+    let srv = server();
+    let mut reply = Reply::sse();
+    for i in 0..30 {
+        reply = reply.event(chunk_json(&i.to_string())).pause(Duration::from_millis(100));
+    }
+    srv.enqueue(reply.done());
+    let c = builder(&srv).stream_timeout(Some(Duration::from_millis(700))).build().unwrap();
+    let t = Instant::now();
+    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    let err = loop {
+        match s.try_next().await {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("finished despite the deadline"),
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamTotal), "{err:?}");
+    let took = t.elapsed();
+    assert!(took >= Duration::from_millis(650) && took < Duration::from_millis(1500), "{took:?}");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn slow_headers_time_out_as_request_and_are_retried() {
+    let srv = server();
+    srv.enqueue(Reply::sse().delay(Duration::from_secs(3)).event(chunk_json("late")).done());
+    let c = builder(&srv).timeout(Duration::from_millis(500)).max_retries(1).build().unwrap();
+    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    assert_eq!(s.meta().retries_taken, 1);
+    let mut n = 0;
+    while s.try_next().await.unwrap().is_some() {
+        n += 1;
+    }
+    assert!(n > 0);
+    let c = builder(&srv).timeout(Duration::from_millis(500)).max_retries(0).build().unwrap();
+    srv.enqueue(Reply::sse().delay(Duration::from_secs(3)).done());
+    let err = c.chat().create_stream(&chat("x")).await.unwrap_err();
+    assert!(matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::Request), "{err:?}");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn errors_before_the_stream_are_retried() {
+    let srv = server();
+    srv.enqueue(Reply::error(503, "busy").header("retry-after-ms", "10"));
+    let mut s = client(&srv).chat().create_stream(&chat("hi")).await.unwrap();
+    assert_eq!(s.meta().retries_taken, 1);
+    while s.try_next().await.unwrap().is_some() {}
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn an_oversized_event_is_rejected() {
+    let srv = server();
+    let huge = format!("data: {}\n\n", "x".repeat(5 * 1024 * 1024));
+    srv.enqueue(Reply::sse().raw(huge).done());
+    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let err = s.try_next().await.unwrap_err();
+    assert!(matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::TooLarge), "{err:?}");
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn blocking_stream_is_an_iterator() {
+    let srv = server();
+    let s = client(&srv).chat().create_stream(&chat("a b c")).unwrap();
+    let texts: Vec<String> = s.map(|c| c.unwrap().text().to_owned()).collect();
+    assert_eq!(texts.concat(), "Mock reply to: a b c");
+}
+
+#[cfg(not(feature = "blocking"))]
+#[tokio::test]
+async fn async_stream_is_a_futures_stream_and_send() {
+    use futures_core::Stream;
+    use std::pin::Pin;
+    let srv = server();
+    let c = client(&srv);
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_stream<S: Stream + Send + Unpin>(_: &S) {}
+    let req = chat("a b c");
+    let fut = c.chat().create_stream(&req);
+    assert_send(&fut);
+    let mut s = fut.await.unwrap();
+    assert_stream(&s);
+    let mut text = String::new();
+    while let Some(item) = std::future::poll_fn(|cx| Pin::new(&mut s).poll_next(cx)).await {
+        text.push_str(item.unwrap().text());
+    }
+    assert_eq!(text, "Mock reply to: a b c");
+    // Streams can move to another task.
+    let mut s = c.chat().create_stream(&req).await.unwrap();
+    let handle = tokio::spawn(async move { s.try_next().await.map(|c| c.is_some()) });
+    assert!(handle.await.unwrap().unwrap());
+}
