@@ -410,7 +410,12 @@ impl Client {
     /// One attempt: a 2xx response (with its body unless streamed), or the error to judge.
     async fn attempt(&self, req: &HttpRequest<'_>) -> Result<(HttpResponse, Vec<u8>)> {
         let limit = self.inner.config.max_response_bytes;
-        let mut response = self.inner.transport.send(req).await?;
+        let mut response = self
+            .inner
+            .transport
+            .send(req)
+            .await
+            .map_err(|e| e.with_host(req.url))?;
         if !(200..300).contains(&response.status) {
             // A body that breaks off still leaves the status to report.
             let body = response.read_body(MAX_ERROR_BODY).await.unwrap_or_default();

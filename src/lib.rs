@@ -74,6 +74,8 @@ compile_error!(
 // Every module is gated on a mode so that with both or neither feature on, the guard above is
 // the only error printed. Elsewhere, `feature = "blocking"` alone picks the mode.
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod accumulate;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod client;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod config;
@@ -102,6 +104,7 @@ pub mod types;
 
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub use crate::{
+    accumulate::{ChatCompletionAccumulator, CompletionAccumulator},
     client::{Client, Response, ResponseMeta},
     config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Timeouts},
     error::{

@@ -176,3 +176,20 @@ async fn timeout_is_retried_and_counted() {
     assert_eq!(r.meta.retries_taken, 1);
     assert_eq!(srv.request_count(), 2);
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn connection_errors_name_the_server() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let c = oai_compat::Client::builder()
+        .use_env(false)
+        .no_proxy()
+        .base_url(format!("http://127.0.0.1:{port}/v1"))
+        .api_key("sk-never-shown")
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let err = c.models().list().await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+    assert!(!msg.contains("sk-never-shown") && !format!("{err:?}").contains("sk-never-shown"));
+}

@@ -278,7 +278,8 @@ async fn async_stream_is_a_futures_stream_and_send() {
     fn assert_send<T: Send>(_: &T) {}
     fn assert_stream<S: Stream + Send + Unpin>(_: &S) {}
     let req = chat("a b c");
-    let fut = c.chat().create_stream(&req);
+    let chat_handle = c.chat();
+    let fut = chat_handle.create_stream(&req);
     assert_send(&fut);
     let mut s = fut.await.unwrap();
     assert_stream(&s);
@@ -291,4 +292,50 @@ async fn async_stream_is_a_futures_stream_and_send() {
     let mut s = c.chat().create_stream(&req).await.unwrap();
     let handle = tokio::spawn(async move { s.try_next().await.map(|c| c.is_some()) });
     assert!(handle.await.unwrap().unwrap());
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn accumulated_stream_equals_the_non_streamed_response() {
+    let srv = server();
+    let c = client(&srv);
+    let mut req = chat("two choices please");
+    req.n = Some(2);
+    req.stream_options = Some(StreamOptions { include_usage: Some(true), ..Default::default() });
+    let full = c.chat().create(&req).await.unwrap();
+    let mut acc = oai_compat::ChatCompletionAccumulator::new();
+    let mut s = c.chat().create_stream(&req).await.unwrap();
+    while let Some(chunk) = s.try_next().await.unwrap() {
+        acc.push(&chunk);
+    }
+    let got = acc.finish();
+    assert_eq!(got.choices.len(), 2);
+    for (a, b) in got.choices.iter().zip(&full.choices) {
+        assert_eq!(a.index, b.index);
+        assert_eq!(a.message.content, b.message.content);
+        assert_eq!(a.message.role, b.message.role);
+        assert_eq!(a.finish_reason, b.finish_reason);
+    }
+    assert_eq!(got.usage, full.usage);
+
+    // A named tool call streams as fragments and accumulates to the same call.
+    let mut req = chat("weather?");
+    req.tools = Some(vec![oai_compat::types::Tool::function(
+        "get_weather",
+        "weather",
+        serde_json::json!({"type": "object"}),
+    )]);
+    req.tool_choice = Some(oai_compat::types::ToolChoice::Function("get_weather".into()));
+    let full = c.chat().create(&req).await.unwrap();
+    let mut acc = oai_compat::ChatCompletionAccumulator::new();
+    let mut s = c.chat().create_stream(&req).await.unwrap();
+    while let Some(chunk) = s.try_next().await.unwrap() {
+        acc.push(&chunk);
+    }
+    let got = acc.finish();
+    let a = got.choices[0].message.tool_calls.as_ref().unwrap();
+    let b = full.choices[0].message.tool_calls.as_ref().unwrap();
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a[0].function, b[0].function);
+    assert!(!a[0].id.is_empty());
+    assert_eq!(got.choices[0].finish_reason, full.choices[0].finish_reason);
 }

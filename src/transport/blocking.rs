@@ -210,6 +210,15 @@ fn map_error(e: ureq::Error, stream: bool, t: &super::AttemptTimeouts, started: 
         ureq::Error::ConnectionFailed => {
             Error::connection("could not connect (refused or unreachable)", Some(Box::new(e)))
         }
+        ureq::Error::Io(io) => {
+            let what = match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                std::io::ErrorKind::ConnectionReset => "connection reset by the server".to_owned(),
+                std::io::ErrorKind::UnexpectedEof => "the server closed the connection early".to_owned(),
+                _ => io.to_string(),
+            };
+            Error::connection(what, Some(Box::new(io)))
+        }
         other => Error::connection(other.to_string(), Some(Box::new(other))),
     }
 }

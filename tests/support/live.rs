@@ -1,0 +1,53 @@
+//! Clients for the real servers (vLLM on CPU, Prism over OpenAI's spec) that
+//! `scripts/servers.sh` starts. These tests are `#[ignore]`d with the reason, so a plain
+//! `cargo test` counts them as skipped; `.ci/run` starts the servers and runs them with
+//! `--ignored`, where a server that does not answer is a failure, never a pass.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use oai_compat::Client;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+/// vLLM chat server (tiny random Llama, served as `tiny-llama`).
+pub fn vllm_chat_url() -> String {
+    env_or("OAI_COMPAT_VLLM_CHAT_URL", "http://127.0.0.1:8000/v1")
+}
+
+/// vLLM embeddings server (all-MiniLM-L6-v2).
+pub fn vllm_embed_url() -> String {
+    env_or("OAI_COMPAT_VLLM_EMBED_URL", "http://127.0.0.1:8001/v1")
+}
+
+/// vLLM chat server started with `--api-key`.
+pub fn vllm_auth_url() -> String {
+    env_or("OAI_COMPAT_VLLM_AUTH_URL", "http://127.0.0.1:8002/v1")
+}
+
+/// The key the `--api-key` server expects.
+pub fn vllm_auth_key() -> String {
+    env_or("OAI_COMPAT_VLLM_API_KEY", "sk-oai-compat-test")
+}
+
+/// Prism mock of OpenAI's OpenAPI spec (no `/v1` in its paths).
+pub fn prism_url() -> String {
+    env_or("OAI_COMPAT_PRISM_URL", "http://127.0.0.1:4010")
+}
+
+pub const CHAT_MODEL: &str = "tiny-llama";
+pub const EMBED_MODEL: &str = "all-MiniLM-L6-v2";
+
+/// A client for a live server: no env, no proxy, generous timeouts for a 2-core CPU.
+pub fn live(url: &str) -> Client {
+    Client::builder()
+        .use_env(false)
+        .no_proxy()
+        .base_url(url)
+        .timeout(Duration::from_secs(120))
+        .max_retries(1)
+        .build()
+        .expect("client")
+}
