@@ -80,13 +80,16 @@ impl ChatCompletionAccumulator {
             append(&mut choice.message.refusal, d.refusal.as_deref());
             for tc in d.tool_calls.iter().flatten() {
                 let calls = choice.message.tool_calls.get_or_insert_with(Vec::new);
-                let slot = *self.tool_slots.entry((c.index, tc.index)).or_insert_with(|| {
-                    calls.push(ToolCall {
-                        kind: "function".to_owned(),
-                        ..ToolCall::default()
+                let slot = *self
+                    .tool_slots
+                    .entry((c.index, tc.index))
+                    .or_insert_with(|| {
+                        calls.push(ToolCall {
+                            kind: "function".to_owned(),
+                            ..ToolCall::default()
+                        });
+                        calls.len() - 1
                     });
-                    calls.len() - 1
-                });
                 let call = &mut calls[slot];
                 if let Some(id) = tc.id.as_deref().filter(|s| !s.is_empty()) {
                     id.clone_into(&mut call.id);
@@ -113,10 +116,16 @@ impl ChatCompletionAccumulator {
                 choice.stop_reason.clone_from(&c.stop_reason);
             }
             if let Some(ids) = &c.token_ids {
-                choice.token_ids.get_or_insert_with(Vec::new).extend_from_slice(ids);
+                choice
+                    .token_ids
+                    .get_or_insert_with(Vec::new)
+                    .extend_from_slice(ids);
             }
             if let Some(lp) = &c.logprobs {
-                merge_logprobs(choice.logprobs.get_or_insert_with(ChatLogprobs::default), lp);
+                merge_logprobs(
+                    choice.logprobs.get_or_insert_with(ChatLogprobs::default),
+                    lp,
+                );
             }
         }
     }
@@ -203,7 +212,10 @@ impl CompletionAccumulator {
                 choice.stop_reason.clone_from(&c.stop_reason);
             }
             if let Some(ids) = &c.token_ids {
-                choice.token_ids.get_or_insert_with(Vec::new).extend_from_slice(ids);
+                choice
+                    .token_ids
+                    .get_or_insert_with(Vec::new)
+                    .extend_from_slice(ids);
             }
             if let Some(lp) = &c.logprobs {
                 let acc = choice.logprobs.get_or_insert_with(Default::default);
@@ -240,10 +252,14 @@ fn append(to: &mut Option<String>, piece: Option<&str>) {
 
 fn merge_logprobs(acc: &mut ChatLogprobs, lp: &ChatLogprobs) {
     if let Some(c) = &lp.content {
-        acc.content.get_or_insert_with(Vec::new).extend(c.iter().cloned());
+        acc.content
+            .get_or_insert_with(Vec::new)
+            .extend(c.iter().cloned());
     }
     if let Some(r) = &lp.refusal {
-        acc.refusal.get_or_insert_with(Vec::new).extend(r.iter().cloned());
+        acc.refusal
+            .get_or_insert_with(Vec::new)
+            .extend(r.iter().cloned());
     }
 }
 
@@ -283,7 +299,10 @@ mod tests {
         let out = acc.finish();
         assert_eq!(out.id, "c");
         assert_eq!(out.created, 5);
-        assert_eq!(out.choices.iter().map(|c| c.index).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(
+            out.choices.iter().map(|c| c.index).collect::<Vec<_>>(),
+            [0, 1]
+        );
         let c0 = &out.choices[0];
         assert_eq!(c0.message.role, Role::Assistant);
         assert_eq!(c0.message.reasoning.as_deref(), Some("think more"));
@@ -305,12 +324,23 @@ mod tests {
     fn logprobs_are_concatenated() {
         let mut acc = ChatCompletionAccumulator::new();
         for t in ["a", "b"] {
-            acc.push(&chunk(serde_json::json!({"id":"c","choices":[{"index":0,"delta":{"content":t},
-                "logprobs":{"content":[{"token":t,"logprob":-0.5,"top_logprobs":[]}]}}]})));
+            acc.push(&chunk(
+                serde_json::json!({"id":"c","choices":[{"index":0,"delta":{"content":t},
+                "logprobs":{"content":[{"token":t,"logprob":-0.5,"top_logprobs":[]}]}}]}),
+            ));
         }
         let snap = acc.snapshot();
-        let lp = snap.choices[0].logprobs.as_ref().unwrap().content.as_ref().unwrap();
-        assert_eq!(lp.iter().map(|t| t.token.as_str()).collect::<String>(), "ab");
+        let lp = snap.choices[0]
+            .logprobs
+            .as_ref()
+            .unwrap()
+            .content
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            lp.iter().map(|t| t.token.as_str()).collect::<String>(),
+            "ab"
+        );
         assert_eq!(snap.text(), Some("ab"));
     }
 

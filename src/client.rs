@@ -193,7 +193,10 @@ impl Client {
     }
 
     /// The options of a call: the client's, with the handle's on top.
-    pub(crate) fn options<'a>(&'a self, call: &'a Option<RequestOptions>) -> Cow<'a, RequestOptions> {
+    pub(crate) fn options<'a>(
+        &'a self,
+        call: &'a Option<RequestOptions>,
+    ) -> Cow<'a, RequestOptions> {
         match call {
             Some(o) => Cow::Owned(self.options.merged(o)),
             None => Cow::Borrowed(&self.options),
@@ -211,7 +214,11 @@ impl Client {
         url.push_str(base);
         url.push_str(path);
         for (i, (k, v)) in opts.query.iter().enumerate() {
-            url.push(if i == 0 && !path.contains('?') { '?' } else { '&' });
+            url.push(if i == 0 && !path.contains('?') {
+                '?'
+            } else {
+                '&'
+            });
             percent_encode(k, &mut url);
             url.push('=');
             percent_encode(v, &mut url);
@@ -220,10 +227,20 @@ impl Client {
     }
 
     /// The headers of every attempt of a call.
-    fn headers(&self, opts: &RequestOptions, stream: bool, has_body: bool) -> Result<Vec<(String, String)>> {
+    fn headers(
+        &self,
+        opts: &RequestOptions,
+        stream: bool,
+        has_body: bool,
+    ) -> Result<Vec<(String, String)>> {
         let cfg = &self.inner.config;
-        let mut h: Vec<(String, String)> = Vec::with_capacity(4 + cfg.headers.len() + opts.headers.len());
-        let accept = if stream { "text/event-stream" } else { "application/json" };
+        let mut h: Vec<(String, String)> =
+            Vec::with_capacity(4 + cfg.headers.len() + opts.headers.len());
+        let accept = if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
         h.push(("accept".into(), accept.into()));
         if has_body {
             h.push(("content-type".into(), "application/json".into()));
@@ -264,15 +281,20 @@ pub(crate) fn json_body<T: Serialize>(
         let mut v = match serde_json::to_value(req) {
             Ok(Value::Object(m)) => m,
             Ok(_) => return Err(Error::config("a request must serialise to a JSON object")),
-            Err(e) => return Err(Error::config(format!("could not serialise the request: {e}"))),
+            Err(e) => {
+                return Err(Error::config(format!(
+                    "could not serialise the request: {e}"
+                )));
+            }
         };
         v.remove("stream");
         v.remove("stream_options");
         if let Some(so) = stream {
             v.insert("stream".into(), Value::Bool(true));
             if let Some(so) = so {
-                let so = serde_json::to_value(so)
-                    .map_err(|e| Error::config(format!("could not serialise stream_options: {e}")))?;
+                let so = serde_json::to_value(so).map_err(|e| {
+                    Error::config(format!("could not serialise stream_options: {e}"))
+                })?;
                 v.insert("stream_options".into(), so);
             }
         }
@@ -298,7 +320,12 @@ pub(crate) struct Call<'a> {
 
 impl<'a> Call<'a> {
     /// A `POST` of a JSON body to a path under the base URL.
-    pub(crate) fn post(path: &'a str, body: Body, stream: bool, options: &'a RequestOptions) -> Self {
+    pub(crate) fn post(
+        path: &'a str,
+        body: Body,
+        stream: bool,
+        options: &'a RequestOptions,
+    ) -> Self {
         Call {
             method: Method::Post,
             path,
@@ -435,18 +462,32 @@ impl Client {
     }
 
     /// A non-streamed JSON call, decoded into `T`.
-    pub(crate) async fn json<T: DeserializeOwned>(&self, call: Call<'_>, what: &'static str) -> Result<Response<T>> {
+    pub(crate) async fn json<T: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+        what: &'static str,
+    ) -> Result<Response<T>> {
         let done = self.execute(call).await?;
         let meta = done.meta();
         if done.body.is_empty() {
-            let mut e = Error::decode(what, "the body is empty", b"", meta.request_id().map(str::to_owned));
+            let mut e = Error::decode(
+                what,
+                "the body is empty",
+                b"",
+                meta.request_id().map(str::to_owned),
+            );
             e.set_retries_taken(done.retries_taken);
             return Err(e);
         }
         match serde_json::from_slice::<T>(&done.body) {
             Ok(value) => Ok(Response { value, meta }),
             Err(source) => {
-                let mut e = Error::decode(what, source, &done.body, meta.request_id().map(str::to_owned));
+                let mut e = Error::decode(
+                    what,
+                    source,
+                    &done.body,
+                    meta.request_id().map(str::to_owned),
+                );
                 e.set_retries_taken(done.retries_taken);
                 Err(e)
             }
@@ -454,10 +495,17 @@ impl Client {
     }
 
     /// A streamed call: retried only until the response headers arrive, never after.
-    pub(crate) async fn stream<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<EventStream<T>> {
+    pub(crate) async fn stream<T: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+    ) -> Result<EventStream<T>> {
         let done = self.execute(call).await?;
         let meta = done.meta();
-        Ok(EventStream::new(done.response, meta, &self.inner.config.timeouts))
+        Ok(EventStream::new(
+            done.response,
+            meta,
+            &self.inner.config.timeouts,
+        ))
     }
 }
 
@@ -523,13 +571,23 @@ mod tests {
             .unwrap();
         assert_eq!(c.root_url(), "http://h:1");
         let o = RequestOptions::new().query("a b", "c&d").query("x", "1");
-        assert_eq!(c.url("/models", false, &o), "http://h:1/v1/models?a%20b=c%26d&x=1");
-        assert_eq!(c.url("/health", true, &RequestOptions::new()), "http://h:1/health");
+        assert_eq!(
+            c.url("/models", false, &o),
+            "http://h:1/v1/models?a%20b=c%26d&x=1"
+        );
+        assert_eq!(
+            c.url("/health", true, &RequestOptions::new()),
+            "http://h:1/health"
+        );
     }
 
     #[test]
     fn no_key_means_no_authorization_header() {
-        let c = Client::builder().use_env(false).base_url("http://h").build().unwrap();
+        let c = Client::builder()
+            .use_env(false)
+            .base_url("http://h")
+            .build()
+            .unwrap();
         let h = c.headers(&RequestOptions::new(), false, true).unwrap();
         assert!(h.iter().all(|(n, _)| n != "authorization"));
         let c = Client::builder()
@@ -545,7 +603,10 @@ mod tests {
         assert!(h.contains(&("authorization".into(), "Bearer EMPTY".into())));
         assert!(h.contains(&("accept".into(), "text/event-stream".into())));
         assert!(h.contains(&("x-trace".into(), "b".into())));
-        assert!(!h.iter().any(|(n, v)| n.eq_ignore_ascii_case("x-trace") && v == "a"));
+        assert!(
+            !h.iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case("x-trace") && v == "a")
+        );
         assert!(!h.iter().any(|(n, _)| n == "content-type"));
     }
 }

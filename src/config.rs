@@ -126,6 +126,7 @@ impl fmt::Debug for HeaderList<'_> {
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
     base_url: Option<String>,
+    exact_base_url: bool,
     api_key: Option<Option<Secret>>,
     organization: Option<String>,
     project: Option<String>,
@@ -144,7 +145,10 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field(
                 "api_key",
-                &self.api_key.as_ref().map(|k| k.as_ref().map(|_| "<redacted>")),
+                &self
+                    .api_key
+                    .as_ref()
+                    .map(|k| k.as_ref().map(|_| "<redacted>")),
             )
             .field("headers", &HeaderList(&self.headers))
             .field("timeouts", &self.timeouts)
@@ -162,23 +166,22 @@ impl ClientBuilder {
     /// The server's base URL, e.g. `http://localhost:8000/v1` for vLLM.
     ///
     /// Trailing slashes are dropped; a URL with no path gets `/v1` (so
-    /// `http://localhost:8000` works for vLLM); any other path is kept as given (Prism:
-    /// `http://127.0.0.1:4010` has no `/v1`? then write `http://127.0.0.1:4010/`... see
-    /// [`ClientBuilder::base_url_exact`]). Only `http` and `https` are accepted.
+    /// `http://localhost:8000` works for vLLM); any other path is kept as given. Only `http`
+    /// and `https` are accepted. For a server that serves the API at its root, use
+    /// [`ClientBuilder::base_url_exact`].
     ///
     /// Default: `OPENAI_BASE_URL`, else `https://api.openai.com/v1`.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self.exact_base_url = false;
         self
     }
 
     /// The base URL exactly as given, with no `/v1` added to an empty path (for servers that
     /// serve the API at the root, like a Prism mock of OpenAI's spec).
     pub fn base_url_exact(mut self, url: impl Into<String>) -> Self {
-        let mut url = url.into();
-        // A marker the normaliser understands; never sent anywhere.
-        url.push_str("#exact");
-        self.base_url = Some(url);
+        self.base_url = Some(url.into());
+        self.exact_base_url = true;
         self
     }
 
@@ -304,7 +307,7 @@ impl ClientBuilder {
             .clone()
             .or_else(|| env("OPENAI_BASE_URL"))
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let base_url = normalize_base_url(&raw_url)?;
+        let base_url = normalize_base_url(&raw_url, self.exact_base_url)?;
         let api_key = match self.api_key {
             Some(k) => k,
             None => env("OPENAI_API_KEY").map(Secret),
@@ -365,12 +368,8 @@ pub(crate) fn validate_header(name: &str, value: &str) -> Result<()> {
 }
 
 /// `http(s)://host[:port][/path]`, trailing slashes dropped, empty path -> `/v1`.
-pub(crate) fn normalize_base_url(raw: &str) -> Result<String> {
-    let trimmed = raw.trim();
-    let (url, exact) = match trimmed.strip_suffix("#exact") {
-        Some(u) => (u, true),
-        None => (trimmed, false),
-    };
+pub(crate) fn normalize_base_url(raw: &str, exact: bool) -> Result<String> {
+    let url = raw.trim();
     let bad = |why: &str| {
         Error::config(format!(
             "base_url {url:?} {why}; expected something like http://localhost:8000/v1 or https://api.openai.com/v1"
@@ -381,7 +380,10 @@ pub(crate) fn normalize_base_url(raw: &str) -> Result<String> {
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return Err(bad("must start with http:// or https://"));
     }
-    let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| bad("has no host"))?;
+    let host = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| bad("has no host"))?;
     if uri.query().is_some() || url.contains('#') {
         return Err(bad(
             "must not have a query or fragment (use RequestOptions::query for query parameters)",
@@ -390,7 +392,9 @@ pub(crate) fn normalize_base_url(raw: &str) -> Result<String> {
     if url.contains('@') {
         return Err(bad("must not contain credentials; use api_key()"));
     }
-    if scheme.eq_ignore_ascii_case("https") && !cfg!(any(feature = "rustls", feature = "native-tls")) {
+    if scheme.eq_ignore_ascii_case("https")
+        && !cfg!(any(feature = "rustls", feature = "native-tls"))
+    {
         return Err(Error::config(format!(
             "base_url {url:?} uses https, but oai-compat was built without TLS: enable the `rustls` (or `native-tls`) feature"
         )));
@@ -400,8 +404,17 @@ pub(crate) fn normalize_base_url(raw: &str) -> Result<String> {
         None => host.to_owned(),
     };
     let path = uri.path().trim_end_matches('/');
-    let path = if path.is_empty() && !exact { "/v1" } else { path };
-    Ok(format!("{}://{}{}", scheme.to_ascii_lowercase(), authority, path))
+    let path = if path.is_empty() && !exact {
+        "/v1"
+    } else {
+        path
+    };
+    Ok(format!(
+        "{}://{}{}",
+        scheme.to_ascii_lowercase(),
+        authority,
+        path
+    ))
 }
 
 #[cfg(test)]
@@ -410,14 +423,20 @@ mod tests {
 
     #[test]
     fn base_url_normalisation() {
-        let n = |s| normalize_base_url(s).unwrap();
+        let n = |s| normalize_base_url(s, false).unwrap();
         assert_eq!(n("http://localhost:8000"), "http://localhost:8000/v1");
         assert_eq!(n("http://localhost:8000/"), "http://localhost:8000/v1");
         assert_eq!(n("http://localhost:8000/v1/"), "http://localhost:8000/v1");
-        assert_eq!(n("  https://api.openai.com/v1//  "), "https://api.openai.com/v1");
+        assert_eq!(
+            n("  https://api.openai.com/v1//  "),
+            "https://api.openai.com/v1"
+        );
         assert_eq!(n("http://h/openai/v1"), "http://h/openai/v1");
         assert_eq!(n("HTTP://h:1/x"), "http://h:1/x");
-        assert_eq!(n("http://127.0.0.1:4010#exact"), "http://127.0.0.1:4010");
+        assert_eq!(
+            normalize_base_url("http://127.0.0.1:4010/", true).unwrap(),
+            "http://127.0.0.1:4010"
+        );
         assert_eq!(n("http://[::1]:8000"), "http://[::1]:8000/v1");
     }
 
@@ -432,7 +451,7 @@ mod tests {
             "http://h/v1?x=1",
             "http://user:pw@h/v1",
         ] {
-            let e = normalize_base_url(bad).unwrap_err().to_string();
+            let e = normalize_base_url(bad, false).unwrap_err().to_string();
             assert!(e.contains("base_url"), "{bad}: {e}");
         }
     }
@@ -457,9 +476,15 @@ mod tests {
             .api_key("sk-very-secret")
             .header("Authorization", "Bearer sk-other-secret");
         let s = format!("{b:?}");
-        assert!(!s.contains("sk-very-secret") && !s.contains("sk-other-secret"), "{s}");
+        assert!(
+            !s.contains("sk-very-secret") && !s.contains("sk-other-secret"),
+            "{s}"
+        );
         let c = b.base_url("http://h").into_config().unwrap();
         let s = format!("{c:?}");
-        assert!(!s.contains("sk-very-secret") && !s.contains("sk-other-secret"), "{s}");
+        assert!(
+            !s.contains("sk-very-secret") && !s.contains("sk-other-secret"),
+            "{s}"
+        );
     }
 }

@@ -150,9 +150,9 @@ impl Error {
     /// Names the server in a connection error (never the path, query or key).
     pub(crate) fn with_host(mut self, url: &str) -> Self {
         if let Error::Connection(c) = &mut self {
-            let host = url
-                .split_once("://")
-                .map_or(url, |(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(rest));
+            let host = url.split_once("://").map_or(url, |(_, rest)| {
+                rest.split(['/', '?', '#']).next().unwrap_or(rest)
+            });
             c.message = format!("{host}: {}", c.message);
         }
         self
@@ -646,7 +646,10 @@ mod tests {
         );
         assert_eq!(e.message, "Your request is not valid");
         assert_eq!(e.error_type.as_deref(), Some("Invalid request"));
-        let e = parse(422, r#"{"detail":[{"loc":["body","model"],"msg":"field required"}]}"#);
+        let e = parse(
+            422,
+            r#"{"detail":[{"loc":["body","model"],"msg":"field required"}]}"#,
+        );
         assert!(e.message.contains("field required"), "{}", e.message);
     }
 
@@ -667,7 +670,10 @@ mod tests {
 
     #[test]
     fn in_band_shapes() {
-        let v: Value = serde_json::from_str(r#"{"error":{"message":"boom","type":"InternalServerError","code":500}}"#).unwrap();
+        let v: Value = serde_json::from_str(
+            r#"{"error":{"message":"boom","type":"InternalServerError","code":500}}"#,
+        )
+        .unwrap();
         let e = StreamError::in_band(&v).unwrap();
         assert_eq!(e.message, "boom");
         assert_eq!(e.code, Some(ErrorCode::Int(500)));

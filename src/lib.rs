@@ -102,6 +102,11 @@ mod transport;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod types;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "blocking"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub use crate::{
     accumulate::{ChatCompletionAccumulator, CompletionAccumulator},

@@ -125,7 +125,10 @@ mod tests {
             .timeout(Duration::from_secs(1))
             .header("X-A", "1")
             .extra_body("k", 1);
-        let b = RequestOptions::new().header("x-a", "2").extra_body("k", 2).max_retries(0);
+        let b = RequestOptions::new()
+            .header("x-a", "2")
+            .extra_body("k", 2)
+            .max_retries(0);
         let m = a.merged(&b);
         assert_eq!(m.timeout, Some(Duration::from_secs(1)));
         assert_eq!(m.max_retries, Some(0));

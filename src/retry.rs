@@ -118,14 +118,23 @@ mod tests {
     fn server_delay_is_used_exactly_and_capped() {
         let d = delay_for(&api(429, &[("retry-after", "1")]), 0);
         assert_eq!(d, Some(Duration::from_secs(1)));
-        let d = delay_for(&api(429, &[("retry-after-ms", "250"), ("retry-after", "9")]), 0);
+        let d = delay_for(
+            &api(429, &[("retry-after-ms", "250"), ("retry-after", "9")]),
+            0,
+        );
         assert_eq!(d, Some(Duration::from_millis(250)));
         let d = delay_for(&api(429, &[("retry-after", "0.5")]), 3);
         assert_eq!(d, Some(Duration::from_millis(500)));
         assert!(delay_for(&api(429, &[("retry-after", "300")]), 0).is_none());
         assert!(delay_for(&api(429, &[("retry-after", "120")]), 0).is_some());
         // Too far away wins even over x-should-retry: true.
-        assert!(delay_for(&api(503, &[("retry-after", "121"), ("x-should-retry", "true")]), 0).is_none());
+        assert!(
+            delay_for(
+                &api(503, &[("retry-after", "121"), ("x-should-retry", "true")]),
+                0
+            )
+            .is_none()
+        );
         // Zero or garbage falls back to backoff.
         let d = delay_for(&api(429, &[("retry-after", "0")]), 0).unwrap();
         assert!(d >= Duration::from_millis(375) && d <= Duration::from_millis(500));
@@ -158,7 +167,8 @@ mod tests {
             let j = jitter();
             assert!((0.0..1.0).contains(&j));
         }
-        let distinct: std::collections::HashSet<u64> = (0..20).map(|_| jitter().to_bits()).collect();
+        let distinct: std::collections::HashSet<u64> =
+            (0..20).map(|_| jitter().to_bits()).collect();
         assert!(distinct.len() > 1, "jitter is not random");
     }
 

@@ -133,7 +133,8 @@ impl<T: DeserializeOwned> State<T> {
                     Err(_) => None,
                 };
                 let in_band = in_band.or_else(|| {
-                    (kind == "error").then(|| StreamError::new(StreamErrorKind::InBand, ev.data.clone()))
+                    (kind == "error")
+                        .then(|| StreamError::new(StreamErrorKind::InBand, ev.data.clone()))
                 });
                 if let Some(e) = in_band {
                     return Some(Err(self.fail_with(e)));

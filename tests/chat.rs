@@ -38,7 +38,10 @@ async fn chat_create_sends_typed_fields_and_decodes_the_answer() {
     assert_eq!(body["stop"], json!(["\n\n", "END"]));
     assert_eq!(body["top_k"], 5);
     assert_eq!(body["my_server_flag"], true);
-    assert_eq!(body["messages"][0], json!({"role": "system", "content": "be brief"}));
+    assert_eq!(
+        body["messages"][0],
+        json!({"role": "system", "content": "be brief"})
+    );
     for absent in ["stream", "stream_options", "top_p", "tools", "guided_json"] {
         assert!(body.get(absent).is_none(), "{absent} sent: {body}");
     }
@@ -61,7 +64,10 @@ async fn named_tool_call_is_typed() {
     assert_eq!(calls[0].function.name, "get_weather");
     assert_eq!(calls[0].function.arguments, "{}");
     let body = srv.requests()[0].json().unwrap();
-    assert_eq!(body["tool_choice"], json!({"type": "function", "function": {"name": "get_weather"}}));
+    assert_eq!(
+        body["tool_choice"],
+        json!({"type": "function", "function": {"name": "get_weather"}})
+    );
     assert_eq!(body["tools"][0]["type"], "function");
     // The assistant's tool call goes back into the conversation as a message.
     let follow_up = Message::from(choice.message.clone());
@@ -79,7 +85,13 @@ async fn logprobs_and_response_format_round_trip() {
         json!({"type": "object", "properties": {"a": {"type": "integer"}}}),
     ));
     let out = client(&srv).chat().create(&req).await.unwrap();
-    let lp = out.choices[0].logprobs.as_ref().unwrap().content.as_ref().unwrap();
+    let lp = out.choices[0]
+        .logprobs
+        .as_ref()
+        .unwrap()
+        .content
+        .as_ref()
+        .unwrap();
     let joined: String = lp.iter().map(|t| t.token.as_str()).collect();
     assert_eq!(joined.trim_end(), out.text().unwrap());
     assert!(!lp[0].top_logprobs.is_empty());
@@ -94,7 +106,10 @@ async fn unknown_model_is_a_404_api_error() {
     let req = ChatCompletionRequest::new("nope", [Message::user("x")]);
     let err = client(&srv).chat().create(&req).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
-    assert!(err.to_string().contains("The model `nope` does not exist."), "{err}");
+    assert!(
+        err.to_string().contains("The model `nope` does not exist."),
+        "{err}"
+    );
     assert_eq!(err.retries_taken(), 0);
 }
 
@@ -108,7 +123,11 @@ async fn completions_accept_text_and_token_prompts() {
     req.echo = Some(true);
     let out = c.completions().create(&req).await.unwrap();
     assert!(out.text().starts_with("Once upon "), "{}", out.text());
-    assert!(out.text().ends_with("Mock reply to: Once upon"), "{}", out.text());
+    assert!(
+        out.text().ends_with("Mock reply to: Once upon"),
+        "{}",
+        out.text()
+    );
     let lp = out.choices[0].logprobs.as_ref().unwrap();
     assert_eq!(lp.tokens.len(), lp.token_logprobs.len());
     let ids = CompletionRequest::new(MODEL, vec![1u32, 2, 3]);

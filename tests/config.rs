@@ -69,12 +69,20 @@ async fn client_with_options_applies_to_every_call_and_shares_the_pool() {
     let reqs = srv.requests();
     assert_eq!(reqs[0].header("x-tag"), Some("t"));
     assert_eq!(reqs[1].header("x-tag"), None);
-    assert_eq!(srv.connections(), 1, "the copy must share the connection pool");
+    assert_eq!(
+        srv.connections(),
+        1,
+        "the copy must share the connection pool"
+    );
 }
 
 #[test]
 fn builder_rejects_bad_input_with_a_clear_message() {
-    let e = Client::builder().use_env(false).base_url("localhost:8000").build().unwrap_err();
+    let e = Client::builder()
+        .use_env(false)
+        .base_url("localhost:8000")
+        .build()
+        .unwrap_err();
     assert!(e.to_string().contains("http://"), "{e}");
     let e = Client::builder()
         .use_env(false)
@@ -112,7 +120,11 @@ fn environment_fills_what_the_builder_leaves_unset() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("ENV-OK"), "{stdout}");
 }
 
@@ -128,7 +140,10 @@ fn env_child() {
     // The empty OPENAI_API_KEY counts as unset.
     assert!(dbg.contains("api_key: None"), "{dbg}");
     assert!(dbg.contains("org-env"), "{dbg}");
-    let c = Client::builder().base_url("http://explicit:1").build().unwrap();
+    let c = Client::builder()
+        .base_url("http://explicit:1")
+        .build()
+        .unwrap();
     assert_eq!(c.base_url(), "http://explicit:1/v1");
     let c = Client::builder().use_env(false).build().unwrap();
     assert_eq!(c.base_url(), "https://api.openai.com/v1");

@@ -23,7 +23,9 @@ async fn vllm_error_body_is_parsed_with_int_code_and_param() {
     );
     let req = ChatCompletionRequest::new(MODEL, [Message::user("hi")]);
     let err = no_retry(&srv).chat().create(&req).await.unwrap_err();
-    let Error::Api(api) = &err else { panic!("{err:?}") };
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(api.status, 400);
     assert_eq!(api.param.as_deref(), Some("max_tokens"));
     assert_eq!(api.code, Some(ErrorCode::Int(400)));
@@ -39,28 +41,45 @@ async fn vllm_error_body_is_parsed_with_int_code_and_param() {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn every_error_shape_keeps_status_and_message() {
     let cases: [(u16, &str, &str, &str); 6] = [
-        (401, "application/json", r#"{"error":"Unauthorized"}"#, "Unauthorized"),
+        (
+            401,
+            "application/json",
+            r#"{"error":"Unauthorized"}"#,
+            "Unauthorized",
+        ),
         (
             404,
             "application/json",
             r#"{"object":"error","message":"The model `x` does not exist.","type":"NotFoundError","param":null,"code":404}"#,
             "The model `x` does not exist.",
         ),
-        (404, "application/json", r#"{"detail":"Not Found"}"#, "Not Found"),
+        (
+            404,
+            "application/json",
+            r#"{"detail":"Not Found"}"#,
+            "Not Found",
+        ),
         (
             401,
             "application/json",
             r#"{"error":{"message":"Incorrect API key provided: sk-...","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#,
             "Incorrect API key provided: sk-...",
         ),
-        (502, "text/html", "<html><body><h1>502 Bad Gateway</h1>nginx</body></html>", "502 Bad Gateway nginx"),
+        (
+            502,
+            "text/html",
+            "<html><body><h1>502 Bad Gateway</h1>nginx</body></html>",
+            "502 Bad Gateway nginx",
+        ),
         (503, "text/plain", "", "Service Unavailable"),
     ];
     for (status, ct, body, message) in cases {
         let srv = server();
         srv.enqueue(Reply::text(status, ct, body));
         let err = no_retry(&srv).models().list().await.unwrap_err();
-        let Error::Api(api) = &err else { panic!("{err:?}") };
+        let Error::Api(api) = &err else {
+            panic!("{err:?}")
+        };
         assert_eq!(api.status, status);
         assert_eq!(api.message, message, "body {body}");
         assert_eq!(api.body, body);
@@ -89,8 +108,14 @@ async fn predicates_match_statuses() {
 /// Bodies a broken server or proxy may send with a 200.
 const GARBAGE: [(&str, &str); 6] = [
     ("text/plain", "this is not json"),
-    ("application/json", r#"{"id":"x","choices":[{"index":0,"message":{"content":"#),
-    ("application/json", r#"{"choices":"not a list","data":7,"model":[]}"#),
+    (
+        "application/json",
+        r#"{"id":"x","choices":[{"index":0,"message":{"content":"#,
+    ),
+    (
+        "application/json",
+        r#"{"choices":"not a list","data":7,"model":[]}"#,
+    ),
     ("application/json", ""),
     ("text/html", "<html><body>Gateway says hi</body></html>"),
     ("application/json", "[1,2,3]"),
@@ -110,12 +135,20 @@ async fn garbage_never_panics_on_any_endpoint() {
                 .create(&ChatCompletionRequest::new(MODEL, [Message::user("x")]))
                 .await
                 .err(),
-            c.completions().create(&CompletionRequest::new(MODEL, "x")).await.err(),
-            c.embeddings().create(&EmbeddingRequest::new(MODEL, "x")).await.err(),
+            c.completions()
+                .create(&CompletionRequest::new(MODEL, "x"))
+                .await
+                .err(),
+            c.embeddings()
+                .create(&EmbeddingRequest::new(MODEL, "x"))
+                .await
+                .err(),
         ];
         for (i, e) in errs.into_iter().enumerate() {
             let e = e.unwrap_or_else(|| panic!("endpoint {i} accepted {body:?}"));
-            let Error::Decode(d) = &e else { panic!("endpoint {i}, {body:?}: {e:?}") };
+            let Error::Decode(d) = &e else {
+                panic!("endpoint {i}, {body:?}: {e:?}")
+            };
             assert_eq!(d.body_excerpt, body, "endpoint {i}");
             assert!(e.to_string().contains("could not decode"), "{e}");
         }

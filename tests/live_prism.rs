@@ -38,7 +38,11 @@ async fn chat_request_conforms_to_the_spec() {
     req.seed = Some(1);
     req.stop = Some(vec!["\n"].into());
     req.response_format = Some(ResponseFormat::json_schema("x", json!({"type": "object"})));
-    req.tools = Some(vec![Tool::function("f", "a function", json!({"type": "object"}))]);
+    req.tools = Some(vec![Tool::function(
+        "f",
+        "a function",
+        json!({"type": "object"}),
+    )]);
     req.tool_choice = Some(ToolChoice::Function("f".into()));
     let out = prism().chat().create(&req).await.unwrap();
     assert!(!out.choices.is_empty());
@@ -57,7 +61,10 @@ async fn completion_embedding_and_model_requests_conform() {
     req.logprobs = Some(1);
     c.completions().create(&req).await.unwrap();
     c.completions()
-        .create(&CompletionRequest::new("gpt-3.5-turbo-instruct", vec![1u32, 2, 3]))
+        .create(&CompletionRequest::new(
+            "gpt-3.5-turbo-instruct",
+            vec![1u32, 2, 3],
+        ))
         .await
         .unwrap();
     let out = c

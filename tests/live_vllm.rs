@@ -1,9 +1,9 @@
 //! Against a real vLLM server on CPU (see `scripts/servers.sh`). Ignored unless run with
 //! `--ignored`; then every server must answer.
 
-mod support;
 #[path = "support/live.rs"]
 mod live;
+mod support;
 
 use live::{CHAT_MODEL, EMBED_MODEL, live as client};
 use oai_compat::types::{
@@ -36,11 +36,23 @@ fn weather_tool() -> (Vec<Tool>, ToolChoice) {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 #[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
 async fn models_list_has_max_model_len() {
-    let list = client(&live::vllm_chat_url()).models().list().await.unwrap();
-    let m = list.data.iter().find(|m| m.id == CHAT_MODEL).expect("tiny-llama listed");
+    let list = client(&live::vllm_chat_url())
+        .models()
+        .list()
+        .await
+        .unwrap();
+    let m = list
+        .data
+        .iter()
+        .find(|m| m.id == CHAT_MODEL)
+        .expect("tiny-llama listed");
     assert_eq!(m.max_model_len, Some(512));
     assert!(m.root.is_some());
-    let got = client(&live::vllm_chat_url()).models().retrieve(CHAT_MODEL).await.unwrap();
+    let got = client(&live::vllm_chat_url())
+        .models()
+        .retrieve(CHAT_MODEL)
+        .await
+        .unwrap();
     assert_eq!(got.id, CHAT_MODEL);
 }
 
@@ -51,7 +63,11 @@ async fn completion_with_logprobs() {
     req.max_tokens = Some(8);
     req.temperature = Some(0.0);
     req.logprobs = Some(2);
-    let out = client(&live::vllm_chat_url()).completions().create(&req).await.unwrap();
+    let out = client(&live::vllm_chat_url())
+        .completions()
+        .create(&req)
+        .await
+        .unwrap();
     let choice = &out.choices[0];
     let lp = choice.logprobs.as_ref().unwrap();
     assert_eq!(lp.tokens.len(), 8);
@@ -69,7 +85,11 @@ async fn chat_n2_logprobs_seed() {
     req.top_logprobs = Some(2);
     req.temperature = Some(1.0);
     req.seed = Some(3);
-    let out = client(&live::vllm_chat_url()).chat().create(&req).await.unwrap();
+    let out = client(&live::vllm_chat_url())
+        .chat()
+        .create(&req)
+        .await
+        .unwrap();
     assert_eq!(out.choices.len(), 2);
     for (i, c) in out.choices.iter().enumerate() {
         assert_eq!(c.index as usize, i);
@@ -88,10 +108,15 @@ async fn chat_json_schema_is_valid_json() {
         "n",
         json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"], "additionalProperties": false}),
     ));
-    let out = client(&live::vllm_chat_url()).chat().create(&req).await.unwrap();
+    let out = client(&live::vllm_chat_url())
+        .chat()
+        .create(&req)
+        .await
+        .unwrap();
     let text = out.text().unwrap();
     if out.choices[0].finish_reason == Some(FinishReason::Stop) {
-        let v: serde_json::Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let v: serde_json::Value =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
         assert!(v["n"].is_i64(), "{v}");
     } else {
         // The random model may run out of tokens inside the object; it still starts one.
@@ -106,8 +131,16 @@ async fn chat_named_tool_call() {
     let (tools, choice) = weather_tool();
     req.tools = Some(tools);
     req.tool_choice = Some(choice);
-    let out = client(&live::vllm_chat_url()).chat().create(&req).await.unwrap();
-    let calls = out.choices[0].message.tool_calls.as_ref().expect("tool_calls");
+    let out = client(&live::vllm_chat_url())
+        .chat()
+        .create(&req)
+        .await
+        .unwrap();
+    let calls = out.choices[0]
+        .message
+        .tool_calls
+        .as_ref()
+        .expect("tool_calls");
     assert_eq!(calls[0].function.name, "get_weather");
     assert!(!calls[0].id.is_empty());
     let args: serde_json::Value = serde_json::from_str(&calls[0].function.arguments).unwrap();
@@ -118,22 +151,39 @@ async fn chat_named_tool_call() {
 #[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
 async fn embeddings_base64_default_equals_float() {
     let c = client(&live::vllm_embed_url());
-    let texts = ["The cat sits on the mat.", "A feline rests on a rug.", "Quarterly revenue grew 5%."];
-    let b64 = c.embeddings().create(&EmbeddingRequest::new(EMBED_MODEL, texts)).await.unwrap();
+    let texts = [
+        "The cat sits on the mat.",
+        "A feline rests on a rug.",
+        "Quarterly revenue grew 5%.",
+    ];
+    let b64 = c
+        .embeddings()
+        .create(&EmbeddingRequest::new(EMBED_MODEL, texts))
+        .await
+        .unwrap();
     let mut req = EmbeddingRequest::new(EMBED_MODEL, texts);
     req.encoding_format = Some(EncodingFormat::Float);
     let float = c.embeddings().create(&req).await.unwrap();
     assert_eq!(b64.data.len(), 3);
     for (a, b) in b64.data.iter().zip(&float.data) {
         assert_eq!(a.embedding.len(), 384);
-        let max = a.embedding.iter().zip(&b.embedding).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        let max = a
+            .embedding
+            .iter()
+            .zip(&b.embedding)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
         assert!(max < 1e-6, "base64 and float differ by {max}");
     }
     let cos = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
     let similar = cos(&b64.data[0].embedding, &b64.data[1].embedding);
     let unrelated = cos(&b64.data[0].embedding, &b64.data[2].embedding);
     assert!(similar > unrelated + 0.3, "{similar} vs {unrelated}");
-    let ids = c.embeddings().create(&EmbeddingRequest::new(EMBED_MODEL, vec![101u32, 7592, 102])).await.unwrap();
+    let ids = c
+        .embeddings()
+        .create(&EmbeddingRequest::new(EMBED_MODEL, vec![101u32, 7592, 102]))
+        .await
+        .unwrap();
     assert_eq!(ids.data[0].embedding.len(), 384);
 }
 
@@ -142,11 +192,21 @@ async fn embeddings_base64_default_equals_float() {
 async fn unknown_model_is_404_with_vllms_message() {
     let mut req = chat_req("x", 2);
     req.model = "nope".into();
-    let err = client(&live::vllm_chat_url()).chat().create(&req).await.unwrap_err();
-    let Error::Api(api) = &err else { panic!("{err:?}") };
+    let err = client(&live::vllm_chat_url())
+        .chat()
+        .create(&req)
+        .await
+        .unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(api.status, 404);
     // vLLM 0.32 adds "Valid aliases: ..." after the sentence.
-    assert!(api.message.starts_with("The model `nope` does not exist."), "{}", api.message);
+    assert!(
+        api.message.starts_with("The model `nope` does not exist."),
+        "{}",
+        api.message
+    );
     assert_eq!(api.code, Some(ErrorCode::Int(404)));
     assert_eq!(err.retries_taken(), 0);
 }
@@ -154,8 +214,14 @@ async fn unknown_model_is_404_with_vllms_message() {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 #[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
 async fn max_tokens_too_large_is_400_with_param() {
-    let err = client(&live::vllm_chat_url()).chat().create(&chat_req("x", 100_000)).await.unwrap_err();
-    let Error::Api(api) = &err else { panic!("{err:?}") };
+    let err = client(&live::vllm_chat_url())
+        .chat()
+        .create(&chat_req("x", 100_000))
+        .await
+        .unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(api.status, 400);
     assert_eq!(api.param.as_deref(), Some("max_tokens"));
     assert!(api.message.contains("max_model_len"), "{}", api.message);
@@ -164,7 +230,11 @@ async fn max_tokens_too_large_is_400_with_param() {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 #[ignore = "needs the vLLM server started with --api-key: bash scripts/servers.sh start vllm"]
 async fn api_key_server_rejects_a_keyless_call_and_accepts_the_key() {
-    let err = client(&live::vllm_auth_url()).models().list().await.unwrap_err();
+    let err = client(&live::vllm_auth_url())
+        .models()
+        .list()
+        .await
+        .unwrap_err();
     assert!(err.is_auth(), "{err:?}");
     assert_eq!(err.to_string(), "API error 401: Unauthorized");
     let keyed = oai_compat::Client::builder()
@@ -185,7 +255,10 @@ async fn api_key_server_rejects_a_keyless_call_and_accepts_the_key() {
 async fn streamed_chat_accumulates_to_the_non_streamed_one() {
     let c = client(&live::vllm_chat_url());
     let mut req = chat_req("Tell me a story about a robot", 24);
-    req.stream_options = Some(StreamOptions { include_usage: Some(true), ..Default::default() });
+    req.stream_options = Some(StreamOptions {
+        include_usage: Some(true),
+        ..Default::default()
+    });
     let full = c.chat().create(&req).await.unwrap();
     let mut acc = ChatCompletionAccumulator::new();
     let mut s = c.chat().create_stream(&req).await.unwrap();
@@ -213,7 +286,11 @@ async fn streamed_tool_call_accumulates_to_the_same_call() {
         acc.push(&chunk);
     }
     let got = acc.finish();
-    let a = got.choices[0].message.tool_calls.as_ref().expect("streamed tool call");
+    let a = got.choices[0]
+        .message
+        .tool_calls
+        .as_ref()
+        .expect("streamed tool call");
     let b = full.choices[0].message.tool_calls.as_ref().unwrap();
     assert_eq!(a.len(), b.len());
     assert_eq!(a[0].function, b[0].function);
@@ -226,7 +303,10 @@ async fn streamed_n2_yields_two_complete_choices() {
     let mut req = chat_req("Hi", 10);
     req.n = Some(2);
     req.temperature = Some(1.0);
-    req.stream_options = Some(StreamOptions { include_usage: Some(true), ..Default::default() });
+    req.stream_options = Some(StreamOptions {
+        include_usage: Some(true),
+        ..Default::default()
+    });
     let mut acc = ChatCompletionAccumulator::new();
     let mut s = c.chat().create_stream(&req).await.unwrap();
     while let Some(chunk) = s.try_next().await.unwrap() {

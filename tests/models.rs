@@ -29,13 +29,19 @@ async fn retrieve_falls_back_to_the_list_on_404() {
     let err = c.models().retrieve("zzz").await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("`zzz`") && msg.contains("org/model-a, b"), "{msg}");
+    assert!(
+        msg.contains("`zzz`") && msg.contains("org/model-a, b"),
+        "{msg}"
+    );
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn retrieve_uses_the_route_when_the_server_has_it() {
     let srv = server();
-    srv.enqueue(Reply::json(200, r#"{"id":"gpt-4o","object":"model","created":1,"owned_by":"openai"}"#));
+    srv.enqueue(Reply::json(
+        200,
+        r#"{"id":"gpt-4o","object":"model","created":1,"owned_by":"openai"}"#,
+    ));
     let m = client(&srv).models().retrieve("gpt-4o").await.unwrap();
     assert_eq!(m.owned_by.as_deref(), Some("openai"));
     assert_eq!(srv.request_count(), 1);

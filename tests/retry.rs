@@ -80,7 +80,11 @@ async fn x_should_retry_false_on_500_is_not_retried() {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn x_should_retry_true_on_400_is_retried() {
     let srv = server();
-    srv.enqueue(Reply::error(400, "try again").header("x-should-retry", "true").header("retry-after-ms", "5"));
+    srv.enqueue(
+        Reply::error(400, "try again")
+            .header("x-should-retry", "true")
+            .header("retry-after-ms", "5"),
+    );
     let r = client(&srv).models().list_with_meta().await.unwrap();
     assert_eq!(r.meta.retries_taken, 1);
 }
@@ -113,7 +117,10 @@ async fn backoff_without_server_delay_follows_the_schedule() {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn max_retries_zero_and_per_call_override() {
     let srv = server();
-    srv.enqueue_all([Reply::error(503, "x"), Reply::error(503, "y").header("retry-after-ms", "5")]);
+    srv.enqueue_all([
+        Reply::error(503, "x"),
+        Reply::error(503, "y").header("retry-after-ms", "5"),
+    ]);
     let c = builder(&srv).max_retries(0).build().unwrap();
     let err = c.models().list().await.unwrap_err();
     assert_eq!(err.retries_taken(), 0);
@@ -129,7 +136,11 @@ async fn max_retries_zero_and_per_call_override() {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn refused_connection_is_retried_then_reported() {
     // Bind then drop a listener: the port is closed, connecting is refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let c = oai_compat::Client::builder()
         .use_env(false)
         .no_proxy()
@@ -142,7 +153,11 @@ async fn refused_connection_is_retried_then_reported() {
     assert!(err.is_connection(), "{err:?}");
     assert_eq!(err.retries_taken(), 1);
     // One backoff of 0.375..0.5 s happened.
-    assert!(t.elapsed() >= Duration::from_millis(350), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(350),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
@@ -158,7 +173,9 @@ async fn server_that_never_answers_times_out_near_the_limit() {
     let err = c.chat().create(&chat()).await.unwrap_err();
     let took = t.elapsed();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(matches!(&err, oai_compat::Error::Timeout(t) if t.phase == oai_compat::TimeoutPhase::Request));
+    assert!(
+        matches!(&err, oai_compat::Error::Timeout(t) if t.phase == oai_compat::TimeoutPhase::Request)
+    );
     assert!(took >= Duration::from_millis(650), "{took:?}");
     assert!(took < Duration::from_millis(1500), "{took:?}");
 }
@@ -179,7 +196,11 @@ async fn timeout_is_retried_and_counted() {
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn connection_errors_name_the_server() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let c = oai_compat::Client::builder()
         .use_env(false)
         .no_proxy()

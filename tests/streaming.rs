@@ -26,7 +26,10 @@ async fn streamed_chat_concatenates_to_the_non_streamed_content() {
     let srv = server();
     let c = client(&srv);
     let mut req = chat("tell me about streams please");
-    req.stream_options = Some(StreamOptions { include_usage: Some(true), ..Default::default() });
+    req.stream_options = Some(StreamOptions {
+        include_usage: Some(true),
+        ..Default::default()
+    });
     let full = c.chat().create(&req).await.unwrap();
     let mut stream = c.chat().create_stream(&req).await.unwrap();
     assert_eq!(stream.status(), 200);
@@ -56,7 +59,10 @@ async fn streamed_chat_concatenates_to_the_non_streamed_content() {
     assert!(bodies[0].get("stream").is_none() && bodies[0].get("stream_options").is_none());
     assert_eq!(bodies[1]["stream"], true);
     assert_eq!(bodies[1]["stream_options"]["include_usage"], true);
-    assert_eq!(srv.requests()[1].header("accept"), Some("text/event-stream"));
+    assert_eq!(
+        srv.requests()[1].header("accept"),
+        Some("text/event-stream")
+    );
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
@@ -94,7 +100,9 @@ async fn in_band_error_after_three_chunks() {
         }
     };
     assert_eq!(got, ["a", "b", "c"]);
-    let Error::Stream(se) = &err else { panic!("{err:?}") };
+    let Error::Stream(se) = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(se.kind, StreamErrorKind::InBand);
     assert_eq!(se.message, "engine died");
     assert_eq!(se.error_type.as_deref(), Some("InternalServerError"));
@@ -105,26 +113,44 @@ async fn in_band_error_after_three_chunks() {
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn in_band_string_and_flat_errors() {
-    for payload in [r#"{"error":"Unauthorized"}"#, r#"{"object":"error","message":"flat one","code":400}"#] {
+    for payload in [
+        r#"{"error":"Unauthorized"}"#,
+        r#"{"object":"error","message":"flat one","code":400}"#,
+    ] {
         let srv = server();
         srv.enqueue(Reply::sse().event(payload).done());
         let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
         let err = s.try_next().await.unwrap_err();
-        assert!(matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::InBand), "{err:?}");
+        assert!(
+            matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::InBand),
+            "{err:?}"
+        );
     }
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn cut_mid_stream_yields_events_then_an_error_and_is_not_retried() {
     let srv = server();
-    srv.enqueue(Reply::sse().event(chunk_json("one")).event(chunk_json("two")).cut());
+    srv.enqueue(
+        Reply::sse()
+            .event(chunk_json("one"))
+            .event(chunk_json("two"))
+            .cut(),
+    );
     let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
     let a = s.try_next().await.unwrap().unwrap();
     let b = s.try_next().await.unwrap().unwrap();
     assert_eq!((a.text(), b.text()), ("one", "two"));
     let err = s.try_next().await.unwrap_err();
-    assert!(matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::Truncated), "{err:?}");
-    assert_eq!(srv.request_count(), 1, "a started stream must never be retried");
+    assert!(
+        matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::Truncated),
+        "{err:?}"
+    );
+    assert_eq!(
+        srv.request_count(),
+        1,
+        "a started stream must never be retried"
+    );
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
@@ -135,7 +161,10 @@ async fn body_without_done_is_truncated_not_success() {
     let only = s.try_next().await.unwrap().unwrap();
     assert_eq!(only.text(), "only");
     let err = s.try_next().await.unwrap_err();
-    assert!(matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::Truncated), "{err:?}");
+    assert!(
+        matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::Truncated),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("[DONE]"), "{err}");
 }
 
@@ -165,7 +194,9 @@ async fn keep_alives_do_not_reset_the_event_idle_timeout() {
     let srv = server();
     let mut reply = Reply::sse().event(chunk_json("first"));
     for _ in 0..40 {
-        reply = reply.pause(Duration::from_millis(100)).raw(": keep-alive\n\n");
+        reply = reply
+            .pause(Duration::from_millis(100))
+            .raw(": keep-alive\n\n");
     }
     srv.enqueue(reply.done());
     let c = builder(&srv)
@@ -178,7 +209,10 @@ async fn keep_alives_do_not_reset_the_event_idle_timeout() {
     let t = Instant::now();
     let err = s.try_next().await.unwrap_err();
     let took = t.elapsed();
-    assert!(matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle), "{err:?}");
+    assert!(
+        matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle),
+        "{err:?}"
+    );
     assert!(took >= Duration::from_millis(850), "{took:?}");
     assert!(took < Duration::from_millis(1600), "{took:?}");
 }
@@ -186,7 +220,12 @@ async fn keep_alives_do_not_reset_the_event_idle_timeout() {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn a_silent_connection_trips_the_idle_timeout() {
     let srv = server();
-    srv.enqueue(Reply::sse().event(chunk_json("first")).pause(Duration::from_secs(5)).done());
+    srv.enqueue(
+        Reply::sse()
+            .event(chunk_json("first"))
+            .pause(Duration::from_secs(5))
+            .done(),
+    );
     let c = builder(&srv)
         .stream_idle_timeout(Some(Duration::from_millis(800)))
         .build()
@@ -195,8 +234,15 @@ async fn a_silent_connection_trips_the_idle_timeout() {
     s.try_next().await.unwrap().unwrap();
     let t = Instant::now();
     let err = s.try_next().await.unwrap_err();
-    assert!(matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle), "{err:?}");
-    assert!(t.elapsed() < Duration::from_millis(2000), "{:?}", t.elapsed());
+    assert!(
+        matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle),
+        "{err:?}"
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(2000),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
@@ -204,10 +250,15 @@ async fn the_total_stream_deadline_holds() {
     let srv = server();
     let mut reply = Reply::sse();
     for i in 0..30 {
-        reply = reply.event(chunk_json(&i.to_string())).pause(Duration::from_millis(100));
+        reply = reply
+            .event(chunk_json(&i.to_string()))
+            .pause(Duration::from_millis(100));
     }
     srv.enqueue(reply.done());
-    let c = builder(&srv).stream_timeout(Some(Duration::from_millis(700))).build().unwrap();
+    let c = builder(&srv)
+        .stream_timeout(Some(Duration::from_millis(700)))
+        .build()
+        .unwrap();
     let t = Instant::now();
     let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
     let err = loop {
@@ -217,16 +268,31 @@ async fn the_total_stream_deadline_holds() {
             Err(e) => break e,
         }
     };
-    assert!(matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamTotal), "{err:?}");
+    assert!(
+        matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamTotal),
+        "{err:?}"
+    );
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(650) && took < Duration::from_millis(1500), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn slow_headers_time_out_as_request_and_are_retried() {
     let srv = server();
-    srv.enqueue(Reply::sse().delay(Duration::from_secs(3)).event(chunk_json("late")).done());
-    let c = builder(&srv).timeout(Duration::from_millis(500)).max_retries(1).build().unwrap();
+    srv.enqueue(
+        Reply::sse()
+            .delay(Duration::from_secs(3))
+            .event(chunk_json("late"))
+            .done(),
+    );
+    let c = builder(&srv)
+        .timeout(Duration::from_millis(500))
+        .max_retries(1)
+        .build()
+        .unwrap();
     let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
     assert_eq!(s.meta().retries_taken, 1);
     let mut n = 0;
@@ -234,17 +300,28 @@ async fn slow_headers_time_out_as_request_and_are_retried() {
         n += 1;
     }
     assert!(n > 0);
-    let c = builder(&srv).timeout(Duration::from_millis(500)).max_retries(0).build().unwrap();
+    let c = builder(&srv)
+        .timeout(Duration::from_millis(500))
+        .max_retries(0)
+        .build()
+        .unwrap();
     srv.enqueue(Reply::sse().delay(Duration::from_secs(3)).done());
     let err = c.chat().create_stream(&chat("x")).await.unwrap_err();
-    assert!(matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::Request), "{err:?}");
+    assert!(
+        matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::Request),
+        "{err:?}"
+    );
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn errors_before_the_stream_are_retried() {
     let srv = server();
     srv.enqueue(Reply::error(503, "busy").header("retry-after-ms", "10"));
-    let mut s = client(&srv).chat().create_stream(&chat("hi")).await.unwrap();
+    let mut s = client(&srv)
+        .chat()
+        .create_stream(&chat("hi"))
+        .await
+        .unwrap();
     assert_eq!(s.meta().retries_taken, 1);
     while s.try_next().await.unwrap().is_some() {}
 }
@@ -256,7 +333,10 @@ async fn an_oversized_event_is_rejected() {
     srv.enqueue(Reply::sse().raw(huge).done());
     let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
     let err = s.try_next().await.unwrap_err();
-    assert!(matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::TooLarge), "{err:?}");
+    assert!(
+        matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::TooLarge),
+        "{err:?}"
+    );
 }
 
 #[cfg(feature = "blocking")]
@@ -300,7 +380,10 @@ async fn accumulated_stream_equals_the_non_streamed_response() {
     let c = client(&srv);
     let mut req = chat("two choices please");
     req.n = Some(2);
-    req.stream_options = Some(StreamOptions { include_usage: Some(true), ..Default::default() });
+    req.stream_options = Some(StreamOptions {
+        include_usage: Some(true),
+        ..Default::default()
+    });
     let full = c.chat().create(&req).await.unwrap();
     let mut acc = oai_compat::ChatCompletionAccumulator::new();
     let mut s = c.chat().create_stream(&req).await.unwrap();
@@ -324,7 +407,9 @@ async fn accumulated_stream_equals_the_non_streamed_response() {
         "weather",
         serde_json::json!({"type": "object"}),
     )]);
-    req.tool_choice = Some(oai_compat::types::ToolChoice::Function("get_weather".into()));
+    req.tool_choice = Some(oai_compat::types::ToolChoice::Function(
+        "get_weather".into(),
+    ));
     let full = c.chat().create(&req).await.unwrap();
     let mut acc = oai_compat::ChatCompletionAccumulator::new();
     let mut s = c.chat().create_stream(&req).await.unwrap();

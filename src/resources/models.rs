@@ -28,7 +28,9 @@ impl Models<'_> {
     /// [`Models::list`], with the response's status, headers and retry count.
     pub async fn list_with_meta(&self) -> Result<Response<ModelList>> {
         let opts = self.client.options(&self.options);
-        self.client.json(Call::get("/models", &opts), "model list").await
+        self.client
+            .json(Call::get("/models", &opts), "model list")
+            .await
     }
 
     /// Retrieves one model (`GET /models/{id}`).
@@ -38,7 +40,11 @@ impl Models<'_> {
     pub async fn retrieve(&self, id: &str) -> Result<Model> {
         let opts = self.client.options(&self.options);
         let path = format!("/models/{}", encode_path(id));
-        let err = match self.client.json::<Model>(Call::get(&path, &opts), "model").await {
+        let err = match self
+            .client
+            .json::<Model>(Call::get(&path, &opts), "model")
+            .await
+        {
             Ok(r) => return Ok(r.value),
             Err(e) if matches!(e.status(), Some(404 | 405)) => e,
             Err(e) => return Err(e),

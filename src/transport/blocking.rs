@@ -159,12 +159,7 @@ impl HttpResponse {
     }
 }
 
-fn map_io(
-    e: std::io::Error,
-    stream: bool,
-    t: &super::AttemptTimeouts,
-    started: Instant,
-) -> Error {
+fn map_io(e: std::io::Error, stream: bool, t: &super::AttemptTimeouts, started: Instant) -> Error {
     map_error(ureq::Error::from(e), stream, t, started)
 }
 
@@ -207,14 +202,17 @@ fn map_error(e: ureq::Error, stream: bool, t: &super::AttemptTimeouts, started: 
             Error::config(format!("invalid request: {e}"))
         }
         ureq::Error::HostNotFound => Error::connection("host not found (DNS)", Some(Box::new(e))),
-        ureq::Error::ConnectionFailed => {
-            Error::connection("could not connect (refused or unreachable)", Some(Box::new(e)))
-        }
+        ureq::Error::ConnectionFailed => Error::connection(
+            "could not connect (refused or unreachable)",
+            Some(Box::new(e)),
+        ),
         ureq::Error::Io(io) => {
             let what = match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
                 std::io::ErrorKind::ConnectionReset => "connection reset by the server".to_owned(),
-                std::io::ErrorKind::UnexpectedEof => "the server closed the connection early".to_owned(),
+                std::io::ErrorKind::UnexpectedEof => {
+                    "the server closed the connection early".to_owned()
+                }
                 _ => io.to_string(),
             };
             Error::connection(what, Some(Box::new(io)))

@@ -9,7 +9,10 @@ use std::time::Duration;
 use oai_compat::Client;
 
 fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 /// vLLM chat server (tiny random Llama, served as `tiny-llama`).
