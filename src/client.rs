@@ -192,6 +192,12 @@ impl Client {
         crate::resources::models::Models::new(self)
     }
 
+    /// vLLM's own endpoints at the server root: `/health`, `/version`, `/tokenize`,
+    /// `/detokenize`, `/score`, `/rerank`, `/pooling`, `/classify`.
+    pub fn vllm(&self) -> crate::resources::vllm::Vllm<'_> {
+        crate::resources::vllm::Vllm::new(self)
+    }
+
     /// The options of a call: the client's, with the handle's on top.
     pub(crate) fn options<'a>(
         &'a self,
@@ -334,6 +340,12 @@ impl<'a> Call<'a> {
             stream,
             options,
         }
+    }
+
+    /// The same call against the server root instead of the base URL (vLLM's own endpoints).
+    pub(crate) fn at_root(mut self) -> Self {
+        self.root = true;
+        self
     }
 
     /// A `GET` of a path under the base URL.

@@ -244,6 +244,8 @@ impl<T: DeserializeOwned> EventStream<T> {
                 return Ok(None);
             }
             let deadline = self.state.deadline();
+            // Blocking chunks are already `&[u8]`; async ones are `Bytes`.
+            #[allow(clippy::needless_option_as_deref)]
             match self.response.chunk(deadline).await {
                 Ok(c) => self.state.on_chunk(Ok(c.as_deref()))?,
                 Err(e) => self.state.on_chunk(Err(e))?,

@@ -336,3 +336,177 @@ async fn streamed_completion_matches() {
     }
     assert_eq!(acc.finish().text(), full.text());
 }
+
+// ---- vLLM extras and endpoints (issue: vLLM first-class) ----
+
+fn completion_req(max_tokens: u32) -> CompletionRequest {
+    let mut r = CompletionRequest::new(CHAT_MODEL, "The meaning of life is");
+    r.max_tokens = Some(max_tokens);
+    r.temperature = Some(0.0);
+    r
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
+async fn structured_outputs_choice_and_regex_constrain_the_output() {
+    let c = client(&live::vllm_chat_url());
+    let mut req = chat_req("Pick one", 10);
+    req.vllm.structured_outputs = Some(oai_compat::types::StructuredOutputs::choice([
+        "alpha", "beta", "gamma",
+    ]));
+    let out = c.chat().create(&req).await.unwrap();
+    let text = out.text().unwrap();
+    assert!(["alpha", "beta", "gamma"].contains(&text), "{text:?}");
+    let mut req = chat_req("Three letters", 10);
+    req.vllm.structured_outputs = Some(oai_compat::types::StructuredOutputs::regex("[a-z]{3}"));
+    let out = c.chat().create(&req).await.unwrap();
+    let text = out.text().unwrap();
+    assert!(
+        text.len() == 3 && text.bytes().all(|b| b.is_ascii_lowercase()),
+        "{text:?}"
+    );
+    let body_has_no_guided = serde_json::to_value(&req)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .all(|k| !k.starts_with("guided_"));
+    assert!(body_has_no_guided);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
+async fn stop_token_ids_min_tokens_and_ignore_eos_change_the_counts() {
+    let c = client(&live::vllm_chat_url());
+    let mut base = completion_req(8);
+    base.vllm.return_token_ids = Some(true);
+    let free = c.completions().create(&base).await.unwrap();
+    let ids = free.choices[0]
+        .token_ids
+        .clone()
+        .expect("return_token_ids gives token_ids");
+    assert_eq!(ids.len(), 8);
+    // Stop at the third generated token (or earlier, if it also came before).
+    let stop_at = ids[2];
+    let first = ids.iter().position(|&t| t == stop_at).unwrap();
+    let mut stopped = base.clone();
+    stopped.vllm.stop_token_ids = Some(vec![stop_at]);
+    let out = c.completions().create(&stopped).await.unwrap();
+    let n = out.usage.as_ref().unwrap().completion_tokens.unwrap() as usize;
+    assert_eq!(n, first + 1, "{out:?}");
+    assert_eq!(out.choices[0].finish_reason, Some(FinishReason::Stop));
+    assert_eq!(
+        out.choices[0].stop_reason,
+        Some(oai_compat::types::StopReason::Token(i64::from(stop_at)))
+    );
+    // min_tokens suppresses the stop token until that many tokens were generated.
+    let mut held = stopped.clone();
+    held.vllm.min_tokens = Some(6);
+    let out = c.completions().create(&held).await.unwrap();
+    let n = out.usage.as_ref().unwrap().completion_tokens.unwrap();
+    assert!(n >= 6, "min_tokens=6 gave {n} tokens");
+    // ignore_eos: exactly max_tokens tokens.
+    let mut long = completion_req(20);
+    long.vllm.ignore_eos = Some(true);
+    let out = c.completions().create(&long).await.unwrap();
+    assert_eq!(out.usage.as_ref().unwrap().completion_tokens, Some(20));
+    assert_eq!(out.choices[0].finish_reason, Some(FinishReason::Length));
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
+async fn returned_token_ids_detokenize_to_the_text() {
+    let c = client(&live::vllm_chat_url());
+    let mut req = completion_req(10);
+    req.vllm.return_token_ids = Some(true);
+    req.vllm.skip_special_tokens = Some(true);
+    let out = c.completions().create(&req).await.unwrap();
+    let ids = out.choices[0].token_ids.clone().unwrap();
+    let back = c
+        .vllm()
+        .detokenize(&oai_compat::types::DetokenizeRequest::new(CHAT_MODEL, ids))
+        .await
+        .unwrap();
+    assert_eq!(back.prompt, out.choices[0].text);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
+async fn vllm_endpoints_health_version_tokenize() {
+    let c = client(&live::vllm_chat_url());
+    c.vllm().health().await.unwrap();
+    let v = c.vllm().version().await.unwrap();
+    assert!(v.version.starts_with("0."), "{}", v.version);
+    let mut t = oai_compat::types::TokenizeRequest::text(CHAT_MODEL, "hello world");
+    t.return_token_strs = Some(true);
+    let tok = c.vllm().tokenize(&t).await.unwrap();
+    assert_eq!(tok.count as usize, tok.tokens.len());
+    assert_eq!(tok.max_model_len, Some(512));
+    assert_eq!(
+        tok.token_strs.as_ref().map(Vec::len),
+        Some(tok.tokens.len())
+    );
+    let chat = c
+        .vllm()
+        .tokenize(&oai_compat::types::TokenizeRequest::chat(
+            CHAT_MODEL,
+            [Message::user("hi")],
+        ))
+        .await
+        .unwrap();
+    assert!(chat.count > tok.count, "the chat template adds tokens");
+    let mut no_special = oai_compat::types::TokenizeRequest::text(CHAT_MODEL, "hello world");
+    no_special.add_special_tokens = Some(false);
+    let plain = c.vllm().tokenize(&no_special).await.unwrap();
+    let back = c
+        .vllm()
+        .detokenize(&oai_compat::types::DetokenizeRequest::new(
+            CHAT_MODEL,
+            plain.tokens,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(back.prompt, "hello world");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
+async fn vllm_endpoints_score_rerank_pooling_classify() {
+    let c = client(&live::vllm_embed_url());
+    let s = c
+        .vllm()
+        .score(&oai_compat::types::ScoreRequest::new(
+            EMBED_MODEL,
+            "a cat",
+            ["a feline", "stock prices"],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(s.data.len(), 2);
+    assert!(s.data[0].score > s.data[1].score, "{s:?}");
+    let mut rr =
+        oai_compat::types::RerankRequest::new(EMBED_MODEL, "a cat", ["stock prices", "a feline"]);
+    rr.top_n = Some(1);
+    let r = c.vllm().rerank(&rr).await.unwrap();
+    assert_eq!(r.results.len(), 1);
+    assert_eq!(r.results[0].index, 1);
+    let p = c
+        .vllm()
+        .pooling(&oai_compat::types::PoolingRequest::new(
+            EMBED_MODEL,
+            "a cat",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(p.data[0].data.as_array().map(Vec::len), Some(384));
+    // MiniLM is no classifier: vLLM has no /classify route for it. The error is typed.
+    let err = c
+        .vllm()
+        .classify(&oai_compat::types::ClassifyRequest::new(
+            EMBED_MODEL,
+            "a cat",
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}

@@ -46,6 +46,7 @@ pub mod common;
 pub mod completions;
 pub mod embeddings;
 pub mod models;
+pub mod vllm;
 
 pub use chat::{
     ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionRequest,
@@ -64,3 +65,8 @@ pub use embeddings::{
     Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EncodingFormat,
 };
 pub use models::{Model, ModelList};
+pub use vllm::{
+    ClassifyData, ClassifyRequest, ClassifyResponse, DetokenizeRequest, DetokenizeResponse,
+    PoolingData, PoolingRequest, PoolingResponse, RerankRequest, RerankResponse, RerankResult,
+    ScoreData, ScoreRequest, ScoreResponse, TextInput, TokenizeRequest, TokenizeResponse, Version,
+};

@@ -1,0 +1,104 @@
+//! vLLM's own endpoints. They live at the server root, not under `/v1`: the root is the
+//! base URL without a trailing `/v1` ([`Client::root_url`](crate::Client::root_url)).
+//! vLLM does not guard them with `--api-key`; the key is sent anyway when one is set.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::client::{Call, json_body};
+use crate::error::{Error, Result};
+use crate::types::{
+    ClassifyRequest, ClassifyResponse, DetokenizeRequest, DetokenizeResponse, PoolingRequest,
+    PoolingResponse, RerankRequest, RerankResponse, ScoreRequest, ScoreResponse, TokenizeRequest,
+    TokenizeResponse, Version,
+};
+
+super::handle!(
+    /// vLLM's own endpoints. Get one with [`Client::vllm`](crate::Client::vllm).
+    Vllm
+);
+
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+impl Vllm<'_> {
+    /// `GET /health`: `Ok(())` when the engine is up (vLLM answers 503 when it is dead).
+    ///
+    /// ```no_run
+    /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
+    /// client.vllm().health()?;
+    /// println!("vLLM {}", client.vllm().version()?.version);
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn health(&self) -> Result<()> {
+        let opts = self.client.options(&self.options);
+        self.client
+            .execute(Call::get("/health", &opts).at_root())
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET /version`.
+    pub async fn version(&self) -> Result<Version> {
+        let opts = self.client.options(&self.options);
+        let call = Call::get("/version", &opts).at_root();
+        Ok(self.client.json(call, "version").await?.value)
+    }
+
+    /// `POST /tokenize`: a text prompt, or chat messages as the chat template renders them.
+    ///
+    /// ```no_run
+    /// use oai_compat::types::{TokenizeRequest, DetokenizeRequest};
+    /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
+    /// let t = client.vllm().tokenize(&TokenizeRequest::text("my-model", "Hello world"))?;
+    /// let back = client.vllm().detokenize(&DetokenizeRequest::new("my-model", t.tokens))?;
+    /// assert!(back.prompt.contains("Hello world"));
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn tokenize(&self, req: &TokenizeRequest) -> Result<TokenizeResponse> {
+        if req.prompt.is_some() == req.messages.is_some() {
+            return Err(Error::config(
+                "a TokenizeRequest needs exactly one of `prompt` and `messages`: build it with TokenizeRequest::text or TokenizeRequest::chat",
+            ));
+        }
+        self.post("/tokenize", req, &req.extra, "tokenize").await
+    }
+
+    /// `POST /detokenize`: token ids back to text.
+    pub async fn detokenize(&self, req: &DetokenizeRequest) -> Result<DetokenizeResponse> {
+        self.post("/detokenize", req, &req.extra, "detokenize")
+            .await
+    }
+
+    /// `POST /score`: how similar each `text_2` is to `text_1` (cross-encoder or embedding
+    /// model).
+    pub async fn score(&self, req: &ScoreRequest) -> Result<ScoreResponse> {
+        self.post("/score", req, &req.extra, "score").await
+    }
+
+    /// `POST /rerank`: the documents ordered by relevance to the query.
+    pub async fn rerank(&self, req: &RerankRequest) -> Result<RerankResponse> {
+        self.post("/rerank", req, &req.extra, "rerank").await
+    }
+
+    /// `POST /pooling`: a pooling model's raw output.
+    pub async fn pooling(&self, req: &PoolingRequest) -> Result<PoolingResponse> {
+        self.post("/pooling", req, &req.extra, "pooling").await
+    }
+
+    /// `POST /classify`: class probabilities from a classification model.
+    pub async fn classify(&self, req: &ClassifyRequest) -> Result<ClassifyResponse> {
+        self.post("/classify", req, &req.extra, "classify").await
+    }
+
+    async fn post<Q: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        req: &Q,
+        extra: &crate::types::Extra,
+        what: &'static str,
+    ) -> Result<R> {
+        let opts = self.client.options(&self.options);
+        let body = json_body(req, extra, None, &opts)?;
+        let call = Call::post(path, body, false, &opts).at_root();
+        Ok(self.client.json(call, what).await?.value)
+    }
+}
