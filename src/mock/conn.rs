@@ -77,7 +77,7 @@ fn serve(shared: &Shared, stream: TcpStream) {
             break;
         }
     }
-    conn.shutdown();
+    conn.close(|| !shared.is_stopped());
 }
 
 /// Reads one request and answers it.

@@ -21,6 +21,20 @@ const MAX_N: u64 = 128;
 const MAX_LOGPROBS: u64 = 20;
 /// Upper bound of the embeddings' `dimensions`.
 const MAX_DIMENSIONS: u64 = 4096;
+/// Upper bound of the choices of one completions answer (prompts times `n`).
+const MAX_CHOICES: usize = 10_000;
+/// Upper bound of the numbers in one embeddings answer (inputs times dimensions).
+const MAX_EMBEDDING_VALUES: usize = 4 << 20;
+/// Upper bound of the token ids in one `/tokenize` answer or `/detokenize` request.
+const MAX_TOKEN_LIST: usize = 1 << 20;
+
+/// The 400 answer for a request whose answer would be over one of the bounds above.
+fn too_big(what: &str, limit: usize) -> Reply {
+    bad_request(
+        &format!("The mock server answers at most {limit} {what} per request."),
+        None,
+    )
+}
 
 /// The built-in answer to a request, with its `x-request-id` header.
 pub(super) fn answer(shared: &Shared, req: &RecordedRequest) -> Reply {
@@ -28,12 +42,11 @@ pub(super) fn answer(shared: &Shared, req: &RecordedRequest) -> Reply {
         Some(id) => id.to_owned(),
         None => format!("mock-req-{}", shared.next_id()),
     };
-    let reply = match route(req) {
-        Ok(handler) => match unauthorized(shared, req) {
-            Some(denied) => denied,
-            None => handler(shared, req).unwrap_or_else(|error| error),
-        },
-        Err(reply) => reply,
+    // Like vLLM, the key is checked before routing.
+    let reply = match (unauthorized(shared, req), route(req)) {
+        (Some(denied), _) => denied,
+        (None, Ok(handler)) => handler(shared, req).unwrap_or_else(|error| error),
+        (None, Err(reply)) => reply,
     };
     reply.header("x-request-id", &request_id)
 }
@@ -112,10 +125,7 @@ fn missing(param: &str) -> Reply {
 fn body_object(req: &RecordedRequest) -> Result<Map<String, Value>, Reply> {
     match serde_json::from_slice::<Value>(&req.body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(bad_request(
-            "The request body must be a JSON object.",
-            None,
-        )),
+        Ok(_) => Err(bad_request("The request body must be a JSON object.", None)),
         Err(e) => Err(bad_request(&format!("Invalid JSON body: {e}"), None)),
     }
 }
@@ -268,7 +278,10 @@ fn models(shared: &Shared, _req: &RecordedRequest) -> Result<Reply, Reply> {
             })
         })
         .collect();
-    Ok(Reply::json(200, json!({"object": "list", "data": data}).to_string()))
+    Ok(Reply::json(
+        200,
+        json!({"object": "list", "data": data}).to_string(),
+    ))
 }
 
 fn health(_shared: &Shared, _req: &RecordedRequest) -> Result<Reply, Reply> {
@@ -276,7 +289,10 @@ fn health(_shared: &Shared, _req: &RecordedRequest) -> Result<Reply, Reply> {
 }
 
 fn version(_shared: &Shared, _req: &RecordedRequest) -> Result<Reply, Reply> {
-    Ok(Reply::json(200, json!({"version": "0.0.0-mock"}).to_string()))
+    Ok(Reply::json(
+        200,
+        json!({"version": "0.0.0-mock"}).to_string(),
+    ))
 }
 
 // ------------------------------------------------------------------ chat
@@ -298,7 +314,11 @@ fn message_text(message: &Value) -> String {
 fn forced_tool(body: &Map<String, Value>) -> Result<Option<String>, Reply> {
     match param(body, "tool_choice") {
         Some(Value::Object(choice)) => {
-            match choice.get("function").and_then(|f| f.get("name")).and_then(Value::as_str) {
+            match choice
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .and_then(Value::as_str)
+            {
                 Some(name) => Ok(Some(name.to_owned())),
                 None => Err(bad_request(
                     "'tool_choice' must name a function: {\"type\":\"function\",\"function\":{\"name\":..}}.",
@@ -657,6 +677,9 @@ fn completions(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
     let echo = flag(&body, "echo")?;
     let want_logprobs = int_param(&body, "logprobs", 0, MAX_LOGPROBS)?;
     let stream = flag(&body, "stream")?;
+    if prompts.len().saturating_mul(n) > MAX_CHOICES {
+        return Err(too_big("choices", MAX_CHOICES));
+    }
 
     let mut outputs = Vec::new();
     for prompt in &prompts {
@@ -678,7 +701,10 @@ fn completions(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
     let id = format!("cmpl-mock-{}", shared.next_id());
     let created = now();
     // Choice `p * n + j` for prompt `p`.
-    let choices = outputs.iter().flat_map(|o| std::iter::repeat_n(o, n)).enumerate();
+    let choices = outputs
+        .iter()
+        .flat_map(|o| std::iter::repeat_n(o, n))
+        .enumerate();
 
     if !stream {
         let choices: Vec<Value> = choices
@@ -783,6 +809,9 @@ fn embeddings(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
             ));
         }
     };
+    if inputs.len().saturating_mul(dim) > MAX_EMBEDDING_VALUES {
+        return Err(too_big("embedding values", MAX_EMBEDDING_VALUES));
+    }
     if let Some(long) = inputs.iter().find(|p| p.tokens > MAX_MODEL_LEN) {
         return Err(bad_request(
             &format!(
@@ -844,6 +873,9 @@ fn tokenize_route(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply
             ));
         }
     };
+    if word_count(&text) > MAX_TOKEN_LIST {
+        return Err(too_big("tokens", MAX_TOKEN_LIST));
+    }
     let ids = tokenize(&mut lock(&shared.vocab), &text);
     let body = json!({
         "count": ids.len(),
@@ -863,10 +895,12 @@ fn detokenize_route(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Rep
     }
     let ids = match param(&body, "tokens") {
         None => return Err(missing("tokens")),
-        Some(value) => token_ids(value).ok_or_else(|| {
-            bad_request("'tokens' must be a list of token ids.", Some("tokens"))
-        })?,
+        Some(value) => token_ids(value)
+            .ok_or_else(|| bad_request("'tokens' must be a list of token ids.", Some("tokens")))?,
     };
+    if ids.len() > MAX_TOKEN_LIST {
+        return Err(too_big("tokens", MAX_TOKEN_LIST));
+    }
     let text = detokenize(&lock(&shared.vocab), &ids);
     Ok(Reply::json(200, json!({ "prompt": text }).to_string()))
 }

@@ -4,6 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
 
 /// Largest request head (request line and headers) accepted; larger heads get 431.
 pub(super) const MAX_HEAD: usize = 64 * 1024;
@@ -134,8 +135,29 @@ impl Conn {
         self.stream.flush()
     }
 
-    /// Shuts the socket down both ways (the peer sees the end of the stream).
-    pub(super) fn shutdown(&self) {
+    /// Closes the connection: sends the end of the stream, then reads and
+    /// drops what the peer still sends (bounded in bytes and time) before
+    /// closing. Closing with unread input would make the kernel send a reset,
+    /// which can destroy a response the client has not read yet.
+    pub(super) fn close(&mut self, keep_going: impl Fn() -> bool) {
+        const LINGER: Duration = Duration::from_millis(500);
+        const MAX_DRAIN: usize = 1024 * 1024;
+        let _ = self.stream.shutdown(Shutdown::Write);
+        let deadline = Instant::now() + LINGER;
+        let mut drained = 0usize;
+        let mut chunk = [0u8; READ_SIZE];
+        while drained < MAX_DRAIN && keep_going() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => drained += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
@@ -305,7 +327,9 @@ fn is_tchar(b: u8) -> bool {
 
 /// Parses a request head (without the final blank line).
 pub(super) fn parse_head(raw: &[u8]) -> Result<Head, ReadError> {
-    let mut lines = raw.split(|b| *b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = raw
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let request_line = lines.next().ok_or(ReadError::Bad("empty request"))?;
     let mut parts = request_line.split(|b| *b == b' ');
     let (Some(method), Some(target), Some(version), None) =

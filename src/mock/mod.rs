@@ -22,6 +22,18 @@
 //! ([`MockServer::requests`]) and every accepted connection counted
 //! ([`MockServer::connections`]).
 //!
+//! | to test | script |
+//! | --- | --- |
+//! | an API error, a retry hint | `Reply::error(429, "slow down").header("retry-after", "1")` |
+//! | a retry that then succeeds | `enqueue_all([Reply::error(503, "busy"), Reply::default_answer()])` |
+//! | a server that never answers (request timeout) | `Reply::hang()` |
+//! | slow headers | `Reply::default_answer().delay(Duration::from_secs(3))` |
+//! | a connection closed before any header | `Reply::reset()` |
+//! | a body or stream cut in the middle | `Reply::json(200, body).cut()`, `Reply::sse().event(..).cut()` |
+//! | a stale pooled connection | `Reply::json(200, body).disconnect()` |
+//! | a slow body, chunk timing | `.trickle(d)`, `.pause(d)` between events |
+//! | odd SSE framing (CRLF, comments, split UTF-8) | `Reply::sse().raw(bytes)` |
+//!
 #![cfg_attr(feature = "blocking", doc = "```")]
 #![cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 //! use oai_compat::mock::{MockServer, Reply};
@@ -32,14 +44,15 @@
 //! server.enqueue(Reply::error(503, "busy"));
 //!
 //! let client = oai_compat::Client::builder().base_url(server.url()).build()?;
-//! // Fails with the 503, or succeeds if the client retries it: a retry meets
-//! // the built-in answer, since the script is used up.
-//! let _ = client.models().list();
-//! assert_eq!(server.requests()[0].path, "/v1/models");
-//!
-//! // The built-in server answers from now on.
+//! // The client retries the 503; the script is used up, so the retry gets
+//! // the built-in answer.
 //! let models = client.models().list()?;
-//! # let _ = models;
+//! assert_eq!(models.data[0].id, "mock-model");
+//!
+//! let requests = server.requests();
+//! assert_eq!(requests.len(), 2);
+//! assert_eq!(requests[0].method, "GET");
+//! assert_eq!(requests[0].path, "/v1/models");
 //! # Ok(())
 //! # }
 //! ```
@@ -118,7 +131,7 @@
 //!   built-in answer has an `x-request-id` header: the request's own
 //!   `x-request-id` echoed, or a generated `mock-req-N`.
 //! * **Errors.** A model not in the list gets vLLM's `404`
-//!   `{"error":{"message":"The model `x` does not exist.","type":"NotFoundError","param":"model","code":404}}`;
+//!   ``{"error":{"message":"The model `x` does not exist.","type":"NotFoundError","param":"model","code":404}}``;
 //!   a body that is not a JSON object gets `400` with `"type":"BadRequestError"`;
 //!   a missing `model`, `messages`, `prompt` or `input`, or an invalid
 //!   parameter, gets `400` with `param` naming it. With
@@ -135,6 +148,12 @@
 //! requests get `400`; each of these closes the connection and uses no
 //! scripted reply (a `413` request is still recorded, with an empty body).
 //! `HEAD` requests get a body like `GET`, so are not supported.
+//!
+//! Everything is bounded: at most 512 connections are served at once (more
+//! are closed on accept), 100,000 requests per connection (the last answer
+//! says `connection: close`), and a built-in answer refuses with `400`
+//! more than 10,000 completion choices, 4 Mi embedding values or 1 Mi
+//! token ids. Only `127.0.0.1` is ever bound.
 
 mod conn;
 mod defaults;

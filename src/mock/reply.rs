@@ -42,6 +42,7 @@ use std::time::Duration;
 /// reply sets a header of that name (so a lying `content-length` can be
 /// scripted).
 #[derive(Debug, Clone)]
+#[must_use = "a Reply does nothing until it is enqueued"]
 pub struct Reply {
     pub(super) kind: Kind,
     pub(super) status: u16,

@@ -34,9 +34,8 @@ impl Response {
     }
 
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
     }
 
     fn text(&self) -> String {
@@ -223,6 +222,16 @@ fn wait_for_requests(server: &MockServer, n: usize) {
 }
 
 // ------------------------------------------------------------ connection
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<MockServer>();
+    assert_send_sync::<Reply>();
+    assert_send_sync::<super::RecordedRequest>();
+    let server = MockServer::start().unwrap();
+    assert!(format!("{server:?}").contains("127.0.0.1"));
+}
 
 #[test]
 fn urls_point_at_the_listener() {
@@ -422,7 +431,10 @@ fn requests_are_recorded_with_headers_and_body() {
     assert_eq!(request.header("x-custom"), Some("v"));
     assert_eq!(request.header("missing"), None);
     assert!(request.headers.iter().any(|(n, _)| n == "X-Custom"));
-    assert_eq!(request.json(), Some(json!({"model": "mock-model", "input": "hi"})));
+    assert_eq!(
+        request.json(),
+        Some(json!({"model": "mock-model", "input": "hi"}))
+    );
 }
 
 #[test]
@@ -587,7 +599,10 @@ fn cut_default_answer_breaks_the_built_in_stream() {
     let request = json!({"model": "mock-model", "messages": [{"role": "user", "content": "hi"}], "stream": true});
     let response = post(&server, "/v1/chat/completions", &request);
     assert!(!response.complete);
-    assert_eq!(response.sse_data().last().map(String::as_str), Some("[DONE]"));
+    assert_eq!(
+        response.sse_data().last().map(String::as_str),
+        Some("[DONE]")
+    );
 }
 
 #[test]
@@ -607,7 +622,10 @@ fn raw_parts_are_sent_byte_exact_one_write_each() {
     assert!(response.complete);
     assert_eq!(response.chunks.len(), 6);
     assert_eq!(response.chunks[0], b"data: {\"a\":1}\r\n\r\n");
-    assert_eq!(response.chunks[2], [b"data: ".as_slice(), &euro[..1]].concat());
+    assert_eq!(
+        response.chunks[2],
+        [b"data: ".as_slice(), &euro[..1]].concat()
+    );
     assert_eq!(response.chunks[4], [0xff, b'\n']);
     assert_eq!(response.chunks[5], b"data: [DONE]\n\n");
 }
@@ -633,7 +651,7 @@ fn pause_spaces_the_writes() {
             .raw("1}"),
     );
     let response = get(&server, "/");
-    assert_eq!(response.header("content-length"), Some("6"));
+    assert_eq!(response.header("content-length"), Some("7"));
     assert_eq!(response.json(), json!({"a": 1}));
 }
 
@@ -736,10 +754,7 @@ fn half_requests_are_dropped_quietly() {
 fn oversized_heads_and_bodies_are_rejected() {
     let server = MockServer::start().unwrap();
     let mut client = Client::connect(&server);
-    let long = format!(
-        "GET / HTTP/1.1\r\nx-big: {}\r\n\r\n",
-        "a".repeat(70 * 1024)
-    );
+    let long = format!("GET / HTTP/1.1\r\nx-big: {}\r\n\r\n", "a".repeat(70 * 1024));
     // The server may answer before reading all of it.
     let _ = client.stream.write_all(long.as_bytes());
     assert_eq!(client.response().unwrap().status, 431);
@@ -799,9 +814,16 @@ fn health_version_tokenize_detokenize() {
     let server = MockServer::start().unwrap();
     let health = get(&server, "/health");
     assert_eq!((health.status, health.body.len()), (200, 0));
-    assert_eq!(get(&server, "/version").json(), json!({"version": "0.0.0-mock"}));
+    assert_eq!(
+        get(&server, "/version").json(),
+        json!({"version": "0.0.0-mock"})
+    );
 
-    let tokens = post(&server, "/tokenize", &json!({"model": "mock-model", "prompt": "to be or not to be"}));
+    let tokens = post(
+        &server,
+        "/tokenize",
+        &json!({"model": "mock-model", "prompt": "to be or not to be"}),
+    );
     let tokens = tokens.json();
     assert_eq!(tokens["count"], 6);
     assert_eq!(tokens["max_model_len"], 2048);
@@ -809,12 +831,23 @@ fn health_version_tokenize_detokenize() {
     assert_eq!(ids[0], ids[4]);
     assert_ne!(ids[0], ids[1]);
 
-    let text = post(&server, "/detokenize", &json!({"model": "mock-model", "tokens": ids}));
+    let text = post(
+        &server,
+        "/detokenize",
+        &json!({"model": "mock-model", "tokens": ids}),
+    );
     assert_eq!(text.json(), json!({"prompt": "to be or not to be"}));
 
-    let messages = post(&server, "/tokenize", &json!({"messages": [{"role": "user", "content": "a b"}]}));
+    let messages = post(
+        &server,
+        "/tokenize",
+        &json!({"messages": [{"role": "user", "content": "a b"}]}),
+    );
     assert_eq!(messages.json()["count"], 2);
-    assert_eq!(post(&server, "/detokenize", &json!({})).json()["error"]["param"], "tokens");
+    assert_eq!(
+        post(&server, "/detokenize", &json!({})).json()["error"]["param"],
+        "tokens"
+    );
 }
 
 #[test]
@@ -824,7 +857,12 @@ fn request_ids_are_echoed_or_generated() {
     let echoed = client.request("GET", "/v1/models", &[("X-Request-Id", "abc-1")], b"");
     assert_eq!(echoed.header("x-request-id"), Some("abc-1"));
     let generated = client.request("GET", "/v1/models", &[], b"");
-    assert!(generated.header("x-request-id").unwrap().starts_with("mock-req-"));
+    assert!(
+        generated
+            .header("x-request-id")
+            .unwrap()
+            .starts_with("mock-req-")
+    );
 }
 
 fn chat_request(extra: Value) -> Value {
@@ -897,7 +935,12 @@ fn chat_max_tokens_and_n() {
 fn chat_stream_concatenates_to_the_plain_answer() {
     let server = MockServer::start().unwrap();
     for extra in [json!({}), json!({"max_tokens": 5}), json!({"n": 2})] {
-        let plain = post(&server, "/v1/chat/completions", &chat_request(extra.clone())).json();
+        let plain = post(
+            &server,
+            "/v1/chat/completions",
+            &chat_request(extra.clone()),
+        )
+        .json();
         let mut stream_request = chat_request(extra);
         stream_request["stream"] = json!(true);
         stream_request["stream_options"] = json!({"include_usage": true});
@@ -915,7 +958,10 @@ fn chat_stream_concatenates_to_the_plain_answer() {
                 .flat_map(|c| c["choices"].as_array().unwrap())
                 .filter(|c| c["index"] == i)
                 .collect();
-            assert_eq!(mine[0]["delta"], json!({"role": "assistant", "content": ""}));
+            assert_eq!(
+                mine[0]["delta"],
+                json!({"role": "assistant", "content": ""})
+            );
             let last = mine.last().unwrap();
             assert_eq!(last["delta"], json!({}));
             assert_eq!(last["finish_reason"], plain["choices"][i]["finish_reason"]);
@@ -947,26 +993,39 @@ fn chat_stream_without_usage_has_no_usage_chunk() {
     );
     let chunks = response.sse_json();
     assert!(chunks.iter().all(|c| c.get("usage").is_none()));
-    assert!(chunks.iter().all(|c| c["choices"].as_array().unwrap().len() == 1));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["choices"].as_array().unwrap().len() == 1)
+    );
 }
 
 #[test]
 fn chat_tool_calls_plain_and_streamed() {
     let server = MockServer::start().unwrap();
-    let tools = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]);
+    let tools =
+        json!([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]);
     for choice in [
         json!({"type": "function", "function": {"name": "get_weather"}}),
         json!("required"),
     ] {
         let extra = json!({"tools": tools, "tool_choice": choice});
-        let body = post(&server, "/v1/chat/completions", &chat_request(extra.clone())).json();
+        let body = post(
+            &server,
+            "/v1/chat/completions",
+            &chat_request(extra.clone()),
+        )
+        .json();
         let choice = &body["choices"][0];
         assert_eq!(choice["finish_reason"], "tool_calls");
         assert_eq!(choice["message"]["content"], Value::Null);
         let call = &choice["message"]["tool_calls"][0];
         assert!(call["id"].as_str().unwrap().starts_with("chatcmpl-tool-"));
         assert_eq!(call["type"], "function");
-        assert_eq!(call["function"], json!({"name": "get_weather", "arguments": "{}"}));
+        assert_eq!(
+            call["function"],
+            json!({"name": "get_weather", "arguments": "{}"})
+        );
 
         let mut streamed = chat_request(extra);
         streamed["stream"] = json!(true);
@@ -1044,7 +1103,11 @@ fn chat_logprobs() {
 #[test]
 fn chat_errors() {
     let server = MockServer::start().unwrap();
-    let unknown = post(&server, "/v1/chat/completions", &chat_request(json!({"model": "gpt-x"})));
+    let unknown = post(
+        &server,
+        "/v1/chat/completions",
+        &chat_request(json!({"model": "gpt-x"})),
+    );
     assert_eq!(unknown.status, 404);
     assert_eq!(
         unknown.json(),
@@ -1057,16 +1120,25 @@ fn chat_errors() {
     assert_eq!(no_model.json()["error"]["type"], "BadRequestError");
     assert_eq!(no_model.json()["error"]["code"], 400);
 
-    let no_messages = post(&server, "/v1/chat/completions", &json!({"model": "mock-model"}));
+    let no_messages = post(
+        &server,
+        "/v1/chat/completions",
+        &json!({"model": "mock-model"}),
+    );
     assert_eq!(no_messages.status, 400);
     assert_eq!(no_messages.json()["error"]["param"], "messages");
 
-    let invalid = Client::connect(&server).request("POST", "/v1/chat/completions", &[], b"{not json");
+    let invalid =
+        Client::connect(&server).request("POST", "/v1/chat/completions", &[], b"{not json");
     assert_eq!(invalid.status, 400);
     assert_eq!(invalid.json()["error"]["type"], "BadRequestError");
     assert_eq!(invalid.json()["error"]["param"], Value::Null);
 
-    let bad_n = post(&server, "/v1/chat/completions", &chat_request(json!({"n": 0})));
+    let bad_n = post(
+        &server,
+        "/v1/chat/completions",
+        &chat_request(json!({"n": 0})),
+    );
     assert_eq!(bad_n.json()["error"]["param"], "n");
 
     let long = "word ".repeat(2048);
@@ -1076,10 +1148,12 @@ fn chat_errors() {
         &json!({"model": "mock-model", "messages": [{"role": "user", "content": long}]}),
     );
     assert_eq!(too_long.status, 400);
-    assert!(too_long.json()["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("maximum context length is 2048 tokens"));
+    assert!(
+        too_long.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maximum context length is 2048 tokens")
+    );
     let too_much = post(
         &server,
         "/v1/chat/completions",
@@ -1101,7 +1175,10 @@ fn completions_prompts_echo_and_logprobs() {
     assert_eq!(body["object"], "text_completion");
     assert_eq!(body["choices"][0]["text"], "Mock reply to: Once upon");
     assert_eq!(body["choices"][0]["finish_reason"], "stop");
-    assert_eq!(body["usage"], json!({"prompt_tokens": 2, "completion_tokens": 5, "total_tokens": 7, "prompt_tokens_details": null}));
+    assert_eq!(
+        body["usage"],
+        json!({"prompt_tokens": 2, "completion_tokens": 5, "total_tokens": 7, "prompt_tokens_details": null})
+    );
 
     let body = post(
         &server,
@@ -1121,13 +1198,19 @@ fn completions_prompts_echo_and_logprobs() {
         .collect();
     assert_eq!(
         texts,
-        ["Mock reply to: a", "Mock reply to: a", "Mock reply to: b", "Mock reply to: b"]
+        [
+            "Mock reply to: a",
+            "Mock reply to: a",
+            "Mock reply to: b",
+            "Mock reply to: b"
+        ]
     );
     assert_eq!(body["choices"][3]["finish_reason"], "length");
     assert_eq!(body["usage"]["prompt_tokens"], 3);
 
     // Token ids from /tokenize come back as words.
-    let ids = post(&server, "/tokenize", &json!({"prompt": "hello world"})).json()["tokens"].clone();
+    let ids =
+        post(&server, "/tokenize", &json!({"prompt": "hello world"})).json()["tokens"].clone();
     let body = post(
         &server,
         "/v1/completions",
@@ -1191,7 +1274,10 @@ fn completions_stream_concatenates_to_the_plain_answer() {
                 .collect();
             let text: String = mine.iter().map(|c| c["text"].as_str().unwrap()).collect();
             assert_eq!(text, choice["text"]);
-            assert_eq!(mine.last().unwrap()["finish_reason"], choice["finish_reason"]);
+            assert_eq!(
+                mine.last().unwrap()["finish_reason"],
+                choice["finish_reason"]
+            );
             if choice["logprobs"].is_object() {
                 let tokens: Vec<Value> = mine
                     .iter()
@@ -1213,9 +1299,17 @@ fn completions_errors() {
     let server = MockServer::start().unwrap();
     let missing = post(&server, "/v1/completions", &json!({"model": "mock-model"}));
     assert_eq!(missing.json()["error"]["param"], "prompt");
-    let mixed = post(&server, "/v1/completions", &json!({"model": "mock-model", "prompt": ["a", 1]}));
+    let mixed = post(
+        &server,
+        "/v1/completions",
+        &json!({"model": "mock-model", "prompt": ["a", 1]}),
+    );
     assert_eq!(mixed.status, 400);
-    let unknown = post(&server, "/v1/completions", &json!({"model": "nope", "prompt": "a"}));
+    let unknown = post(
+        &server,
+        "/v1/completions",
+        &json!({"model": "nope", "prompt": "a"}),
+    );
     assert_eq!(unknown.status, 404);
 }
 
@@ -1265,27 +1359,62 @@ fn embeddings_float_and_base64() {
         assert_eq!(&decoded, vector);
     }
 
-    let single = post(&server, "/v1/embeddings", &json!({"model": "mock-model", "input": "hello world", "dimensions": 3})).json();
+    let single = post(
+        &server,
+        "/v1/embeddings",
+        &json!({"model": "mock-model", "input": "hello world", "dimensions": 3}),
+    )
+    .json();
     assert_eq!(single["data"][0]["embedding"].as_array().unwrap().len(), 3);
-    let ids = post(&server, "/v1/embeddings", &json!({"model": "mock-model", "input": [[1, 2], [3]]})).json();
+    let ids = post(
+        &server,
+        "/v1/embeddings",
+        &json!({"model": "mock-model", "input": [[1, 2], [3]]}),
+    )
+    .json();
     assert_eq!(ids["data"].as_array().unwrap().len(), 2);
     assert_eq!(ids["usage"]["prompt_tokens"], 3);
-    let one_ids = post(&server, "/v1/embeddings", &json!({"model": "mock-model", "input": [1, 2]})).json();
+    let one_ids = post(
+        &server,
+        "/v1/embeddings",
+        &json!({"model": "mock-model", "input": [1, 2]}),
+    )
+    .json();
     assert_eq!(one_ids["data"].as_array().unwrap().len(), 1);
 }
 
 #[test]
 fn embeddings_errors() {
     let server = MockServer::start().unwrap();
-    let unknown = post(&server, "/v1/embeddings", &json!({"model": "x", "input": "a"}));
+    let unknown = post(
+        &server,
+        "/v1/embeddings",
+        &json!({"model": "x", "input": "a"}),
+    );
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.json()["error"]["param"], "model");
     let missing = post(&server, "/v1/embeddings", &json!({"model": "mock-model"}));
     assert_eq!(missing.json()["error"]["param"], "input");
-    let format = post(&server, "/v1/embeddings", &json!({"model": "mock-model", "input": "a", "encoding_format": "hex"}));
+    let format = post(
+        &server,
+        "/v1/embeddings",
+        &json!({"model": "mock-model", "input": "a", "encoding_format": "hex"}),
+    );
     assert_eq!(format.json()["error"]["param"], "encoding_format");
     let not_object = post(&server, "/v1/embeddings", &json!([1]));
     assert_eq!(not_object.json()["error"]["type"], "BadRequestError");
+    let huge = post(
+        &server,
+        "/v1/embeddings",
+        &json!({"model": "mock-model", "input": vec!["a"; 2000], "dimensions": 4096}),
+    );
+    assert_eq!(huge.status, 400);
+    assert!(
+        huge.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most")
+    );
 }
 
 #[test]
@@ -1303,6 +1432,8 @@ fn api_key_guards_v1_routes() {
     );
     assert_eq!(allowed.status, 200);
     assert_eq!(get(&server, "/health").status, 200);
+    // Checked before routing, as vLLM does.
+    assert_eq!(get(&server, "/v1/nothing-here").status, 401);
     server.set_api_key(None);
     assert_eq!(get(&server, "/v1/models").status, 200);
 }

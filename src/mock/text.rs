@@ -12,7 +12,12 @@ const MAX_VOCAB: usize = 1 << 20;
 
 /// 64-bit FNV-1a.
 pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+    fnv1a_from(0xcbf2_9ce4_8422_2325, bytes)
+}
+
+/// 64-bit FNV-1a continued from state `h` (hashing `a` then `b` equals hashing `a ++ b`).
+fn fnv1a_from(h: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(h, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
@@ -100,12 +105,12 @@ pub(super) fn logprob(token: &str) -> f64 {
 
 /// A deterministic unit vector of `dim` dimensions for `text`.
 pub(super) fn embedding(text: &str, dim: usize) -> Vec<f32> {
+    let text_hash = fnv1a(text.as_bytes());
     let mut values: Vec<f64> = (0..dim)
         .map(|i| {
-            let mut bytes = text.as_bytes().to_vec();
-            bytes.extend_from_slice(&(i as u64).to_le_bytes());
+            let h = fnv1a_from(text_hash, &(i as u64).to_le_bytes());
             // The top 53 bits, as a fraction in [0, 1), then in [-1, 1).
-            let unit = (fnv1a(&bytes) >> 11) as f64 / (1u64 << 53) as f64;
+            let unit = (h >> 11) as f64 / (1u64 << 53) as f64;
             unit * 2.0 - 1.0
         })
         .collect();
@@ -139,7 +144,10 @@ mod tests {
             mock_reply(" hello\n world ", usize::MAX),
             ("Mock reply to: hello world".to_owned(), false)
         );
-        assert_eq!(mock_reply("hello world", 4), ("Mock reply to: hello".to_owned(), true));
+        assert_eq!(
+            mock_reply("hello world", 4),
+            ("Mock reply to: hello".to_owned(), true)
+        );
         assert_eq!(mock_reply("x", 0), (String::new(), true));
     }
 
