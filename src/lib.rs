@@ -92,6 +92,8 @@ pub mod resources;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod retry;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod router;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod rt;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod sse;
@@ -119,5 +121,6 @@ pub use crate::{
     headers::Headers,
     request::RequestOptions,
     resources::{chat::ChatCompletionStream, completions::CompletionStream},
+    router::{BACKENDS_ENV, Router, RouterBuilder},
     stream::EventStream,
 };

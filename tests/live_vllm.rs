@@ -510,3 +510,34 @@ async fn vllm_endpoints_score_rerank_pooling_classify() {
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
+async fn router_sends_chat_and_embeddings_to_their_servers() {
+    let router = oai_compat::Router::builder()
+        .backend(client(&live::vllm_embed_url()))
+        .backend(client(&live::vllm_chat_url()))
+        .build();
+    let models = router.models().await.unwrap();
+    assert_eq!(models[CHAT_MODEL], [live::vllm_chat_url()]);
+    assert_eq!(models[EMBED_MODEL], [live::vllm_embed_url()]);
+    let out = router.chat_create(&chat_req("Hello", 4)).await.unwrap();
+    assert_eq!(out.model, CHAT_MODEL);
+    let emb = router
+        .embeddings_create(&EmbeddingRequest::new(EMBED_MODEL, "a cat"))
+        .await
+        .unwrap();
+    assert_eq!(emb.data[0].embedding.len(), 384);
+    let err = router
+        .chat_create(&{
+            let mut r = chat_req("x", 2);
+            r.model = "not-served".into();
+            r
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(CHAT_MODEL) && err.to_string().contains(EMBED_MODEL),
+        "{err}"
+    );
+}

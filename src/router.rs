@@ -1,0 +1,429 @@
+//! [`Router`]: several servers behind one client, routed by model.
+//!
+//! vLLM serves one model per server, so real deployments run several. A `Router` learns
+//! which server serves which model from their `/models` lists (cached, refreshed on demand),
+//! sends each call to a server that serves the request's `model`, spreads calls over the
+//! servers that serve the same model, and fails over between them on connection errors,
+//! timeouts and 503 (overload), all within one retry budget.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::client::Client;
+use crate::config::DEFAULT_MAX_RETRIES;
+use crate::error::{Error, Result};
+use crate::request::RequestOptions;
+use crate::resources::chat::ChatCompletionStream;
+use crate::resources::completions::CompletionStream;
+use crate::retry;
+use crate::rt;
+use crate::types::{
+    ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest, EmbeddingRequest,
+    EmbeddingResponse,
+};
+
+/// The environment variable [`Router::from_env`] reads: comma-separated base URLs.
+pub const BACKENDS_ENV: &str = "OAI_COMPAT_BACKENDS";
+
+/// Routes calls to several OpenAI-compatible servers by the request's `model`.
+///
+/// Cheap to clone (clones share the clients and the model table); `Send + Sync`.
+///
+/// ```no_run
+/// use oai_compat::{Client, Router, types::{ChatCompletionRequest, EmbeddingRequest, Message}};
+/// let router = Router::builder()
+///     .backend(Client::builder().base_url("http://gpu-a:8000/v1").build()?)
+///     .backend(Client::builder().base_url("http://gpu-b:8000/v1").build()?) // same model: failover
+///     .backend(Client::builder().base_url("http://cpu-1:8001/v1").build()?) // embeddings
+///     .build();
+/// let chat = router.chat_create(&ChatCompletionRequest::new("Qwen/Qwen3-8B", [Message::user("hi")]))?;
+/// let emb = router.embeddings_create(&EmbeddingRequest::new("all-MiniLM-L6-v2", "hello"))?;
+/// # let _ = (chat, emb);
+/// # Ok::<_, oai_compat::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backends: Vec<Client>,
+    max_retries: u32,
+    ttl: Duration,
+    table: Mutex<Option<Table>>,
+    next: AtomicUsize,
+}
+
+/// Which backends (by index) serve each model, and when that was learned.
+#[derive(Clone)]
+struct Table {
+    models: BTreeMap<String, Vec<usize>>,
+    at: Instant,
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router")
+            .field(
+                "backends",
+                &self
+                    .inner
+                    .backends
+                    .iter()
+                    .map(Client::base_url)
+                    .collect::<Vec<_>>(),
+            )
+            .field("max_retries", &self.inner.max_retries)
+            .field("refresh_after", &self.inner.ttl)
+            .finish()
+    }
+}
+
+/// Builds a [`Router`]. Start from [`Router::builder`].
+#[derive(Debug, Default)]
+pub struct RouterBuilder {
+    backends: Vec<Client>,
+    max_retries: Option<u32>,
+    ttl: Option<Duration>,
+}
+
+impl RouterBuilder {
+    /// Adds a server. Its own retries are turned off: the router retries and fails over
+    /// itself, within [`RouterBuilder::max_retries`].
+    pub fn backend(mut self, client: Client) -> Self {
+        self.backends
+            .push(client.with_options(RequestOptions::new().max_retries(0)));
+        self
+    }
+
+    /// Retries (and failovers) after the first attempt of a call. Default 2, as a client.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = Some(n);
+        self
+    }
+
+    /// How long a learned model table is trusted before it is fetched again. Default 60 s.
+    /// A model missing from the table triggers a fetch at once.
+    pub fn refresh_after(mut self, d: Duration) -> Self {
+        self.ttl = Some(d);
+        self
+    }
+
+    /// The router.
+    pub fn build(self) -> Router {
+        Router {
+            inner: Arc::new(Inner {
+                backends: self.backends,
+                max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+                ttl: self.ttl.unwrap_or(Duration::from_secs(60)),
+                table: Mutex::new(None),
+                next: AtomicUsize::new(0),
+            }),
+        }
+    }
+}
+
+impl Router {
+    /// A builder with no backends.
+    pub fn builder() -> RouterBuilder {
+        RouterBuilder::default()
+    }
+
+    /// A router over the comma-separated base URLs in `OAI_COMPAT_BACKENDS` (for example
+    /// `http://127.0.0.1:8000/v1,http://127.0.0.1:8001/v1`); each backend otherwise takes
+    /// its settings from the environment like [`Client::from_env`] (`OPENAI_API_KEY` ...).
+    pub fn from_env() -> Result<Router> {
+        let list = std::env::var(BACKENDS_ENV).unwrap_or_default();
+        Router::from_urls(list.split(',').map(str::trim).filter(|s| !s.is_empty()))
+    }
+
+    /// A router over these base URLs, each client configured like [`Client::from_env`]
+    /// apart from its base URL.
+    pub fn from_urls<'a>(urls: impl IntoIterator<Item = &'a str>) -> Result<Router> {
+        let mut b = Router::builder();
+        for url in urls {
+            b = b.backend(Client::builder().base_url(url).build()?);
+        }
+        if b.backends.is_empty() {
+            return Err(Error::config(format!(
+                "no backends: set {BACKENDS_ENV} to comma-separated base URLs, e.g. http://127.0.0.1:8000/v1,http://127.0.0.1:8001/v1"
+            )));
+        }
+        Ok(b.build())
+    }
+
+    /// The backends' clients, in the order they were added.
+    pub fn backends(&self) -> &[Client] {
+        &self.inner.backends
+    }
+
+    fn cached(&self) -> Option<Table> {
+        let guard = self
+            .inner
+            .table
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        guard.clone()
+    }
+
+    fn store(&self, t: Table) {
+        *self
+            .inner
+            .table
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(t);
+    }
+
+    /// The backends serving `model`, rotated so that calls spread over them.
+    fn rotate(&self, mut serving: Vec<usize>) -> Vec<usize> {
+        if serving.len() > 1 {
+            let start = self.inner.next.fetch_add(1, Ordering::Relaxed) % serving.len();
+            serving.rotate_left(start);
+        }
+        serving
+    }
+
+    fn unknown(&self, model: &str, t: &Table) -> Error {
+        let known: Vec<String> = t
+            .models
+            .iter()
+            .map(|(m, idx)| {
+                let urls: Vec<&str> = idx
+                    .iter()
+                    .map(|&i| self.inner.backends[i].base_url())
+                    .collect();
+                format!("{m} ({})", urls.join(", "))
+            })
+            .collect();
+        Error::config(format!(
+            "no backend serves the model `{model}`; known models: {}",
+            if known.is_empty() {
+                "none (no backend answered /models)".to_owned()
+            } else {
+                known.join("; ")
+            }
+        ))
+    }
+}
+
+/// One call's plan: the candidate backends and what is left of the retry budget.
+struct Plan {
+    candidates: Vec<usize>,
+    pos: usize,
+    /// Candidates tried since the last sleep: failover is immediate until all were tried.
+    tried_in_round: usize,
+    retries: u32,
+    max_retries: u32,
+}
+
+impl Plan {
+    fn current(&self) -> usize {
+        self.candidates[self.pos % self.candidates.len()]
+    }
+
+    /// What to do after `err`: `Ok(Some(d))` sleep `d` (maybe zero) and go on, `Err` give up.
+    fn after(&mut self, mut err: Error) -> Result<Duration> {
+        if self.retries >= self.max_retries {
+            err.set_retries_taken(self.retries);
+            return Err(err);
+        }
+        let Some(delay) = retry::delay_for(&err, self.retries) else {
+            err.set_retries_taken(self.retries);
+            return Err(err);
+        };
+        self.retries += 1;
+        let failover =
+            matches!(err, Error::Connection(_) | Error::Timeout(_)) || err.is_overloaded();
+        if failover && self.candidates.len() > 1 {
+            log::info!("failing over after: {err}");
+            self.pos += 1;
+            self.tried_in_round += 1;
+            if self.tried_in_round < self.candidates.len() {
+                return Ok(Duration::ZERO);
+            }
+            self.tried_in_round = 0;
+        }
+        Ok(delay)
+    }
+}
+
+/// Runs one call on the backends serving `model`, retrying and failing over per the plan.
+///
+/// A free function, not a method: maybe-async rewrites a `Fut: Future` parameter to its
+/// output type only on free functions.
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+async fn route<T, F, Fut>(router: &Router, model: &str, call: F) -> Result<T>
+where
+    F: Fn(Client) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut plan = router.plan(model).await?;
+    loop {
+        let client = router.inner.backends[plan.current()].clone();
+        match call(client).await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                let d = plan.after(e)?;
+                if !d.is_zero() {
+                    rt::sleep(d).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+impl Router {
+    /// Fetches every backend's `/models` now. Backends that do not answer are left out
+    /// until the next refresh; the call fails only when none answers.
+    pub async fn refresh(&self) -> Result<BTreeMap<String, Vec<String>>> {
+        let mut models: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut last_err = None;
+        for (i, c) in self.inner.backends.iter().enumerate() {
+            match c.models().list().await {
+                Ok(list) => {
+                    for m in list.data {
+                        models.entry(m.id).or_default().push(i);
+                    }
+                }
+                Err(e) => {
+                    log::warn!("{}: listing models failed: {e}", c.base_url());
+                    last_err = Some(e);
+                }
+            }
+        }
+        if models.is_empty() {
+            if let Some(e) = last_err {
+                return Err(e);
+            }
+        }
+        let view = models
+            .iter()
+            .map(|(m, idx)| {
+                (
+                    m.clone(),
+                    idx.iter()
+                        .map(|&i| self.inner.backends[i].base_url().to_owned())
+                        .collect(),
+                )
+            })
+            .collect();
+        self.store(Table {
+            models,
+            at: Instant::now(),
+        });
+        Ok(view)
+    }
+
+    /// The models served, each with the base URLs of the backends serving it (from the
+    /// cache when fresh).
+    pub async fn models(&self) -> Result<BTreeMap<String, Vec<String>>> {
+        match self.cached() {
+            Some(t) if t.at.elapsed() < self.inner.ttl => Ok(t
+                .models
+                .iter()
+                .map(|(m, idx)| {
+                    (
+                        m.clone(),
+                        idx.iter()
+                            .map(|&i| self.inner.backends[i].base_url().to_owned())
+                            .collect(),
+                    )
+                })
+                .collect()),
+            _ => self.refresh().await,
+        }
+    }
+
+    /// A client of a backend serving `model` (rotating over the backends that serve it), for
+    /// calls the router has no method for (`client.vllm().tokenize(..)` ...). Its retries
+    /// are off.
+    pub async fn client_for(&self, model: &str) -> Result<Client> {
+        let plan = self.plan(model).await?;
+        Ok(self.inner.backends[plan.current()].clone())
+    }
+
+    async fn plan(&self, model: &str) -> Result<Plan> {
+        if self.inner.backends.is_empty() {
+            return Err(Error::config(
+                "the router has no backends; add them with RouterBuilder::backend",
+            ));
+        }
+        let fresh = self.cached().filter(|t| t.at.elapsed() < self.inner.ttl);
+        let hit = fresh.as_ref().and_then(|t| t.models.get(model).cloned());
+        let serving = match hit {
+            Some(s) => s,
+            None => {
+                // Unknown or stale: a new deployment may serve it now.
+                self.refresh().await?;
+                let table = self.cached().unwrap_or(Table {
+                    models: BTreeMap::new(),
+                    at: Instant::now(),
+                });
+                match table.models.get(model) {
+                    Some(s) => s.clone(),
+                    None => return Err(self.unknown(model, &table)),
+                }
+            }
+        };
+        Ok(Plan {
+            candidates: self.rotate(serving),
+            pos: 0,
+            tried_in_round: 0,
+            retries: 0,
+            max_retries: self.inner.max_retries,
+        })
+    }
+
+    /// [`Chat::create`](crate::resources::chat::Chat::create) on a backend serving `req.model`.
+    pub async fn chat_create(&self, req: &ChatCompletionRequest) -> Result<ChatCompletion> {
+        route(
+            self,
+            &req.model,
+            |c| async move { c.chat().create(req).await },
+        )
+        .await
+    }
+
+    /// [`Chat::create_stream`](crate::resources::chat::Chat::create_stream), routed; failover
+    /// happens only before the stream is handed over.
+    pub async fn chat_create_stream(
+        &self,
+        req: &ChatCompletionRequest,
+    ) -> Result<ChatCompletionStream> {
+        route(self, &req.model, |c| async move {
+            c.chat().create_stream(req).await
+        })
+        .await
+    }
+
+    /// [`Completions::create`](crate::resources::completions::Completions::create), routed.
+    pub async fn completions_create(&self, req: &CompletionRequest) -> Result<Completion> {
+        route(self, &req.model, |c| async move {
+            c.completions().create(req).await
+        })
+        .await
+    }
+
+    /// [`Completions::create_stream`](crate::resources::completions::Completions::create_stream), routed.
+    pub async fn completions_create_stream(
+        &self,
+        req: &CompletionRequest,
+    ) -> Result<CompletionStream> {
+        route(self, &req.model, |c| async move {
+            c.completions().create_stream(req).await
+        })
+        .await
+    }
+
+    /// [`Embeddings::create`](crate::resources::embeddings::Embeddings::create), routed.
+    pub async fn embeddings_create(&self, req: &EmbeddingRequest) -> Result<EmbeddingResponse> {
+        route(self, &req.model, |c| async move {
+            c.embeddings().create(req).await
+        })
+        .await
+    }
+}
