@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::config::{ClientBuilder, Config};
 use crate::error::{ApiError, Error, Result};
 use crate::headers::Headers;
+use crate::redirect;
 use crate::request::RequestOptions;
 use crate::retry;
 use crate::rt;
@@ -447,23 +448,50 @@ impl Client {
     }
 
     /// One attempt: a 2xx response (with its body unless streamed), or the error to judge.
+    /// Redirects are followed here, so a redirect is never counted as a retry.
     async fn attempt(&self, req: &HttpRequest<'_>) -> Result<(HttpResponse, Vec<u8>)> {
         let limit = self.inner.config.max_response_bytes;
-        let mut response = self
-            .inner
-            .transport
-            .send(req)
-            .await
-            .map_err(|e| e.with_host(req.url))?;
+        let mut response = self.send(req).await?;
+        let mut hop: Option<(String, Vec<(String, String)>)> = None;
+        let mut hops = 0;
+        while redirect::is_redirect(response.status) {
+            let (url, headers) = match &hop {
+                Some((u, h)) => (u.as_str(), h.as_slice()),
+                None => (req.url, req.headers),
+            };
+            if hops == redirect::MAX_REDIRECTS {
+                return Err(Error::connection(
+                    format!(
+                        "more than {} redirects, the last one from {url}",
+                        redirect::MAX_REDIRECTS
+                    ),
+                    None,
+                ));
+            }
+            let next =
+                redirect::next_hop(req.method, response.status, url, &response.headers, headers)?;
+            log::debug!("HTTP {} redirect from {url} to {}", response.status, next.0);
+            // Read the small redirect body so the connection can be reused.
+            let _ = response.read_body(MAX_ERROR_BODY).await;
+            let follow = HttpRequest {
+                url: &next.0,
+                headers: &next.1,
+                ..*req
+            };
+            response = self.send(&follow).await?;
+            hop = Some(next);
+            hops += 1;
+        }
         if !(200..300).contains(&response.status) {
             // A body that breaks off still leaves the status to report.
             let body = response.read_body(MAX_ERROR_BODY).await.unwrap_or_default();
             let headers = std::mem::take(&mut response.headers);
-            return Err(Error::Api(Box::new(ApiError::from_response(
-                response.status,
-                headers,
-                &body,
-            ))));
+            let mut api = ApiError::from_response(response.status, headers, &body);
+            // Some servers echo the credential they refused; it must not reach logs via us.
+            if let Some(key) = &self.inner.config.api_key {
+                api.redact(key.expose());
+            }
+            return Err(Error::Api(Box::new(api)));
         }
         let body = if req.stream {
             Vec::new()
@@ -471,6 +499,14 @@ impl Client {
             response.read_body(limit).await?
         };
         Ok((response, body))
+    }
+
+    async fn send(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
+        self.inner
+            .transport
+            .send(req)
+            .await
+            .map_err(|e| e.with_host(req.url))
     }
 
     /// A non-streamed JSON call, decoded into `T`.
@@ -511,8 +547,28 @@ impl Client {
         &self,
         call: Call<'_>,
     ) -> Result<EventStream<T>> {
-        let done = self.execute(call).await?;
+        let mut done = self.execute(call).await?;
         let meta = done.meta();
+        // A server that ignores `stream: true` (or a proxy's page) answers with a plain body:
+        // say so, instead of reporting an event stream that "ended early".
+        let ct = meta.headers.get("content-type").unwrap_or("");
+        if !ct.is_empty() && !ct.to_ascii_lowercase().starts_with("text/event-stream") {
+            let body = done
+                .response
+                .read_body(MAX_ERROR_BODY)
+                .await
+                .unwrap_or_default();
+            let mut e = Error::decode(
+                "stream",
+                format!(
+                    "expected an event stream (text/event-stream), got `{ct}`; the server may not support streaming"
+                ),
+                &body,
+                meta.request_id().map(str::to_owned),
+            );
+            e.set_retries_taken(done.retries_taken);
+            return Err(e);
+        }
         Ok(EventStream::new(
             done.response,
             meta,

@@ -457,6 +457,14 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    fn https_without_tls_names_the_feature() {
+        let e = normalize_base_url("https://api.openai.com/v1", false).unwrap_err();
+        assert!(e.to_string().contains("`rustls`"), "{e}");
+        assert!(normalize_base_url("http://localhost:8000", false).is_ok());
+    }
+
+    #[test]
     fn zero_timeout_and_bad_headers_rejected() {
         let b = ClientBuilder::new().use_env(false).base_url("http://h");
         let e = b.clone().timeout(Duration::ZERO).into_config().unwrap_err();

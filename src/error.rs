@@ -196,6 +196,19 @@ impl Error {
         }))
     }
 
+    /// A body past `max_response_bytes`: a decode error, not retried (it would be as large
+    /// again).
+    pub(crate) fn too_large(limit: usize, start: &[u8]) -> Self {
+        Error::decode(
+            "response",
+            format!(
+                "the body exceeds max_response_bytes ({limit} bytes); raise it with ClientBuilder::max_response_bytes"
+            ),
+            start,
+            None,
+        )
+    }
+
     pub(crate) fn stream(kind: StreamErrorKind, message: impl Into<String>) -> Self {
         Error::Stream(Box::new(StreamError::new(kind, message)))
     }
@@ -239,6 +252,15 @@ impl fmt::Display for ApiError {
 }
 
 impl ApiError {
+    /// Replaces every occurrence of `secret` in the message and the body.
+    pub(crate) fn redact(&mut self, secret: &str) {
+        // Short secrets ("EMPTY", "x") are placeholders, and replacing them would mangle text.
+        if secret.len() >= 8 {
+            self.message = self.message.replace(secret, "<redacted>");
+            self.body = self.body.replace(secret, "<redacted>");
+        }
+    }
+
     /// Parses an error response leniently; never fails.
     pub(crate) fn from_response(status: u16, headers: Headers, body: &[u8]) -> ApiError {
         const MAX_BODY: usize = 64 * 1024;

@@ -81,10 +81,15 @@ mod client;
 mod config;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod error;
+#[cfg(all(any(fuzzing, test), any(feature = "blocking", feature = "async")))]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod headers;
 #[cfg(all(feature = "mock", any(feature = "blocking", feature = "async")))]
 pub mod mock;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod redirect;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod request;
 #[cfg(any(feature = "blocking", feature = "async"))]

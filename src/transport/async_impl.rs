@@ -36,8 +36,8 @@ impl Transport {
             .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
             .pool_idle_timeout(std::time::Duration::from_secs(90))
             .user_agent(crate::client::USER_AGENT)
-            // reqwest drops Authorization on a cross-host redirect; 10 hops at most.
-            .redirect(reqwest::redirect::Policy::limited(10));
+            // Redirects are followed by the shared code (src/redirect.rs), alike in both modes.
+            .redirect(reqwest::redirect::Policy::none());
         if !cfg.use_env_proxy {
             b = b.no_proxy();
         }
@@ -119,12 +119,7 @@ impl HttpResponse {
         }
         while let Some(chunk) = self.chunk(None).await? {
             if out.len() + chunk.len() > limit {
-                return Err(Error::connection(
-                    format!(
-                        "the response body exceeds max_response_bytes ({limit} bytes); raise it with ClientBuilder::max_response_bytes"
-                    ),
-                    None,
-                ));
+                return Err(Error::too_large(limit, &out));
             }
             out.extend_from_slice(&chunk);
         }

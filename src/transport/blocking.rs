@@ -37,9 +37,8 @@ impl Transport {
             .max_idle_connections_per_host(cfg.pool_max_idle_per_host)
             .max_idle_age(std::time::Duration::from_secs(90))
             .user_agent(crate::client::USER_AGENT)
-            // The Authorization header is never forwarded on a redirect (ureq's default, kept
-            // explicit because it guards the API key).
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+            // Redirects are followed by the shared code (src/redirect.rs), alike in both modes.
+            .max_redirects(0)
             .proxy(if cfg.use_env_proxy {
                 ureq::Proxy::try_from_env()
             } else {
@@ -134,12 +133,7 @@ impl HttpResponse {
             .read_to_end(&mut out)
             .map_err(|e| map_io(e, self.stream, &self.timeouts, self.started))?;
         if out.len() > limit {
-            return Err(Error::connection(
-                format!(
-                    "the response body exceeds max_response_bytes ({limit} bytes); raise it with ClientBuilder::max_response_bytes"
-                ),
-                None,
-            ));
+            return Err(Error::too_large(limit, &out));
         }
         Ok(out)
     }

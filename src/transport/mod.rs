@@ -43,6 +43,7 @@ pub(crate) struct AttemptTimeouts {
 }
 
 /// One attempt of a request. The body is serialised once per call and shared by attempts.
+#[derive(Clone, Copy)]
 pub(crate) struct HttpRequest<'a> {
     pub(crate) method: Method,
     pub(crate) url: &'a str,

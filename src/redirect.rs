@@ -1,0 +1,176 @@
+//! Redirects, followed by the shared code so both modes behave alike (ureq would not re-send
+//! a POST body on 307/308; reqwest would). Pure functions: where the next hop goes and with
+//! which headers.
+//!
+//! - 307 and 308 re-send the same method and body to `Location`.
+//! - 301, 302 and 303 are followed for `GET` only; a `POST` answered with one of them fails
+//!   with an error that names the new location (turning it into a `GET`, as browsers do,
+//!   would only fail later and less clearly).
+//! - Credentials (`Authorization`, `api-key`, cookies ...) never go to another origin.
+
+use crate::error::{ApiError, Error, Result};
+use crate::headers::{Headers, is_sensitive};
+use crate::transport::Method;
+
+/// Hops followed before giving up.
+pub(crate) const MAX_REDIRECTS: usize = 5;
+
+/// True for the statuses that carry a `Location` to follow.
+pub(crate) fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// The next hop's URL and headers, or the error to return instead.
+pub(crate) fn next_hop(
+    method: Method,
+    status: u16,
+    from: &str,
+    response_headers: &Headers,
+    headers: &[(String, String)],
+) -> Result<(String, Vec<(String, String)>)> {
+    let refuse = |why: String| {
+        let mut api = ApiError::from_response(status, response_headers.clone(), b"");
+        api.message = why;
+        Error::Api(Box::new(api))
+    };
+    let Some(location) = response_headers.get("location").map(str::trim) else {
+        return Err(refuse(format!(
+            "HTTP {status} redirect without a Location header"
+        )));
+    };
+    let to = resolve(from, location).ok_or_else(|| {
+        refuse(format!(
+            "HTTP {status} redirect to an invalid location {location:?}"
+        ))
+    })?;
+    if !matches!(status, 307 | 308) && method != Method::Get {
+        return Err(refuse(format!(
+            "the server redirected this {} with HTTP {status} to {to}; only 307 and 308 re-send a request body: set base_url to the new location",
+            method.as_str()
+        )));
+    }
+    let same_origin = origin(from) == origin(&to);
+    let headers = headers
+        .iter()
+        .filter(|(n, _)| same_origin || !is_sensitive(n))
+        .cloned()
+        .collect();
+    Ok((to, headers))
+}
+
+/// `scheme://authority`, lower-cased.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    Some(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase()
+    ))
+}
+
+/// `location` resolved against `from`: absolute URLs, absolute paths and relative paths.
+fn resolve(from: &str, location: &str) -> Option<String> {
+    if location.is_empty() {
+        return None;
+    }
+    let to = if location.contains("://") {
+        location.to_owned()
+    } else if let Some(rest) = location.strip_prefix("//") {
+        let scheme = from.split_once("://")?.0;
+        format!("{scheme}://{rest}")
+    } else if location.starts_with('/') {
+        format!("{}{location}", origin(from)?)
+    } else {
+        let path_end = from.find(['?', '#']).unwrap_or(from.len());
+        let base = &from[..path_end];
+        let dir = &base[..base.rfind('/')? + 1];
+        format!("{dir}{location}")
+    };
+    let uri: http::Uri = to.parse().ok()?;
+    matches!(uri.scheme_str(), Some("http" | "https")).then_some(to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&str, &str)]) -> Headers {
+        Headers::from_pairs(pairs.iter().copied())
+    }
+
+    fn sent() -> Vec<(String, String)> {
+        vec![
+            ("authorization".into(), "Bearer sk-x".into()),
+            ("content-type".into(), "application/json".into()),
+        ]
+    }
+
+    #[test]
+    fn cross_origin_drops_credentials_same_origin_keeps_them() {
+        let (to, hs) = next_hop(
+            Method::Post,
+            307,
+            "http://a:1/v1/chat/completions",
+            &h(&[("location", "http://b:2/v1/chat/completions")]),
+            &sent(),
+        )
+        .unwrap();
+        assert_eq!(to, "http://b:2/v1/chat/completions");
+        assert!(hs.iter().all(|(n, _)| n != "authorization"));
+        assert!(hs.iter().any(|(n, _)| n == "content-type"));
+        let (to, hs) = next_hop(
+            Method::Post,
+            308,
+            "http://a:1/v1/chat/completions",
+            &h(&[("location", "/v2/chat/completions")]),
+            &sent(),
+        )
+        .unwrap();
+        assert_eq!(to, "http://a:1/v2/chat/completions");
+        assert!(hs.iter().any(|(n, _)| n == "authorization"));
+        // Another port is another origin.
+        let (_, hs) = next_hop(
+            Method::Get,
+            302,
+            "http://a:1/v1/models",
+            &h(&[("location", "http://a:2/v1/models")]),
+            &sent(),
+        )
+        .unwrap();
+        assert!(hs.iter().all(|(n, _)| n != "authorization"));
+    }
+
+    #[test]
+    fn post_is_not_turned_into_get() {
+        let e = next_hop(
+            Method::Post,
+            301,
+            "http://a/v1/chat/completions",
+            &h(&[("location", "https://b/v1/chat/completions")]),
+            &sent(),
+        )
+        .unwrap_err();
+        assert_eq!(e.status(), Some(301));
+        assert!(
+            e.to_string().contains("https://b/v1/chat/completions"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn relative_and_bad_locations() {
+        assert_eq!(
+            resolve("http://a/v1/models?x=1", "other").as_deref(),
+            Some("http://a/v1/other")
+        );
+        assert_eq!(
+            resolve("https://a/v1/models", "//b/v1").as_deref(),
+            Some("https://b/v1")
+        );
+        assert_eq!(resolve("http://a/v1", "ftp://b/x"), None);
+        assert_eq!(resolve("http://a/v1", ""), None);
+        let e = next_hop(Method::Get, 302, "http://a/v1", &h(&[]), &sent()).unwrap_err();
+        assert!(e.to_string().contains("without a Location"), "{e}");
+    }
+}
