@@ -261,8 +261,11 @@ impl Client {
         if let Some(p) = &cfg.project {
             h.push(("openai-project".into(), p.clone()));
         }
-        for (n, v) in cfg.headers.iter().chain(opts.headers.iter()) {
+        // The builder's headers were checked at build(); per-call ones are checked here.
+        for (n, v) in &opts.headers {
             crate::config::validate_header(n, v)?;
+        }
+        for (n, v) in cfg.headers.iter().chain(opts.headers.iter()) {
             h.retain(|(m, _)| !m.eq_ignore_ascii_case(n));
             h.push((n.clone(), v.clone()));
         }

