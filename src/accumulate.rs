@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::types::{
     ChatChoice, ChatCompletion, ChatCompletionChunk, ChatLogprobs, Completion, CompletionChoice,
-    ToolCall,
+    ToolCall, Usage,
 };
 
 /// Merges [`ChatCompletionChunk`]s into a [`ChatCompletion`]: content, reasoning and refusal
@@ -47,30 +47,30 @@ impl ChatCompletionAccumulator {
     /// Adds one chunk.
     pub fn push(&mut self, chunk: &ChatCompletionChunk) {
         let out = &mut self.out;
-        if out.id.is_empty() {
-            out.id.clone_from(&chunk.id);
-            out.created = chunk.created;
-            out.model.clone_from(&chunk.model);
-            out.object = "chat.completion".to_owned();
-        }
-        if chunk.system_fingerprint.is_some() {
-            out.system_fingerprint.clone_from(&chunk.system_fingerprint);
-        }
-        if chunk.usage.is_some() {
-            out.usage.clone_from(&chunk.usage);
-        }
+        let head = Head {
+            id: &mut out.id,
+            created: &mut out.created,
+            model: &mut out.model,
+            object: &mut out.object,
+            fingerprint: &mut out.system_fingerprint,
+            usage: &mut out.usage,
+        };
+        head.update(
+            "chat.completion",
+            (&chunk.id, chunk.created, &chunk.model),
+            &chunk.system_fingerprint,
+            &chunk.usage,
+        );
         for c in &chunk.choices {
-            let pos = match out.choices.iter().position(|x| x.index == c.index) {
-                Some(p) => p,
-                None => {
-                    out.choices.push(ChatChoice {
-                        index: c.index,
-                        ..ChatChoice::default()
-                    });
-                    out.choices.len() - 1
-                }
-            };
-            let choice = &mut out.choices[pos];
+            let choice = slot(
+                &mut out.choices,
+                c.index,
+                |x| x.index,
+                |index| ChatChoice {
+                    index,
+                    ..ChatChoice::default()
+                },
+            );
             let d = &c.delta;
             if let Some(role) = &d.role {
                 choice.message.role = role.clone();
@@ -180,30 +180,30 @@ impl CompletionAccumulator {
     /// Adds one chunk.
     pub fn push(&mut self, chunk: &Completion) {
         let out = &mut self.out;
-        if out.id.is_empty() {
-            out.id.clone_from(&chunk.id);
-            out.created = chunk.created;
-            out.model.clone_from(&chunk.model);
-            out.object = "text_completion".to_owned();
-        }
-        if chunk.system_fingerprint.is_some() {
-            out.system_fingerprint.clone_from(&chunk.system_fingerprint);
-        }
-        if chunk.usage.is_some() {
-            out.usage.clone_from(&chunk.usage);
-        }
+        let head = Head {
+            id: &mut out.id,
+            created: &mut out.created,
+            model: &mut out.model,
+            object: &mut out.object,
+            fingerprint: &mut out.system_fingerprint,
+            usage: &mut out.usage,
+        };
+        head.update(
+            "text_completion",
+            (&chunk.id, chunk.created, &chunk.model),
+            &chunk.system_fingerprint,
+            &chunk.usage,
+        );
         for c in &chunk.choices {
-            let pos = match out.choices.iter().position(|x| x.index == c.index) {
-                Some(p) => p,
-                None => {
-                    out.choices.push(CompletionChoice {
-                        index: c.index,
-                        ..CompletionChoice::default()
-                    });
-                    out.choices.len() - 1
-                }
-            };
-            let choice = &mut out.choices[pos];
+            let choice = slot(
+                &mut out.choices,
+                c.index,
+                |x| x.index,
+                |index| CompletionChoice {
+                    index,
+                    ..CompletionChoice::default()
+                },
+            );
             choice.text.push_str(&c.text);
             if c.finish_reason.is_some() {
                 choice.finish_reason.clone_from(&c.finish_reason);
@@ -242,6 +242,52 @@ impl CompletionAccumulator {
         out.choices.sort_by_key(|c| c.index);
         out
     }
+}
+
+/// The top-level fields both accumulated responses have.
+struct Head<'a> {
+    id: &'a mut String,
+    created: &'a mut u64,
+    model: &'a mut String,
+    object: &'a mut String,
+    fingerprint: &'a mut Option<String>,
+    usage: &'a mut Option<Usage>,
+}
+
+impl Head<'_> {
+    /// Identity from the first chunk; fingerprint and usage from whichever chunk has them.
+    fn update(
+        self,
+        object: &str,
+        (id, created, model): (&str, u64, &str),
+        fingerprint: &Option<String>,
+        usage: &Option<Usage>,
+    ) {
+        if self.id.is_empty() {
+            id.clone_into(self.id);
+            *self.created = created;
+            model.clone_into(self.model);
+            object.clone_into(self.object);
+        }
+        if fingerprint.is_some() {
+            self.fingerprint.clone_from(fingerprint);
+        }
+        if usage.is_some() {
+            self.usage.clone_from(usage);
+        }
+    }
+}
+
+/// The choice with `index`, added if new.
+fn slot<C>(choices: &mut Vec<C>, index: u32, key: fn(&C) -> u32, new: fn(u32) -> C) -> &mut C {
+    let pos = match choices.iter().position(|c| key(c) == index) {
+        Some(p) => p,
+        None => {
+            choices.push(new(index));
+            choices.len() - 1
+        }
+    };
+    &mut choices[pos]
 }
 
 fn append(to: &mut Option<String>, piece: Option<&str>) {

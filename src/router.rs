@@ -186,17 +186,25 @@ impl Router {
         serving
     }
 
+    /// Model ids with the base URLs of the backends serving them.
+    fn view(&self, t: &Table) -> BTreeMap<String, Vec<String>> {
+        t.models
+            .iter()
+            .map(|(m, idx)| (m.clone(), self.urls(idx)))
+            .collect()
+    }
+
+    fn urls(&self, idx: &[usize]) -> Vec<String> {
+        idx.iter()
+            .map(|&i| self.inner.backends[i].base_url().to_owned())
+            .collect()
+    }
+
     fn unknown(&self, model: &str, t: &Table) -> Error {
         let known: Vec<String> = t
             .models
             .iter()
-            .map(|(m, idx)| {
-                let urls: Vec<&str> = idx
-                    .iter()
-                    .map(|&i| self.inner.backends[i].base_url())
-                    .collect();
-                format!("{m} ({})", urls.join(", "))
-            })
+            .map(|(m, idx)| format!("{m} ({})", self.urls(idx).join(", ")))
             .collect();
         Error::config(format!(
             "no backend serves the model `{model}`; known models: {}",
@@ -300,21 +308,12 @@ impl Router {
                 return Err(e);
             }
         }
-        let view = models
-            .iter()
-            .map(|(m, idx)| {
-                (
-                    m.clone(),
-                    idx.iter()
-                        .map(|&i| self.inner.backends[i].base_url().to_owned())
-                        .collect(),
-                )
-            })
-            .collect();
-        self.store(Table {
+        let table = Table {
             models,
             at: Instant::now(),
-        });
+        };
+        let view = self.view(&table);
+        self.store(table);
         Ok(view)
     }
 
@@ -322,18 +321,7 @@ impl Router {
     /// cache when fresh).
     pub async fn models(&self) -> Result<BTreeMap<String, Vec<String>>> {
         match self.cached() {
-            Some(t) if t.at.elapsed() < self.inner.ttl => Ok(t
-                .models
-                .iter()
-                .map(|(m, idx)| {
-                    (
-                        m.clone(),
-                        idx.iter()
-                            .map(|&i| self.inner.backends[i].base_url().to_owned())
-                            .collect(),
-                    )
-                })
-                .collect()),
+            Some(t) if t.at.elapsed() < self.inner.ttl => Ok(self.view(&t)),
             _ => self.refresh().await,
         }
     }
