@@ -149,3 +149,14 @@ fn env_child() {
     assert_eq!(c.base_url(), "https://api.openai.com/v1");
     println!("ENV-OK");
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn localhost_and_ip_literals_resolve() {
+    let srv = server();
+    let port = srv.addr().port();
+    for base in [format!("http://localhost:{port}/v1"), format!("http://127.0.0.1:{port}")] {
+        let c = Client::builder().use_env(false).no_proxy().base_url(&base).build().unwrap();
+        let list = c.models().list().await.unwrap();
+        assert_eq!(list.data[0].id, MODEL, "{base}");
+    }
+}

@@ -58,9 +58,12 @@ impl Transport {
                 .provider(ureq::tls::TlsProvider::NativeTls)
                 .build(),
         );
-        Ok(Transport {
-            agent: builder.build().into(),
-        })
+        let agent = Agent::with_parts(
+            builder.build(),
+            ureq::unversioned::transport::DefaultConnector::new(),
+            LiteralResolver,
+        );
+        Ok(Transport { agent })
     }
 
     pub(crate) fn send(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
@@ -103,6 +106,46 @@ impl Transport {
             timeouts: t,
             started,
         })
+    }
+}
+
+/// Resolves IP literals and `localhost` without a lookup, and names through ureq's resolver.
+///
+/// ureq's resolver starts a thread for every lookup that has a deadline, IP literals
+/// included, and ureq resolves before it checks its pool: with per-request deadlines that was
+/// one thread per call (about 28 µs of CPU). vLLM is mostly reached by IP or `localhost`.
+#[derive(Debug)]
+struct LiteralResolver;
+
+impl ureq::unversioned::resolver::Resolver for LiteralResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> std::result::Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+        let host = uri.host().unwrap_or_default();
+        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("https") => 443,
+            _ => 80,
+        });
+        let mut out = self.empty();
+        match host.trim_start_matches('[').trim_end_matches(']') {
+            "localhost" => {
+                out.push(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+                out.push(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port));
+                Ok(out)
+            }
+            h => match h.parse::<IpAddr>() {
+                Ok(ip) => {
+                    out.push(SocketAddr::new(ip, port));
+                    Ok(out)
+                }
+                Err(_) => ureq::unversioned::resolver::DefaultResolver::default()
+                    .resolve(uri, config, timeout),
+            },
+        }
     }
 }
 

@@ -1,0 +1,231 @@
+//! Request encoding and response decoding: the serde work of a call, without any I/O.
+//!
+//! Mode-independent (only `oai_compat::types` and serde_json), so it measures the same code in
+//! the blocking and the async build. Every benchmark reports `Throughput::Bytes`, so criterion
+//! prints MB/s next to the time:
+//!
+//! - `encode/chat_request`: a typical [`ChatCompletionRequest`] (system + user message,
+//!   `temperature`, `top_p`, `max_tokens`, `seed`, one function tool) to bytes with
+//!   `serde_json::to_vec`, the client's path when no extra body keys are set (`json_body`).
+//! - `encode/chat_request_stream_path`: the same request the way `create_stream` serialises
+//!   it: `to_value`, then `stream` / `stream_options` inserted into the map, then `to_vec`.
+//! - `decode/<fixture>`: non-streamed responses from `tests/fixtures/` decoded with
+//!   `serde_json::from_slice`, as the client does (`vllm_chat.json`, `openai_chat.json`,
+//!   `vllm_chat_tool_call.json`, `vllm_models.json`).
+//! - `embeddings/*`: an embeddings response of 64 inputs x 384 dimensions, generated in the
+//!   setup, decoded into [`EmbeddingResponse`]: floats printed as vLLM does (the shortest
+//!   repr of the `f64` widened from each `f32`, ~17 significant digits), floats printed as
+//!   their shortest `f32` repr (~9 digits, like OpenAI and the shared harness's mock), and the
+//!   same vectors as base64 (`encoding_format: "base64"`, what the client asks for by default).
+//!   Divide the time by 24,576 for the cost per float.
+//!
+//! Run it (a short run; add `--no-default-features --features async,rustls` for the async
+//! build, which gives the same numbers):
+//!
+//! ```sh
+//! cargo bench --bench codec -- --warm-up-time 1 --measurement-time 3
+//! ```
+
+use std::hint::black_box;
+
+use base64::Engine as _;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use oai_compat::types::{
+    ChatCompletion, ChatCompletionRequest, EmbeddingResponse, Message, ModelList, StreamOptions,
+    Tool,
+};
+use serde_json::{Value, json};
+
+const VLLM_CHAT: &str = include_str!("../tests/fixtures/vllm_chat.json");
+const OPENAI_CHAT: &str = include_str!("../tests/fixtures/openai_chat.json");
+const VLLM_CHAT_TOOL_CALL: &str = include_str!("../tests/fixtures/vllm_chat_tool_call.json");
+const VLLM_MODELS: &str = include_str!("../tests/fixtures/vllm_models.json");
+
+/// Inputs and dimensions of the generated embeddings response.
+const EMBED_N: usize = 64;
+const EMBED_DIM: usize = 384;
+
+/// A typical chat request: system + user message, a few sampling parameters and one tool.
+fn chat_request() -> ChatCompletionRequest {
+    let weather = Tool::function(
+        "get_weather",
+        "Get the current weather for a city.",
+        json!({
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "The city, e.g. Paris"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}
+            },
+            "required": ["city"]
+        }),
+    );
+    ChatCompletionRequest {
+        temperature: Some(0.7),
+        top_p: Some(0.95),
+        max_tokens: Some(512),
+        seed: Some(42),
+        tools: Some(vec![weather]),
+        ..ChatCompletionRequest::new(
+            "Qwen/Qwen3-8B",
+            [
+                Message::system(
+                    "You are a helpful assistant. Answer briefly and call a tool when the \
+                     question needs live data.",
+                ),
+                Message::user(
+                    "What is the weather like in Paris today, and should I take an umbrella \
+                     for a walk along the Seine this afternoon?",
+                ),
+            ],
+        )
+    }
+}
+
+/// What `json_body` does for a streamed call: serialise to a map, set `stream` and
+/// `stream_options`, serialise the map.
+fn encode_stream_path(req: &ChatCompletionRequest, so: &StreamOptions) -> Vec<u8> {
+    let mut v = match serde_json::to_value(req) {
+        Ok(Value::Object(m)) => m,
+        _ => unreachable!("a request serialises to an object"),
+    };
+    v.remove("stream");
+    v.remove("stream_options");
+    v.insert("stream".into(), Value::Bool(true));
+    v.insert("stream_options".into(), serde_json::to_value(so).unwrap());
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// Deterministic pseudo-random unit-ish vectors (an LCG; no dependency needed).
+fn vectors() -> Vec<Vec<f32>> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..EMBED_N)
+        .map(|_| {
+            (0..EMBED_DIM)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    // 24 random bits to [-0.15, 0.15), the range of a normalised 384-d vector.
+                    ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.3
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// An embeddings response body in vLLM's shape, with each vector rendered as JSON text by
+/// `encode` (built as text: a `serde_json::Value` would widen every `f32` to `f64`).
+fn embeddings_json(vectors: &[Vec<f32>], encode: impl Fn(&[f32]) -> String) -> Vec<u8> {
+    let data: Vec<String> = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                r#"{{"index":{i},"object":"embedding","embedding":{}}}"#,
+                encode(v)
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"id":"embd-8f2c6d0b2a1e4c3f9a7b5d4e3c2b1a09","object":"list","created":1761234567,"model":"sentence-transformers/all-MiniLM-L6-v2","data":[{}],"usage":{{"prompt_tokens":1024,"total_tokens":1024,"completion_tokens":0}}}}"#,
+        data.join(",")
+    )
+    .into_bytes()
+}
+
+fn encode(c: &mut Criterion) {
+    let req = chat_request();
+    let so = StreamOptions {
+        include_usage: Some(true),
+        ..Default::default()
+    };
+    let mut g = c.benchmark_group("encode");
+    g.throughput(Throughput::Bytes(
+        serde_json::to_vec(&req).unwrap().len() as u64
+    ));
+    g.bench_function("chat_request", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&req)).unwrap())
+    });
+    g.throughput(Throughput::Bytes(encode_stream_path(&req, &so).len() as u64));
+    g.bench_function("chat_request_stream_path", |b| {
+        b.iter(|| encode_stream_path(black_box(&req), black_box(&so)))
+    });
+    g.finish();
+}
+
+fn decode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decode");
+    for (name, text) in [
+        ("vllm_chat", VLLM_CHAT),
+        ("openai_chat", OPENAI_CHAT),
+        ("vllm_chat_tool_call", VLLM_CHAT_TOOL_CALL),
+    ] {
+        let bytes = text.as_bytes();
+        // Fail here, not inside the timing loop, if a fixture stops parsing.
+        let parsed: ChatCompletion = serde_json::from_slice(bytes).unwrap();
+        assert_eq!(parsed.choices.len(), 1, "{name}");
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| serde_json::from_slice::<ChatCompletion>(black_box(bytes)).unwrap())
+        });
+    }
+    let bytes = VLLM_MODELS.as_bytes();
+    assert!(
+        !serde_json::from_slice::<ModelList>(bytes)
+            .unwrap()
+            .data
+            .is_empty()
+    );
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("vllm_models", |b| {
+        b.iter(|| serde_json::from_slice::<ModelList>(black_box(bytes)).unwrap())
+    });
+    g.finish();
+}
+
+fn embeddings(c: &mut Criterion) {
+    let vectors = vectors();
+    // vLLM: `tensor.tolist()` widens each f32 to a Python float, printed with ~17 digits.
+    let float_vllm = embeddings_json(&vectors, |v| {
+        serde_json::to_string(&v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>()).unwrap()
+    });
+    // The shortest repr of each f32 (serde_json's f32 formatting), ~9 digits.
+    let float_short = embeddings_json(&vectors, |v| serde_json::to_string(v).unwrap());
+    let base64 = embeddings_json(&vectors, |v| {
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        format!(
+            "\"{}\"",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    });
+    assert!(float_short.len() < float_vllm.len());
+    eprintln!(
+        "embeddings bodies ({EMBED_N} x {EMBED_DIM}): float_vllm {} B, float_short {} B, base64 {} B",
+        float_vllm.len(),
+        float_short.len(),
+        base64.len()
+    );
+    for body in [&float_vllm, &float_short, &base64] {
+        let parsed: EmbeddingResponse = serde_json::from_slice(body).unwrap();
+        assert_eq!(parsed.data.len(), EMBED_N);
+        assert_eq!(parsed.data[EMBED_N - 1].embedding, vectors[EMBED_N - 1]);
+    }
+
+    let mut g = c.benchmark_group("embeddings");
+    // ~0.1-1 ms per iteration: 50 samples fit a 3 s measurement.
+    g.sample_size(50);
+    for (name, body) in [
+        ("float_vllm_64x384", &float_vllm),
+        ("float_short_64x384", &float_short),
+        ("base64_64x384", &base64),
+    ] {
+        g.throughput(Throughput::Bytes(body.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| serde_json::from_slice::<EmbeddingResponse>(black_box(body)).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, encode, decode, embeddings);
+criterion_main!(benches);
