@@ -154,8 +154,16 @@ fn env_child() {
 async fn localhost_and_ip_literals_resolve() {
     let srv = server();
     let port = srv.addr().port();
-    for base in [format!("http://localhost:{port}/v1"), format!("http://127.0.0.1:{port}")] {
-        let c = Client::builder().use_env(false).no_proxy().base_url(&base).build().unwrap();
+    for base in [
+        format!("http://localhost:{port}/v1"),
+        format!("http://127.0.0.1:{port}"),
+    ] {
+        let c = Client::builder()
+            .use_env(false)
+            .no_proxy()
+            .base_url(&base)
+            .build()
+            .unwrap();
         let list = c.models().list().await.unwrap();
         assert_eq!(list.data[0].id, MODEL, "{base}");
     }
