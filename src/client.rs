@@ -281,12 +281,20 @@ pub(crate) fn json_body<T: Serialize>(
     stream: Option<Option<&crate::types::StreamOptions>>,
     opts: &RequestOptions,
 ) -> Result<Body> {
-    let fast = stream.is_none()
-        && opts.body.is_empty()
+    // The common cases serialise straight to bytes; only extra body keys (which must win over
+    // typed fields) or a user-set `stream` key need the JSON tree.
+    let direct = opts.body.is_empty()
         && !extra.contains_key("stream")
         && !extra.contains_key("stream_options");
-    let bytes = if fast {
-        serde_json::to_vec(req)
+    let bytes = if direct {
+        match stream {
+            None => serde_json::to_vec(req),
+            Some(stream_options) => serde_json::to_vec(&Streamed {
+                req,
+                stream: true,
+                stream_options,
+            }),
+        }
     } else {
         let mut v = match serde_json::to_value(req) {
             Ok(Value::Object(m)) => m,
@@ -315,6 +323,16 @@ pub(crate) fn json_body<T: Serialize>(
     }
     .map_err(|e| Error::config(format!("could not serialise the request: {e}")))?;
     Ok(Body::from(bytes))
+}
+
+/// A request with the client's `stream` fields added, serialised in one pass.
+#[derive(Serialize)]
+struct Streamed<'a, T> {
+    #[serde(flatten)]
+    req: &'a T,
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<&'a crate::types::StreamOptions>,
 }
 
 /// One call: what `execute` sends.
@@ -618,6 +636,35 @@ mod tests {
     fn path_encoding_keeps_model_id_separators() {
         assert_eq!(encode_path("meta-llama/Llama 3"), "meta-llama/Llama%203");
         assert_eq!(encode_path("ft:gpt-4o:org::x?y"), "ft:gpt-4o:org::x%3Fy");
+    }
+
+    #[test]
+    fn json_body_owns_the_stream_fields() {
+        use crate::types::{ChatCompletionRequest, Message, StreamOptions};
+        let parse = |b: Body| serde_json::from_slice::<Value>(&b).unwrap();
+        let mut req = ChatCompletionRequest::new("m", [Message::user("hi")]);
+        let so = StreamOptions {
+            include_usage: Some(true),
+            ..Default::default()
+        };
+        let none = RequestOptions::new();
+        let plain = parse(json_body(&req, &req.extra, None, &none).unwrap());
+        assert!(plain.get("stream").is_none());
+        let streamed = parse(json_body(&req, &req.extra, Some(Some(&so)), &none).unwrap());
+        assert_eq!(streamed["stream"], true);
+        assert_eq!(streamed["stream_options"]["include_usage"], true);
+        assert_eq!(streamed["messages"][0]["content"], "hi");
+        // A `stream` key set by hand never decides how the answer is read.
+        req.extra.insert("stream".into(), Value::Bool(true));
+        let plain = parse(json_body(&req, &req.extra, None, &none).unwrap());
+        assert!(plain.get("stream").is_none(), "{plain}");
+        let opts = RequestOptions::new().extra_body("temperature", 0.5);
+        req.extra.clear();
+        req.temperature = Some(1.0);
+        let merged = parse(json_body(&req, &req.extra, Some(None), &opts).unwrap());
+        assert_eq!(merged["temperature"], 0.5);
+        assert_eq!(merged["stream"], true);
+        assert!(merged.get("stream_options").is_none());
     }
 
     #[test]

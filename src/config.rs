@@ -33,6 +33,10 @@ pub struct Timeouts {
     pub request: Duration,
     /// The longest gap between two stream **events**. Keep-alive comments do not reset it, so
     /// a proxy's keep-alives cannot keep a dead generation open forever. Default 600 s.
+    ///
+    /// In blocking mode a connection that goes silent altogether is caught by the socket's
+    /// read timeout, which restarts at every byte: right after a keep-alive the error can come
+    /// up to one `stream_idle` later than the event gap alone would give.
     pub stream_idle: Option<Duration>,
     /// The whole stream, from the request to the last event. Default: none.
     pub stream_total: Option<Duration>,
