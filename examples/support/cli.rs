@@ -1,6 +1,5 @@
 //! The command line of the `chat` and `chat_async` examples: parsing, usage text, client
-//! configuration and model choice, written once so that the two examples differ only in how
-//! they call the client.
+//! configuration and model choice (the program itself is `chat.rs` beside this file).
 
 #[path = "common.rs"]
 mod common;
