@@ -10,6 +10,20 @@ use crate::types::{
     ToolCall, Usage,
 };
 
+/// The [`Head`] of a `ChatCompletion` or a `Completion` (same field names, different types).
+macro_rules! head {
+    ($out:expr) => {
+        Head {
+            id: &mut $out.id,
+            created: &mut $out.created,
+            model: &mut $out.model,
+            object: &mut $out.object,
+            fingerprint: &mut $out.system_fingerprint,
+            usage: &mut $out.usage,
+        }
+    };
+}
+
 /// Merges [`ChatCompletionChunk`]s into a [`ChatCompletion`]: content, reasoning and refusal
 /// concatenated, tool calls merged by their `index` (id, name, argument fragments), every
 /// choice of `n > 1` by its index, logprobs, finish and stop reasons, token ids and usage.
@@ -47,15 +61,7 @@ impl ChatCompletionAccumulator {
     /// Adds one chunk.
     pub fn push(&mut self, chunk: &ChatCompletionChunk) {
         let out = &mut self.out;
-        let head = Head {
-            id: &mut out.id,
-            created: &mut out.created,
-            model: &mut out.model,
-            object: &mut out.object,
-            fingerprint: &mut out.system_fingerprint,
-            usage: &mut out.usage,
-        };
-        head.update(
+        head!(out).update(
             "chat.completion",
             (&chunk.id, chunk.created, &chunk.model),
             &chunk.system_fingerprint,
@@ -180,15 +186,7 @@ impl CompletionAccumulator {
     /// Adds one chunk.
     pub fn push(&mut self, chunk: &Completion) {
         let out = &mut self.out;
-        let head = Head {
-            id: &mut out.id,
-            created: &mut out.created,
-            model: &mut out.model,
-            object: &mut out.object,
-            fingerprint: &mut out.system_fingerprint,
-            usage: &mut out.usage,
-        };
-        head.update(
+        head!(out).update(
             "text_completion",
             (&chunk.id, chunk.created, &chunk.model),
             &chunk.system_fingerprint,

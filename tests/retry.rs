@@ -8,6 +8,21 @@ use oai_compat::mock::Reply;
 use oai_compat::types::{ChatCompletionRequest, Message};
 use support::{MODEL, builder, client, server};
 
+/// A builder aimed at a port nothing listens on (a listener bound then dropped), so
+/// connecting is refused.
+fn closed_port() -> (u16, oai_compat::ClientBuilder) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let b = oai_compat::Client::builder()
+        .use_env(false)
+        .no_proxy()
+        .base_url(format!("http://127.0.0.1:{port}/v1"));
+    (port, b)
+}
+
 fn chat() -> ChatCompletionRequest {
     ChatCompletionRequest::new(MODEL, [Message::user("hello there")])
 }
@@ -135,19 +150,8 @@ async fn max_retries_zero_and_per_call_override() {
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn refused_connection_is_retried_then_reported() {
-    // Bind then drop a listener: the port is closed, connecting is refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let c = oai_compat::Client::builder()
-        .use_env(false)
-        .no_proxy()
-        .base_url(format!("http://127.0.0.1:{port}/v1"))
-        .max_retries(1)
-        .build()
-        .unwrap();
+    let (_, b) = closed_port();
+    let c = b.max_retries(1).build().unwrap();
     let t = Instant::now();
     let err = c.models().list().await.unwrap_err();
     assert!(err.is_connection(), "{err:?}");
@@ -196,19 +200,8 @@ async fn timeout_is_retried_and_counted() {
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn connection_errors_name_the_server() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let c = oai_compat::Client::builder()
-        .use_env(false)
-        .no_proxy()
-        .base_url(format!("http://127.0.0.1:{port}/v1"))
-        .api_key("sk-never-shown")
-        .max_retries(0)
-        .build()
-        .unwrap();
+    let (port, b) = closed_port();
+    let c = b.api_key("sk-never-shown").max_retries(0).build().unwrap();
     let err = c.models().list().await.unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
