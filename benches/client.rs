@@ -29,7 +29,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use oai_compat::Client;
-use oai_compat::mock::MockServer;
+use oai_compat_mock::MockServer;
 use oai_compat::types::{
     ChatCompletionRequest, EmbeddingRequest, EncodingFormat, Message, StreamOptions,
 };

@@ -23,7 +23,7 @@ use std::error::Error;
 use std::process::ExitCode;
 
 use oai_compat::Client;
-use oai_compat::mock::MockServer;
+use oai_compat_mock::MockServer;
 use oai_compat::types::{ChatCompletionRequest, EmbeddingRequest, Message};
 
 const USAGE: &str = "\

@@ -33,7 +33,7 @@
 //! | `async` | no | the async client on reqwest + tokio (mutually exclusive with `blocking`) |
 //! | `rustls` | yes | TLS with rustls and the platform's trust store |
 //! | `native-tls` | no | TLS with the system library (OpenSSL, SChannel, Security.framework) |
-//! | `mock` | no | [`mock::MockServer`], an OpenAI-compatible server for offline tests |
+//! | `mock` | no | `mock`: re-exports the [`oai-compat-mock`](https://docs.rs/oai-compat-mock) crate, an OpenAI-compatible server for offline tests |
 //!
 //! A build without a TLS feature works for plain-`http` servers (vLLM on a LAN); an `https`
 //! base URL then fails at [`ClientBuilder::build`] with an error naming the feature.

@@ -2,7 +2,7 @@
 
 mod support;
 
-use oai_compat::mock::Reply;
+use oai_compat_mock::Reply;
 use oai_compat::types::{EmbeddingRequest, EncodingFormat};
 use support::{MODEL, builder, client, server};
 

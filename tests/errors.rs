@@ -2,12 +2,12 @@
 
 mod support;
 
-use oai_compat::mock::Reply;
+use oai_compat_mock::Reply;
 use oai_compat::types::{ChatCompletionRequest, CompletionRequest, EmbeddingRequest, Message};
 use oai_compat::{Client, Error, ErrorCode};
 use support::{MODEL, builder, server};
 
-fn no_retry(srv: &oai_compat::mock::MockServer) -> Client {
+fn no_retry(srv: &oai_compat_mock::MockServer) -> Client {
     builder(srv).max_retries(0).build().unwrap()
 }
 

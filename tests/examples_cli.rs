@@ -7,7 +7,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use oai_compat::mock::{MockServer, Reply};
+use oai_compat_mock::{MockServer, Reply};
 
 /// The example binary for this mode, next to the test binary (`target/<profile>/examples`).
 fn example(blocking: &str, async_name: &str) -> PathBuf {

@@ -9,7 +9,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use oai_compat::mock::{MockServer, Reply};
+use oai_compat_mock::{MockServer, Reply};
 use oai_compat::types::{ChatCompletionRequest, Message};
 use oai_compat::{Error, StreamErrorKind, TimeoutPhase};
 use support::{MODEL, server};

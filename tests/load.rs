@@ -3,7 +3,7 @@
 
 mod support;
 
-use oai_compat::mock::MockServer;
+use oai_compat_mock::MockServer;
 use oai_compat::types::{ChatCompletionRequest, Message};
 use support::{MODEL, client, server};
 

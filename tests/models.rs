@@ -2,7 +2,7 @@
 
 mod support;
 
-use oai_compat::mock::Reply;
+use oai_compat_mock::Reply;
 use support::{client, server};
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]

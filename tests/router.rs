@@ -2,7 +2,7 @@
 
 mod support;
 
-use oai_compat::mock::{MockServer, Reply};
+use oai_compat_mock::{MockServer, Reply};
 use oai_compat::types::{ChatCompletionRequest, EmbeddingRequest, Message};
 use oai_compat::{Client, Router};
 use support::server;

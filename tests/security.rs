@@ -5,7 +5,7 @@ mod support;
 
 use std::sync::{Mutex, OnceLock};
 
-use oai_compat::mock::Reply;
+use oai_compat_mock::Reply;
 use oai_compat::types::{ChatCompletionRequest, Message};
 use oai_compat::{Client, RequestOptions};
 use support::{MODEL, builder, server};

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use oai_compat::mock::Reply;
+use oai_compat_mock::Reply;
 use oai_compat::types::{ChatCompletionRequest, CompletionRequest, Message, StreamOptions};
 use oai_compat::{Error, ErrorCode, StreamErrorKind, TimeoutPhase};
 use support::{MODEL, builder, client, server};

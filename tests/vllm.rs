@@ -2,7 +2,7 @@
 
 mod support;
 
-use oai_compat::mock::Reply;
+use oai_compat_mock::Reply;
 use oai_compat::types::{DetokenizeRequest, Message, RerankRequest, ScoreRequest, TokenizeRequest};
 use support::{MODEL, client, server};
 

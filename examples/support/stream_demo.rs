@@ -8,7 +8,7 @@ mod common;
 use std::error::Error;
 use std::process::ExitCode;
 
-use oai_compat::mock::MockServer;
+use oai_compat_mock::MockServer;
 use oai_compat::types::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Message, StreamOptions,
 };

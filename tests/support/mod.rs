@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use oai_compat::mock::MockServer;
+use oai_compat_mock::MockServer;
 use oai_compat::{Client, ClientBuilder};
 
 /// A builder pointed at `server`, isolated from the environment (no env vars, no proxy).

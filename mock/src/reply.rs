@@ -10,7 +10,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use oai_compat::mock::Reply;
+/// use oai_compat_mock::Reply;
 ///
 /// // A stream that sends one event, waits, sends another, then ends.
 /// let stream = Reply::sse()

@@ -1,4 +1,8 @@
-//! A built-in OpenAI-compatible mock server, for testing offline.
+//! # oai-compat-mock
+//!
+//! An OpenAI-compatible mock server for tests, in any language: `std` threads, no async runtime.
+//! It is the test server of the `oai-compat` client (re-exported there as `oai_compat_mock`
+//! with the `mock` feature) and of the `oai mock` command.
 //!
 //! [`MockServer::start`] binds `127.0.0.1` on a free port and answers
 //! HTTP/1.1 like a small vLLM server: `/v1/models`, `/v1/chat/completions`,
@@ -34,34 +38,12 @@
 //! | a slow body, chunk timing | `.trickle(d)`, `.pause(d)` between events |
 //! | odd SSE framing (CRLF, comments, split UTF-8) | `Reply::sse().raw(bytes)` |
 //!
-#![cfg_attr(feature = "blocking", doc = "```")]
-#![cfg_attr(not(feature = "blocking"), doc = "```ignore")]
-//! use oai_compat::mock::{MockServer, Reply};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = MockServer::start()?;
-//! // The next request gets a 503, whatever it is.
-//! server.enqueue(Reply::error(503, "busy"));
-//!
-//! let client = oai_compat::Client::builder().base_url(server.url()).build()?;
-//! // The client retries the 503; the script is used up, so the retry gets
-//! // the built-in answer.
-//! let models = client.models().list()?;
-//! assert_eq!(models.data[0].id, "mock-model");
-//!
-//! let requests = server.requests();
-//! assert_eq!(requests.len(), 2);
-//! assert_eq!(requests[0].method, "GET");
-//! assert_eq!(requests[0].path, "/v1/models");
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! The mock speaks plain HTTP, so any client works; with only `std`:
+//! The mock speaks plain HTTP, so any client works. With the `oai-compat` client see
+//! `oai_compat_mock` (the library re-exports this crate under its `mock` feature); with only `std`:
 //!
 //! ```
 //! use std::io::{Read, Write};
-//! use oai_compat::mock::MockServer;
+//! use oai_compat_mock::MockServer;
 //!
 //! # fn main() -> std::io::Result<()> {
 //! let server = MockServer::start()?;
@@ -154,6 +136,10 @@
 //! says `connection: close`), and a built-in answer refuses with `400`
 //! more than 10,000 completion choices, 4 Mi embedding values or 1 Mi
 //! token ids. Only `127.0.0.1` is ever bound.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod conn;
 mod defaults;
@@ -341,7 +327,7 @@ impl MockServer {
     /// Binds `127.0.0.1` on a free port and starts serving on a background thread.
     ///
     /// ```
-    /// use oai_compat::mock::MockServer;
+    /// use oai_compat_mock::MockServer;
     ///
     /// let server = MockServer::start()?;
     /// assert!(server.url().starts_with("http://127.0.0.1:"));
@@ -396,7 +382,7 @@ impl MockServer {
     /// Queues several scripted replies, in order.
     ///
     /// ```
-    /// use oai_compat::mock::{MockServer, Reply};
+    /// use oai_compat_mock::{MockServer, Reply};
     ///
     /// let server = MockServer::start()?;
     /// // Two failures, then the built-in answer, then the built-in answers go on.
