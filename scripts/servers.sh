@@ -423,7 +423,10 @@ launch_vllm() {
     chat | auth)
       args+=(--model "$CHAT_MODEL_DIR" --served-model-name tiny-llama --max-model-len 512
         # named/auto tool_choice need a parser; the tiny model's template speaks Hermes.
-        --enable-auto-tool-choice --tool-call-parser hermes) ;;
+        --enable-auto-tool-choice --tool-call-parser hermes
+        # The tiny random model would pad grammar-constrained JSON with whitespace until
+        # max_tokens runs out; real models do not need this, the structured-output tests do.
+        --structured-outputs-config '{"backend":"xgrammar","disable_any_whitespace":true}') ;;
     embed)
       args+=(--model "$EMBED_MODEL_DIR" --served-model-name all-MiniLM-L6-v2 --max-model-len 256
         --runner pooling --convert embed) ;;
