@@ -191,6 +191,11 @@ impl Client {
         crate::resources::embeddings::Embeddings::new(self)
     }
 
+    /// The Responses API: `/responses`.
+    pub fn responses(&self) -> crate::resources::responses::Responses<'_> {
+        crate::resources::responses::Responses::new(self)
+    }
+
     /// Models: `/models`.
     pub fn models(&self) -> crate::resources::models::Models<'_> {
         crate::resources::models::Models::new(self)

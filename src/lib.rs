@@ -102,6 +102,8 @@ compile_error!(
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod accumulate;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod accumulate_responses;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod client;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod config;
@@ -146,6 +148,7 @@ pub struct ReadmeDoctests;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub use crate::{
     accumulate::{ChatCompletionAccumulator, CompletionAccumulator},
+    accumulate_responses::ResponseAccumulator,
     client::{Client, Response, ResponseMeta},
     config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Timeouts},
     error::{
@@ -154,7 +157,9 @@ pub use crate::{
     },
     headers::Headers,
     request::RequestOptions,
-    resources::{chat::ChatCompletionStream, completions::CompletionStream},
+    resources::{
+        chat::ChatCompletionStream, completions::CompletionStream, responses::ResponseStream,
+    },
     router::{BACKENDS_ENV, Router, RouterBuilder},
     stream::EventStream,
 };
