@@ -18,6 +18,7 @@ use crate::retry;
 use crate::rt;
 use crate::stream::EventStream;
 use crate::transport::{AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Transport};
+use crate::url::percent_encode;
 
 /// Sent as `User-Agent` on every request.
 pub(crate) const USER_AGENT: &str = concat!("oai-compat/", env!("CARGO_PKG_VERSION"));
@@ -598,45 +599,9 @@ impl Client {
     }
 }
 
-/// Percent-encodes a path segment, keeping `/`, `:` and `@` (model ids like
-/// `meta-llama/Llama-3.1-8B` or `ft:gpt-4o:org::id`).
-pub(crate) fn encode_path(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for part in s.split_inclusive(['/', ':', '@']) {
-        let (body, sep) = match part.char_indices().last() {
-            Some((i, c)) if matches!(c, '/' | ':' | '@') => (&part[..i], Some(c)),
-            _ => (part, None),
-        };
-        percent_encode(body, &mut out);
-        if let Some(c) = sep {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// RFC 3986 percent-encoding of everything but unreserved characters.
-pub(crate) fn percent_encode(s: &str, out: &mut String) {
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn path_encoding_keeps_model_id_separators() {
-        assert_eq!(encode_path("meta-llama/Llama 3"), "meta-llama/Llama%203");
-        assert_eq!(encode_path("ft:gpt-4o:org::x?y"), "ft:gpt-4o:org::x%3Fy");
-    }
 
     #[test]
     fn json_body_owns_the_stream_fields() {
@@ -665,13 +630,6 @@ mod tests {
         assert_eq!(merged["temperature"], 0.5);
         assert_eq!(merged["stream"], true);
         assert!(merged.get("stream_options").is_none());
-    }
-
-    #[test]
-    fn percent_encoding() {
-        let mut s = String::new();
-        percent_encode("a b/é&=~", &mut s);
-        assert_eq!(s, "a%20b%2F%C3%A9%26%3D~");
     }
 
     #[test]

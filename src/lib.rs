@@ -108,6 +108,8 @@ mod stream;
 mod transport;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod types;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod url;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "blocking"))]
