@@ -18,7 +18,6 @@ use crate::retry;
 use crate::rt;
 use crate::stream::EventStream;
 use crate::transport::{AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Transport};
-use crate::url::percent_encode;
 
 /// Sent as `User-Agent` on every request.
 pub(crate) const USER_AGENT: &str = concat!("oai-compat/", env!("CARGO_PKG_VERSION"));
@@ -218,20 +217,7 @@ impl Client {
         } else {
             &self.inner.config.base_url
         };
-        let mut url = String::with_capacity(base.len() + path.len());
-        url.push_str(base);
-        url.push_str(path);
-        for (i, (k, v)) in opts.query.iter().enumerate() {
-            url.push(if i == 0 && !path.contains('?') {
-                '?'
-            } else {
-                '&'
-            });
-            percent_encode(k, &mut url);
-            url.push('=');
-            percent_encode(v, &mut url);
-        }
-        url
+        crate::url::join(base, path, &opts.query)
     }
 
     /// The headers of every attempt of a call.

@@ -146,7 +146,10 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self.base_url.as_deref().map(crate::url::redacted),
+            )
             .field(
                 "api_key",
                 &self
@@ -311,7 +314,7 @@ impl ClientBuilder {
             .clone()
             .or_else(|| env("OPENAI_BASE_URL"))
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let base_url = normalize_base_url(&raw_url, self.exact_base_url)?;
+        let base_url = crate::url::parse_base_url(&raw_url, self.exact_base_url)?;
         let api_key = match self.api_key {
             Some(k) => k,
             None => env("OPENAI_API_KEY").map(Secret),
@@ -371,105 +374,9 @@ pub(crate) fn validate_header(name: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// `http(s)://host[:port][/path]`, trailing slashes dropped, empty path -> `/v1`.
-pub(crate) fn normalize_base_url(raw: &str, exact: bool) -> Result<String> {
-    let url = raw.trim();
-    let bad = |why: &str| {
-        Error::config(format!(
-            "base_url {url:?} {why}; expected something like http://localhost:8000/v1 or https://api.openai.com/v1"
-        ))
-    };
-    let uri: http::Uri = url.parse().map_err(|_| bad("is not a valid URL"))?;
-    let scheme = uri.scheme_str().ok_or_else(|| bad("has no scheme"))?;
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Err(bad("must start with http:// or https://"));
-    }
-    let host = uri
-        .host()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| bad("has no host"))?;
-    if uri.query().is_some() || url.contains('#') {
-        return Err(bad(
-            "must not have a query or fragment (use RequestOptions::query for query parameters)",
-        ));
-    }
-    if url.contains('@') {
-        return Err(bad("must not contain credentials; use api_key()"));
-    }
-    if scheme.eq_ignore_ascii_case("https")
-        && !cfg!(any(feature = "rustls", feature = "native-tls"))
-    {
-        return Err(Error::config(format!(
-            "base_url {url:?} uses https, but oai-compat was built without TLS: enable the `rustls` (or `native-tls`) feature"
-        )));
-    }
-    let authority = match uri.port_u16() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_owned(),
-    };
-    let path = uri.path().trim_end_matches('/');
-    let path = if path.is_empty() && !exact {
-        "/v1"
-    } else {
-        path
-    };
-    Ok(format!(
-        "{}://{}{}",
-        scheme.to_ascii_lowercase(),
-        authority,
-        path
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_url_normalisation() {
-        let n = |s| normalize_base_url(s, false).unwrap();
-        assert_eq!(n("http://localhost:8000"), "http://localhost:8000/v1");
-        assert_eq!(n("http://localhost:8000/"), "http://localhost:8000/v1");
-        assert_eq!(n("http://localhost:8000/v1/"), "http://localhost:8000/v1");
-        // (A build without TLS refuses https: see https_without_tls_names_the_feature.)
-        if cfg!(any(feature = "rustls", feature = "native-tls")) {
-            assert_eq!(
-                n("  https://api.openai.com/v1//  "),
-                "https://api.openai.com/v1"
-            );
-        }
-        assert_eq!(n("  http://h/openai/v1//  "), "http://h/openai/v1");
-        assert_eq!(n("HTTP://h:1/x"), "http://h:1/x");
-        assert_eq!(
-            normalize_base_url("http://127.0.0.1:4010/", true).unwrap(),
-            "http://127.0.0.1:4010"
-        );
-        assert_eq!(n("http://[::1]:8000"), "http://[::1]:8000/v1");
-    }
-
-    #[test]
-    fn bad_base_urls_say_what_to_fix() {
-        for bad in [
-            "localhost:8000",
-            "ftp://h/v1",
-            "http://",
-            "",
-            "not a url",
-            "http://h/v1?x=1",
-            "http://user:pw@h/v1",
-        ] {
-            let e = normalize_base_url(bad, false).unwrap_err().to_string();
-            assert!(e.contains("base_url"), "{bad}: {e}");
-        }
-    }
-
-    #[test]
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-    fn https_without_tls_names_the_feature() {
-        let e = normalize_base_url("https://api.openai.com/v1", false).unwrap_err();
-        assert!(e.to_string().contains("`rustls`"), "{e}");
-        assert!(normalize_base_url("http://localhost:8000", false).is_ok());
-    }
 
     #[test]
     fn zero_timeout_and_bad_headers_rejected() {
