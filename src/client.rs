@@ -4,12 +4,15 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::config::limit;
 use crate::config::{ClientBuilder, Config};
+use crate::error::TimeoutPhase;
 use crate::error::{ApiError, Error, Result};
 use crate::headers::Headers;
 use crate::redirect;
@@ -17,7 +20,10 @@ use crate::request::RequestOptions;
 use crate::retry;
 use crate::rt;
 use crate::stream::EventStream;
-use crate::transport::{AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Transport};
+use crate::transport::{
+    AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Transport, deadline_after, remaining,
+};
+use crate::url::redacted;
 
 /// Sent as `User-Agent` on every request.
 pub(crate) const USER_AGENT: &str = concat!("oai-compat/", env!("CARGO_PKG_VERSION"));
@@ -397,6 +403,11 @@ impl Client {
         let url = self.url(call.path, call.root, opts);
         let headers = self.headers(opts, call.stream, call.body.is_some())?;
         let max_retries = opts.max_retries.unwrap_or(cfg.max_retries);
+        if opts.timeout == Some(Duration::ZERO) {
+            return Err(Error::config(
+                "RequestOptions::timeout is zero: the call could never succeed; use a positive duration (Duration::MAX for no limit)",
+            ));
+        }
         let req = HttpRequest {
             method: call.method,
             url: &url,
@@ -404,10 +415,11 @@ impl Client {
             body: call.body.as_ref(),
             stream: call.stream,
             timeouts: AttemptTimeouts {
-                request: opts.timeout.unwrap_or(cfg.timeouts.request),
-                stream_idle: cfg.timeouts.stream_idle,
-                stream_total: cfg.timeouts.stream_total,
+                request: limit(opts.timeout.unwrap_or(cfg.timeouts.request)),
+                stream_idle: cfg.timeouts.stream_idle.and_then(limit),
+                stream_total: cfg.timeouts.stream_total.and_then(limit),
             },
+            deadline: None,
         };
         let mut retries_taken = 0;
         loop {
@@ -457,42 +469,47 @@ impl Client {
 
     /// One attempt: a 2xx response (with its body unless streamed), or the error to judge.
     /// Redirects are followed here, so a redirect is never counted as a retry.
+    ///
+    /// The attempt has one deadline, set here once: it bounds every redirect hop and every
+    /// body that is not handed over as a stream (an error body, a JSON answer to a stream
+    /// request), in both modes.
     async fn attempt(&self, req: &HttpRequest<'_>) -> Result<(HttpResponse, Vec<u8>)> {
-        let limit = self.inner.config.max_response_bytes;
-        let mut response = self.send(req).await?;
+        let req = HttpRequest {
+            deadline: deadline_after(req.timeouts.request),
+            ..*req
+        };
+        let mut response = self.send(&req).await?;
         let mut hop: Option<(String, Vec<(String, String)>)> = None;
-        let mut hops = 0;
+        let mut trail = redirect::Trail::new(req.url);
         while redirect::is_redirect(response.status) {
             let (url, headers) = match &hop {
                 Some((u, h)) => (u.as_str(), h.as_slice()),
                 None => (req.url, req.headers),
             };
-            if hops == redirect::MAX_REDIRECTS {
-                return Err(Error::connection(
-                    format!(
-                        "more than {} redirects, the last one from {url}",
-                        redirect::MAX_REDIRECTS
-                    ),
-                    None,
-                ));
-            }
             let next =
                 redirect::next_hop(req.method, response.status, url, &response.headers, headers)?;
-            log::debug!("HTTP {} redirect from {url} to {}", response.status, next.0);
-            // Read the small redirect body so the connection can be reused.
-            let _ = response.read_body(MAX_ERROR_BODY).await;
+            trail.push(response.status, &response.headers, &next.0)?;
+            log::debug!(
+                "HTTP {} redirect from {} to {}",
+                response.status,
+                redacted(url),
+                redacted(&next.0)
+            );
+            // The redirect's body is not needed: dropping the response closes its connection
+            // instead of waiting for a body a server may never finish.
+            drop(response);
             let follow = HttpRequest {
                 url: &next.0,
                 headers: &next.1,
-                ..*req
+                ..req
             };
             response = self.send(&follow).await?;
             hop = Some(next);
-            hops += 1;
         }
         if !(200..300).contains(&response.status) {
-            // A body that breaks off still leaves the status to report.
-            let body = response.read_body(MAX_ERROR_BODY).await.unwrap_or_default();
+            // An error body that breaks off, stalls or is too long still leaves the status and
+            // the start of the body to report.
+            let (body, _) = response.read_prefix(MAX_ERROR_BODY, req.deadline).await;
             let headers = std::mem::take(&mut response.headers);
             let mut api = ApiError::from_response(response.status, headers, &body);
             // Some servers echo the credential they refused; it must not reach logs via us.
@@ -501,15 +518,29 @@ impl Client {
             }
             return Err(Error::Api(Box::new(api)));
         }
-        let body = if req.stream {
-            Vec::new()
-        } else {
-            response.read_body(limit).await?
-        };
+        if req.stream {
+            // A server that ignores `stream: true` (or a proxy's page) answers with a plain
+            // body: say so, instead of reporting an event stream that "ended early".
+            let ct = response.headers.get("content-type").unwrap_or("");
+            if !ct.is_empty() && !ct.to_ascii_lowercase().starts_with("text/event-stream") {
+                let why = format!(
+                    "expected an event stream (text/event-stream), got `{ct}`; the server may not support streaming"
+                );
+                let (body, _) = response.read_prefix(MAX_ERROR_BODY, req.deadline).await;
+                let id = response.headers.request_id().map(str::to_owned);
+                return Err(Error::decode("stream", why, &body, id));
+            }
+            return Ok((response, Vec::new()));
+        }
+        let limit = self.inner.config.max_response_bytes;
+        let body = response.read_body(limit, req.deadline).await?;
         Ok((response, body))
     }
 
     async fn send(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
+        if remaining(req.deadline) == Some(Duration::ZERO) {
+            return Err(Error::timeout(TimeoutPhase::Request, req.timeouts.request));
+        }
         self.inner
             .transport
             .send(req)
@@ -555,28 +586,8 @@ impl Client {
         &self,
         call: Call<'_>,
     ) -> Result<EventStream<T>> {
-        let mut done = self.execute(call).await?;
+        let done = self.execute(call).await?;
         let meta = done.meta();
-        // A server that ignores `stream: true` (or a proxy's page) answers with a plain body:
-        // say so, instead of reporting an event stream that "ended early".
-        let ct = meta.headers.get("content-type").unwrap_or("");
-        if !ct.is_empty() && !ct.to_ascii_lowercase().starts_with("text/event-stream") {
-            let body = done
-                .response
-                .read_body(MAX_ERROR_BODY)
-                .await
-                .unwrap_or_default();
-            let mut e = Error::decode(
-                "stream",
-                format!(
-                    "expected an event stream (text/event-stream), got `{ct}`; the server may not support streaming"
-                ),
-                &body,
-                meta.request_id().map(str::to_owned),
-            );
-            e.set_retries_taken(done.retries_taken);
-            return Err(e);
-        }
         Ok(EventStream::new(
             done.response,
             meta,

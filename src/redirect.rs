@@ -16,6 +16,42 @@ use crate::url::{origin, resolve};
 /// Hops followed before giving up.
 pub(crate) const MAX_REDIRECTS: usize = 5;
 
+/// The URLs one attempt went through. Past [`MAX_REDIRECTS`] hops the attempt fails with a
+/// final error: an [`Error::Api`] with the redirect's status, which the retry policy never
+/// retries (sending again would meet the same redirects). A chain that came back to a URL it
+/// had visited is named a loop. One redirect back to the same URL is followed (a server may
+/// answer that way once); a real loop runs into the hop limit.
+pub(crate) struct Trail {
+    urls: Vec<String>,
+}
+
+impl Trail {
+    pub(crate) fn new(start: &str) -> Trail {
+        Trail {
+            urls: vec![start.to_owned()],
+        }
+    }
+
+    /// Records the next hop, or fails once there are too many.
+    pub(crate) fn push(&mut self, status: u16, response_headers: &Headers, to: &str) -> Result<()> {
+        if self.urls.len() <= MAX_REDIRECTS {
+            self.urls.push(to.to_owned());
+            return Ok(());
+        }
+        let what = if self.urls.iter().any(|u| u == to) {
+            "redirect loop"
+        } else {
+            "too many redirects"
+        };
+        let mut api = ApiError::from_response(status, response_headers.clone(), b"");
+        api.message = format!(
+            "{what}: more than {MAX_REDIRECTS} redirects, the last one (HTTP {status}) to {}; check base_url and the server's or proxy's redirects",
+            crate::url::redacted(to)
+        );
+        Err(Error::Api(Box::new(api)))
+    }
+}
+
 /// True for the statuses that carry a `Location` to follow.
 pub(crate) fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)

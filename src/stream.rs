@@ -72,7 +72,7 @@ impl<T> EventStream<T> {
             state: State {
                 decoder: Decoder::new(),
                 meta,
-                idle: t.stream_idle,
+                idle: t.stream_idle.and_then(crate::config::limit),
                 last_event: Instant::now(),
                 seen_events: 0,
                 finished: false,
@@ -164,7 +164,8 @@ impl<T: DeserializeOwned> State<T> {
         if self.finished {
             return None;
         }
-        self.idle.map(|d| self.last_event + d)
+        // An idle limit too far to represent is no deadline, never an overflow.
+        self.idle.and_then(|d| self.last_event.checked_add(d))
     }
 
     /// Takes one result of reading the body.

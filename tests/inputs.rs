@@ -4,8 +4,11 @@
 
 mod support;
 
-use oai_compat::Error;
-use support::{client, server};
+use std::time::Duration;
+
+use oai_compat::types::{ChatCompletionRequest, Message};
+use oai_compat::{ClientBuilder, Error, RequestOptions};
+use support::{MODEL, client, server};
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn a_model_id_never_leaves_its_path_segment() {
@@ -80,4 +83,121 @@ async fn a_bad_base_url_never_repeats_a_password_or_a_query() {
         let e = build_error(b);
         assert!(!e.contains("hunter2"), "{url}: {e}");
     }
+}
+
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+async fn call_both_ways(c: &oai_compat::Client) {
+    let req = ChatCompletionRequest::new(MODEL, [Message::user("hi")]);
+    let out = c.chat().create(&req).await;
+    assert!(out.is_ok(), "{out:?}");
+    let mut s = c.chat().create_stream(&req).await.unwrap();
+    let mut n = 0;
+    while let Some(item) = s.try_next().await.unwrap() {
+        let _ = item;
+        n += 1;
+    }
+    assert!(n > 0);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn settings_at_their_extremes_never_panic_or_overflow() {
+    let srv = server();
+    let huge = [
+        Duration::MAX,
+        Duration::from_secs(u64::MAX / 2),
+        Duration::from_secs(1 << 40),
+    ];
+    for d in huge {
+        let tunes: [fn(ClientBuilder, Duration) -> ClientBuilder; 4] = [
+            |b, d| b.timeout(d),
+            |b, d| b.connect_timeout(d),
+            |b, d| b.stream_idle_timeout(Some(d)),
+            |b, d| b.stream_timeout(Some(d)),
+        ];
+        for tune in tunes {
+            let c = tune(support::builder(&srv), d).build().unwrap();
+            call_both_ways(&c).await;
+        }
+        let c = support::builder(&srv)
+            .build()
+            .unwrap()
+            .with_options(RequestOptions::new().timeout(d));
+        call_both_ways(&c).await;
+    }
+    // A body limit of usize::MAX used to overflow in blocking mode (release: every call
+    // failed with "the body is empty"; debug: a panic).
+    let c = support::builder(&srv)
+        .max_response_bytes(usize::MAX)
+        .pool_max_idle_per_host(usize::MAX)
+        .max_retries(u32::MAX)
+        .build()
+        .unwrap();
+    call_both_ways(&c).await;
+    let e = build_error(support::builder(&srv).max_response_bytes(0));
+    assert!(e.contains("max_response_bytes"), "{e}");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn what_would_fail_every_call_fails_when_it_is_set() {
+    let srv = server();
+    for (b, says) in [
+        (
+            support::builder(&srv).organization("org\r\nX-Evil: 1"),
+            "organization",
+        ),
+        (support::builder(&srv).project("proj\u{7f}"), "project"),
+        (support::builder(&srv).project("projé"), "project"),
+        // Blocking sent nothing (a "connection error" after retries), async sent it: the
+        // modes must agree, so neither accepts it.
+        (support::builder(&srv).api_key("sk-clé-secrète"), "API key"),
+        (
+            support::builder(&srv).header("X-Name", "Zoë"),
+            "printable ASCII",
+        ),
+        (
+            support::builder(&srv).header("Content-Length", "5"),
+            "Content-Length",
+        ),
+        (
+            support::builder(&srv).header("host", "evil.example"),
+            "host",
+        ),
+        (
+            support::builder(&srv).header("Transfer-Encoding", "chunked"),
+            "Transfer-Encoding",
+        ),
+        (
+            support::builder(&srv).header("Connection", "close"),
+            "Connection",
+        ),
+    ] {
+        let e = build_error(b);
+        assert!(e.contains(says), "{says}: {e}");
+        assert!(!e.contains("secrète"), "the key was repeated: {e}");
+    }
+    // Per-call options are checked before anything is sent.
+    let c = client(&srv);
+    let req = ChatCompletionRequest::new(MODEL, [Message::user("hi")]);
+    for opts in [
+        RequestOptions::new().header("Content-Length", "5"),
+        RequestOptions::new().header("Host", "evil.example"),
+        RequestOptions::new().header("X-Name", "Zoë"),
+        RequestOptions::new().timeout(Duration::ZERO),
+    ] {
+        let err = c
+            .chat()
+            .with_options(opts.clone())
+            .create(&req)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{opts:?}: {err:?}");
+        let err = c
+            .chat()
+            .with_options(opts)
+            .create_stream(&req)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+    }
+    assert_eq!(srv.request_count(), 0, "an invalid call was sent");
 }
