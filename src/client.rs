@@ -226,6 +226,14 @@ impl Client {
         crate::url::join(base, path, &opts.query)
     }
 
+    /// `e` with the API key replaced in every field (servers and proxies echo it).
+    pub(crate) fn redact(&self, mut e: Error) -> Error {
+        if let Some(key) = &self.inner.config.api_key {
+            e.redact(key.expose());
+        }
+        e
+    }
+
     /// The headers of every attempt of a call.
     fn headers(
         &self,
@@ -401,7 +409,9 @@ impl Client {
         let opts = call.options;
         let cfg = &self.inner.config;
         let url = self.url(call.path, call.root, opts);
-        let headers = self.headers(opts, call.stream, call.body.is_some())?;
+        let headers = self
+            .headers(opts, call.stream, call.body.is_some())
+            .map_err(|e| self.redact(e))?;
         let max_retries = opts.max_retries.unwrap_or(cfg.max_retries);
         if opts.timeout == Some(Duration::ZERO) {
             return Err(Error::config(
@@ -424,7 +434,8 @@ impl Client {
         let mut retries_taken = 0;
         loop {
             let outcome = self.attempt(&req).await;
-            let mut err = match outcome {
+            // Redacted before anything (the retry log included) can show it.
+            let mut err = match outcome.map_err(|e| self.redact(e)) {
                 Ok((response, body)) => {
                     log::debug!(
                         "{} {} -> {} (request id {:?}, {} retries)",
@@ -511,11 +522,7 @@ impl Client {
             // the start of the body to report.
             let (body, _) = response.read_prefix(MAX_ERROR_BODY, req.deadline).await;
             let headers = std::mem::take(&mut response.headers);
-            let mut api = ApiError::from_response(response.status, headers, &body);
-            // Some servers echo the credential they refused; it must not reach logs via us.
-            if let Some(key) = &self.inner.config.api_key {
-                api.redact(key.expose());
-            }
+            let api = ApiError::from_response(response.status, headers, &body);
             return Err(Error::Api(Box::new(api)));
         }
         if req.stream {
@@ -576,7 +583,7 @@ impl Client {
                     meta.request_id().map(str::to_owned),
                 );
                 e.set_retries_taken(done.retries_taken);
-                Err(e)
+                Err(self.redact(e))
             }
         }
     }
@@ -588,11 +595,7 @@ impl Client {
     ) -> Result<EventStream<T>> {
         let done = self.execute(call).await?;
         let meta = done.meta();
-        Ok(EventStream::new(
-            done.response,
-            meta,
-            &self.inner.config.timeouts,
-        ))
+        Ok(EventStream::new(done.response, meta, &self.inner.config))
     }
 }
 

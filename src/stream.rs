@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::client::ResponseMeta;
-use crate::config::Timeouts;
+use crate::config::{Config, Secret};
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
 use crate::sse::Decoder;
@@ -62,22 +62,25 @@ struct State<T> {
     finished: bool,
     done: bool,
     items: u64,
+    /// Replaced in every error the stream yields (an echoed key in an error event).
+    key: Option<Secret>,
     _t: PhantomData<fn() -> T>,
 }
 
 impl<T> EventStream<T> {
-    pub(crate) fn new(response: HttpResponse, meta: ResponseMeta, t: &Timeouts) -> Self {
+    pub(crate) fn new(response: HttpResponse, meta: ResponseMeta, cfg: &Config) -> Self {
         EventStream {
             response,
             state: State {
                 decoder: Decoder::new(),
                 meta,
-                idle: t.stream_idle.and_then(crate::config::limit),
+                idle: cfg.timeouts.stream_idle.and_then(crate::config::limit),
                 last_event: Instant::now(),
                 seen_events: 0,
                 finished: false,
                 done: false,
                 items: 0,
+                key: cfg.api_key.clone(),
                 _t: PhantomData,
             },
         }
@@ -144,15 +147,8 @@ impl<T: DeserializeOwned> State<T> {
             return Some(match serde_json::from_str::<T>(&ev.data) {
                 Ok(item) => Ok(item),
                 Err(e) => {
-                    self.finished = true;
-                    let mut err = Error::decode(
-                        "stream event",
-                        e,
-                        ev.data.as_bytes(),
-                        self.meta.request_id().map(str::to_owned),
-                    );
-                    err.set_retries_taken(self.meta.retries_taken);
-                    Err(err)
+                    let id = self.meta.request_id().map(str::to_owned);
+                    Err(self.fail(Error::decode("stream event", e, ev.data.as_bytes(), id)))
                 }
             });
         }
@@ -215,19 +211,21 @@ impl<T: DeserializeOwned> State<T> {
         }
     }
 
-    fn fail_with(&mut self, mut e: StreamError) -> Error {
-        e.request_id = self.meta.request_id().map(str::to_owned);
-        e.retries_taken = self.meta.retries_taken;
-        self.finished = true;
-        Error::Stream(Box::new(e))
+    fn fail_with(&mut self, e: StreamError) -> Error {
+        self.fail(Error::Stream(Box::new(e)))
     }
 
+    /// Every error the stream yields goes through here: the stream is finished, the error
+    /// gets the request id and retry count, and the key is redacted.
     fn fail(&mut self, mut e: Error) -> Error {
         self.finished = true;
         if let Error::Stream(s) = &mut e {
             s.request_id = self.meta.request_id().map(str::to_owned);
         }
         e.set_retries_taken(self.meta.retries_taken);
+        if let Some(key) = &self.key {
+            e.redact(key.expose());
+        }
         e
     }
 }
