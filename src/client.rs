@@ -282,6 +282,9 @@ pub(crate) fn json_body<T: Serialize>(
     stream: Option<Option<&crate::types::StreamOptions>>,
     opts: &RequestOptions,
 ) -> Result<Body> {
+    // serde_json would write a NaN or an infinity as `null` (the server's default): refuse it,
+    // naming the field. Extra body keys are JSON values, which cannot hold one.
+    crate::finite::check(req)?;
     // The common cases serialise straight to bytes; only extra body keys (which must win over
     // typed fields) or a user-set `stream` key need the JSON tree.
     let direct = opts.body.is_empty()

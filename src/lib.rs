@@ -84,6 +84,8 @@ mod client;
 mod config;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod error;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod finite;
 #[cfg(all(any(fuzzing, test), any(feature = "blocking", feature = "async")))]
 #[doc(hidden)]
 pub mod fuzzing;

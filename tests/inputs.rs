@@ -201,3 +201,38 @@ async fn what_would_fail_every_call_fails_when_it_is_set() {
     }
     assert_eq!(srv.request_count(), 0, "an invalid call was sent");
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn non_finite_numbers_are_refused_not_sent_as_null() {
+    let srv = server();
+    let c = client(&srv);
+    let mut nan = ChatCompletionRequest::new(MODEL, [Message::user("hi")]);
+    nan.temperature = Some(f32::NAN);
+    let mut inf = ChatCompletionRequest::new(MODEL, [Message::user("hi")]);
+    inf.top_p = Some(f32::INFINITY);
+    let mut bias = ChatCompletionRequest::new(MODEL, [Message::user("hi")]);
+    bias.logit_bias = Some([("50256".to_owned(), f32::NEG_INFINITY)].into());
+    for (req, field) in [
+        (&nan, "`temperature` is NaN"),
+        (&inf, "`top_p` is inf"),
+        (&bias, "`logit_bias.50256` is -inf"),
+    ] {
+        let err = c.chat().create(req).await.unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert!(err.to_string().contains(field), "{err}");
+        let err = c.chat().create_stream(req).await.unwrap_err();
+        assert!(err.to_string().contains(field), "{err}");
+    }
+    let mut comp = oai_compat::types::CompletionRequest::new(MODEL, "Once");
+    comp.presence_penalty = Some(f32::NAN);
+    let err = c.completions().create(&comp).await.unwrap_err();
+    assert!(
+        err.to_string().contains("`presence_penalty` is NaN"),
+        "{err}"
+    );
+    assert_eq!(
+        srv.request_count(),
+        0,
+        "a body with a non-finite number was sent"
+    );
+}
