@@ -564,7 +564,13 @@ impl Client {
         call: Call<'_>,
         what: &'static str,
     ) -> Result<Response<T>> {
-        let done = self.execute(call).await?;
+        // A body over the limit is reported as the endpoint's ("the chat completion response").
+        let done = self.execute(call).await.map_err(|mut e| {
+            if let Error::Decode(d) = &mut e {
+                d.what = what;
+            }
+            e
+        })?;
         let meta = done.meta();
         if done.body.is_empty() {
             let mut e = Error::decode(

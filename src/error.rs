@@ -242,9 +242,10 @@ impl Error {
 
     /// A body past `max_response_bytes`: a decode error, not retried (it would be as large
     /// again).
+    /// `what` is "HTTP" here; a caller that knows the endpoint names it (see `Client::json`).
     pub(crate) fn too_large(limit: usize, start: &[u8]) -> Self {
         Error::decode(
-            "response",
+            "HTTP",
             format!(
                 "the body exceeds max_response_bytes ({limit} bytes); raise it with ClientBuilder::max_response_bytes"
             ),

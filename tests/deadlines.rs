@@ -63,3 +63,22 @@ async fn an_error_body_over_1_mib_is_still_reported() {
         assert!(api.body.len() <= 64 * 1024);
     }
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_body_over_the_limit_names_the_endpoint_and_the_setting() {
+    let srv = server();
+    srv.enqueue(Reply::json(
+        200,
+        format!(r#"{{"id":"{}"}}"#, "x".repeat(4096)),
+    ));
+    let c = builder(&srv).max_response_bytes(1024).build().unwrap();
+    let err = c.chat().create(&chat()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, oai_compat::Error::Decode(_)), "{err:?}");
+    assert!(!msg.contains("response response"), "{msg}");
+    assert!(
+        msg.contains("could not decode the chat completion response"),
+        "{msg}"
+    );
+    assert!(msg.contains("max_response_bytes (1024 bytes)"), "{msg}");
+}
