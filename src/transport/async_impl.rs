@@ -237,11 +237,30 @@ fn map_error(e: reqwest::Error, stream: bool, t: &AttemptTimeouts, started: Inst
         return Error::config(format!("invalid request: {e}"));
     }
     let what = if e.is_connect() {
-        "could not connect (refused or unreachable)".to_owned()
+        // The cause (refused, DNS, a TLS certificate problem ...) is in the source chain;
+        // reqwest's own text only says "error sending request".
+        match causes(&e) {
+            Some(c) => format!("could not connect: {c}"),
+            None => "could not connect (refused or unreachable)".to_owned(),
+        }
     } else if e.is_body() || e.is_decode() {
         format!("the response body broke off: {e}")
     } else {
         e.to_string()
     };
     Error::connection(what, Some(Box::new(e)))
+}
+
+/// The messages of `e`'s sources, outermost first, joined by `: ` (repeats dropped).
+fn causes(e: &reqwest::Error) -> Option<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.iter().any(|seen| seen.contains(&text)) {
+            out.push(text);
+        }
+        next = cause.source();
+    }
+    (!out.is_empty()).then(|| out.join(": "))
 }
