@@ -29,10 +29,10 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use oai_compat::Client;
-use oai_compat_mock::MockServer;
 use oai_compat::types::{
     ChatCompletionRequest, EmbeddingRequest, EncodingFormat, Message, StreamOptions,
 };
+use oai_compat_mock::MockServer;
 
 const MODEL: &str = "mock-model";
 /// Dimensions of the embeddings (all-MiniLM-L6-v2's).

@@ -23,8 +23,8 @@ use std::error::Error;
 use std::process::ExitCode;
 
 use oai_compat::Client;
-use oai_compat_mock::MockServer;
 use oai_compat::types::{ChatCompletionRequest, EmbeddingRequest, Message};
+use oai_compat_mock::MockServer;
 
 const USAGE: &str = "\
 usage: quickstart [--model M] [--embed-model M]

@@ -2,8 +2,8 @@
 
 mod support;
 
-use oai_compat_mock::Reply;
 use oai_compat::types::{EmbeddingRequest, EncodingFormat};
+use oai_compat_mock::Reply;
 use support::{MODEL, builder, client, server};
 
 fn norm(v: &[f32]) -> f32 {

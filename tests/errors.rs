@@ -2,9 +2,9 @@
 
 mod support;
 
-use oai_compat_mock::Reply;
 use oai_compat::types::{ChatCompletionRequest, CompletionRequest, EmbeddingRequest, Message};
 use oai_compat::{Client, Error, ErrorCode};
+use oai_compat_mock::Reply;
 use support::{MODEL, builder, server};
 
 fn no_retry(srv: &oai_compat_mock::MockServer) -> Client {

@@ -9,9 +9,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use oai_compat_mock::{MockServer, Reply};
 use oai_compat::types::{ChatCompletionRequest, Message};
 use oai_compat::{Error, StreamErrorKind, TimeoutPhase};
+use oai_compat_mock::{MockServer, Reply};
 use support::{MODEL, server};
 
 /// The client under test: short timeouts so the matrix runs fast; 2 retries (the default).

@@ -3,8 +3,8 @@
 
 mod support;
 
-use oai_compat_mock::MockServer;
 use oai_compat::types::{ChatCompletionRequest, Message};
+use oai_compat_mock::MockServer;
 use support::{MODEL, client, server};
 
 const REQUESTS: usize = 10_000;

@@ -3,8 +3,8 @@
 
 mod support;
 
-use oai_compat_mock::Reply;
 use oai_compat::types::{ChatCompletionRequest, Message};
+use oai_compat_mock::Reply;
 use support::{MODEL, client, server};
 
 /// Resident memory of this process in KiB (Linux).

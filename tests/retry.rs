@@ -4,8 +4,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use oai_compat_mock::Reply;
 use oai_compat::types::{ChatCompletionRequest, Message};
+use oai_compat_mock::Reply;
 use support::{MODEL, builder, client, server};
 
 /// A builder aimed at a port nothing listens on (a listener bound then dropped), so

@@ -2,9 +2,9 @@
 
 mod support;
 
-use oai_compat_mock::{MockServer, Reply};
 use oai_compat::types::{ChatCompletionRequest, EmbeddingRequest, Message};
 use oai_compat::{Client, Router};
+use oai_compat_mock::{MockServer, Reply};
 use support::server;
 
 fn backend(srv: &MockServer) -> Client {

@@ -5,9 +5,9 @@ mod support;
 
 use std::sync::{Mutex, OnceLock};
 
-use oai_compat_mock::Reply;
 use oai_compat::types::{ChatCompletionRequest, Message};
 use oai_compat::{Client, RequestOptions};
+use oai_compat_mock::Reply;
 use support::{MODEL, builder, server};
 
 const KEY: &str = "sk-live-0123456789abcdef";

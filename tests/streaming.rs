@@ -4,9 +4,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use oai_compat_mock::Reply;
 use oai_compat::types::{ChatCompletionRequest, CompletionRequest, Message, StreamOptions};
 use oai_compat::{Error, ErrorCode, StreamErrorKind, TimeoutPhase};
+use oai_compat_mock::Reply;
 use support::{MODEL, builder, client, server};
 
 fn chat(text: &str) -> ChatCompletionRequest {

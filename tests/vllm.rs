@@ -2,8 +2,8 @@
 
 mod support;
 
-use oai_compat_mock::Reply;
 use oai_compat::types::{DetokenizeRequest, Message, RerankRequest, ScoreRequest, TokenizeRequest};
+use oai_compat_mock::Reply;
 use support::{MODEL, client, server};
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]

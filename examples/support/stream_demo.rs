@@ -8,11 +8,11 @@ mod common;
 use std::error::Error;
 use std::process::ExitCode;
 
-use oai_compat_mock::MockServer;
 use oai_compat::types::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Message, StreamOptions,
 };
 use oai_compat::{ChatCompletionAccumulator, Client};
+use oai_compat_mock::MockServer;
 
 pub use common::{choose_model, failure};
 

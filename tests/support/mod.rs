@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use oai_compat_mock::MockServer;
 use oai_compat::{Client, ClientBuilder};
+use oai_compat_mock::MockServer;
 
 /// A builder pointed at `server`, isolated from the environment (no env vars, no proxy).
 pub fn builder(server: &MockServer) -> ClientBuilder {
