@@ -33,7 +33,9 @@ const MAX_ERROR_BODY: usize = 1024 * 1024;
 /// In the default (blocking) mode every call blocks; with the `async` feature the same
 /// methods are `async fn`s (the docs show the blocking signatures).
 ///
-/// ```no_run
+#[cfg_attr(feature = "blocking", doc = "```no_run")]
+// Written for the blocking signatures; in async mode every call here is `.await`ed.
+#[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 /// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};
 /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
 /// let models = client.models().list()?;

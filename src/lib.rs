@@ -11,7 +11,9 @@
 //! - **One code path.** Both modes compile from the same source: request and response types,
 //!   retries, error handling and the SSE decoder are shared; only the transport differs.
 //!
-//! ```no_run
+#![cfg_attr(feature = "blocking", doc = "```no_run")]
+// Written for the blocking signatures; in async mode every call here is `.await`ed.
+#![cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 //! use oai_compat::{Client, types::{ChatCompletionRequest, EmbeddingRequest, Message}};
 //!
 //! // OPENAI_BASE_URL / OPENAI_API_KEY, or set them here.
@@ -61,10 +63,12 @@
 //! [`Error::is_overloaded`]. The API key never appears in `Debug`, errors or logs.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// docs.rs labels feature-gated items ("Available on crate feature `mock` only").
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(all(feature = "blocking", feature = "async"))]
 compile_error!(
-    "oai-compat: features `blocking` (default) and `async` are mutually exclusive. For the async client use `default-features = false, features = [\"async\", \"rustls\"]`. If you did not enable both yourself, another crate in your dependency graph did (run `cargo tree -e features -i oai-compat`)."
+    "oai-compat: features `blocking` (default) and `async` are mutually exclusive. For the async client use `default-features = false, features = [\"async\", \"rustls\"]` in Cargo.toml, or on the command line `--no-default-features --features async,rustls` (e.g. `cargo run --no-default-features --features async,rustls --example chat_async`). If you did not enable both yourself, another crate in your dependency graph did (run `cargo tree -e features -i oai-compat`)."
 );
 #[cfg(not(any(feature = "blocking", feature = "async")))]
 compile_error!(
@@ -87,6 +91,7 @@ pub mod fuzzing;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod headers;
 #[cfg(all(feature = "mock", any(feature = "blocking", feature = "async")))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod redirect;

@@ -29,7 +29,9 @@ use crate::transport::HttpResponse;
 /// events longer than [`Timeouts::stream_idle`] yields [`Error::Timeout`]. After an error the
 /// stream is finished (fused). It is never retried once handed over.
 ///
-/// ```no_run
+#[cfg_attr(feature = "blocking", doc = "```no_run")]
+// Written for the blocking signatures; in async mode every call here is `.await`ed.
+#[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 /// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};
 /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
 /// let req = ChatCompletionRequest::new("my-model", [Message::user("Tell a story")]);
