@@ -16,7 +16,6 @@ mod result;
 mod resume;
 mod target;
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::Path;
@@ -30,7 +29,7 @@ use crate::args::{BatchArgs, Global};
 use crate::fail::Failure;
 use crate::interrupt;
 
-use self::keys::{Key, Keys};
+use self::keys::Keys;
 use self::lines::Lines;
 use self::progress::Progress;
 use self::request::Job;
@@ -44,16 +43,6 @@ const FLUSH_EVERY: Duration = Duration::from_millis(200);
 /// A message on stderr (before the progress bar exists).
 fn say(msg: &str) {
     eprintln!("{msg}");
-}
-
-/// What a `custom_id` key stands for in this run: where it was first seen in the input, and
-/// what the output already held for it.
-#[derive(Clone, Copy, Default)]
-struct Seen {
-    /// The input line it was first seen on (0: not seen yet).
-    line: u64,
-    /// The output already holds its result: `Some(failed)`.
-    previous: Option<bool>,
 }
 
 /// A finished line for the writer.
@@ -239,16 +228,7 @@ fn feed(
     progress: &Progress,
     stop: &AtomicBool,
 ) -> Result<Fed, Failure> {
-    let mut seen: HashMap<Key, Seen> = HashMap::with_capacity(prev.results.len());
-    for (k, failed) in prev.results {
-        seen.insert(
-            k,
-            Seen {
-                line: 0,
-                previous: Some(failed),
-            },
-        );
-    }
+    let mut seen = prev.results;
     let mut fed = Fed {
         skipped: 0,
         still_failed: 0,
@@ -285,8 +265,8 @@ fn feed(
             }
         };
         let entry = seen.entry(keys.of(&job.custom_id)).or_default();
-        if entry.line != 0 {
-            let first = entry.line;
+        if entry.line() != 0 {
+            let first = entry.line();
             bad(
                 n,
                 &format!(
@@ -296,8 +276,8 @@ fn feed(
             );
             continue;
         }
-        entry.line = n;
-        match entry.previous {
+        entry.set_line(n);
+        match entry.result() {
             Some(false) => continue,
             Some(true) => {
                 still_failed += 1;

@@ -6,7 +6,7 @@
 //! request runs again. With `--retry-failed`, failed results are removed by rewriting the file
 //! atomically (a temporary file renamed over it), so each `custom_id` keeps one result.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::keys::{Key, Keys};
+use super::keys::{Key, Keys, Seen, Table};
 use super::lines::Lines;
 use super::{request, say};
 use crate::fail::Failure;
@@ -25,8 +25,8 @@ const MAX_RESULT_LINE: usize = 512 * 1024 * 1024;
 /// An earlier run's results.
 #[derive(Default)]
 pub struct Previous {
-    /// `custom_id` key -> the result failed.
-    pub results: HashMap<Key, bool>,
+    /// Every `custom_id` with a result in the output.
+    pub results: Table,
     /// The next `batch_req_<n>` number.
     pub next_id: u64,
     /// Results kept, and how many of them failed.
@@ -91,9 +91,9 @@ pub fn load(
         prev.next_id = prev.next_id.max(n.saturating_add(1));
         // A custom_id written twice (a crash between a retry's write and the rewrite): the
         // later line is the latest result.
-        if let Some(was_failed) = prev.results.insert(key, failed) {
+        if let Some(was) = prev.results.insert(key, Seen::previous(failed)) {
             prev.kept -= 1;
-            prev.kept_failed -= u64::from(was_failed);
+            prev.kept_failed -= u64::from(was.result() == Some(true));
         }
         prev.kept += 1;
         prev.kept_failed += u64::from(failed);
@@ -133,7 +133,7 @@ fn remove_failed(
         let mut buf = Vec::new();
         while let Some(end) = lines.next_into(&mut buf)? {
             let drop_it = !end.too_long
-                && matches!(parse(&buf, keys), Some((k, true, _)) if rerun.as_ref().is_none_or(|r| r.contains_key(&k)));
+                && matches!(parse(&buf, keys), Some((k, true, _)) if rerun.as_ref().is_none_or(|r| r.contains(&k)));
             if drop_it {
                 continue;
             }
@@ -161,8 +161,8 @@ fn remove_failed(
         return Err(fail(e));
     }
     let mut removed = 0;
-    prev.results.retain(|k, failed| {
-        let redo = *failed && rerun.as_ref().is_none_or(|r| r.contains_key(k));
+    prev.results.retain(|k, seen| {
+        let redo = seen.result() == Some(true) && rerun.as_ref().is_none_or(|r| r.contains(k));
         removed += u64::from(redo);
         !redo
     });
@@ -178,7 +178,7 @@ fn input_failed_ids(
     input: &Path,
     keys: &Keys,
     prev: &Previous,
-) -> Result<Option<HashMap<Key, ()>>, Failure> {
+) -> Result<Option<HashSet<Key>>, Failure> {
     if input == Path::new("-") {
         return Ok(None);
     }
@@ -186,7 +186,7 @@ fn input_failed_ids(
         File::open(input).map_err(|e| Failure::error(format!("{}: {e}", input.display())))?;
     let mut lines = Lines::new(BufReader::with_capacity(256 * 1024, file), super::MAX_LINE);
     let mut buf = Vec::new();
-    let mut found = HashMap::new();
+    let mut found = HashSet::new();
     while let Some(end) = lines
         .next_into(&mut buf)
         .map_err(|e| Failure::error(format!("{}: {e}", input.display())))?
@@ -196,8 +196,8 @@ fn input_failed_ids(
         }
         if let Ok(job) = request::parse(&buf) {
             let k = keys.of(&job.custom_id);
-            if prev.results.get(&k) == Some(&true) {
-                found.insert(k, ());
+            if prev.results.get(&k).and_then(|s| s.result()) == Some(true) {
+                found.insert(k);
             }
         }
     }
