@@ -1,10 +1,11 @@
 //! `oai batch`: runs a JSONL file of requests (OpenAI's Batch format) with N requests in
 //! flight, over one server or a fleet (through the library's `Router`), resumably.
 //!
-//! The input is read as a stream: one thread reads and checks lines and hands them to N
-//! worker threads through a bounded queue; the workers send them and pass the finished
-//! lines to one writer thread, which appends them to the output in completion order. So
-//! memory holds N requests and the `custom_id` keys (16 bytes each), whatever the file size.
+//! The input is read as a stream: each of N worker threads takes the next line from the shared
+//! reader (which checks it), sends it, and appends its result to the shared output buffer, so
+//! lines are written in completion order with no hand-off between threads. Memory holds N
+//! requests and a small table of `custom_id` keys, whatever the file size; a flusher thread
+//! writes the buffer out at least every 200 ms.
 //! Ctrl-C stops the reading, lets the requests in flight finish and be written, and exits
 //! 130; a rerun with the same output resumes.
 
@@ -21,7 +22,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,7 @@ use crate::args::{BatchArgs, Global};
 use crate::fail::Failure;
 use crate::interrupt;
 
-use self::keys::Keys;
+use self::keys::{Keys, Table};
 use self::lines::Lines;
 use self::progress::Progress;
 use self::request::Job;
@@ -43,19 +44,6 @@ const FLUSH_EVERY: Duration = Duration::from_millis(200);
 /// A message on stderr (before the progress bar exists).
 fn say(msg: &str) {
     eprintln!("{msg}");
-}
-
-/// A finished line for the writer.
-struct Done {
-    line: Vec<u8>,
-    ok: bool,
-}
-
-/// What the writer wrote.
-#[derive(Default)]
-struct Written {
-    ok: u64,
-    failed: u64,
 }
 
 pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
@@ -95,86 +83,272 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
     let progress = Progress::new(total);
     interrupt::graceful();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let next_id = Arc::new(AtomicU64::new(prev.next_id));
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(concurrency);
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    let (done_tx, done_rx) = mpsc::channel::<Done>();
-    let writer = {
-        let (progress, stop) = (progress.clone(), Arc::clone(&stop));
-        thread::Builder::new()
-            .name("oai-batch-writer".into())
-            .spawn(move || write_results(output, &done_rx, &progress, &stop))
-            .map_err(|e| Failure::error(format!("cannot start a thread: {e}")))?
+    let run = Run {
+        feeder: Mutex::new(Feeder {
+            lines: Lines::new(BufReader::with_capacity(256 * 1024, input), MAX_LINE),
+            buf: Vec::new(),
+            seen: prev.results,
+            keys,
+            skipped: 0,
+            still_failed: 0,
+            error: None,
+        }),
+        sink: Mutex::new(Sink {
+            out: BufWriter::with_capacity(256 * 1024, output),
+            dirty: false,
+            ok: 0,
+            failed: 0,
+            error: None,
+        }),
+        target,
+        next_id: AtomicU64::new(prev.next_id),
+        stop: AtomicBool::new(false),
+        progress,
     };
-    let mut workers = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        let (rx, tx, target, next_id, stop) = (
-            Arc::clone(&job_rx),
-            done_tx.clone(),
-            target.clone(),
-            Arc::clone(&next_id),
-            Arc::clone(&stop),
-        );
-        let spawned = thread::Builder::new()
-            .name("oai-batch-worker".into())
-            .spawn(move || work(&rx, &tx, &target, &next_id, &stop));
-        match spawned {
-            Ok(h) => workers.push(h),
-            // Fewer workers than asked still finish the job.
-            Err(e) if !workers.is_empty() => {
-                progress.say(&format!(
-                    "only {} workers could be started: {e}",
-                    workers.len()
-                ));
-                break;
+    let (quit_flusher, flusher_rx) = mpsc::channel::<()>();
+    thread::scope(|s| -> Result<(), Failure> {
+        let run = &run;
+        let flusher = thread::Builder::new()
+            .name("oai-batch-flush".into())
+            .spawn_scoped(s, move || flush_periodically(run, &flusher_rx))
+            .map_err(|e| Failure::error(format!("cannot start a thread: {e}")))?;
+        let mut workers = Vec::with_capacity(concurrency);
+        for _ in 0..concurrency {
+            match thread::Builder::new()
+                .name("oai-batch-worker".into())
+                .spawn_scoped(s, move || work(run))
+            {
+                Ok(h) => workers.push(h),
+                // Fewer workers than asked still finish the job.
+                Err(e) if !workers.is_empty() => {
+                    run.progress.say(&format!(
+                        "only {} workers could be started: {e}",
+                        workers.len()
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    run.stop.store(true, Ordering::SeqCst);
+                    drop(quit_flusher);
+                    let _ = flusher.join();
+                    return Err(Failure::error(format!("cannot start a thread: {e}")));
+                }
             }
-            Err(e) => return Err(Failure::error(format!("cannot start a thread: {e}"))),
         }
-    }
-    drop(done_tx);
-
-    let fed = feed(input, &keys, prev, &job_tx, &progress, &stop);
-    drop(job_tx);
-    for w in workers {
-        let _ = w.join();
-    }
-    let written = writer.join();
-    progress.finish();
-    let fed = fed?;
-    let written = match written {
-        Ok(Ok(w)) => w,
-        Ok(Err(e)) => {
-            return Err(Failure::error(format!(
-                "writing {}: {e} (rerun to resume)",
-                a.output.display()
-            )));
+        for w in workers {
+            let _ = w.join();
         }
-        Err(_) => return Err(Failure::error("the output writer stopped unexpectedly")),
-    };
+        drop(quit_flusher);
+        let _ = flusher.join();
+        Ok(())
+    })?;
+    run.progress.finish();
+    let feeder = run
+        .feeder
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    let mut sink = run
+        .sink
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    sink.finish();
+    if let Some(e) = sink.error {
+        return Err(Failure::error(format!(
+            "writing {}: {e} (rerun to resume)",
+            a.output.display()
+        )));
+    }
+    if let Some(f) = feeder.error {
+        return Err(f);
+    }
     eprintln!(
         "{} ok, {} failed, {} skipped in {:.1} s",
-        written.ok,
-        written.failed,
-        fed.skipped,
+        sink.ok,
+        sink.failed,
+        feeder.skipped,
         started.elapsed().as_secs_f64()
     );
     if interrupt::requested() {
         eprintln!("interrupted: rerun the same command to resume");
         return Err(Failure::Interrupted);
     }
-    if written.failed > 0 || fed.skipped > 0 || fed.still_failed > 0 {
-        if fed.still_failed > 0 {
-            eprintln!(
-                "{} line(s) failed in an earlier run; --retry-failed runs them again",
-                fed.still_failed
-            );
-        }
+    if feeder.still_failed > 0 {
+        eprintln!(
+            "{} line(s) failed in an earlier run; --retry-failed runs them again",
+            feeder.still_failed
+        );
+    }
+    if sink.failed > 0 || feeder.skipped > 0 || feeder.still_failed > 0 {
         return Err(Failure::Reported);
     }
     Ok(())
 }
 
+/// What the threads of a run share.
+struct Run {
+    feeder: Mutex<Feeder>,
+    sink: Mutex<Sink>,
+    target: Target,
+    next_id: AtomicU64,
+    /// Set when the output cannot be written or the input read: no more lines are taken.
+    stop: AtomicBool,
+    progress: Progress,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Run {
+    /// Whether to take no more lines (Ctrl-C, or a write or read error).
+    fn stopping(&self) -> bool {
+        interrupt::requested() || self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// The input side: reads and checks lines, and knows every `custom_id` seen.
+struct Feeder {
+    lines: Lines<BufReader<Box<dyn Read + Send>>>,
+    buf: Vec<u8>,
+    seen: Table,
+    keys: Keys,
+    /// Bad lines, reported and not run.
+    skipped: u64,
+    /// Lines whose earlier failed result was kept (no `--retry-failed`).
+    still_failed: u64,
+    error: Option<Failure>,
+}
+
+impl Feeder {
+    /// The next line to send, or `None` at the end of the input (or on a read error).
+    fn next_job(&mut self, progress: &Progress) -> Option<Job> {
+        loop {
+            let end = match self.lines.next_into(&mut self.buf) {
+                Ok(Some(end)) => end,
+                Ok(None) => return None,
+                Err(e) => {
+                    self.error = Some(Failure::error(format!("reading the input: {e}")));
+                    return None;
+                }
+            };
+            let n = self.lines.number;
+            if end.too_long {
+                self.bad(progress, n, &format!("longer than {} MiB", MAX_LINE >> 20));
+                continue;
+            }
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let job = match request::parse(&self.buf) {
+                Ok(job) => job,
+                Err(why) => {
+                    self.bad(progress, n, &why);
+                    continue;
+                }
+            };
+            let entry = self.seen.entry(self.keys.of(&job.custom_id)).or_default();
+            let first = entry.line();
+            if first != 0 {
+                let why = format!(
+                    "duplicate custom_id {:?} (first on line {first})",
+                    job.custom_id
+                );
+                self.bad(progress, n, &why);
+                continue;
+            }
+            entry.set_line(n);
+            match entry.result() {
+                Some(false) => {}
+                Some(true) => self.still_failed += 1,
+                None => return Some(job),
+            }
+        }
+    }
+
+    fn bad(&mut self, progress: &Progress, n: u64, why: &str) {
+        progress.say(&format!("line {n}: {why}"));
+        self.skipped += 1;
+    }
+}
+
+/// The output side: finished lines appended in completion order.
+struct Sink {
+    out: BufWriter<File>,
+    /// Lines were written since the last flush.
+    dirty: bool,
+    ok: u64,
+    failed: u64,
+    error: Option<io::Error>,
+}
+
+impl Sink {
+    fn write(&mut self, line: &[u8], ok: bool) -> io::Result<()> {
+        self.out.write_all(line)?;
+        self.dirty = true;
+        if ok {
+            self.ok += 1;
+        } else {
+            self.failed += 1;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        if self.dirty && self.error.is_none() {
+            self.dirty = false;
+            if let Err(e) = self.out.flush() {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// Everything written and on disk.
+    fn finish(&mut self) {
+        self.flush();
+        if self.error.is_none() {
+            if let Err(e) = self.out.get_ref().sync_data() {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+/// A worker: takes the next line, sends it, writes its result, until the input ends or the
+/// run stops. After Ctrl-C no new line is taken; the request in flight is finished.
+fn work(run: &Run) {
+    loop {
+        if run.stopping() {
+            return;
+        }
+        let Some(job) = lock(&run.feeder).next_job(&run.progress) else {
+            return;
+        };
+        let outcome = run.target.send(&job);
+        let id = run.next_id.fetch_add(1, Ordering::Relaxed);
+        let (line, ok) = result::line(id, &job.custom_id, outcome);
+        let mut sink = lock(&run.sink);
+        if let Err(e) = sink.write(&line, ok) {
+            sink.error.get_or_insert(e);
+            run.stop.store(true, Ordering::SeqCst);
+            return;
+        }
+        let failed = sink.failed;
+        drop(sink);
+        run.progress.done(failed, ok);
+    }
+}
+
+/// Flushes the output at least every [`FLUSH_EVERY`] while lines come in, so a crash loses
+/// little (and what it loses runs again); ends when `quit` is dropped.
+fn flush_periodically(run: &Run, quit: &mpsc::Receiver<()>) {
+    while let Err(RecvTimeoutError::Timeout) = quit.recv_timeout(FLUSH_EVERY) {
+        let mut sink = lock(&run.sink);
+        sink.flush();
+        if sink.error.is_some() {
+            run.stop.store(true, Ordering::SeqCst);
+        }
+    }
+}
 /// The input (a file, or stdin for `-`), refusing to read the output file itself.
 fn open_input(input: &Path, output: &Path) -> Result<Box<dyn Read + Send>, Failure> {
     if input == Path::new("-") {
@@ -209,158 +383,4 @@ fn count_lines(path: &Path) -> Option<u64> {
         last = buf[got - 1];
     }
     Some(n + u64::from(last != b'\n'))
-}
-
-/// What the reader saw.
-struct Fed {
-    /// Bad lines, reported and not run.
-    skipped: u64,
-    /// Lines whose earlier failed result was kept (no `--retry-failed`).
-    still_failed: u64,
-}
-
-/// Reads and checks the input lines and queues those to run, until the end or Ctrl-C.
-fn feed(
-    input: Box<dyn Read + Send>,
-    keys: &Keys,
-    prev: resume::Previous,
-    jobs: &mpsc::SyncSender<Job>,
-    progress: &Progress,
-    stop: &AtomicBool,
-) -> Result<Fed, Failure> {
-    let mut seen = prev.results;
-    let mut fed = Fed {
-        skipped: 0,
-        still_failed: 0,
-    };
-    let mut lines = Lines::new(BufReader::with_capacity(256 * 1024, input), MAX_LINE);
-    let mut buf = Vec::new();
-    let mut bad = |n: u64, why: &str| {
-        progress.say(&format!("line {n}: {why}"));
-        fed.skipped += 1;
-    };
-    let mut still_failed = 0;
-    loop {
-        if interrupt::requested() || stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let end = match lines.next_into(&mut buf) {
-            Ok(Some(end)) => end,
-            Ok(None) => break,
-            Err(e) => return Err(Failure::error(format!("reading the input: {e}"))),
-        };
-        let n = lines.number;
-        if end.too_long {
-            bad(n, &format!("longer than {} MiB", MAX_LINE / (1024 * 1024)));
-            continue;
-        }
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let job = match request::parse(&buf) {
-            Ok(job) => job,
-            Err(why) => {
-                bad(n, &why);
-                continue;
-            }
-        };
-        let entry = seen.entry(keys.of(&job.custom_id)).or_default();
-        if entry.line() != 0 {
-            let first = entry.line();
-            bad(
-                n,
-                &format!(
-                    "duplicate custom_id {:?} (first on line {first})",
-                    job.custom_id
-                ),
-            );
-            continue;
-        }
-        entry.set_line(n);
-        match entry.result() {
-            Some(false) => continue,
-            Some(true) => {
-                still_failed += 1;
-                continue;
-            }
-            None => {}
-        }
-        if jobs.send(job).is_err() {
-            break;
-        }
-    }
-    fed.still_failed = still_failed;
-    Ok(fed)
-}
-
-/// A worker: sends queued lines and passes the results on. After Ctrl-C (or a write error)
-/// queued lines are dropped unsent: only requests already in flight are finished.
-fn work(
-    jobs: &Mutex<mpsc::Receiver<Job>>,
-    done: &mpsc::Sender<Done>,
-    target: &Target,
-    next_id: &AtomicU64,
-    stop: &AtomicBool,
-) {
-    loop {
-        let job = {
-            let rx = jobs.lock().unwrap_or_else(PoisonError::into_inner);
-            rx.recv()
-        };
-        let Ok(job) = job else { return };
-        if interrupt::requested() || stop.load(Ordering::SeqCst) {
-            continue;
-        }
-        let outcome = target.send(&job);
-        let id = next_id.fetch_add(1, Ordering::Relaxed);
-        let (line, ok) = result::line(id, &job.custom_id, outcome);
-        if done.send(Done { line, ok }).is_err() {
-            return;
-        }
-    }
-}
-
-/// The writer: appends finished lines in completion order, flushing at least every
-/// [`FLUSH_EVERY`] and at the end. A write error stops the run.
-fn write_results(
-    file: File,
-    done: &mpsc::Receiver<Done>,
-    progress: &Progress,
-    stop: &AtomicBool,
-) -> io::Result<Written> {
-    let mut w = BufWriter::with_capacity(256 * 1024, file);
-    let mut written = Written::default();
-    let mut last_flush = Instant::now();
-    let result = (|| -> io::Result<()> {
-        loop {
-            match done.recv_timeout(FLUSH_EVERY) {
-                Ok(d) => {
-                    w.write_all(&d.line)?;
-                    if d.ok {
-                        written.ok += 1;
-                    } else {
-                        written.failed += 1;
-                    }
-                    progress.done(written.failed, d.ok);
-                    if last_flush.elapsed() >= FLUSH_EVERY {
-                        w.flush()?;
-                        last_flush = Instant::now();
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    w.flush()?;
-                    last_flush = Instant::now();
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        w.flush()?;
-        w.get_ref().sync_data()
-    })();
-    if let Err(e) = result {
-        // Stop the readers and workers; lines not written run again on the next run.
-        stop.store(true, Ordering::SeqCst);
-        return Err(e);
-    }
-    Ok(written)
 }

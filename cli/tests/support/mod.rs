@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[allow(unused_imports)]
 pub use oai_compat_mock::{MockServer, Reply};
 
 /// The `oai` binary cargo built for these tests.
