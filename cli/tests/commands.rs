@@ -164,15 +164,18 @@ fn a_stream_cut_without_done_prints_what_arrived_then_fails() {
     assert!(stderr(&out).contains("[DONE]"), "{}", stderr(&out));
 }
 
+/// A chat chunk, then an error event (then `[DONE]`, as vLLM sends it).
+fn in_band_error() -> Reply {
+    Reply::sse()
+        .event(r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Par"}}]}"#)
+        .event(r#"{"error":{"message":"engine died","type":"InternalServerError","code":500}}"#)
+        .done()
+}
+
 #[test]
 fn an_in_band_error_prints_what_arrived_then_fails() {
     let srv = MockServer::start().unwrap();
-    srv.enqueue(
-        Reply::sse()
-            .event(r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Par"}}]}"#)
-            .event(r#"{"error":{"message":"engine died","type":"InternalServerError","code":500}}"#)
-            .done(),
-    );
+    srv.enqueue(in_band_error());
     let out = run(&srv, &["complete", "-m", "m", "x"]);
     assert_exit(&out, 1);
     assert_eq!(
@@ -182,12 +185,7 @@ fn an_in_band_error_prints_what_arrived_then_fails() {
     );
     assert!(stderr(&out).contains("engine died"), "{}", stderr(&out));
     let srv = MockServer::start().unwrap();
-    srv.enqueue(
-        Reply::sse()
-            .event(r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Par"}}]}"#)
-            .event(r#"{"error":{"message":"engine died","type":"InternalServerError","code":500}}"#)
-            .done(),
-    );
+    srv.enqueue(in_band_error());
     let out = run(&srv, &["chat", "-m", "m", "x"]);
     assert_exit(&out, 1);
     assert_eq!(stdout(&out), "Par\n");
