@@ -17,6 +17,7 @@ use crate::config::Timeouts;
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
 use crate::sse::Decoder;
+use crate::telemetry::StreamSpan;
 use crate::transport::HttpResponse;
 
 /// A stream of decoded server-sent events.
@@ -64,11 +65,18 @@ struct State<T> {
     finished: bool,
     done: bool,
     items: u64,
+    /// The call's span, open until the stream is dropped (feature `tracing`).
+    span: StreamSpan,
     _t: PhantomData<fn() -> T>,
 }
 
 impl<T> EventStream<T> {
-    pub(crate) fn new(response: HttpResponse, meta: ResponseMeta, t: &Timeouts) -> Self {
+    pub(crate) fn new(
+        response: HttpResponse,
+        meta: ResponseMeta,
+        t: &Timeouts,
+        span: StreamSpan,
+    ) -> Self {
         EventStream {
             response,
             state: State {
@@ -80,6 +88,7 @@ impl<T> EventStream<T> {
                 finished: false,
                 done: false,
                 items: 0,
+                span,
                 _t: PhantomData,
             },
         }
@@ -143,6 +152,7 @@ impl<T: DeserializeOwned> State<T> {
                 }
             }
             self.items += 1;
+            self.span.event(&ev.data);
             return Some(match serde_json::from_str::<T>(&ev.data) {
                 Ok(item) => Ok(item),
                 Err(e) => {
@@ -154,6 +164,7 @@ impl<T: DeserializeOwned> State<T> {
                         self.meta.request_id().map(str::to_owned),
                     );
                     err.set_retries_taken(self.meta.retries_taken);
+                    self.span.error(&err);
                     Err(err)
                 }
             });
@@ -220,7 +231,9 @@ impl<T: DeserializeOwned> State<T> {
         e.request_id = self.meta.request_id().map(str::to_owned);
         e.retries_taken = self.meta.retries_taken;
         self.finished = true;
-        Error::Stream(Box::new(e))
+        let e = Error::Stream(Box::new(e));
+        self.span.error(&e);
+        e
     }
 
     fn fail(&mut self, mut e: Error) -> Error {
@@ -229,6 +242,7 @@ impl<T: DeserializeOwned> State<T> {
             s.request_id = self.meta.request_id().map(str::to_owned);
         }
         e.set_retries_taken(self.meta.retries_taken);
+        self.span.error(&e);
         e
     }
 }
