@@ -136,6 +136,79 @@ async fn bad_bodies_and_paths_fail_before_sending() {
     assert_eq!(srv.request_count(), 0);
 }
 
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn post_stream_yields_json_events_and_keeps_stream_options() {
+    let srv = server();
+    let body = json!({"model": MODEL, "messages": [{"role": "user", "content": "a b"}],
+                      "stream_options": {"include_usage": true}});
+    let mut stream = client(&srv)
+        .raw()
+        .post_stream("/chat/completions", &body)
+        .await
+        .unwrap();
+    let mut text = String::new();
+    let mut usage = None;
+    while let Some(event) = stream.try_next().await.unwrap() {
+        if let Some(t) = event["choices"][0]["delta"]["content"].as_str() {
+            text.push_str(t);
+        }
+        if !event["usage"].is_null() {
+            usage = Some(event["usage"]["completion_tokens"].clone());
+        }
+    }
+    assert_eq!(text, "Mock reply to: a b");
+    assert_eq!(usage, Some(json!(5)));
+    let sent = srv.requests()[0].json().unwrap();
+    assert_eq!(sent["stream"], true);
+    assert_eq!(sent["stream_options"], json!({"include_usage": true}));
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn post_stream_reads_named_events_up_to_a_final_one() {
+    let srv = server();
+    // The Responses API's shape: named events, no `[DONE]`.
+    srv.enqueue(
+        Reply::sse()
+            .raw("event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hel\"}\n\n")
+            .raw("event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"lo\"}\n\n")
+            .raw("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\"}}\n\n"),
+    );
+    let body = json!({"model": MODEL, "input": "hi", "stream": false});
+    let mut stream = client(&srv)
+        .raw()
+        .post_stream("/responses", &body)
+        .await
+        .unwrap();
+    let mut text = String::new();
+    let done = loop {
+        let event = stream.try_next().await.unwrap().expect("a final event");
+        match event["type"].as_str() {
+            Some("response.output_text.delta") => text.push_str(event["delta"].as_str().unwrap()),
+            Some("response.completed") => break event,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(text, "Hello");
+    assert_eq!(done["response"]["status"], "completed");
+    assert_eq!(
+        srv.requests()[0].json().unwrap()["stream"],
+        true,
+        "the client sets it"
+    );
+    // An `error` event ends the stream with an error.
+    srv.enqueue(Reply::sse().raw(
+        "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"boom\"}\n\n",
+    ));
+    let mut stream = client(&srv)
+        .raw()
+        .post_stream("/responses", &body)
+        .await
+        .unwrap();
+    let err = stream.try_next().await.unwrap_err();
+    assert!(matches!(err, Error::Stream(_)), "{err:?}");
+    assert!(err.to_string().contains("boom"), "{err}");
+}
+
 fn serving(models: &[&str]) -> MockServer {
     let s = server();
     s.set_models(models.iter().copied());

@@ -156,6 +156,32 @@ fn every_kind_of_line_gets_one_result() {
 }
 
 #[test]
+fn responses_lines_go_to_the_responses_endpoint() {
+    let d = dir("batch-responses");
+    let srv = MockServer::start().unwrap();
+    let reply = json!({"id": "resp_1", "object": "response", "status": "completed", "output": []});
+    srv.enqueue_all([Reply::default_answer(), Reply::json(200, reply.to_string())]);
+    let body = json!({"model": "mock-model", "input": "hi", "max_output_tokens": 3});
+    let input = write_input(
+        &d,
+        &[
+            json!({"custom_id": "r", "method": "POST", "url": "/v1/responses", "body": body})
+                .to_string(),
+        ],
+    );
+    let output = d.join("out.jsonl");
+    let out = batch(&srv, &input, &output, &[]);
+    assert_exit(&out, 0);
+    assert_eq!(by_custom_id(&output)["r"]["response"]["body"], reply);
+    let req = srv.requests().pop().unwrap();
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str()),
+        ("POST", "/v1/responses")
+    );
+    assert_eq!(req.json().unwrap(), body);
+}
+
+#[test]
 fn a_clean_run_exits_0_and_a_rerun_sends_nothing() {
     let d = dir("batch-clean");
     let srv = MockServer::start().unwrap();

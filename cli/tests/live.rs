@@ -332,3 +332,68 @@ fn batch_over_a_fleet_on_vllm() {
         .count();
     assert_eq!(embeddings, 20);
 }
+
+#[test]
+#[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
+fn respond_on_vllm() {
+    let url = live::vllm_chat_url();
+    if !up(&url) {
+        return;
+    }
+    let out = oai_at(
+        &url,
+        &[
+            "respond",
+            "--max-tokens",
+            "6",
+            "--temperature",
+            "0",
+            "Hello",
+        ],
+    );
+    assert_exit(&out, 0);
+    let streamed = stdout(&out);
+    assert!(
+        streamed.ends_with('\n') && streamed.trim().len() > 1,
+        "{streamed:?}"
+    );
+    let out = oai_at(
+        &url,
+        &[
+            "respond",
+            "--json",
+            "--max-tokens",
+            "3",
+            "-s",
+            "Be brief.",
+            "Hello",
+        ],
+    );
+    assert_exit(&out, 0);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["object"], "response");
+    assert_eq!(v["incomplete_details"]["reason"], "max_output_tokens");
+    assert_eq!(v["instructions"], "Be brief.");
+    // A batch line to /v1/responses.
+    let d = dir("live-respond-batch");
+    let input = d.join("in.jsonl");
+    let output = d.join("out.jsonl");
+    write(
+        &input,
+        &[
+            json!({"custom_id": "r", "method": "POST", "url": "/v1/responses",
+                 "body": {"model": live::CHAT_MODEL, "input": "Hi", "max_output_tokens": 3}})
+            .to_string(),
+        ],
+    );
+    let out = oai()
+        .args(["--base-url", &url, "batch"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let lines = json_lines(&output);
+    assert_eq!(lines[0]["response"]["body"]["object"], "response");
+}

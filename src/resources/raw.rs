@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::client::{Call, Client, Response, json_body};
 use crate::error::{Error, Result};
+use crate::stream::EventStream;
 
 super::handle!(
     /// Raw JSON calls. Get one with [`Client::raw`].
@@ -74,18 +75,54 @@ impl Raw<'_> {
     /// ```
     pub async fn post(&self, path: &str, body: &Value) -> Result<Response<Value>> {
         check_path(path)?;
-        let Some(fields) = body.as_object() else {
-            return Err(Error::config(format!(
-                "the body of a raw POST must be a JSON object, not {}",
-                kind(body)
-            )));
-        };
+        let fields = object(body)?;
         let opts = self.client.options(&self.options);
         // Passing the body's own fields as its "extra" map makes `json_body` drop a `stream`
         // or `stream_options` key, as it does for the typed requests.
         let body = json_body(body, fields, None, &opts)?;
         let call = Call::post(path, body, false, &opts);
         self.client.json(call, "JSON reply").await
+    }
+
+    /// `POST` of the JSON object `body` to `path` with `stream: true` set, the answer read as
+    /// a stream of server-sent events, each event's data decoded as JSON. Retried only until
+    /// the response headers arrive.
+    ///
+    /// The body and path rules are those of [`Raw::post`] (a `stream_options` key in `body`
+    /// is kept here). The stream is an [`EventStream`]: it ends at `data: [DONE]`; an
+    /// in-band `{"error": ...}` event or an `event: error` ends it with [`Error::Stream`]. An
+    /// API whose stream ends with a final named event instead of `[DONE]` (the Responses API's
+    /// `response.completed`) is read up to that event and then dropped, which closes the
+    /// connection; reading on past it reports the missing `[DONE]`.
+    ///
+    /// ```no_run
+    /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
+    /// let body = serde_json::json!({"model": "my-model", "input": "Tell a story"});
+    /// for event in client.raw().post_stream("/responses", &body)? {
+    ///     let event = event?;
+    ///     match event["type"].as_str() {
+    ///         Some("response.output_text.delta") => print!("{}", event["delta"].as_str().unwrap_or("")),
+    ///         Some("response.completed") => break,
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn post_stream(&self, path: &str, body: &Value) -> Result<EventStream<Value>> {
+        check_path(path)?;
+        let fields = object(body)?;
+        let opts = self.client.options(&self.options);
+        // The caller's `stream_options` are kept: move them to the per-call body keys, which
+        // `json_body` merges after it sets `stream`.
+        let mut opts = opts.into_owned();
+        if let Some(so) = fields.get("stream_options") {
+            opts.body
+                .entry("stream_options".to_owned())
+                .or_insert_with(|| so.clone());
+        }
+        let body = json_body(body, fields, Some(None), &opts)?;
+        let call = Call::post(path, body, true, &opts);
+        self.client.stream(call).await
     }
 }
 
@@ -112,6 +149,16 @@ fn check_path(path: &str) -> Result<()> {
         return bad("`.` and `..` segments are not allowed");
     }
     Ok(())
+}
+
+/// The fields of a body, which must be a JSON object.
+fn object(body: &Value) -> Result<&serde_json::Map<String, Value>> {
+    body.as_object().ok_or_else(|| {
+        Error::config(format!(
+            "the body of a raw POST must be a JSON object, not {}",
+            kind(body)
+        ))
+    })
 }
 
 fn kind(v: &Value) -> &'static str {
