@@ -3,6 +3,8 @@
 //! stdout carries only the answer (text or JSON); errors are one line on stderr. Exit codes:
 //! 0 success, 1 error, 2 usage error, 130 interrupted.
 #![forbid(unsafe_code)]
+// The arguments' doc comments are the `--help` text, where URLs are plain text.
+#![allow(rustdoc::bare_urls)]
 
 mod args;
 mod batch;

@@ -11,7 +11,7 @@ use crate::fail::Failure;
 use crate::{interrupt, out};
 
 pub fn run(a: &MockArgs) -> Result<(), Failure> {
-    interrupt::graceful();
+    interrupt::graceful(None);
     let server = MockServer::start_on(a.host, a.port)
         .map_err(|e| Failure::error(format!("cannot listen on {}:{}: {e}", a.host, a.port)))?;
     let mut stdout = std::io::stdout().lock();

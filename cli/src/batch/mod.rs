@@ -81,7 +81,9 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
         None
     };
     let progress = Progress::new(total);
-    interrupt::graceful();
+    interrupt::graceful(Some(
+        "interrupted: finishing the requests in flight and writing them (Ctrl-C again quits at once)",
+    ));
 
     let run = Run {
         feeder: Mutex::new(Feeder {
@@ -267,6 +269,7 @@ impl Feeder {
 
     fn bad(&mut self, progress: &Progress, n: u64, why: &str) {
         progress.say(&format!("line {n}: {why}"));
+        progress.skipped();
         self.skipped += 1;
     }
 }

@@ -3,7 +3,9 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::fmt::Write;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 #[derive(Clone)]
 pub struct Progress {
@@ -23,12 +25,16 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
         let template = if total.is_some() {
-            "{wide_bar} {pos}/{len} {per_sec:.dim} {msg} ETA {eta}"
+            "{wide_bar} {pos}/{len} {rate} {msg} ETA {eta}"
         } else {
-            "{spinner} {pos} done {per_sec:.dim} {msg}"
+            "{spinner} {pos} done {rate} {msg}"
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style);
+            bar.set_style(
+                style.with_key("rate", |s: &ProgressState, w: &mut dyn Write| {
+                    let _ = write!(w, "{:.0}/s", s.per_sec());
+                }),
+            );
         }
         bar.set_message("0 failed");
         Progress { bar: Some(bar) }
@@ -44,6 +50,13 @@ impl Progress {
             if !ok {
                 b.set_message(format!("{failed_so_far} failed"));
             }
+        }
+    }
+
+    /// One more line skipped (a bad line).
+    pub fn skipped(&self) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
         }
     }
 

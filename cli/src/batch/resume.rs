@@ -1,7 +1,7 @@
 //! Resuming: what an earlier run already wrote to the output file.
 //!
 //! The file is read as a stream. Each result line's `custom_id` is remembered (as a
-//! [`Key`](super::keys::Key)) with whether it failed, and the highest `batch_req_<n>` id is
+//! [`Key`]) with whether it failed, and the highest `batch_req_<n>` id is
 //! noted so new ids never repeat. A torn last line (a crash mid-write) is cut off, so its
 //! request runs again. With `--retry-failed`, failed results are removed by rewriting the file
 //! atomically (a temporary file renamed over it), so each `custom_id` keeps one result.
