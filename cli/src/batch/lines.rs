@@ -48,7 +48,7 @@ impl<R: BufRead> Lines<R> {
                     return Ok(None);
                 }
                 self.number += 1;
-                trim_cr(buf);
+                self.trim(buf);
                 return Ok(Some(LineEnd {
                     newline: false,
                     too_long,
@@ -72,7 +72,7 @@ impl<R: BufRead> Lines<R> {
             self.reader.consume(take + usize::from(newline));
             if newline {
                 self.number += 1;
-                trim_cr(buf);
+                self.trim(buf);
                 return Ok(Some(LineEnd {
                     newline: true,
                     too_long,
@@ -83,9 +83,16 @@ impl<R: BufRead> Lines<R> {
     }
 }
 
-fn trim_cr(buf: &mut Vec<u8>) {
-    if buf.last() == Some(&b'\r') {
-        buf.pop();
+impl<R> Lines<R> {
+    /// Drops a `\r` before the `\n`, and a UTF-8 byte order mark before the first line
+    /// (files saved by some Windows editors).
+    fn trim(&self, buf: &mut Vec<u8>) {
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        if self.number == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
+            buf.drain(..3);
+        }
     }
 }
 
@@ -103,6 +110,13 @@ mod tests {
         }
         assert_eq!(l.number, out.len() as u64);
         out
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped_from_the_first_line_only() {
+        let got = all(b"\xEF\xBB\xBF{}\n\xEF\xBB\xBF{}", 64);
+        assert_eq!(got[0].0, b"{}");
+        assert_eq!(got[1].0, b"\xEF\xBB\xBF{}");
     }
 
     #[test]

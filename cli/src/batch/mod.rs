@@ -51,6 +51,11 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
     let input = open_input(&a.input, &a.output)?;
     let concurrency = a.concurrency as usize;
     let target = Target::new(g, &a.backends, concurrency)?;
+    // From here on Ctrl-C lets the run end cleanly: a --retry-failed rewrite completes (no
+    // temporary file is left behind), requests in flight are written.
+    interrupt::graceful(Some(
+        "interrupted: finishing the requests in flight and writing them (Ctrl-C again quits at once)",
+    ));
     let keys = Keys::new();
     let prev = resume::load(&a.output, &a.input, &keys, a.retry_failed)?;
     if prev.kept > 0 || prev.removed > 0 {
@@ -81,9 +86,6 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
         None
     };
     let progress = Progress::new(total);
-    interrupt::graceful(Some(
-        "interrupted: finishing the requests in flight and writing them (Ctrl-C again quits at once)",
-    ));
 
     let run = Run {
         feeder: Mutex::new(Feeder {
