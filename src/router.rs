@@ -424,7 +424,9 @@ impl Router {
     /// answer as JSON with its status and request id. `model` picks the backends; it is not
     /// read from or written into `body`.
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// let router = oai_compat::Router::from_urls(["http://gpu-a:8000/v1", "http://gpu-b:8000/v1"])?;
     /// let body = serde_json::json!({"model": "tiny-llama", "messages": [{"role": "user", "content": "Hi"}]});
     /// let reply = router.raw_post("tiny-llama", "/chat/completions", &body)?;

@@ -21,7 +21,9 @@ super::handle!(
 impl Client {
     /// Raw JSON calls to any path under the base URL; see [`Raw`].
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let body = serde_json::json!({"model": "my-model", "prompt": "Once", "max_tokens": 8});
     /// let out = client.raw().post("/completions", &body)?;
@@ -59,7 +61,9 @@ impl Raw<'_> {
     /// and no `.` or `..` segment; otherwise, or when `body` is not a JSON object, the call
     /// fails with [`Error::Config`] before anything is sent.
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, RequestOptions};
     /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let body = serde_json::json!({
@@ -95,7 +99,9 @@ impl Raw<'_> {
     /// `response.completed`) is read up to that event and then dropped, which closes the
     /// connection; reading on past it reports the missing `[DONE]`.
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let body = serde_json::json!({"model": "my-model", "input": "Tell a story"});
     /// for event in client.raw().post_stream("/responses", &body)? {
