@@ -82,7 +82,10 @@
 //! One [`Error`] enum: [`Error::Api`] (status, message, type, code, param, request id, body),
 //! [`Error::Timeout`], [`Error::Connection`], [`Error::Decode`], [`Error::Stream`],
 //! [`Error::Config`], with predicates such as [`Error::is_rate_limited`] and
-//! [`Error::is_overloaded`]. The API key never appears in `Debug`, errors or logs.
+//! [`Error::is_overloaded`]. The API key never appears in `Debug`, in any field of any error
+//! (a key a server echoes is redacted) or in this crate's log lines. The HTTP stack's own
+//! `TRACE` logs are another matter: in blocking mode ureq dumps request heads under the
+//! target `ureq_proto`; the README's security section gives the filter that keeps them out.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // docs.rs labels feature-gated items ("Available on crate feature `mock` only").
@@ -102,11 +105,15 @@ compile_error!(
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod accumulate;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod accumulate_responses;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod client;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod config;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod error;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod finite;
 #[cfg(all(any(fuzzing, test), any(feature = "blocking", feature = "async")))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -137,6 +144,8 @@ mod telemetry;
 mod transport;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod types;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod url;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "blocking"))]
@@ -146,6 +155,7 @@ pub struct ReadmeDoctests;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub use crate::{
     accumulate::{ChatCompletionAccumulator, CompletionAccumulator},
+    accumulate_responses::ResponseAccumulator,
     client::{Client, Response, ResponseMeta},
     config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Timeouts},
     error::{
@@ -154,7 +164,9 @@ pub use crate::{
     },
     headers::Headers,
     request::RequestOptions,
-    resources::{chat::ChatCompletionStream, completions::CompletionStream},
+    resources::{
+        chat::ChatCompletionStream, completions::CompletionStream, responses::ResponseStream,
+    },
     router::{BACKENDS_ENV, Router, RouterBuilder},
     stream::EventStream,
 };

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::client::ResponseMeta;
-use crate::config::Timeouts;
+use crate::config::{Config, Secret};
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
 use crate::sse::Decoder;
@@ -67,14 +67,45 @@ struct State<T> {
     items: u64,
     /// The call's span, open until the stream is dropped (feature `tracing`).
     span: StreamSpan,
+    ending: Ending<T>,
+    /// Replaced in every error the stream yields (an echoed key in an error event).
+    key: Option<Secret>,
     _t: PhantomData<fn() -> T>,
+}
+
+/// What ends a stream, for protocols that end with a named event instead of `data: [DONE]`
+/// (the Responses API's `response.completed`). The default is `[DONE]` only.
+pub(crate) struct Ending<T> {
+    /// Classifies each decoded item.
+    pub(crate) classify: fn(&T) -> Ends,
+    /// Names the expected end in the truncation error, e.g. "`data: [DONE]`".
+    pub(crate) expected: &'static str,
+}
+
+/// What one decoded item means for the end of its stream.
+pub(crate) enum Ends {
+    /// More items follow.
+    No,
+    /// The last item: hand it over, then end the stream.
+    After,
+    /// An in-band failure: end the stream with this error instead of the item.
+    Failed(StreamError),
+}
+
+impl<T> Default for Ending<T> {
+    fn default() -> Self {
+        Ending {
+            classify: |_| Ends::No,
+            expected: "`data: [DONE]`",
+        }
+    }
 }
 
 impl<T> EventStream<T> {
     pub(crate) fn new(
         response: HttpResponse,
         meta: ResponseMeta,
-        t: &Timeouts,
+        cfg: &Config,
         span: StreamSpan,
     ) -> Self {
         EventStream {
@@ -82,16 +113,24 @@ impl<T> EventStream<T> {
             state: State {
                 decoder: Decoder::new(),
                 meta,
-                idle: t.stream_idle,
+                idle: cfg.timeouts.stream_idle.and_then(crate::config::limit),
                 last_event: Instant::now(),
                 seen_events: 0,
                 finished: false,
                 done: false,
                 items: 0,
                 span,
+                ending: Ending::default(),
+                key: cfg.api_key.clone(),
                 _t: PhantomData,
             },
         }
+    }
+
+    /// The same stream, ended by `ending`'s terminal items as well as by `[DONE]`.
+    pub(crate) fn with_ending(mut self, ending: Ending<T>) -> Self {
+        self.state.ending = ending;
+        self
     }
 
     /// HTTP status of the streamed response.
@@ -143,9 +182,12 @@ impl<T: DeserializeOwned> State<T> {
                     Ok(v) => StreamError::in_band(&v),
                     Err(_) => None,
                 };
+                // A named `error` event may carry its fields at the top level (Responses API).
                 let in_band = in_band.or_else(|| {
-                    (kind == "error")
-                        .then(|| StreamError::new(StreamErrorKind::InBand, ev.data.clone()))
+                    (kind == "error").then(|| match serde_json::from_str::<Value>(&ev.data) {
+                        Ok(Value::Object(o)) => StreamError::from_error_object(&o),
+                        _ => StreamError::new(StreamErrorKind::InBand, ev.data.clone()),
+                    })
                 });
                 if let Some(e) = in_band {
                     return Some(Err(self.fail_with(e)));
@@ -154,18 +196,18 @@ impl<T: DeserializeOwned> State<T> {
             self.items += 1;
             self.span.event(&ev.data);
             return Some(match serde_json::from_str::<T>(&ev.data) {
-                Ok(item) => Ok(item),
+                Ok(item) => match (self.ending.classify)(&item) {
+                    Ends::No => Ok(item),
+                    Ends::After => {
+                        self.finished = true;
+                        self.done = true;
+                        Ok(item)
+                    }
+                    Ends::Failed(e) => Err(self.fail_with(e)),
+                },
                 Err(e) => {
-                    self.finished = true;
-                    let mut err = Error::decode(
-                        "stream event",
-                        e,
-                        ev.data.as_bytes(),
-                        self.meta.request_id().map(str::to_owned),
-                    );
-                    err.set_retries_taken(self.meta.retries_taken);
-                    self.span.error(&err);
-                    Err(err)
+                    let id = self.meta.request_id().map(str::to_owned);
+                    Err(self.fail(Error::decode("stream event", e, ev.data.as_bytes(), id)))
                 }
             });
         }
@@ -177,7 +219,8 @@ impl<T: DeserializeOwned> State<T> {
         if self.finished {
             return None;
         }
-        self.idle.map(|d| self.last_event + d)
+        // An idle limit too far to represent is no deadline, never an overflow.
+        self.idle.and_then(|d| self.last_event.checked_add(d))
     }
 
     /// Takes one result of reading the body.
@@ -207,8 +250,8 @@ impl<T: DeserializeOwned> State<T> {
                     return Ok(());
                 }
                 let mut msg = format!(
-                    "the body ended without `data: [DONE]` after {} event(s)",
-                    self.items
+                    "the body ended without {} after {} event(s)",
+                    self.ending.expected, self.items
                 );
                 if partial {
                     msg.push_str(", in the middle of an event");
@@ -227,21 +270,21 @@ impl<T: DeserializeOwned> State<T> {
         }
     }
 
-    fn fail_with(&mut self, mut e: StreamError) -> Error {
-        e.request_id = self.meta.request_id().map(str::to_owned);
-        e.retries_taken = self.meta.retries_taken;
-        self.finished = true;
-        let e = Error::Stream(Box::new(e));
-        self.span.error(&e);
-        e
+    fn fail_with(&mut self, e: StreamError) -> Error {
+        self.fail(Error::Stream(Box::new(e)))
     }
 
+    /// Every error the stream yields goes through here: the stream is finished, the error
+    /// gets the request id and retry count, and the key is redacted.
     fn fail(&mut self, mut e: Error) -> Error {
         self.finished = true;
         if let Error::Stream(s) = &mut e {
             s.request_id = self.meta.request_id().map(str::to_owned);
         }
         e.set_retries_taken(self.meta.retries_taken);
+        if let Some(key) = &self.key {
+            e.redact(key.expose());
+        }
         self.span.error(&e);
         e
     }
