@@ -32,7 +32,8 @@ pub fn client(g: &Global, pool: usize) -> Result<Client, Failure> {
         b = b.pool_max_idle_per_host(pool);
     }
     b.build()
-        .map_err(|e| Failure::usage(format!("--base-url: {e}")))
+        // A bad setting (base URL, timeout): the library's message names it.
+        .map_err(Failure::usage)
 }
 
 /// A router over `urls` (each configured like [`client`] apart from its base URL), retrying

@@ -31,6 +31,7 @@ pub fn run(g: &Global, a: &EmbedArgs) -> Result<(), Failure> {
         }
         return stdout.flush().map_err(out::write_failed);
     }
+    crate::prompt::hint_when_typing();
     for line in std::io::stdin().lock().lines() {
         let line = line.map_err(|e| Failure::error(format!("reading stdin: {e}")))?;
         batch.push(line.strip_suffix('\r').map(str::to_owned).unwrap_or(line));

@@ -1,6 +1,6 @@
 //! The prompt of a one-shot command: the arguments joined with spaces, else all of stdin.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 
 use crate::fail::Failure;
 
@@ -8,6 +8,7 @@ use crate::fail::Failure;
 /// error (a server would only answer 400).
 pub fn read(words: &[String]) -> Result<String, Failure> {
     let text = if words.is_empty() {
+        hint_when_typing();
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
@@ -22,4 +23,11 @@ pub fn read(words: &[String]) -> Result<String, Failure> {
         ));
     }
     Ok(text)
+}
+
+/// Someone typing at a terminal gets told how the input ends (nothing is printed for a pipe).
+pub fn hint_when_typing() {
+    if std::io::stdin().is_terminal() {
+        eprintln!("(reading stdin: end with Ctrl-D)");
+    }
 }

@@ -693,3 +693,47 @@ fn a_backend_failing_mid_run_fails_over_to_its_twin() {
     assert_eq!(chats(&b), 20, "every line ended on the healthy twin");
     assert!(chats(&a) > 0, "the overloaded one was tried too");
 }
+
+#[test]
+fn a_second_ctrl_c_quits_at_once() {
+    let d = dir("batch-twice");
+    let srv = MockServer::start().unwrap();
+    srv.enqueue(Reply::default_answer());
+    srv.enqueue_all((0..4).map(|_| Reply::hang()));
+    let lines: Vec<String> = (0..4)
+        .map(|i| chat_line(&format!("r{i}"), "mock-model", "x"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let child = oai()
+        .env("OPENAI_BASE_URL", srv.url())
+        .args([
+            "--timeout",
+            "60",
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "-c",
+            "2",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("two requests in flight", || posts(&srv) == 2);
+    interrupt(&child);
+    // The first Ctrl-C waits for the two hanging requests; the second one does not.
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child);
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_exit(&out, 130);
+    assert!(
+        stderr(&out).contains("finishing the requests in flight"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(posts(&srv), 2, "no new line was taken after Ctrl-C");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "");
+}

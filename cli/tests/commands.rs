@@ -254,7 +254,11 @@ fn usage_errors_exit_2() {
         .output()
         .unwrap();
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("--base-url"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("base_url \"ftp://host\""),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(srv.request_count(), 0);
     // --help is not an error.
     let out = oai().args(["batch", "--help"]).output().unwrap();

@@ -1,5 +1,5 @@
 //! `oai respond`: the Responses API with `oai chat`'s conventions, against scripted replies of
-//! the mock (named events, final events, failures, cut streams).
+//! the mock (named events, final events, failures, cut streams) and its built-in answers.
 
 mod support;
 
@@ -81,14 +81,15 @@ fn a_failed_response_or_a_cut_stream_fails_after_what_arrived() {
     let out = run(&srv, &["respond", "-m", "m", "x"]);
     assert_exit(&out, 1);
     assert_eq!(stdout(&out), "Par\n");
-    assert_eq!(stderr(&out), "error: the response failed: engine died\n");
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("engine died"), "{}", stderr(&out));
     // The body ends without a final event.
     srv.enqueue(Reply::sse().raw(delta("Half")));
     let out = run(&srv, &["respond", "-m", "m", "--max-retries", "0", "x"]);
     assert_exit(&out, 1);
     assert_eq!(stdout(&out), "Half\n");
     assert!(
-        stderr(&out).contains("before its final event"),
+        stderr(&out).contains("response.completed"),
         "{}",
         stderr(&out)
     );
@@ -161,4 +162,30 @@ fn no_stream_json_and_schema() {
     assert_exit(&out, 1);
     assert_eq!(stderr(&out).lines().count(), 1);
     assert!(stderr(&out).contains("404"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_mocks_own_answers_streamed_or_whole_agree() {
+    let srv = MockServer::start().unwrap();
+    let streamed = run(&srv, &["respond", "hello", "there"]);
+    assert_exit(&streamed, 0);
+    assert_eq!(stdout(&streamed), "Mock reply to: hello there\n");
+    let whole = run(&srv, &["respond", "--no-stream", "hello", "there"]);
+    assert_exit(&whole, 0);
+    assert_eq!(whole.stdout, streamed.stdout);
+    // Structured output: the mock answers a json_schema format with matching JSON.
+    let d = dir("respond-mock-schema");
+    let schema = d.join("n.json");
+    std::fs::write(
+        &schema,
+        r#"{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}"#,
+    )
+    .unwrap();
+    let out = run(
+        &srv,
+        &["respond", "--schema", schema.to_str().unwrap(), "a number"],
+    );
+    assert_exit(&out, 0);
+    let v: Value = serde_json::from_str(stdout(&out).trim_end()).unwrap();
+    assert!(v["n"].is_i64(), "{v}");
 }

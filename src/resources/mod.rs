@@ -1,5 +1,6 @@
 //! Resource handles: `client.chat()`, `client.completions()`, `client.embeddings()`,
-//! `client.models()`, `client.raw()`. Shared source for both modes; every method is `async` in async mode.
+//! `client.models()`, `client.responses()`, `client.raw()`. Shared source for both modes;
+//! every method is `async` in async mode.
 
 pub mod chat;
 pub mod completions;
