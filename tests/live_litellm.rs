@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use live::{CHAT_MODEL, EMBED_MODEL};
 use oai_compat::types::{
-    ChatCompletionRequest, EmbeddingRequest, EncodingFormat, FinishReason, Message, StreamOptions,
+    ChatCompletionRequest, EmbeddingRequest, EncodingFormat, FinishReason, Message, StopReason,
+    StreamOptions,
 };
 use oai_compat::{ApiError, ChatCompletionAccumulator, Client, Error, ErrorCode, RequestOptions};
 
@@ -71,15 +72,23 @@ async fn chat_is_routed_to_vllm_under_the_same_model_name() {
         direct.usage.as_ref().unwrap().prompt_tokens
     );
     // LiteLLM moves vLLM's per-choice extras into `provider_specific_fields`, so the typed
-    // field is empty behind the proxy.
-    assert_eq!(out.choices[0].stop_reason, None);
-    assert!(
-        out.choices[0].extra["provider_specific_fields"]
-            .as_object()
-            .is_some_and(|f| f.contains_key("stop_reason")),
-        "{:?}",
-        out.choices[0].extra
-    );
+    // fields are empty behind the proxy.
+    let mut stopped = chat_req(CHAT_MODEL, "hi", 30);
+    stopped.stop = Some(vec!["e"].into());
+    let direct_stop = live::live(&live::vllm_chat_url())
+        .chat()
+        .create(&stopped)
+        .await
+        .unwrap();
+    let choice = &direct_stop.choices[0];
+    assert_eq!(choice.finish_reason, Some(FinishReason::Stop), "{choice:?}");
+    assert_eq!(choice.stop_reason, Some(StopReason::Text("e".into())));
+    let via = proxy(0).chat().create(&stopped).await.unwrap();
+    let choice = &via.choices[0];
+    assert_eq!(via.text(), direct_stop.text());
+    assert_eq!(choice.finish_reason, Some(FinishReason::Stop));
+    assert_eq!(choice.stop_reason, None);
+    assert_eq!(choice.extra["provider_specific_fields"]["stop_reason"], "e");
     // The headers say which deployment answered; there is no x-request-id, LiteLLM's
     // correlation id is x-litellm-call-id.
     let h = &out.meta.headers;
