@@ -21,6 +21,8 @@ use oai_compat::{ApiError, ChatCompletionAccumulator, Client, Error, ErrorCode, 
 const ALWAYS_429: &str = "always-429";
 /// A model whose upstream is a closed port on 127.0.0.1.
 const UPSTREAM_DOWN: &str = "upstream-down";
+/// A model that LiteLLM always fails with a provider's 529 ("overloaded").
+const ALWAYS_529: &str = "always-529";
 
 /// A client for the proxy with its master key and `retries` retries.
 fn proxy(retries: u32) -> Client {
@@ -112,7 +114,13 @@ async fn chat_is_routed_to_vllm_under_the_same_model_name() {
 async fn models_are_the_proxys_model_names() {
     let list = proxy(0).models().list().await.unwrap();
     let ids: Vec<&str> = list.data.iter().map(|m| m.id.as_str()).collect();
-    for want in [CHAT_MODEL, EMBED_MODEL, ALWAYS_429, UPSTREAM_DOWN] {
+    for want in [
+        CHAT_MODEL,
+        EMBED_MODEL,
+        ALWAYS_429,
+        UPSTREAM_DOWN,
+        ALWAYS_529,
+    ] {
         assert!(ids.contains(&want), "{want} missing from {ids:?}");
     }
     let chat = list.data.iter().find(|m| m.id == CHAT_MODEL).unwrap();
@@ -341,6 +349,31 @@ async fn upstream_down_is_litellms_500_and_retried_as_configured() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
+    assert_eq!(err.retries_taken(), 1);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs LiteLLM and the vLLM servers: bash scripts/servers.sh start all"]
+async fn a_providers_529_passes_through_and_is_retried() {
+    // A status outside the usual set with an empty reason phrase ("HTTP/1.1 529 "): still a
+    // typed 5xx, retried, and not `is_overloaded()` (that is vLLM's 503).
+    let req = chat_req(ALWAYS_529, "x", 2);
+    let err = proxy(1).chat().create(&req).await.unwrap_err();
+    assert_eq!(err.status(), Some(529));
+    assert!(err.is_retryable() && !err.is_overloaded());
+    assert_eq!(err.retries_taken(), 1);
+    let e = api(&err);
+    assert_eq!(e.error_type.as_deref(), Some("internal_server_error"));
+    assert_eq!(e.code, Some(ErrorCode::Text("529".into())));
+    assert!(e.message.contains("litellm.MockException"), "{}", e.message);
+    let shown = err.to_string();
+    assert!(
+        shown.contains("529") && shown.contains(&e.message),
+        "{shown}"
+    );
+    // A stream fails the same way, before its first event: no in-band error.
+    let err = proxy(1).chat().create_stream(&req).await.unwrap_err();
+    assert_eq!(err.status(), Some(529));
     assert_eq!(err.retries_taken(), 1);
 }
 
