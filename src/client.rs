@@ -17,6 +17,7 @@ use crate::request::RequestOptions;
 use crate::retry;
 use crate::rt;
 use crate::stream::EventStream;
+use crate::telemetry::CallSpan;
 use crate::transport::{AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Transport};
 
 /// Sent as `User-Agent` on every request.
@@ -188,6 +189,11 @@ impl Client {
     /// Embeddings: `/embeddings`.
     pub fn embeddings(&self) -> crate::resources::embeddings::Embeddings<'_> {
         crate::resources::embeddings::Embeddings::new(self)
+    }
+
+    /// The Responses API: `/responses`.
+    pub fn responses(&self) -> crate::resources::responses::Responses<'_> {
+        crate::resources::responses::Responses::new(self)
     }
 
     /// Models: `/models`.
@@ -385,11 +391,13 @@ impl<'a> Call<'a> {
     }
 }
 
-/// The result of `execute`: the response, its body when not streamed, and the retry count.
+/// The result of `execute`: the response, its body when not streamed, the retry count, and
+/// the call's span (still open: decoding or the stream adds to it).
 pub(crate) struct Executed {
     pub(crate) response: HttpResponse,
     pub(crate) body: Vec<u8>,
     pub(crate) retries_taken: u32,
+    span: CallSpan,
 }
 
 impl Executed {
@@ -424,9 +432,16 @@ impl Client {
                 stream_total: cfg.timeouts.stream_total,
             },
         };
+        let span = CallSpan::start(call.method, call.path, &url, call.body.as_deref());
         let mut retries_taken = 0;
         loop {
+            let attempt_span = span.attempt(retries_taken);
             let outcome = self.attempt(&req).await;
+            match &outcome {
+                Ok((response, _)) => attempt_span.status(response.status),
+                Err(e) => attempt_span.error(e, retries_taken),
+            }
+            drop(attempt_span);
             let mut err = match outcome {
                 Ok((response, body)) => {
                     log::debug!(
@@ -437,10 +452,12 @@ impl Client {
                         response.headers.request_id(),
                         retries_taken
                     );
+                    span.status(response.status);
                     return Ok(Executed {
                         response,
                         body,
                         retries_taken,
+                        span,
                     });
                 }
                 Err(e) => e,
@@ -464,6 +481,7 @@ impl Client {
                 }
                 None => {
                     err.set_retries_taken(retries_taken);
+                    span.error(&err, retries_taken);
                     return Err(err);
                 }
             }
@@ -548,10 +566,14 @@ impl Client {
                 meta.request_id().map(str::to_owned),
             );
             e.set_retries_taken(done.retries_taken);
+            done.span.error(&e, done.retries_taken);
             return Err(e);
         }
         match serde_json::from_slice::<T>(&done.body) {
-            Ok(value) => Ok(Response { value, meta }),
+            Ok(value) => {
+                done.span.response(done.retries_taken, &done.body);
+                Ok(Response { value, meta })
+            }
             Err(source) => {
                 let mut e = Error::decode(
                     what,
@@ -560,6 +582,7 @@ impl Client {
                     meta.request_id().map(str::to_owned),
                 );
                 e.set_retries_taken(done.retries_taken);
+                done.span.error(&e, done.retries_taken);
                 Err(e)
             }
         }
@@ -590,12 +613,14 @@ impl Client {
                 meta.request_id().map(str::to_owned),
             );
             e.set_retries_taken(done.retries_taken);
+            done.span.error(&e, done.retries_taken);
             return Err(e);
         }
         Ok(EventStream::new(
             done.response,
             meta,
             &self.inner.config.timeouts,
+            done.span.into_stream(done.retries_taken),
         ))
     }
 }

@@ -17,6 +17,7 @@ use crate::config::Timeouts;
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
 use crate::sse::Decoder;
+use crate::telemetry::StreamSpan;
 use crate::transport::HttpResponse;
 
 /// A stream of decoded server-sent events.
@@ -64,11 +65,47 @@ struct State<T> {
     finished: bool,
     done: bool,
     items: u64,
+    /// The call's span, open until the stream is dropped (feature `tracing`).
+    span: StreamSpan,
+    ending: Ending<T>,
     _t: PhantomData<fn() -> T>,
 }
 
+/// What ends a stream, for protocols that end with a named event instead of `data: [DONE]`
+/// (the Responses API's `response.completed`). The default is `[DONE]` only.
+pub(crate) struct Ending<T> {
+    /// Classifies each decoded item.
+    pub(crate) classify: fn(&T) -> Ends,
+    /// Names the expected end in the truncation error, e.g. "`data: [DONE]`".
+    pub(crate) expected: &'static str,
+}
+
+/// What one decoded item means for the end of its stream.
+pub(crate) enum Ends {
+    /// More items follow.
+    No,
+    /// The last item: hand it over, then end the stream.
+    After,
+    /// An in-band failure: end the stream with this error instead of the item.
+    Failed(StreamError),
+}
+
+impl<T> Default for Ending<T> {
+    fn default() -> Self {
+        Ending {
+            classify: |_| Ends::No,
+            expected: "`data: [DONE]`",
+        }
+    }
+}
+
 impl<T> EventStream<T> {
-    pub(crate) fn new(response: HttpResponse, meta: ResponseMeta, t: &Timeouts) -> Self {
+    pub(crate) fn new(
+        response: HttpResponse,
+        meta: ResponseMeta,
+        t: &Timeouts,
+        span: StreamSpan,
+    ) -> Self {
         EventStream {
             response,
             state: State {
@@ -80,9 +117,17 @@ impl<T> EventStream<T> {
                 finished: false,
                 done: false,
                 items: 0,
+                span,
+                ending: Ending::default(),
                 _t: PhantomData,
             },
         }
+    }
+
+    /// The same stream, ended by `ending`'s terminal items as well as by `[DONE]`.
+    pub(crate) fn with_ending(mut self, ending: Ending<T>) -> Self {
+        self.state.ending = ending;
+        self
     }
 
     /// HTTP status of the streamed response.
@@ -134,17 +179,29 @@ impl<T: DeserializeOwned> State<T> {
                     Ok(v) => StreamError::in_band(&v),
                     Err(_) => None,
                 };
+                // A named `error` event may carry its fields at the top level (Responses API).
                 let in_band = in_band.or_else(|| {
-                    (kind == "error")
-                        .then(|| StreamError::new(StreamErrorKind::InBand, ev.data.clone()))
+                    (kind == "error").then(|| match serde_json::from_str::<Value>(&ev.data) {
+                        Ok(Value::Object(o)) => StreamError::from_error_object(&o),
+                        _ => StreamError::new(StreamErrorKind::InBand, ev.data.clone()),
+                    })
                 });
                 if let Some(e) = in_band {
                     return Some(Err(self.fail_with(e)));
                 }
             }
             self.items += 1;
+            self.span.event(&ev.data);
             return Some(match serde_json::from_str::<T>(&ev.data) {
-                Ok(item) => Ok(item),
+                Ok(item) => match (self.ending.classify)(&item) {
+                    Ends::No => Ok(item),
+                    Ends::After => {
+                        self.finished = true;
+                        self.done = true;
+                        Ok(item)
+                    }
+                    Ends::Failed(e) => Err(self.fail_with(e)),
+                },
                 Err(e) => {
                     self.finished = true;
                     let mut err = Error::decode(
@@ -154,6 +211,7 @@ impl<T: DeserializeOwned> State<T> {
                         self.meta.request_id().map(str::to_owned),
                     );
                     err.set_retries_taken(self.meta.retries_taken);
+                    self.span.error(&err);
                     Err(err)
                 }
             });
@@ -196,8 +254,8 @@ impl<T: DeserializeOwned> State<T> {
                     return Ok(());
                 }
                 let mut msg = format!(
-                    "the body ended without `data: [DONE]` after {} event(s)",
-                    self.items
+                    "the body ended without {} after {} event(s)",
+                    self.ending.expected, self.items
                 );
                 if partial {
                     msg.push_str(", in the middle of an event");
@@ -220,7 +278,9 @@ impl<T: DeserializeOwned> State<T> {
         e.request_id = self.meta.request_id().map(str::to_owned);
         e.retries_taken = self.meta.retries_taken;
         self.finished = true;
-        Error::Stream(Box::new(e))
+        let e = Error::Stream(Box::new(e));
+        self.span.error(&e);
+        e
     }
 
     fn fail(&mut self, mut e: Error) -> Error {
@@ -229,6 +289,7 @@ impl<T: DeserializeOwned> State<T> {
             s.request_id = self.meta.request_id().map(str::to_owned);
         }
         e.set_retries_taken(self.meta.retries_taken);
+        self.span.error(&e);
         e
     }
 }

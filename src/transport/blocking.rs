@@ -89,7 +89,7 @@ impl Transport {
         };
         let started = Instant::now();
         let response = match req.method {
-            Method::Get | Method::Post => self.agent.run(request),
+            Method::Get | Method::Post | Method::Delete => self.agent.run(request),
         }
         .map_err(|e| map_error(e, req.stream, &t, started))?;
         let (parts, body) = response.into_parts();
