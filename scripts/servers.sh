@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Real OpenAI-compatible servers for the live tests (tests/live_vllm.rs, tests/live_prism.rs,
-# tests/live_litellm.rs).
+# Real OpenAI-compatible servers for the live tests (tests/live_*.rs: vLLM, Prism, the
+# Responses API on both, LiteLLM).
 #
 #   scripts/servers.sh install [vllm|prism|litellm|all]   idempotent install (PyPI / npm registry only)
 #   scripts/servers.sh start   [vllm|prism|litellm|all]   install if needed, start in the background, wait
