@@ -258,6 +258,41 @@ async fn unknown_model_is_litellms_400_with_a_string_code() {
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 #[ignore = "needs LiteLLM and the vLLM servers: bash scripts/servers.sh start all"]
+async fn vllms_own_400_arrives_wrapped_in_litellms_message() {
+    let req = chat_req(CHAT_MODEL, "x", 100_000);
+    let direct = live::live(&live::vllm_chat_url())
+        .chat()
+        .create(&req)
+        .await
+        .unwrap_err();
+    let direct = api(&direct);
+    assert_eq!(direct.param.as_deref(), Some("max_tokens"));
+    let err = proxy(2).chat().create(&req).await.unwrap_err();
+    let e = api(&err);
+    // Same status, but LiteLLM's type and string code; vLLM's whole error body becomes text
+    // inside LiteLLM's message, and its `param` is lost.
+    assert_eq!(e.status, 400);
+    assert_eq!(e.error_type.as_deref(), Some("invalid_request_error"));
+    assert_eq!(e.code, Some(ErrorCode::Text("400".into())));
+    assert_eq!(e.param, None);
+    assert!(
+        e.message
+            .starts_with("litellm.BadRequestError: Hosted_vllmException - {\"error\":"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains(&direct.message), "{}", e.message);
+    assert!(
+        e.message.contains(r#""param":"max_tokens""#),
+        "{}",
+        e.message
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(err.retries_taken(), 0);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs LiteLLM and the vLLM servers: bash scripts/servers.sh start all"]
 async fn rate_limit_429_is_typed_and_retried_as_configured() {
     let started = Instant::now();
     let err = proxy(2)
