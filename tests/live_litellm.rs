@@ -52,6 +52,17 @@ fn api(err: &Error) -> &ApiError {
     }
 }
 
+/// The API error in LiteLLM's shape: `status`, its `type`, the status again as a string
+/// `code`, and no `param`.
+fn litellm_error<'a>(err: &'a Error, status: u16, error_type: &str) -> &'a ApiError {
+    let e = api(err);
+    assert_eq!(e.status, status, "{err:?}");
+    assert_eq!(e.error_type.as_deref(), Some(error_type), "{err:?}");
+    assert_eq!(e.code, Some(ErrorCode::Text(status.to_string())), "{err:?}");
+    assert_eq!(e.param, None, "{err:?}");
+    e
+}
+
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 #[ignore = "needs LiteLLM and the vLLM servers: bash scripts/servers.sh start all"]
 async fn chat_is_routed_to_vllm_under_the_same_model_name() {
@@ -227,17 +238,13 @@ async fn unknown_model_is_litellms_400_with_a_string_code() {
         .create(&chat_req("nope", "x", 2))
         .await
         .unwrap_err();
-    let e = api(&err);
     // vLLM answers 404 NotFoundError with code 404 (an int); LiteLLM, 400 with code "400".
-    assert_eq!(e.status, 400);
+    let e = litellm_error(&err, 400, "invalid_request_error");
     assert_eq!(
         e.message,
         "/chat/completions: Invalid model name passed in model=nope. \
          Call `/v1/models` to view available models for your key."
     );
-    assert_eq!(e.error_type.as_deref(), Some("invalid_request_error"));
-    assert_eq!(e.code, Some(ErrorCode::Text("400".into())));
-    assert_eq!(e.param, None);
     assert!(e.headers.get("x-litellm-call-id").is_some());
     assert!(!err.is_not_found());
     assert!(!err.is_retryable());
@@ -247,10 +254,9 @@ async fn unknown_model_is_litellms_400_with_a_string_code() {
         .create(&EmbeddingRequest::new("nope", "x"))
         .await
         .unwrap_err();
-    assert_eq!(err.status(), Some(400));
+    let e = litellm_error(&err, 400, "invalid_request_error");
     assert!(
-        api(&err)
-            .message
+        e.message
             .starts_with("/embeddings: Invalid model name passed in model=nope."),
         "{err}"
     );
@@ -268,13 +274,9 @@ async fn vllms_own_400_arrives_wrapped_in_litellms_message() {
     let direct = api(&direct);
     assert_eq!(direct.param.as_deref(), Some("max_tokens"));
     let err = proxy(2).chat().create(&req).await.unwrap_err();
-    let e = api(&err);
     // Same status, but LiteLLM's type and string code; vLLM's whole error body becomes text
     // inside LiteLLM's message, and its `param` is lost.
-    assert_eq!(e.status, 400);
-    assert_eq!(e.error_type.as_deref(), Some("invalid_request_error"));
-    assert_eq!(e.code, Some(ErrorCode::Text("400".into())));
-    assert_eq!(e.param, None);
+    let e = litellm_error(&err, 400, "invalid_request_error");
     assert!(
         e.message
             .starts_with("litellm.BadRequestError: Hosted_vllmException - {\"error\":"),
@@ -310,11 +312,7 @@ async fn rate_limit_429_is_typed_and_retried_as_configured() {
     assert!(err.is_rate_limited(), "{err:?}");
     assert!(err.is_retryable());
     assert_eq!(err.retries_taken(), 2);
-    let e = api(&err);
-    assert_eq!(e.status, 429);
-    assert_eq!(e.error_type.as_deref(), Some("throttling_error"));
-    assert_eq!(e.code, Some(ErrorCode::Text("429".into())));
-    assert_eq!(e.param, None);
+    let e = litellm_error(&err, 429, "throttling_error");
     assert!(
         e.message
             .starts_with("litellm.RateLimitError: this is a mock rate limit error"),
@@ -360,9 +358,7 @@ async fn upstream_down_is_litellms_500_and_retried_as_configured() {
     assert!(err.is_retryable());
     assert!(!err.is_overloaded() && !err.is_rate_limited() && !err.is_connection());
     assert_eq!(err.retries_taken(), 2);
-    let e = api(&err);
-    assert_eq!(e.error_type.as_deref(), Some("internal_server_error"));
-    assert_eq!(e.code, Some(ErrorCode::Text("500".into())));
+    let e = litellm_error(&err, 500, "internal_server_error");
     // LiteLLM names the provider and the failure, and redacts the upstream's host.
     assert!(
         e.message.starts_with(
@@ -397,9 +393,7 @@ async fn a_providers_529_passes_through_and_is_retried() {
     assert_eq!(err.status(), Some(529));
     assert!(err.is_retryable() && !err.is_overloaded());
     assert_eq!(err.retries_taken(), 1);
-    let e = api(&err);
-    assert_eq!(e.error_type.as_deref(), Some("internal_server_error"));
-    assert_eq!(e.code, Some(ErrorCode::Text("529".into())));
+    let e = litellm_error(&err, 529, "internal_server_error");
     assert!(e.message.contains("litellm.MockException"), "{}", e.message);
     let shown = err.to_string();
     assert!(
@@ -451,11 +445,8 @@ async fn the_master_key_is_required() {
         .create(&chat_req(CHAT_MODEL, "x", 2))
         .await
         .unwrap_err();
-    let e = api(&err);
-    assert_eq!(e.status, 400);
+    let e = litellm_error(&err, 400, "no_db_connection");
     assert_eq!(e.message, "No connected db.");
-    assert_eq!(e.error_type.as_deref(), Some("no_db_connection"));
-    assert_eq!(e.code, Some(ErrorCode::Text("400".into())));
     assert!(!err.is_auth() && !err.is_retryable());
     assert_eq!(err.retries_taken(), 0);
     for shown in [err.to_string(), format!("{err:?}")] {
