@@ -86,8 +86,16 @@ async fn chat_is_routed_to_vllm_under_the_same_model_name() {
     );
     // LiteLLM moves vLLM's per-choice extras into `provider_specific_fields`, so the typed
     // fields are empty behind the proxy.
-    let mut stopped = chat_req(CHAT_MODEL, "hi", 30);
-    stopped.stop = Some(vec!["e"].into());
+    // Stop at a character the (greedy) answer above contains, so vLLM sets `stop_reason`.
+    let stop = direct
+        .text()
+        .unwrap()
+        .chars()
+        .find(char::is_ascii_alphanumeric)
+        .expect("an ASCII letter or digit in the answer")
+        .to_string();
+    let mut stopped = req.clone();
+    stopped.stop = Some(vec![stop.as_str()].into());
     let direct_stop = live::live(&live::vllm_chat_url())
         .chat()
         .create(&stopped)
@@ -95,13 +103,16 @@ async fn chat_is_routed_to_vllm_under_the_same_model_name() {
         .unwrap();
     let choice = &direct_stop.choices[0];
     assert_eq!(choice.finish_reason, Some(FinishReason::Stop), "{choice:?}");
-    assert_eq!(choice.stop_reason, Some(StopReason::Text("e".into())));
+    assert_eq!(choice.stop_reason, Some(StopReason::Text(stop.clone())));
     let via = proxy(0).chat().create(&stopped).await.unwrap();
     let choice = &via.choices[0];
     assert_eq!(via.text(), direct_stop.text());
     assert_eq!(choice.finish_reason, Some(FinishReason::Stop));
     assert_eq!(choice.stop_reason, None);
-    assert_eq!(choice.extra["provider_specific_fields"]["stop_reason"], "e");
+    assert_eq!(
+        choice.extra["provider_specific_fields"]["stop_reason"],
+        stop.as_str()
+    );
     // The headers say which deployment answered; there is no x-request-id, LiteLLM's
     // correlation id is x-litellm-call-id.
     let h = &out.meta.headers;
