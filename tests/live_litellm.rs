@@ -12,10 +12,13 @@ use std::time::{Duration, Instant};
 
 use live::{CHAT_MODEL, EMBED_MODEL};
 use oai_compat::types::{
-    ChatCompletionRequest, EmbeddingRequest, EncodingFormat, FinishReason, Message, StopReason,
-    StreamOptions,
+    ChatCompletionRequest, CompletionRequest, EmbeddingRequest, EncodingFormat, FinishReason,
+    Message, StopReason, StreamOptions, Usage,
 };
-use oai_compat::{ApiError, ChatCompletionAccumulator, Client, Error, ErrorCode, RequestOptions};
+use oai_compat::{
+    ApiError, ChatCompletionAccumulator, Client, CompletionAccumulator, Error, ErrorCode,
+    RequestOptions,
+};
 
 /// A model that LiteLLM always fails with its mock rate-limit error.
 const ALWAYS_429: &str = "always-429";
@@ -200,6 +203,62 @@ async fn stream_accumulates_what_arrived_and_ends_with_done() {
     assert!(last.usage.is_some(), "{last:?}");
     assert_eq!(last.choices.len(), 1);
     assert_eq!(last.choices[0].finish_reason, None);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs LiteLLM and the vLLM servers: bash scripts/servers.sh start all"]
+async fn completion_stream_usage_is_zero_unless_asked_for() {
+    let c = proxy(0);
+    let mut req = CompletionRequest::new(CHAT_MODEL, "The quick brown fox");
+    req.max_tokens = Some(6);
+    req.temperature = Some(0.0);
+    let full = c.completions().create(&req).await.unwrap();
+    let direct = live::live(&live::vllm_chat_url())
+        .completions()
+        .create(&req)
+        .await
+        .unwrap();
+    assert_eq!(full.text(), direct.text());
+    let zero = Usage {
+        prompt_tokens: 0,
+        completion_tokens: Some(0),
+        total_tokens: 0,
+        ..Default::default()
+    };
+    for include_usage in [false, true] {
+        let mut req = req.clone();
+        if include_usage {
+            req.stream_options = Some(StreamOptions {
+                include_usage: Some(true),
+                ..Default::default()
+            });
+        }
+        let mut s = c.completions().create_stream(&req).await.unwrap();
+        let mut acc = CompletionAccumulator::new();
+        let mut zero_usages = 0;
+        while let Some(chunk) = s.try_next().await.unwrap() {
+            zero_usages += usize::from(chunk.usage.as_ref() == Some(&zero));
+            acc.push(&chunk);
+        }
+        let got = acc.finish();
+        assert_eq!(got.text(), full.text(), "include_usage {include_usage}");
+        assert_eq!(got.choices[0].finish_reason, Some(FinishReason::Length));
+        let usage = got.usage.expect("usage");
+        if include_usage {
+            // The real counts, in the last chunk only.
+            assert_eq!(zero_usages, 0);
+            assert_eq!(usage.completion_tokens, Some(6));
+            assert_eq!(
+                usage.prompt_tokens,
+                full.usage.as_ref().unwrap().prompt_tokens
+            );
+        } else {
+            // vLLM sends no usage here; LiteLLM puts a zero one on every chunk, so the
+            // accumulated usage is zero rather than absent.
+            assert!(zero_usages >= 2, "{zero_usages}");
+            assert_eq!(usage, zero);
+        }
+    }
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
