@@ -30,6 +30,28 @@ pub(crate) struct Transport {
     client: reqwest::Client,
 }
 
+/// rustls with the `ring` provider and the platform's trust store, as the blocking mode has
+/// (reqwest's own default would build aws-lc-rs); ALPN as reqwest sets it with HTTP/2 on.
+#[cfg(feature = "rustls")]
+fn rustls_config() -> Result<rustls::ClientConfig> {
+    use std::sync::Arc;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(|e| {
+        Error::config(format!(
+            "could not load the platform's TLS trust store: {e}"
+        ))
+    })?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::config(format!("could not configure TLS: {e}")))?
+        // rustls calls every custom verifier "dangerous"; this one is the platform's own.
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 impl Transport {
     pub(crate) fn new(cfg: &Config) -> Result<Transport> {
         let mut b = reqwest::Client::builder()
@@ -43,6 +65,10 @@ impl Transport {
         }
         if !cfg.use_env_proxy {
             b = b.no_proxy();
+        }
+        #[cfg(feature = "rustls")]
+        {
+            b = b.tls_backend_preconfigured(rustls_config()?);
         }
         #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
         {

@@ -62,6 +62,10 @@ impl Transport {
                 .provider(ureq::tls::TlsProvider::Rustls)
                 // Same trust store as the async mode (reqwest uses the platform verifier).
                 .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                // ring, as in the async mode (see `rustls` in Cargo.toml).
+                .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
                 .build(),
         );
         #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
