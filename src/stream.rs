@@ -26,8 +26,9 @@ use crate::transport::HttpResponse;
 ///
 /// The stream ends after `data: [DONE]`. A body that ends without it, an in-band error event
 /// (`data: {"error": ...}`) or an oversized event yields one [`Error::Stream`]; a gap between
-/// events longer than [`Timeouts::stream_idle`] yields [`Error::Timeout`]. After an error the
-/// stream is finished (fused). It is never retried once handed over.
+/// events longer than [`Timeouts::stream_idle`](crate::Timeouts::stream_idle) yields
+/// [`Error::Timeout`]. After an error the stream is finished (fused). It is never retried
+/// once handed over.
 ///
 /// ```no_run
 /// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};

@@ -987,8 +987,12 @@ fn fault_table_in_docs_is_current() {
 fn fault_docs_name_real_tests() {
     let root = env!("CARGO_MANIFEST_DIR");
     let doc = std::fs::read_to_string(format!("{root}/docs/faults.md")).expect("docs/faults.md");
-    let start = doc.find("<!-- trust-table:start -->").expect("trust-table marker");
-    let end = doc.find("<!-- trust-table:end -->").expect("trust-table end marker");
+    let start = doc
+        .find("<!-- trust-table:start -->")
+        .expect("trust-table marker");
+    let end = doc
+        .find("<!-- trust-table:end -->")
+        .expect("trust-table end marker");
     let mut named = 0;
     for cell in doc[start..end].split('`').skip(1).step_by(2) {
         let Some((file, test)) = cell.split_once(".rs::") else {
