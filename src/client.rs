@@ -20,6 +20,7 @@ use crate::request::RequestOptions;
 use crate::retry;
 use crate::rt;
 use crate::stream::EventStream;
+use crate::telemetry::CallSpan;
 use crate::transport::{
     AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Transport, deadline_after, remaining,
 };
@@ -39,7 +40,9 @@ const MAX_ERROR_BODY: usize = 1024 * 1024;
 /// In the default (blocking) mode every call blocks; with the `async` feature the same
 /// methods are `async fn`s (the docs show the blocking signatures).
 ///
-/// ```no_run
+#[cfg_attr(feature = "blocking", doc = "```no_run")]
+// Written for the blocking signatures; in async mode every call here is `.await`ed.
+#[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 /// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};
 /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
 /// let models = client.models().list()?;
@@ -192,6 +195,11 @@ impl Client {
     /// Embeddings: `/embeddings`.
     pub fn embeddings(&self) -> crate::resources::embeddings::Embeddings<'_> {
         crate::resources::embeddings::Embeddings::new(self)
+    }
+
+    /// The Responses API: `/responses`.
+    pub fn responses(&self) -> crate::resources::responses::Responses<'_> {
+        crate::resources::responses::Responses::new(self)
     }
 
     /// Models: `/models`.
@@ -387,11 +395,13 @@ impl<'a> Call<'a> {
     }
 }
 
-/// The result of `execute`: the response, its body when not streamed, and the retry count.
+/// The result of `execute`: the response, its body when not streamed, the retry count, and
+/// the call's span (still open: decoding or the stream adds to it).
 pub(crate) struct Executed {
     pub(crate) response: HttpResponse,
     pub(crate) body: Vec<u8>,
     pub(crate) retries_taken: u32,
+    span: CallSpan,
 }
 
 impl Executed {
@@ -434,11 +444,19 @@ impl Client {
             },
             deadline: None,
         };
+        let span = CallSpan::start(call.method, call.path, &url, call.body.as_deref());
         let mut retries_taken = 0;
         loop {
+            let attempt_span = span.attempt(retries_taken);
             let outcome = self.attempt(&req).await;
-            // Redacted before anything (the retry log included) can show it.
-            let mut err = match outcome.map_err(|e| self.redact(e)) {
+            // Redacted before anything (the spans and the retry log included) can show it.
+            let outcome = outcome.map_err(|e| self.redact(e));
+            match &outcome {
+                Ok((response, _)) => attempt_span.status(response.status),
+                Err(e) => attempt_span.error(e, retries_taken),
+            }
+            drop(attempt_span);
+            let mut err = match outcome {
                 Ok((response, body)) => {
                     log::debug!(
                         "{} {} -> {} (request id {:?}, {} retries)",
@@ -448,10 +466,12 @@ impl Client {
                         response.headers.request_id(),
                         retries_taken
                     );
+                    span.status(response.status);
                     return Ok(Executed {
                         response,
                         body,
                         retries_taken,
+                        span,
                     });
                 }
                 Err(e) => e,
@@ -475,6 +495,7 @@ impl Client {
                 }
                 None => {
                     err.set_retries_taken(retries_taken);
+                    span.error(&err, retries_taken);
                     return Err(err);
                 }
             }
@@ -580,10 +601,14 @@ impl Client {
                 meta.request_id().map(str::to_owned),
             );
             e.set_retries_taken(done.retries_taken);
+            done.span.error(&e, done.retries_taken);
             return Err(e);
         }
         match serde_json::from_slice::<T>(&done.body) {
-            Ok(value) => Ok(Response { value, meta }),
+            Ok(value) => {
+                done.span.response(done.retries_taken, &done.body);
+                Ok(Response { value, meta })
+            }
             Err(source) => {
                 let mut e = Error::decode(
                     what,
@@ -592,7 +617,9 @@ impl Client {
                     meta.request_id().map(str::to_owned),
                 );
                 e.set_retries_taken(done.retries_taken);
-                Err(self.redact(e))
+                let e = self.redact(e);
+                done.span.error(&e, done.retries_taken);
+                Err(e)
             }
         }
     }
@@ -604,7 +631,12 @@ impl Client {
     ) -> Result<EventStream<T>> {
         let done = self.execute(call).await?;
         let meta = done.meta();
-        Ok(EventStream::new(done.response, meta, &self.inner.config))
+        Ok(EventStream::new(
+            done.response,
+            meta,
+            &self.inner.config,
+            done.span.into_stream(done.retries_taken),
+        ))
     }
 }
 

@@ -337,6 +337,17 @@ pub enum ErrorCode {
     Text(String),
 }
 
+impl ErrorCode {
+    /// The code of a JSON value: an integer or a string; `None` for anything else.
+    pub(crate) fn from_value(v: &Value) -> Option<ErrorCode> {
+        match v {
+            Value::Number(n) => n.as_i64().map(ErrorCode::Int),
+            Value::String(s) => Some(ErrorCode::Text(s.clone())),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -505,6 +516,20 @@ impl StreamError {
         }
     }
 
+    /// Builds the in-band error of a bare error object (`message`, `type`, `code`, `param`
+    /// at its top level), as the Responses API's `error` event and failed response carry it.
+    pub(crate) fn from_error_object(obj: &serde_json::Map<String, Value>) -> StreamError {
+        let fields = ErrorFields::from_object(obj);
+        let mut e = StreamError::new(StreamErrorKind::InBand, fields.message);
+        if e.message.is_empty() {
+            e.message = "an error occurred during streaming".to_owned();
+        }
+        e.error_type = fields.error_type;
+        e.code = fields.code;
+        e.param = fields.param;
+        e
+    }
+
     /// Builds the error for an in-band error payload, if `v` is one.
     pub(crate) fn in_band(v: &Value) -> Option<StreamError> {
         let fields = ErrorFields::from_value(v)?;
@@ -563,11 +588,7 @@ impl ErrorFields {
             Some(Value::Null) | None => None,
             Some(other) => Some(other.to_string()),
         };
-        let code = match e.get("code") {
-            Some(Value::Number(n)) => n.as_i64().map(ErrorCode::Int),
-            Some(Value::String(s)) => Some(ErrorCode::Text(s.clone())),
-            _ => None,
-        };
+        let code = e.get("code").and_then(ErrorCode::from_value);
         ErrorFields {
             message: text("message").unwrap_or_default(),
             error_type: text("type"),

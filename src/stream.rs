@@ -17,6 +17,7 @@ use crate::config::{Config, Secret};
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
 use crate::sse::Decoder;
+use crate::telemetry::StreamSpan;
 use crate::transport::HttpResponse;
 
 /// A stream of decoded server-sent events.
@@ -30,7 +31,9 @@ use crate::transport::HttpResponse;
 /// [`Error::Timeout`]. After an error the stream is finished (fused). It is never retried
 /// once handed over.
 ///
-/// ```no_run
+#[cfg_attr(feature = "blocking", doc = "```no_run")]
+// Written for the blocking signatures; in async mode every call here is `.await`ed.
+#[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 /// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};
 /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
 /// let req = ChatCompletionRequest::new("my-model", [Message::user("Tell a story")]);
@@ -65,11 +68,47 @@ struct State<T> {
     items: u64,
     /// Replaced in every error the stream yields (an echoed key in an error event).
     key: Option<Secret>,
+    /// The call's span, open until the stream is dropped (feature `tracing`).
+    span: StreamSpan,
+    ending: Ending<T>,
     _t: PhantomData<fn() -> T>,
 }
 
+/// What ends a stream, for protocols that end with a named event instead of `data: [DONE]`
+/// (the Responses API's `response.completed`). The default is `[DONE]` only.
+pub(crate) struct Ending<T> {
+    /// Classifies each decoded item.
+    pub(crate) classify: fn(&T) -> Ends,
+    /// Names the expected end in the truncation error, e.g. "`data: [DONE]`".
+    pub(crate) expected: &'static str,
+}
+
+/// What one decoded item means for the end of its stream.
+pub(crate) enum Ends {
+    /// More items follow.
+    No,
+    /// The last item: hand it over, then end the stream.
+    After,
+    /// An in-band failure: end the stream with this error instead of the item.
+    Failed(StreamError),
+}
+
+impl<T> Default for Ending<T> {
+    fn default() -> Self {
+        Ending {
+            classify: |_| Ends::No,
+            expected: "`data: [DONE]`",
+        }
+    }
+}
+
 impl<T> EventStream<T> {
-    pub(crate) fn new(response: HttpResponse, meta: ResponseMeta, cfg: &Config) -> Self {
+    pub(crate) fn new(
+        response: HttpResponse,
+        meta: ResponseMeta,
+        cfg: &Config,
+        span: StreamSpan,
+    ) -> Self {
         EventStream {
             response,
             state: State {
@@ -82,9 +121,17 @@ impl<T> EventStream<T> {
                 done: false,
                 items: 0,
                 key: cfg.api_key.clone(),
+                span,
+                ending: Ending::default(),
                 _t: PhantomData,
             },
         }
+    }
+
+    /// The same stream, ended by `ending`'s terminal items as well as by `[DONE]`.
+    pub(crate) fn with_ending(mut self, ending: Ending<T>) -> Self {
+        self.state.ending = ending;
+        self
     }
 
     /// HTTP status of the streamed response.
@@ -136,17 +183,29 @@ impl<T: DeserializeOwned> State<T> {
                     Ok(v) => StreamError::in_band(&v),
                     Err(_) => None,
                 };
+                // A named `error` event may carry its fields at the top level (Responses API).
                 let in_band = in_band.or_else(|| {
-                    (kind == "error")
-                        .then(|| StreamError::new(StreamErrorKind::InBand, ev.data.clone()))
+                    (kind == "error").then(|| match serde_json::from_str::<Value>(&ev.data) {
+                        Ok(Value::Object(o)) => StreamError::from_error_object(&o),
+                        _ => StreamError::new(StreamErrorKind::InBand, ev.data.clone()),
+                    })
                 });
                 if let Some(e) = in_band {
                     return Some(Err(self.fail_with(e)));
                 }
             }
             self.items += 1;
+            self.span.event(&ev.data);
             return Some(match serde_json::from_str::<T>(&ev.data) {
-                Ok(item) => Ok(item),
+                Ok(item) => match (self.ending.classify)(&item) {
+                    Ends::No => Ok(item),
+                    Ends::After => {
+                        self.finished = true;
+                        self.done = true;
+                        Ok(item)
+                    }
+                    Ends::Failed(e) => Err(self.fail_with(e)),
+                },
                 Err(e) => {
                     let id = self.meta.request_id().map(str::to_owned);
                     Err(self.fail(Error::decode("stream event", e, ev.data.as_bytes(), id)))
@@ -192,8 +251,8 @@ impl<T: DeserializeOwned> State<T> {
                     return Ok(());
                 }
                 let mut msg = format!(
-                    "the body ended without `data: [DONE]` after {} event(s)",
-                    self.items
+                    "the body ended without {} after {} event(s)",
+                    self.ending.expected, self.items
                 );
                 if partial {
                     msg.push_str(", in the middle of an event");
@@ -224,9 +283,11 @@ impl<T: DeserializeOwned> State<T> {
             s.request_id = self.meta.request_id().map(str::to_owned);
         }
         e.set_retries_taken(self.meta.retries_taken);
+        // Redacted first: the span (feature `tracing`) must not record an echoed key either.
         if let Some(key) = &self.key {
             e.redact(key.expose());
         }
+        self.span.error(&e);
         e
     }
 }

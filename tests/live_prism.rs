@@ -5,23 +5,12 @@
 #[path = "support/live.rs"]
 mod live;
 
-use oai_compat::Client;
+use live::prism;
 use oai_compat::types::{
     ChatCompletionRequest, CompletionRequest, EmbeddingRequest, Message, ResponseFormat, Tool,
     ToolChoice,
 };
 use serde_json::json;
-
-fn prism() -> Client {
-    Client::builder()
-        .use_env(false)
-        .no_proxy()
-        .base_url_exact(live::prism_url())
-        .api_key("sk-prism")
-        .max_retries(0)
-        .build()
-        .unwrap()
-}
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 #[ignore = "needs Prism over OpenAI's spec: bash scripts/servers.sh start prism"]

@@ -4,8 +4,9 @@
 
 #[path = "common.rs"]
 mod common;
+#[path = "connect.rs"]
+mod connect;
 
-use std::error::Error;
 use std::process::ExitCode;
 
 use oai_compat::types::{
@@ -52,7 +53,7 @@ pub struct Demo {
 /// the message has been printed and the `Err` is the exit code to end with.
 pub fn setup() -> Result<Demo, ExitCode> {
     let (model, prompt) = common::command_line(USAGE, parse_args)?;
-    let (client, mock) = connect().map_err(|e| failure(&e))?;
+    let (client, mock) = connect::connect().map_err(|e| failure(&e))?;
     Ok(Demo {
         client,
         model,
@@ -77,24 +78,6 @@ fn parse_args(mut args: common::Args) -> Result<Option<(Option<String>, String)>
         prompt
     };
     Ok(Some((model, prompt)))
-}
-
-/// A client for `OPENAI_BASE_URL`, or for a freshly started mock server when it is unset.
-fn connect() -> Result<(Client, Option<MockServer>), Box<dyn Error>> {
-    if std::env::var("OPENAI_BASE_URL").is_ok_and(|url| !url.trim().is_empty()) {
-        return Ok((Client::from_env()?, None));
-    }
-    let mock = MockServer::start()?;
-    eprintln!(
-        "OPENAI_BASE_URL is not set: using the built-in mock server at {}",
-        mock.url()
-    );
-    // use_env(false): no OPENAI_API_KEY from the environment is sent to the mock.
-    let client = Client::builder()
-        .use_env(false)
-        .base_url(mock.url())
-        .build()?;
-    Ok((client, Some(mock)))
 }
 
 impl Demo {

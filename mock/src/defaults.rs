@@ -6,14 +6,17 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use super::request::route_path;
+use super::responses::pieces;
+use super::schema::instance;
 use super::text::{
     EMBEDDING_DIM, MAX_MODEL_LEN, detokenize, embedding, logprob, mock_reply, tokenize, tokens,
     word_count,
 };
+use super::tools::{Call, calls};
 use super::{RecordedRequest, Reply, Shared, lock};
 
 /// A built-in handler.
-type Handler = fn(&Shared, &RecordedRequest) -> Result<Reply, Reply>;
+pub(super) type Handler = fn(&Shared, &RecordedRequest) -> Result<Reply, Reply>;
 
 /// Upper bound of `n`.
 const MAX_N: u64 = 128;
@@ -62,7 +65,8 @@ fn route(req: &RecordedRequest) -> Result<Handler, Reply> {
         "/version" => ("GET", version),
         "/tokenize" => ("POST", tokenize_route),
         "/detokenize" => ("POST", detokenize_route),
-        _ => return Err(Reply::json(404, r#"{"detail":"Not Found"}"#)),
+        "/v1/responses" => ("POST", super::responses::create),
+        _ => return super::responses::route_by_id(req),
     };
     if req.method == method {
         Ok(handler)
@@ -85,7 +89,7 @@ fn unauthorized(shared: &Shared, req: &RecordedRequest) -> Option<Reply> {
     }
 }
 
-fn now() -> u64 {
+pub(super) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -93,7 +97,7 @@ fn now() -> u64 {
 
 // ---------------------------------------------------------------- errors
 
-fn bad_request(message: &str, param: Option<&str>) -> Reply {
+pub(super) fn bad_request(message: &str, param: Option<&str>) -> Reply {
     let body = json!({
         "error": {"message": message, "type": "BadRequestError", "param": param, "code": 400}
     });
@@ -112,7 +116,7 @@ fn model_not_found(model: &str) -> Reply {
     Reply::json(404, body.to_string())
 }
 
-fn missing(param: &str) -> Reply {
+pub(super) fn missing(param: &str) -> Reply {
     bad_request(
         &format!("Missing required parameter: '{param}'."),
         Some(param),
@@ -122,7 +126,7 @@ fn missing(param: &str) -> Reply {
 // ------------------------------------------------------------ parameters
 
 /// The body as a JSON object.
-fn body_object(req: &RecordedRequest) -> Result<Map<String, Value>, Reply> {
+pub(super) fn body_object(req: &RecordedRequest) -> Result<Map<String, Value>, Reply> {
     match serde_json::from_slice::<Value>(&req.body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(bad_request("The request body must be a JSON object.", None)),
@@ -131,12 +135,12 @@ fn body_object(req: &RecordedRequest) -> Result<Map<String, Value>, Reply> {
 }
 
 /// A parameter, `None` when absent or `null`.
-fn param<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(super) fn param<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     body.get(name).filter(|v| !v.is_null())
 }
 
 /// The required `model`, which must be one the server knows.
-fn known_model(shared: &Shared, body: &Map<String, Value>) -> Result<String, Reply> {
+pub(super) fn known_model(shared: &Shared, body: &Map<String, Value>) -> Result<String, Reply> {
     match param(body, "model") {
         None => Err(missing("model")),
         Some(Value::String(model)) => check_model(shared, model).map(|()| model.clone()),
@@ -153,7 +157,7 @@ fn check_model(shared: &Shared, model: &str) -> Result<(), Reply> {
 }
 
 /// An optional integer parameter within `min..=max`.
-fn int_param(
+pub(super) fn int_param(
     body: &Map<String, Value>,
     name: &str,
     min: u64,
@@ -172,7 +176,7 @@ fn int_param(
 }
 
 /// An optional boolean parameter.
-fn flag(body: &Map<String, Value>, name: &str) -> Result<bool, Reply> {
+pub(super) fn flag(body: &Map<String, Value>, name: &str) -> Result<bool, Reply> {
     match param(body, name) {
         None => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
@@ -202,7 +206,10 @@ fn include_usage(body: &Map<String, Value>) -> bool {
 
 /// How many words may be generated after a prompt of `prompt_tokens` words:
 /// vLLM's context-length check.
-fn generation_limit(prompt_tokens: usize, max_tokens: Option<usize>) -> Result<usize, Reply> {
+pub(super) fn generation_limit(
+    prompt_tokens: usize,
+    max_tokens: Option<usize>,
+) -> Result<usize, Reply> {
     if prompt_tokens >= MAX_MODEL_LEN {
         return Err(bad_request(
             &format!(
@@ -298,7 +305,7 @@ fn version(_shared: &Shared, _req: &RecordedRequest) -> Result<Reply, Reply> {
 // ------------------------------------------------------------------ chat
 
 /// The text of a message: its string content, or its text parts joined by spaces.
-fn message_text(message: &Value) -> String {
+pub(super) fn message_text(message: &Value) -> String {
     match message.get("content") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(parts)) => parts
@@ -307,41 +314,6 @@ fn message_text(message: &Value) -> String {
             .collect::<Vec<_>>()
             .join(" "),
         _ => String::new(),
-    }
-}
-
-/// The function the request forces a call to, if any.
-fn forced_tool(body: &Map<String, Value>) -> Result<Option<String>, Reply> {
-    match param(body, "tool_choice") {
-        Some(Value::Object(choice)) => {
-            match choice
-                .get("function")
-                .and_then(|f| f.get("name"))
-                .and_then(Value::as_str)
-            {
-                Some(name) => Ok(Some(name.to_owned())),
-                None => Err(bad_request(
-                    "'tool_choice' must name a function: {\"type\":\"function\",\"function\":{\"name\":..}}.",
-                    Some("tool_choice"),
-                )),
-            }
-        }
-        Some(Value::String(mode)) if mode == "required" => {
-            let first = param(body, "tools")
-                .and_then(Value::as_array)
-                .and_then(|tools| tools.first())
-                .and_then(|tool| tool.get("function"))
-                .and_then(|f| f.get("name"))
-                .and_then(Value::as_str);
-            match first {
-                Some(name) => Ok(Some(name.to_owned())),
-                None => Err(bad_request(
-                    "'tool_choice' is 'required' but no tools were given.",
-                    Some("tool_choice"),
-                )),
-            }
-        }
-        _ => Ok(None),
     }
 }
 
@@ -363,8 +335,44 @@ fn chat_logprob(token: &str, top: usize) -> Value {
 
 /// What a chat answer says.
 enum ChatOutput {
-    Content { text: String, finish: &'static str },
-    Tool { name: String },
+    Content {
+        text: String,
+        finish: &'static str,
+        /// JSON content: streamed and counted in runs of 4 characters.
+        json: bool,
+    },
+    Tools(Vec<Call>),
+}
+
+/// The prompt of a conversation: the last user message; or, when it ends with tool results,
+/// those results (then the second value is `true`).
+fn chat_prompt(messages: &[Value]) -> (String, bool) {
+    let role = |m: &Value| m.get("role").and_then(Value::as_str).map(str::to_owned);
+    let mut results: Vec<String> = messages
+        .iter()
+        .rev()
+        .take_while(|m| role(m).as_deref() == Some("tool"))
+        .map(message_text)
+        .collect();
+    if !results.is_empty() {
+        results.reverse();
+        return (results.join(" "), true);
+    }
+    let last_user = messages
+        .iter()
+        .rev()
+        .find(|m| role(m).as_deref() == Some("user"))
+        .map(message_text)
+        .unwrap_or_default();
+    (last_user, false)
+}
+
+/// The JSON schema of a `json_schema` `response_format`, if the request has one.
+fn response_schema(body: &Map<String, Value>) -> Option<&Value> {
+    let format = param(body, "response_format")?;
+    (format.get("type").and_then(Value::as_str) == Some("json_schema"))
+        .then(|| format.get("json_schema")?.get("schema"))
+        .flatten()
 }
 
 fn chat(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
@@ -394,42 +402,59 @@ fn chat(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
     let want_logprobs = flag(&body, "logprobs")?;
     let top = int_param(&body, "top_logprobs", 0, MAX_LOGPROBS)?.unwrap_or(0);
     let stream = flag(&body, "stream")?;
-    let tool = forced_tool(&body)?;
+    let (prompt, after_tool) = chat_prompt(messages);
+    let tool_calls = calls(&body, &prompt, after_tool)?;
     let prompt_tokens: usize = messages.iter().map(|m| word_count(&message_text(m))).sum();
     let limit = generation_limit(prompt_tokens, max)?;
 
-    let output = match tool {
-        Some(name) => ChatOutput::Tool { name },
-        None => {
-            let last_user = messages
-                .iter()
-                .rev()
-                .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-                .map(message_text)
-                .unwrap_or_default();
-            let (text, cut) = mock_reply(&last_user, limit);
-            let finish = if cut { "length" } else { "stop" };
-            ChatOutput::Content { text, finish }
+    let output = if !tool_calls.is_empty() {
+        ChatOutput::Tools(tool_calls)
+    } else if let Some(schema) = response_schema(&body) {
+        let all = pieces(&instance(schema, true).to_string(), true);
+        let cut = all.len() > limit;
+        ChatOutput::Content {
+            text: all[..all.len().min(limit)].concat(),
+            finish: if cut { "length" } else { "stop" },
+            json: true,
+        }
+    } else {
+        let (text, cut) = mock_reply(&prompt, limit);
+        let finish = if cut { "length" } else { "stop" };
+        ChatOutput::Content {
+            text,
+            finish,
+            json: false,
         }
     };
     let completion_tokens = n * match &output {
-        ChatOutput::Content { text, .. } => word_count(text),
-        ChatOutput::Tool { .. } => word_count("{}"),
+        ChatOutput::Content { text, json, .. } => pieces(text, *json).len(),
+        ChatOutput::Tools(calls) => calls.iter().map(|c| pieces(&c.arguments, true).len()).sum(),
     };
     let usage = usage(prompt_tokens, completion_tokens);
     let id = format!("chatcmpl-mock-{}", shared.next_id());
-    let call_ids: Vec<String> = (0..n)
-        .map(|_| format!("chatcmpl-tool-mock-{}", shared.next_id()))
+    let calls_per_choice = match &output {
+        ChatOutput::Tools(calls) => calls.len(),
+        ChatOutput::Content { .. } => 0,
+    };
+    // One id per call of each choice.
+    let call_ids: Vec<Vec<String>> = (0..n)
+        .map(|_| {
+            (0..calls_per_choice)
+                .map(|_| format!("chatcmpl-tool-mock-{}", shared.next_id()))
+                .collect()
+        })
         .collect();
     let created = now();
 
     if !stream {
         let choices: Vec<Value> = (0..n)
             .map(|i| match &output {
-                ChatOutput::Content { text, finish } => {
+                ChatOutput::Content { text, finish, json } => {
                     let logprobs = if want_logprobs {
-                        let content: Vec<Value> =
-                            tokens(text).iter().map(|t| chat_logprob(t, top)).collect();
+                        let content: Vec<Value> = pieces(text, *json)
+                            .iter()
+                            .map(|t| chat_logprob(t, top))
+                            .collect();
                         json!({ "content": content })
                     } else {
                         Value::Null
@@ -447,17 +472,17 @@ fn chat(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
                         "stop_reason": null,
                     })
                 }
-                ChatOutput::Tool { name } => json!({
+                ChatOutput::Tools(calls) => json!({
                     "index": i,
                     "message": {
                         "role": "assistant",
                         "reasoning_content": null,
                         "content": null,
-                        "tool_calls": [{
-                            "id": call_ids[i],
+                        "tool_calls": calls.iter().zip(&call_ids[i]).map(|(c, id)| json!({
+                            "id": id,
                             "type": "function",
-                            "function": {"name": name, "arguments": "{}"},
-                        }],
+                            "function": {"name": c.name, "arguments": c.arguments},
+                        })).collect::<Vec<Value>>(),
                     },
                     "logprobs": null,
                     "finish_reason": "tool_calls",
@@ -495,10 +520,10 @@ fn chat(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
                 "finish_reason": null,
             }))];
             let finish = match &output {
-                ChatOutput::Content { text, finish } => {
-                    for token in tokens(text) {
+                ChatOutput::Content { text, finish, json } => {
+                    for token in pieces(text, *json) {
                         let logprobs = if want_logprobs {
-                            json!({ "content": [chat_logprob(token, top)] })
+                            json!({ "content": [chat_logprob(&token, top)] })
                         } else {
                             Value::Null
                         };
@@ -511,28 +536,30 @@ fn chat(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
                     }
                     *finish
                 }
-                ChatOutput::Tool { name } => {
-                    events.push(chunk(json!({
-                        "index": i,
-                        "delta": {"tool_calls": [{
-                            "index": 0,
-                            "id": call_ids[i],
-                            "type": "function",
-                            "function": {"name": name, "arguments": ""},
-                        }]},
-                        "logprobs": null,
-                        "finish_reason": null,
-                    })));
-                    for fragment in ["{", "}"] {
+                ChatOutput::Tools(calls) => {
+                    for (k, (c, call_id)) in calls.iter().zip(&call_ids[i]).enumerate() {
                         events.push(chunk(json!({
                             "index": i,
                             "delta": {"tool_calls": [{
-                                "index": 0,
-                                "function": {"arguments": fragment},
+                                "index": k,
+                                "id": call_id,
+                                "type": "function",
+                                "function": {"name": c.name, "arguments": ""},
                             }]},
                             "logprobs": null,
                             "finish_reason": null,
                         })));
+                        for fragment in pieces(&c.arguments, true) {
+                            events.push(chunk(json!({
+                                "index": i,
+                                "delta": {"tool_calls": [{
+                                    "index": k,
+                                    "function": {"arguments": fragment},
+                                }]},
+                                "logprobs": null,
+                                "finish_reason": null,
+                            })));
+                        }
                     }
                     "tool_calls"
                 }

@@ -6,7 +6,7 @@
 //!
 //! [`MockServer::start`] binds `127.0.0.1` on a free port and answers
 //! HTTP/1.1 like a small vLLM server: `/v1/models`, `/v1/chat/completions`,
-//! `/v1/completions`, `/v1/embeddings` (streaming included), and vLLM's
+//! `/v1/completions`, `/v1/embeddings`, `/v1/responses` (streaming included), and vLLM's
 //! `/health`, `/version`, `/tokenize` and `/detokenize`. The answers are
 //! deterministic functions of the request, so tests can assert on them.
 //!
@@ -66,6 +66,8 @@
 //! | `POST /v1/chat/completions` | a `chat.completion` whose content is `"Mock reply to: "` followed by the words of the last user message |
 //! | `POST /v1/completions` | a `text_completion` whose text is `"Mock reply to: "` followed by the words of the prompt |
 //! | `POST /v1/embeddings` | one vector per input, 8 dimensions (or `dimensions`), L2-normalised, a function of the input text |
+//! | `POST /v1/responses` | a Responses API `response` whose output message says `"Mock reply to: "` followed by the words of the input (a string, or the last user message of a list) |
+//! | `GET /v1/responses/{id}`, `POST /v1/responses/{id}/cancel` | vLLM's 404 ``{"error":{"message":"Response with id '<id>' not found.",...,"param":"response_id","code":404}}``, as vLLM answers without a response store (its default); `DELETE /v1/responses/{id}` gets `405` and `/input_items` `404`, as vLLM has no such routes |
 //! | `GET /health` | `200` with an empty body |
 //! | `GET /version` | `{"version":"0.0.0-mock"}` |
 //! | `POST /tokenize`, `POST /detokenize` | vLLM's shapes; one token per whitespace-separated word |
@@ -86,10 +88,34 @@
 //! * **Choices.** `n` choices (1 to 128), indices `0..n`, all with the same
 //!   content. For `/v1/completions`, a list of prompts gives `n` choices per
 //!   prompt, choice `i * n + j` for prompt `i`.
-//! * **Tools.** A `tool_choice` naming a function (`{"type":"function","function":{"name":..}}`),
-//!   or `"required"` with `tools`, makes the answer a call to that function
-//!   (the first tool for `"required"`) with `arguments: "{}"`, `content:
-//!   null` and `finish_reason: "tool_calls"`.
+//! * **Tools.** With `tools`, the answer calls functions instead of
+//!   answering with text (`content: null`, `finish_reason: "tool_calls"`;
+//!   `function_call` output items for `/v1/responses`) when:
+//!   - `tool_choice` names a function (`{"type":"function","function":{"name":..}}`,
+//!     or the Responses API's `{"type":"function","name":..}`): that
+//!     function, on every turn;
+//!   - `tool_choice` is `"required"`: the tools named in the prompt, else the
+//!     first tool;
+//!   - `tool_choice` is `"auto"` or absent: every tool whose name appears in
+//!     the last user message (the prompt *asks* for it, e.g. "use
+//!     get_weather"), in the order of `tools`, as parallel calls. Once the
+//!     conversation ends with tool results (`role: "tool"` messages, or
+//!     `function_call_output` items), the answer is text again:
+//!     `"Mock reply to: "` followed by the words of those results.
+//!
+//!   `"none"` never calls. The arguments are a JSON object of the tool's
+//!   `parameters` schema with its *required* properties (see JSON below),
+//!   `{}` when there are none.
+//! * **JSON schema.** A `response_format` of type `json_schema` (chat) or a
+//!   `text.format` of type `json_schema` (Responses API) makes the content
+//!   compact JSON matching the schema, every property filled: strings
+//!   `"mock"` (or the first `enum` value, or the `const`), integers and
+//!   numbers their `minimum` (else 0 within the bounds), booleans `true`,
+//!   arrays `minItems` items (at least one), `anyOf`/`oneOf` their first
+//!   non-null choice, local `$ref`s followed. Tokens are runs of 4
+//!   characters, so `max_tokens` / `max_output_tokens` cut the JSON (with
+//!   `finish_reason: "length"` / `status: "incomplete"`), as a real model's
+//!   cut-off JSON.
 //! * **Logprobs.** Chat with `logprobs: true` gets `logprobs.content` with one
 //!   entry per token and `top_logprobs` alternatives; completions with
 //!   `logprobs: N` get `tokens`, `token_logprobs`, `top_logprobs` and
@@ -108,6 +134,18 @@
 //!   deltas: `index`, `id`, `type` and `function.name` first, then the
 //!   `arguments` in fragments. Concatenating the streamed `content` (or
 //!   `text`) gives exactly the non-streamed one.
+//! * **Responses API streaming.** With `"stream": true`, `/v1/responses`
+//!   sends named events (`event: response.output_text.delta` with the same
+//!   `type` in the data and a growing `sequence_number`) in vLLM's order:
+//!   `response.created`, `response.in_progress`, `response.output_item.added`,
+//!   `response.content_part.added`, one `response.output_text.delta` per
+//!   token, `response.output_text.done`, `response.content_part.done`,
+//!   `response.output_item.done`, `response.completed`; function calls
+//!   stream as `response.function_call_arguments.delta`/`.done`. No
+//!   `[DONE]`. Like vLLM (and unlike OpenAI, which sends
+//!   `response.incomplete`), a response cut by `max_output_tokens` ends with
+//!   `response.completed` carrying `status: "incomplete"` and
+//!   `incomplete_details.reason: "max_output_tokens"`.
 //! * **Ids and headers.** `id` is `chatcmpl-mock-N`, `cmpl-mock-N` or
 //!   `embd-mock-N` with a per-server counter; `model` is echoed. Every
 //!   built-in answer has an `x-request-id` header: the request's own
@@ -149,9 +187,12 @@ mod defaults;
 mod http;
 mod reply;
 mod request;
+mod responses;
+mod schema;
 #[cfg(test)]
 mod tests;
 mod text;
+mod tools;
 
 pub use reply::Reply;
 pub use request::RecordedRequest;

@@ -184,6 +184,12 @@ impl Reply {
         self.raw(format!("data: {}\n\n", data.as_ref()))
     }
 
+    /// Appends the named server-sent event `event: {name}\ndata: {data}\n\n` (one write), as
+    /// the Responses API sends them (`event: response.output_text.delta`).
+    pub fn named_event(self, name: &str, data: impl AsRef<str>) -> Reply {
+        self.raw(format!("event: {name}\ndata: {}\n\n", data.as_ref()))
+    }
+
     /// Appends exactly these bytes as one write (one chunk when chunked):
     /// CRLF line endings, comments (`: ping\n\n`), `event:`/`id:` fields,
     /// a UTF-8 character split across two writes, invalid UTF-8, ... An

@@ -1458,3 +1458,92 @@ fn concurrent_connections_are_served() {
     assert_eq!(server.request_count(), 41);
     assert_eq!(server.connections(), 9);
 }
+
+#[test]
+fn chat_calls_the_tools_the_prompt_names_then_answers_their_results() {
+    let server = MockServer::start().unwrap();
+    let tools = json!([
+        {"type": "function", "function": {"name": "get_time", "parameters":
+            {"type": "object", "properties": {"tz": {"type": "string", "enum": ["UTC"]}},
+             "required": ["tz"]}}},
+        {"type": "function", "function": {"name": "get_weather", "parameters":
+            {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+             "required": ["city"]}}},
+        {"type": "function", "function": {"name": "unused"}}
+    ]);
+    let ask = |text: &str, extra: Value| {
+        let mut req = json!({"model": "mock-model", "tools": tools,
+                             "messages": [{"role": "user", "content": text}]});
+        for (k, v) in extra.as_object().unwrap() {
+            req[k] = v.clone();
+        }
+        post(&server, "/v1/chat/completions", &req).json()
+    };
+    let body = ask("use get_weather and get_time", json!({}));
+    let calls = body["choices"][0]["message"]["tool_calls"]
+        .as_array()
+        .unwrap();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        calls[0]["function"],
+        json!({"name": "get_time", "arguments": "{\"tz\":\"UTC\"}"})
+    );
+    assert_eq!(
+        calls[1]["function"],
+        json!({"name": "get_weather", "arguments": "{\"city\":\"mock\"}"})
+    );
+    assert_ne!(calls[0]["id"], calls[1]["id"]);
+    // A prompt that names no tool gets text; "none" never calls.
+    assert_eq!(
+        ask("hello", json!({}))["choices"][0]["finish_reason"],
+        "stop"
+    );
+    assert_eq!(
+        ask("use get_time", json!({"tool_choice": "none"}))["choices"][0]["finish_reason"],
+        "stop"
+    );
+    // After the tool results, the answer is text built from them.
+    let mut req = json!({"model": "mock-model", "tools": tools, "messages": [
+        {"role": "user", "content": "use get_time"},
+        {"role": "assistant", "content": null, "tool_calls": [calls[0].clone()]},
+        {"role": "tool", "tool_call_id": calls[0]["id"], "content": "noon"},
+    ]});
+    let body = post(&server, "/v1/chat/completions", &req).json();
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "Mock reply to: noon"
+    );
+    // ... unless a function is forced: then it is called again.
+    req["tool_choice"] = json!({"type": "function", "function": {"name": "get_time"}});
+    let body = post(&server, "/v1/chat/completions", &req).json();
+    assert_eq!(body["choices"][0]["finish_reason"], "tool_calls");
+}
+
+#[test]
+fn chat_json_schema_answers_matching_json_cut_by_max_tokens() {
+    let server = MockServer::start().unwrap();
+    let format = json!({"type": "json_schema", "json_schema": {"name": "p", "schema": {
+        "type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 7}},
+        "required": ["name", "age"], "additionalProperties": false}}});
+    let body = post(
+        &server,
+        "/v1/chat/completions",
+        &chat_request(json!({"response_format": format})),
+    )
+    .json();
+    let content = body["choices"][0]["message"]["content"].as_str().unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(content).unwrap(),
+        json!({"name": "mock", "age": 7})
+    );
+    assert_eq!(body["choices"][0]["finish_reason"], "stop");
+    let body = post(
+        &server,
+        "/v1/chat/completions",
+        &chat_request(json!({"response_format": format, "max_tokens": 2})),
+    )
+    .json();
+    assert_eq!(body["choices"][0]["message"]["content"], "{\"age\":7");
+    assert_eq!(body["choices"][0]["finish_reason"], "length");
+    assert_eq!(body["usage"]["completion_tokens"], 2);
+}

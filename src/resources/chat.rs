@@ -17,7 +17,9 @@ super::handle!(
 impl Chat<'_> {
     /// Creates a chat completion (`POST /chat/completions`).
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};
     /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let mut req = ChatCompletionRequest::new("my-model", [Message::user("2+2?")]);
@@ -45,7 +47,9 @@ impl Chat<'_> {
     /// Streams a chat completion: sets `stream: true` and sends the request's
     /// `stream_options`. Retried only until the response headers arrive.
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, types::{ChatCompletionRequest, Message, StreamOptions}};
     /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let mut req = ChatCompletionRequest::new("my-model", [Message::user("Hi")]);

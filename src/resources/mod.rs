@@ -5,6 +5,7 @@ pub mod chat;
 pub mod completions;
 pub mod embeddings;
 pub mod models;
+pub mod responses;
 pub mod vllm;
 
 /// Declares a resource handle: a borrowed client plus optional per-call options.

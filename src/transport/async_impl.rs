@@ -58,6 +58,7 @@ impl Transport {
         let method = match req.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
+            Method::Delete => reqwest::Method::DELETE,
         };
         let mut b = self.client.request(method, req.url);
         for (n, v) in req.headers {

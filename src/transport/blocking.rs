@@ -113,7 +113,7 @@ impl Transport {
         let response = {
             let _deadline = DeadlineGuard::set(req.deadline);
             match req.method {
-                Method::Get | Method::Post => self.agent.run(request),
+                Method::Get | Method::Post | Method::Delete => self.agent.run(request),
             }
         }
         .map_err(|e| map_error(e, req.stream, &t, started))?;

@@ -14,11 +14,13 @@ pub(crate) use async_impl::{Body, HttpResponse, Transport};
 #[cfg(feature = "blocking")]
 pub(crate) use blocking::{Body, HttpResponse, Transport};
 
-/// The two methods the API uses.
+/// The methods the API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Method {
     Get,
     Post,
+    /// `DELETE /responses/{id}`.
+    Delete,
 }
 
 impl Method {
@@ -26,6 +28,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Delete => "DELETE",
         }
     }
 }

@@ -46,6 +46,7 @@ pub mod common;
 pub mod completions;
 pub mod embeddings;
 pub mod models;
+pub mod responses;
 pub mod vllm;
 
 pub use chat::{
@@ -65,6 +66,15 @@ pub use embeddings::{
     Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EncodingFormat,
 };
 pub use models::{Model, ModelList};
+pub use responses::{
+    ContentPartEvent, DeltaEvent, DoneEvent, ErrorEvent, FunctionCallItem, FunctionCallOutput,
+    FunctionTool, IncompleteDetails, InputContent, InputItem, InputItemList, InputMessage,
+    InputPart, InputTokensDetails, OutputContent, OutputItem, OutputItemEvent, OutputMessage,
+    OutputText, OutputTokensDetails, ReasoningConfig, ReasoningItem, ReasoningPart, ResponseError,
+    ResponseEvent, ResponseInput, ResponseObject, ResponseRequest, ResponseStatus,
+    ResponseStreamEvent, ResponseStreamOptions, ResponseTool, ResponseToolChoice, ResponseUsage,
+    TextConfig, TextFormat,
+};
 pub use vllm::{
     ClassifyData, ClassifyRequest, ClassifyResponse, DetokenizeRequest, DetokenizeResponse,
     PoolingData, PoolingRequest, PoolingResponse, RerankRequest, RerankResponse, RerankResult,

@@ -43,6 +43,19 @@ pub fn prism_url() -> String {
 pub const CHAT_MODEL: &str = "tiny-llama";
 pub const EMBED_MODEL: &str = "all-MiniLM-L6-v2";
 
+/// A client for Prism: an exact base URL (Prism's paths have no `/v1`), a dummy key (the spec
+/// requires one), no retries (a 422 must surface at once).
+pub fn prism() -> Client {
+    Client::builder()
+        .use_env(false)
+        .no_proxy()
+        .base_url_exact(prism_url())
+        .api_key("sk-prism")
+        .max_retries(0)
+        .build()
+        .expect("client")
+}
+
 /// A client for a live server: no env, no proxy, generous timeouts for a 2-core CPU.
 pub fn live(url: &str) -> Client {
     Client::builder()

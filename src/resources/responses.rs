@@ -1,0 +1,217 @@
+//! `/responses`: the Responses API.
+
+use crate::client::{Call, Response, json_body};
+use crate::error::{Error, Result, StreamError};
+use crate::stream::{Ending, Ends, EventStream};
+use crate::transport::Method;
+use crate::types::{InputItemList, ResponseObject, ResponseRequest, ResponseStreamEvent};
+
+/// A stream of Responses API events. It ends after `response.completed` or
+/// `response.incomplete`; see [`ResponseStreamEvent`].
+pub type ResponseStream = EventStream<ResponseStreamEvent>;
+
+super::handle!(
+    /// The Responses API. Get one with [`Client::responses`](crate::Client::responses).
+    Responses
+);
+
+/// How a Responses stream ends: `response.completed` / `response.incomplete` are its last
+/// event; `response.failed` and `error` are in-band errors.
+pub(crate) fn ending() -> Ending<ResponseStreamEvent> {
+    Ending {
+        classify: |event| match event {
+            ResponseStreamEvent::Completed(_) | ResponseStreamEvent::Incomplete(_) => Ends::After,
+            ResponseStreamEvent::Failed(e) => Ends::Failed(failed(&e.response)),
+            ResponseStreamEvent::Error(e) => {
+                let mut err = StreamError::from_error_object(&e.extra);
+                err.message = if e.message.is_empty() {
+                    "the server sent an error event".to_owned()
+                } else {
+                    e.message.clone()
+                };
+                err.code = e
+                    .code
+                    .as_ref()
+                    .and_then(crate::error::ErrorCode::from_value);
+                err.param.clone_from(&e.param);
+                Ends::Failed(err)
+            }
+            _ => Ends::No,
+        },
+        expected: "a `response.completed`, `response.incomplete` or `response.failed` event",
+    }
+}
+
+/// The in-band error of a failed response: its `error` object, or a generic message.
+fn failed(response: &ResponseObject) -> StreamError {
+    let mut err = match &response.error {
+        Some(e) => {
+            let mut err = StreamError::from_error_object(&e.extra);
+            if !e.message.is_empty() {
+                err.message.clone_from(&e.message);
+            }
+            err.code = e
+                .code
+                .as_ref()
+                .and_then(crate::error::ErrorCode::from_value);
+            err
+        }
+        None => StreamError::from_error_object(&Default::default()),
+    };
+    err.message = if response.id.is_empty() {
+        format!("the response failed: {}", err.message)
+    } else {
+        format!("response {} failed: {}", response.id, err.message)
+    };
+    err
+}
+
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+impl Responses<'_> {
+    /// Creates a response (`POST /responses`).
+    ///
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
+    /// use oai_compat::{Client, types::ResponseRequest};
+    /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
+    /// let mut req = ResponseRequest::new("my-model", "Write one line about Rust");
+    /// req.max_output_tokens = Some(64);
+    /// let out = client.responses().create(&req)?;
+    /// println!("{} ({:?})", out.output_text(), out.status);
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn create(&self, req: &ResponseRequest) -> Result<ResponseObject> {
+        Ok(self.create_with_meta(req).await?.value)
+    }
+
+    /// [`Responses::create`], with the response's status, headers and retry count.
+    pub async fn create_with_meta(
+        &self,
+        req: &ResponseRequest,
+    ) -> Result<Response<ResponseObject>> {
+        let opts = self.client.options(&self.options);
+        let body = json_body(req, &req.extra, None, &opts)?;
+        let call = Call::post("/responses", body, false, &opts);
+        self.client.json(call, "response").await
+    }
+
+    /// Streams a response: sets `stream: true` and sends the request's `stream_options`.
+    /// Retried only until the response headers arrive.
+    ///
+    /// The stream yields [`ResponseStreamEvent`]s and ends after `response.completed` or
+    /// `response.incomplete`. `response.failed` and `error` events end it with
+    /// [`Error::Stream`] (kind `InBand`); a body that ends before a final event is a
+    /// `Truncated` [`Error::Stream`]. [`ResponseStream::final_response`] collects it.
+    ///
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
+    /// use oai_compat::{Client, types::ResponseRequest};
+    /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
+    /// let req = ResponseRequest::new("my-model", "Tell a story");
+    /// let mut stream = client.responses().create_stream(&req)?;
+    /// while let Some(event) = stream.try_next()? {
+    ///     print!("{}", event.text_delta().unwrap_or_default());
+    /// }
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn create_stream(&self, req: &ResponseRequest) -> Result<ResponseStream> {
+        let mut opts = self.client.options(&self.options);
+        // `stream_options` goes through the per-call body keys: it is not chat's type.
+        if let Some(so) = &req.stream_options {
+            if !opts.body.contains_key("stream_options") {
+                let so = serde_json::to_value(so).map_err(|e| {
+                    Error::config(format!("could not serialise stream_options: {e}"))
+                })?;
+                opts.to_mut().body.insert("stream_options".into(), so);
+            }
+        }
+        let body = json_body(req, &req.extra, Some(None), &opts)?;
+        let call = Call::post("/responses", body, true, &opts);
+        Ok(self.client.stream(call).await?.with_ending(ending()))
+    }
+
+    /// Retrieves a stored response (`GET /responses/{id}`).
+    ///
+    /// vLLM stores responses only when started with `VLLM_ENABLE_RESPONSES_API_STORE=1`;
+    /// otherwise every id is a 404 [`Error::Api`].
+    pub async fn retrieve(&self, id: &str) -> Result<ResponseObject> {
+        let opts = self.client.options(&self.options);
+        let path = format!(
+            "/responses/{}",
+            crate::url::path_segment("response id", id)?
+        );
+        let call = Call::get(&path, &opts);
+        Ok(self.client.json(call, "response").await?.value)
+    }
+
+    /// Cancels a background response (`POST /responses/{id}/cancel`) and returns it.
+    ///
+    /// Only `background: true` responses can be cancelled; OpenAI and vLLM answer 400 for
+    /// others, and vLLM 404 when it does not store responses.
+    pub async fn cancel(&self, id: &str) -> Result<ResponseObject> {
+        let opts = self.client.options(&self.options);
+        let path = format!(
+            "/responses/{}/cancel",
+            crate::url::path_segment("response id", id)?
+        );
+        let call = Call {
+            method: Method::Post,
+            path: &path,
+            root: false,
+            body: None,
+            stream: false,
+            options: &opts,
+        };
+        Ok(self.client.json(call, "response").await?.value)
+    }
+
+    /// Deletes a stored response (`DELETE /responses/{id}`; OpenAI answers with an empty
+    /// body). vLLM has no such route: it answers 405, reported as an [`Error::Api`].
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let opts = self.client.options(&self.options);
+        let path = format!(
+            "/responses/{}",
+            crate::url::path_segment("response id", id)?
+        );
+        let call = Call {
+            method: Method::Delete,
+            path: &path,
+            root: false,
+            body: None,
+            stream: false,
+            options: &opts,
+        };
+        self.client.execute(call).await.map(|_| ())
+    }
+
+    /// Lists the input items of a stored response (`GET /responses/{id}/input_items`); page
+    /// with `RequestOptions::query("after", ..)` and `limit`. vLLM has no such route: it
+    /// answers 404, reported as an [`Error::Api`].
+    pub async fn input_items(&self, id: &str) -> Result<InputItemList> {
+        let opts = self.client.options(&self.options);
+        let path = format!(
+            "/responses/{}/input_items",
+            crate::url::path_segment("response id", id)?
+        );
+        let call = Call::get(&path, &opts);
+        Ok(self.client.json(call, "input item list").await?.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_one_segment() {
+        let id_segment = |id| crate::url::path_segment("response id", id);
+        assert_eq!(id_segment("resp_1").unwrap(), "resp_1");
+        assert_eq!(id_segment("../models").unwrap(), "..%2Fmodels");
+        assert_eq!(id_segment("a?b#c d").unwrap(), "a%3Fb%23c%20d");
+        for bad in ["", ".", ".."] {
+            assert!(matches!(id_segment(bad), Err(Error::Config(_))), "{bad:?}");
+        }
+    }
+}
