@@ -449,7 +449,7 @@ impl Client {
         loop {
             let attempt_span = span.attempt(retries_taken);
             let outcome = self.attempt(&req).await;
-            // Redacted before anything (the spans and the retry log included) can show it.
+            // Redacted before anything (the retry log, the span) can show it.
             let outcome = outcome.map_err(|e| self.redact(e));
             match &outcome {
                 Ok((response, _)) => attempt_span.status(response.status),

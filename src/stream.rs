@@ -27,9 +27,8 @@ use crate::transport::HttpResponse;
 ///
 /// The stream ends after `data: [DONE]`. A body that ends without it, an in-band error event
 /// (`data: {"error": ...}`) or an oversized event yields one [`Error::Stream`]; a gap between
-/// events longer than [`Timeouts::stream_idle`](crate::Timeouts::stream_idle) yields
-/// [`Error::Timeout`]. After an error the stream is finished (fused). It is never retried
-/// once handed over.
+/// events longer than [`Timeouts::stream_idle`] yields [`Error::Timeout`]. After an error the
+/// stream is finished (fused). It is never retried once handed over.
 ///
 #[cfg_attr(feature = "blocking", doc = "```no_run")]
 // Written for the blocking signatures; in async mode every call here is `.await`ed.
@@ -66,11 +65,11 @@ struct State<T> {
     finished: bool,
     done: bool,
     items: u64,
-    /// Replaced in every error the stream yields (an echoed key in an error event).
-    key: Option<Secret>,
     /// The call's span, open until the stream is dropped (feature `tracing`).
     span: StreamSpan,
     ending: Ending<T>,
+    /// Replaced in every error the stream yields (an echoed key in an error event).
+    key: Option<Secret>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -120,9 +119,9 @@ impl<T> EventStream<T> {
                 finished: false,
                 done: false,
                 items: 0,
-                key: cfg.api_key.clone(),
                 span,
                 ending: Ending::default(),
+                key: cfg.api_key.clone(),
                 _t: PhantomData,
             },
         }
@@ -283,7 +282,6 @@ impl<T: DeserializeOwned> State<T> {
             s.request_id = self.meta.request_id().map(str::to_owned);
         }
         e.set_retries_taken(self.meta.retries_taken);
-        // Redacted first: the span (feature `tracing`) must not record an echoed key either.
         if let Some(key) = &self.key {
             e.redact(key.expose());
         }

@@ -199,19 +199,3 @@ impl Responses<'_> {
         Ok(self.client.json(call, "input item list").await?.value)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_one_segment() {
-        let id_segment = |id| crate::url::path_segment("response id", id);
-        assert_eq!(id_segment("resp_1").unwrap(), "resp_1");
-        assert_eq!(id_segment("../models").unwrap(), "..%2Fmodels");
-        assert_eq!(id_segment("a?b#c d").unwrap(), "a%3Fb%23c%20d");
-        for bad in ["", ".", ".."] {
-            assert!(matches!(id_segment(bad), Err(Error::Config(_))), "{bad:?}");
-        }
-    }
-}
