@@ -393,7 +393,14 @@ impl ClientBuilder {
             ));
         }
         for (n, v) in &self.headers {
-            validate_header(n, v)?;
+            validate_header(n, v).map_err(|mut e| {
+                // A header value that holds the key (under a name that does not look like
+                // one) must not be repeated by the error either.
+                if let Some(k) = &api_key {
+                    e.redact(k.expose());
+                }
+                e
+            })?;
         }
         let t = self.timeouts;
         for (name, d) in [
@@ -481,8 +488,14 @@ mod tests {
         assert!(e.to_string().contains("invalid header name"), "{e}");
         let e = b.clone().header("x-key", "a\nb").into_config().unwrap_err();
         assert!(e.to_string().contains("invalid value"), "{e}");
-        let e = b.api_key("sk-abc\ndef").into_config().unwrap_err();
+        let e = b.clone().api_key("sk-abc\ndef").into_config().unwrap_err();
         assert!(!e.to_string().contains("sk-abc"), "{e}");
+        let e = b
+            .api_key("sk-live-123456789")
+            .header("x-llm", "Bearer sk-live-123456789\n")
+            .into_config()
+            .unwrap_err();
+        assert!(!e.to_string().contains("sk-live"), "{e}");
     }
 
     #[test]

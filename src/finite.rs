@@ -3,7 +3,8 @@
 //! JSON has no NaN or infinity, and serde_json writes them as `null`, so a `NaN` temperature
 //! would silently become "the server's default". [`check`] walks a request with a serializer
 //! that writes nothing and fails at the first non-finite `f32`/`f64`, naming its field
-//! (`messages[0].temperature`). It allocates only for the path of map keys it passes through.
+//! (`messages[0].temperature`). The walk allocates nothing: the field's path is only built
+//! on the way back up from a non-finite number.
 
 use std::fmt;
 
@@ -14,12 +15,17 @@ use crate::error::{Error, Result};
 
 /// `Ok` when every number in `value` is finite; else an [`Error::Config`] naming the field.
 pub(crate) fn check<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let mut path = Vec::new();
-    match value.serialize(Walker { path: &mut path }) {
+    match value.serialize(Walker) {
         Ok(()) => Ok(()),
-        Err(Found(Some(msg))) => Err(Error::config(msg)),
+        Err(Found::NonFinite { value, path }) => {
+            let field = render(&path);
+            let field = if field.is_empty() { "a number" } else { &field };
+            Err(Error::config(format!(
+                "the request field `{field}` is {value}: JSON has no NaN or infinity (it would be sent as null, the server's default); use a finite number"
+            )))
+        }
         // Other serialisation errors are the real serialiser's to report.
-        Err(Found(None)) => Ok(()),
+        Err(Found::Other) => Ok(()),
     }
 }
 
@@ -30,9 +36,10 @@ enum Step {
     Index(usize),
 }
 
+/// `path` (innermost step first) as `messages[0].content`.
 fn render(path: &[Step]) -> String {
     let mut out = String::new();
-    for step in path {
+    for step in path.iter().rev() {
         match step {
             Step::Field(name) => dotted(&mut out, name),
             Step::Key(name) => dotted(&mut out, name),
@@ -49,13 +56,31 @@ fn dotted(out: &mut String, name: &str) {
     out.push_str(name);
 }
 
-/// The walk's error: `Some(message)` for a non-finite number, `None` for anything else.
+/// The walk's error.
 #[derive(Debug)]
-struct Found(Option<String>);
+enum Found {
+    /// A non-finite number, and the steps to it, innermost first.
+    NonFinite { value: f64, path: Vec<Step> },
+    /// Anything else (not ours to report).
+    Other,
+}
+
+impl fmt::Debug for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Field(n) => f.write_str(n),
+            Step::Key(k) => f.write_str(k),
+            Step::Index(i) => write!(f, "[{i}]"),
+        }
+    }
+}
 
 impl fmt::Display for Found {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_deref().unwrap_or("not serialisable"))
+        match self {
+            Found::NonFinite { value, .. } => write!(f, "non-finite number {value}"),
+            Found::Other => f.write_str("not serialisable"),
+        }
     }
 }
 
@@ -63,41 +88,37 @@ impl std::error::Error for Found {}
 
 impl ser::Error for Found {
     fn custom<M: fmt::Display>(_: M) -> Self {
-        Found(None)
+        Found::Other
     }
 }
 
-struct Walker<'p> {
-    path: &'p mut Vec<Step>,
-}
-
-impl<'p> Walker<'p> {
-    fn float(self, v: f64) -> std::result::Result<(), Found> {
-        if v.is_finite() {
-            return Ok(());
+/// `r` with `step` added to the path of a non-finite number found below it.
+fn within(
+    r: std::result::Result<(), Found>,
+    step: impl FnOnce() -> Step,
+) -> std::result::Result<(), Found> {
+    match r {
+        Err(Found::NonFinite { value, mut path }) => {
+            path.push(step());
+            Err(Found::NonFinite { value, path })
         }
-        let field = render(self.path);
-        let field = if field.is_empty() { "a number" } else { &field };
-        Err(Found(Some(format!(
-            "the request field `{field}` is {v}: JSON has no NaN or infinity (it would be sent as null, the server's default); use a finite number"
-        ))))
+        other => other,
     }
+}
 
-    /// A tuple or struct variant: its name is a step until the compound ends.
-    fn variant(self, name: &'static str) -> Compound<'p> {
-        self.path.push(Step::Field(name));
-        Compound::popping(self)
-    }
+/// The serializer that only looks at numbers.
+struct Walker;
 
-    fn nested<T: Serialize + ?Sized>(
-        &mut self,
-        step: Step,
-        v: &T,
-    ) -> std::result::Result<(), Found> {
-        self.path.push(step);
-        let r = v.serialize(Walker { path: self.path });
-        self.path.pop();
-        r
+impl Walker {
+    fn float(v: f64) -> std::result::Result<(), Found> {
+        if v.is_finite() {
+            Ok(())
+        } else {
+            Err(Found::NonFinite {
+                value: v,
+                path: Vec::new(),
+            })
+        }
     }
 }
 
@@ -107,16 +128,16 @@ macro_rules! ok {
     };
 }
 
-impl<'p> ser::Serializer for Walker<'p> {
+impl ser::Serializer for Walker {
     type Ok = ();
     type Error = Found;
-    type SerializeSeq = Compound<'p>;
-    type SerializeTuple = Compound<'p>;
-    type SerializeTupleStruct = Compound<'p>;
-    type SerializeTupleVariant = Compound<'p>;
-    type SerializeMap = Compound<'p>;
-    type SerializeStruct = Compound<'p>;
-    type SerializeStructVariant = Compound<'p>;
+    type SerializeSeq = Compound;
+    type SerializeTuple = Compound;
+    type SerializeTupleStruct = Compound;
+    type SerializeTupleVariant = Compound;
+    type SerializeMap = Compound;
+    type SerializeStruct = Compound;
+    type SerializeStructVariant = Compound;
 
     ok!(
         serialize_bool(bool),
@@ -140,10 +161,10 @@ impl<'p> ser::Serializer for Walker<'p> {
     );
 
     fn serialize_f32(self, v: f32) -> std::result::Result<(), Found> {
-        self.float(f64::from(v))
+        Walker::float(f64::from(v))
     }
     fn serialize_f64(self, v: f64) -> std::result::Result<(), Found> {
-        self.float(v)
+        Walker::float(v)
     }
     fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> std::result::Result<(), Found> {
         v.serialize(self)
@@ -156,26 +177,26 @@ impl<'p> ser::Serializer for Walker<'p> {
         v.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        mut self,
+        self,
         _: &'static str,
         _: u32,
         variant: &'static str,
         v: &T,
     ) -> std::result::Result<(), Found> {
-        self.nested(Step::Field(variant), v)
+        within(v.serialize(Walker), || Step::Field(variant))
     }
-    fn serialize_seq(self, _: Option<usize>) -> std::result::Result<Compound<'p>, Found> {
-        Ok(Compound::new(self))
+    fn serialize_seq(self, _: Option<usize>) -> std::result::Result<Compound, Found> {
+        Ok(Compound::default())
     }
-    fn serialize_tuple(self, _: usize) -> std::result::Result<Compound<'p>, Found> {
-        Ok(Compound::new(self))
+    fn serialize_tuple(self, _: usize) -> std::result::Result<Compound, Found> {
+        Ok(Compound::default())
     }
     fn serialize_tuple_struct(
         self,
         _: &'static str,
         _: usize,
-    ) -> std::result::Result<Compound<'p>, Found> {
-        Ok(Compound::new(self))
+    ) -> std::result::Result<Compound, Found> {
+        Ok(Compound::default())
     }
     fn serialize_tuple_variant(
         self,
@@ -183,18 +204,14 @@ impl<'p> ser::Serializer for Walker<'p> {
         _: u32,
         variant: &'static str,
         _: usize,
-    ) -> std::result::Result<Compound<'p>, Found> {
-        Ok(self.variant(variant))
+    ) -> std::result::Result<Compound, Found> {
+        Ok(Compound::variant(variant))
     }
-    fn serialize_map(self, _: Option<usize>) -> std::result::Result<Compound<'p>, Found> {
-        Ok(Compound::new(self))
+    fn serialize_map(self, _: Option<usize>) -> std::result::Result<Compound, Found> {
+        Ok(Compound::default())
     }
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> std::result::Result<Compound<'p>, Found> {
-        Ok(Compound::new(self))
+    fn serialize_struct(self, _: &'static str, _: usize) -> std::result::Result<Compound, Found> {
+        Ok(Compound::default())
     }
     fn serialize_struct_variant(
         self,
@@ -202,61 +219,59 @@ impl<'p> ser::Serializer for Walker<'p> {
         _: u32,
         variant: &'static str,
         _: usize,
-    ) -> std::result::Result<Compound<'p>, Found> {
-        Ok(self.variant(variant))
+    ) -> std::result::Result<Compound, Found> {
+        Ok(Compound::variant(variant))
     }
 }
 
 /// A list, map or struct being walked.
-struct Compound<'p> {
-    walker: Walker<'p>,
+#[derive(Default)]
+struct Compound {
     index: usize,
+    /// A map key given on its own (`serialize_key`), for a non-finite value after it.
     key: Option<String>,
-    /// A variant name was pushed for this compound: pop it at the end.
-    pop: bool,
+    /// The variant of a tuple or struct variant: a step for everything inside.
+    variant: Option<&'static str>,
 }
 
-impl<'p> Compound<'p> {
-    fn new(walker: Walker<'p>) -> Self {
+impl Compound {
+    fn variant(name: &'static str) -> Self {
         Compound {
-            walker,
-            index: 0,
-            key: None,
-            pop: false,
+            variant: Some(name),
+            ..Compound::default()
         }
     }
 
-    fn popping(walker: Walker<'p>) -> Self {
-        Compound {
-            pop: true,
-            ..Compound::new(walker)
+    /// A step inside this compound, under its variant name if it has one.
+    fn inner(
+        &self,
+        r: std::result::Result<(), Found>,
+        step: impl FnOnce() -> Step,
+    ) -> std::result::Result<(), Found> {
+        let r = within(r, step);
+        match self.variant {
+            Some(v) => within(r, || Step::Field(v)),
+            None => r,
         }
     }
 
     fn element<T: Serialize + ?Sized>(&mut self, v: &T) -> std::result::Result<(), Found> {
         let i = self.index;
         self.index += 1;
-        self.walker.nested(Step::Index(i), v)
-    }
-
-    fn end(self) -> std::result::Result<(), Found> {
-        if self.pop {
-            self.walker.path.pop();
-        }
-        Ok(())
+        self.inner(v.serialize(Walker), || Step::Index(i))
     }
 }
 
 macro_rules! elements {
     ($($trait:ident :: $method:ident),*) => {
-        $(impl ser::$trait for Compound<'_> {
+        $(impl ser::$trait for Compound {
             type Ok = ();
             type Error = Found;
             fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> std::result::Result<(), Found> {
                 self.element(v)
             }
             fn end(self) -> std::result::Result<(), Found> {
-                Compound::end(self)
+                Ok(())
             }
         })*
     };
@@ -271,7 +286,7 @@ elements!(
 
 macro_rules! fields {
     ($($trait:ident),*) => {
-        $(impl ser::$trait for Compound<'_> {
+        $(impl ser::$trait for Compound {
             type Ok = ();
             type Error = Found;
             fn serialize_field<T: Serialize + ?Sized>(
@@ -279,10 +294,10 @@ macro_rules! fields {
                 name: &'static str,
                 v: &T,
             ) -> std::result::Result<(), Found> {
-                self.walker.nested(Step::Field(name), v)
+                self.inner(v.serialize(Walker), || Step::Field(name))
             }
             fn end(self) -> std::result::Result<(), Found> {
-                Compound::end(self)
+                Ok(())
             }
         })*
     };
@@ -290,23 +305,37 @@ macro_rules! fields {
 
 fields!(SerializeStruct, SerializeStructVariant);
 
-impl ser::SerializeMap for Compound<'_> {
+/// A map key's text, for a path (only rendered when a value under it is not finite).
+fn key_text<K: Serialize + ?Sized>(key: &K) -> String {
+    key.serialize(KeyText).unwrap_or_default()
+}
+
+impl ser::SerializeMap for Compound {
     type Ok = ();
     type Error = Found;
 
+    // Maps (serde_json values, `HashMap`s, flattened structs) give key and value together
+    // here, so the key's text is only made when the value is not finite.
+    fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> std::result::Result<(), Found> {
+        self.inner(value.serialize(Walker), || Step::Key(key_text(key)))
+    }
+
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> std::result::Result<(), Found> {
-        // Keys are strings in JSON; their text only names the field in a message.
-        self.key = Some(key.serialize(KeyText).unwrap_or_default());
+        self.key = Some(key_text(key));
         Ok(())
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> std::result::Result<(), Found> {
         let key = self.key.take().unwrap_or_default();
-        self.walker.nested(Step::Key(key), v)
+        self.inner(v.serialize(Walker), || Step::Key(key))
     }
 
     fn end(self) -> std::result::Result<(), Found> {
-        Compound::end(self)
+        Ok(())
     }
 }
 
@@ -349,16 +378,16 @@ impl ser::Serializer for KeyText {
     );
 
     fn serialize_bytes(self, _: &[u8]) -> std::result::Result<String, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
     fn serialize_none(self) -> std::result::Result<String, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
     fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> std::result::Result<String, Found> {
         v.serialize(self)
     }
     fn serialize_unit(self) -> std::result::Result<String, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
     fn serialize_unit_struct(self, name: &'static str) -> std::result::Result<String, Found> {
         Ok(name.to_owned())
@@ -385,20 +414,20 @@ impl ser::Serializer for KeyText {
         _: &'static str,
         _: &T,
     ) -> std::result::Result<String, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
     fn serialize_seq(self, _: Option<usize>) -> std::result::Result<Self::SerializeSeq, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
     fn serialize_tuple(self, _: usize) -> std::result::Result<Self::SerializeTuple, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
     fn serialize_tuple_struct(
         self,
         _: &'static str,
         _: usize,
     ) -> std::result::Result<Self::SerializeTupleStruct, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
     fn serialize_tuple_variant(
         self,
@@ -407,17 +436,17 @@ impl ser::Serializer for KeyText {
         _: &'static str,
         _: usize,
     ) -> std::result::Result<Self::SerializeTupleVariant, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
     fn serialize_map(self, _: Option<usize>) -> std::result::Result<Self::SerializeMap, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
     fn serialize_struct(
         self,
         _: &'static str,
         _: usize,
     ) -> std::result::Result<Self::SerializeStruct, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
     fn serialize_struct_variant(
         self,
@@ -426,7 +455,7 @@ impl ser::Serializer for KeyText {
         _: &'static str,
         _: usize,
     ) -> std::result::Result<Self::SerializeStructVariant, Found> {
-        Err(Found(None))
+        Err(Found::Other)
     }
 }
 
