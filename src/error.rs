@@ -63,6 +63,9 @@ pub enum Error {
     /// Invalid configuration or request (bad base URL, header, missing TLS feature, ...).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The model's reply does not decode into the requested type (`parse`).
+    #[error("{0}")]
+    Parse(Box<crate::parse_error::ParseError>),
 }
 
 impl Error {
@@ -132,7 +135,7 @@ impl Error {
             Error::Connection(e) => e.retries_taken,
             Error::Decode(e) => e.retries_taken,
             Error::Stream(e) => e.retries_taken,
-            Error::Config(_) => 0,
+            Error::Config(_) | Error::Parse(_) => 0,
         }
     }
 
@@ -143,7 +146,7 @@ impl Error {
             Error::Connection(e) => e.retries_taken = n,
             Error::Decode(e) => e.retries_taken = n,
             Error::Stream(e) => e.retries_taken = n,
-            Error::Config(_) => {}
+            Error::Config(_) | Error::Parse(_) => {}
         }
     }
 

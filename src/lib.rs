@@ -91,6 +91,8 @@ mod headers;
 #[cfg(all(feature = "mock", any(feature = "blocking", feature = "async")))]
 pub mod mock;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod parse_error;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod redirect;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod request;
@@ -103,13 +105,23 @@ mod router;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod rt;
 #[cfg(any(feature = "blocking", feature = "async"))]
+pub mod schema;
+#[cfg(any(feature = "blocking", feature = "async"))]
 pub mod sse;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod stream;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod structured;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod transport;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod types;
+
+/// schemars, re-exported (feature `schemars`): `#[derive(JsonSchema)]` needs the crate itself,
+/// so depend on `schemars = "1"` too, or point the derive here with
+/// `#[schemars(crate = "oai_compat::schemars")]`.
+#[cfg(all(feature = "schemars", any(feature = "blocking", feature = "async")))]
+pub use schemars;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "blocking"))]
@@ -127,10 +139,12 @@ pub use crate::{
         StreamErrorKind, TimeoutError, TimeoutPhase,
     },
     headers::Headers,
+    parse_error::{ParseError, ParseErrorKind},
     request::RequestOptions,
     resources::{
         chat::ChatCompletionStream, completions::CompletionStream, responses::ResponseStream,
     },
     router::{BACKENDS_ENV, Router, RouterBuilder},
     stream::EventStream,
+    structured::{ParsedChatCompletion, ParsedResponse},
 };

@@ -275,6 +275,40 @@ impl Default for Tool {
 }
 
 impl Tool {
+    /// A function tool named `name`, whose arguments follow `Args`' JSON schema (feature
+    /// `schemars`), made strict-compatible, with `strict: true`. Decode a call's arguments
+    /// with [`ToolCall::parse_arguments`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "schemars")] {
+    /// use oai_compat::types::Tool;
+    /// #[derive(schemars::JsonSchema, serde::Deserialize)]
+    /// struct Weather { city: String }
+    /// let tool = Tool::function_for::<Weather>("get_weather", "Current weather in a city");
+    /// assert_eq!(tool.function.parameters.unwrap()["required"], serde_json::json!(["city"]));
+    /// # }
+    /// ```
+    #[cfg(feature = "schemars")]
+    pub fn function_for<Args: schemars::JsonSchema>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        let (_, parameters) = crate::schema::schema_for::<Args>();
+        let mut tool = Tool::function(name, description, parameters);
+        tool.function.strict = Some(true);
+        tool
+    }
+
+    /// The same tool in OpenAI's strict mode: its parameter schema rewritten to be
+    /// strict-compatible ([`schema::strict`](crate::schema::strict)) and `strict: true`.
+    pub fn strict(mut self) -> Self {
+        if let Some(p) = &mut self.function.parameters {
+            crate::schema::strict(p);
+        }
+        self.function.strict = Some(true);
+        self
+    }
+
     /// A function tool named `name`, whose arguments follow the JSON schema `parameters`.
     pub fn function(
         name: impl Into<String>,
@@ -415,6 +449,38 @@ impl Default for ToolCall {
 }
 
 impl ToolCall {
+    /// The call's arguments decoded as a `T`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`](crate::Error::Parse) (kind `Invalid`, with the arguments text and
+    /// serde's message) when they are not JSON of type `T`; empty arguments are read as `{}`.
+    ///
+    /// ```
+    /// use oai_compat::types::ToolCall;
+    /// #[derive(serde::Deserialize)]
+    /// struct Weather { city: String }
+    /// let call = ToolCall::function("call_1", "get_weather", r#"{"city":"Paris"}"#);
+    /// assert_eq!(call.parse_arguments::<Weather>()?.city, "Paris");
+    /// assert!(ToolCall::function("c", "get_weather", "{").parse_arguments::<Weather>().is_err());
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub fn parse_arguments<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
+        // Some servers send no arguments for a function without parameters.
+        let text = match self.function.arguments.trim() {
+            "" => "{}",
+            t => t,
+        };
+        serde_json::from_str(text).map_err(|e| {
+            crate::Error::Parse(Box::new(crate::ParseError::new::<T>(
+                crate::ParseErrorKind::Invalid,
+                &self.function.arguments,
+                format!("arguments of `{}`: {e}", self.function.name),
+                None,
+            )))
+        })
+    }
+
     /// A function call with id `id`, calling `name` with the JSON text `arguments`.
     pub fn function(
         id: impl Into<String>,
@@ -478,8 +544,8 @@ pub enum ResponseFormat {
 }
 
 impl ResponseFormat {
-    /// JSON matching `schema`, under the name `name` (`strict` is left unset; set it for
-    /// OpenAI's strict mode).
+    /// JSON matching `schema`, under the name `name` (`strict` is left unset; call
+    /// [`strict`](Self::strict) for OpenAI's strict mode).
     pub fn json_schema(name: impl Into<String>, schema: Value) -> Self {
         ResponseFormat::JsonSchema {
             json_schema: JsonSchemaFormat {
@@ -489,6 +555,50 @@ impl ResponseFormat {
                 strict: None,
             },
         }
+    }
+
+    /// JSON matching `T`'s schema (feature `schemars`): named after the type, made
+    /// strict-compatible ([`schema::strict`](crate::schema::strict)) and with `strict: true`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "schemars")] {
+    /// use oai_compat::types::ResponseFormat;
+    /// #[derive(schemars::JsonSchema, serde::Deserialize)]
+    /// struct City { name: String, population: u32 }
+    /// let format = ResponseFormat::json_schema_for::<City>();
+    /// let json = serde_json::to_value(&format).unwrap();
+    /// assert_eq!(json["json_schema"]["name"], "City");
+    /// assert_eq!(json["json_schema"]["strict"], true);
+    /// # }
+    /// ```
+    #[cfg(feature = "schemars")]
+    pub fn json_schema_for<T: schemars::JsonSchema>() -> Self {
+        let (name, schema) = crate::schema::schema_for::<T>();
+        ResponseFormat::json_schema(name, schema).strict()
+    }
+
+    /// OpenAI's strict mode: the schema rewritten to be strict-compatible
+    /// ([`schema::strict`](crate::schema::strict)) and `strict: true`. Other formats are
+    /// returned unchanged.
+    ///
+    /// ```
+    /// use oai_compat::types::ResponseFormat;
+    /// let f = ResponseFormat::json_schema("point", serde_json::json!({
+    ///     "type": "object", "properties": {"x": {"type": "number"}}
+    /// }))
+    /// .strict();
+    /// let json = serde_json::to_value(&f).unwrap();
+    /// assert_eq!(json["json_schema"]["schema"]["required"], serde_json::json!(["x"]));
+    /// assert_eq!(json["json_schema"]["strict"], true);
+    /// ```
+    pub fn strict(mut self) -> Self {
+        if let ResponseFormat::JsonSchema { json_schema } = &mut self {
+            if let Some(schema) = &mut json_schema.schema {
+                crate::schema::strict(schema);
+            }
+            json_schema.strict = Some(true);
+        }
+        self
     }
 }
 
@@ -680,6 +790,21 @@ impl ChatCompletion {
     /// The content of the first choice, if any.
     pub fn text(&self) -> Option<&str> {
         self.choices.first()?.message.content.as_deref()
+    }
+
+    /// The tool calls of the first choice; empty if there are none.
+    ///
+    /// ```
+    /// # let completion = oai_compat::types::ChatCompletion::default();
+    /// for call in completion.tool_calls() {
+    ///     println!("{}({})", call.function.name, call.function.arguments);
+    /// }
+    /// ```
+    pub fn tool_calls(&self) -> &[ToolCall] {
+        self.choices
+            .first()
+            .and_then(|c| c.message.tool_calls.as_deref())
+            .unwrap_or_default()
     }
 }
 

@@ -383,6 +383,18 @@ impl ResponseTool {
     }
 }
 
+impl ResponseTool {
+    /// A function tool whose arguments follow `Args`' JSON schema (feature `schemars`),
+    /// strict-compatible, with `strict: true`.
+    #[cfg(feature = "schemars")]
+    pub fn function_for<Args: schemars::JsonSchema>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Tool::function_for::<Args>(name, description).into()
+    }
+}
+
 impl From<Tool> for ResponseTool {
     fn from(tool: Tool) -> Self {
         let f = tool.function;
@@ -520,7 +532,8 @@ pub enum TextFormat {
 }
 
 impl TextFormat {
-    /// JSON matching `schema`, under the name `name` (`strict` left unset).
+    /// JSON matching `schema`, under the name `name` (`strict` left unset; see
+    /// [`strict`](Self::strict)).
     pub fn json_schema(name: impl Into<String>, schema: Value) -> Self {
         TextFormat::JsonSchema {
             name: name.into(),
@@ -528,6 +541,25 @@ impl TextFormat {
             description: None,
             strict: None,
         }
+    }
+
+    /// JSON matching `T`'s schema (feature `schemars`): named after the type,
+    /// strict-compatible, with `strict: true`.
+    #[cfg(feature = "schemars")]
+    pub fn json_schema_for<T: schemars::JsonSchema>() -> Self {
+        let (name, schema) = crate::schema::schema_for::<T>();
+        TextFormat::json_schema(name, schema).strict()
+    }
+
+    /// OpenAI's strict mode: the schema rewritten to be strict-compatible
+    /// ([`schema::strict`](crate::schema::strict)) and `strict: true`. Other formats are
+    /// returned unchanged.
+    pub fn strict(mut self) -> Self {
+        if let TextFormat::JsonSchema { schema, strict, .. } = &mut self {
+            crate::schema::strict(schema);
+            *strict = Some(true);
+        }
+        self
     }
 }
 
