@@ -12,18 +12,79 @@
 //! cargo run --example chat -- --help
 //! ```
 //!
-//! `chat_async.rs` is the same program on the async client: the program is written once, in
-//! `support/chat.rs`, and its command line in `support/cli.rs`.
+//! `chat_async.rs` is the same program on the async client. The command line (parsing, usage,
+//! client settings) is shared in `support/cli.rs`; the calls are written out here.
 
-#[path = "support/chat.rs"]
-mod chat;
+#[path = "support/cli.rs"]
+mod cli;
 
+use std::error::Error;
+use std::io::Write;
 use std::process::ExitCode;
 
+use oai_compat::Client;
+use oai_compat::types::{ChatCompletionRequest, FinishReason};
+
 fn main() -> ExitCode {
-    let args = match chat::cli::parse() {
+    let args = match cli::parse() {
         Ok(args) => args,
         Err(code) => return code,
     };
-    chat::exit(chat::run(&args))
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => cli::failure(&e),
+    }
+}
+
+/// Sends the prompt and prints the reply on stdout.
+fn run(args: &cli::ChatArgs) -> Result<(), Box<dyn Error>> {
+    let client = args.client()?;
+    // `--model`, else the first model the server lists (vLLM serves one per server).
+    let model = cli::choose_model(&client, args.model.as_deref())?;
+    let request = args.request(model);
+    let finish = if args.stream {
+        stream_reply(&client, &request)?
+    } else {
+        let reply = client.chat().create(&request)?;
+        println!("{}", reply.text().unwrap_or_default());
+        reply.choices.first().and_then(|c| c.finish_reason.clone())
+    };
+    cli::note_finish(finish.as_ref());
+    Ok(())
+}
+
+/// Prints the reply as it arrives; returns why generation stopped.
+fn stream_reply(
+    client: &Client,
+    request: &ChatCompletionRequest,
+) -> Result<Option<FinishReason>, Box<dyn Error>> {
+    let mut stdout = std::io::stdout();
+    let mut printed = false;
+    let mut finish = None;
+    // Errors before the stream starts (connection, HTTP status) are retried by the client;
+    // once chunks flow, an error ends the stream and is returned by `try_next`. (The stream
+    // is also an `Iterator`: `for chunk in stream { .. }`.)
+    let mut stream = client.chat().create_stream(request)?;
+    loop {
+        let chunk = match stream.try_next() {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                cli::end_partial_line(printed);
+                return Err(e.into());
+            }
+        };
+        let text = chunk.text();
+        if !text.is_empty() {
+            stdout.write_all(text.as_bytes())?;
+            // Flushed per chunk: the point is to see tokens as they are generated.
+            stdout.flush()?;
+            printed = true;
+        }
+        if let Some(reason) = chunk.choices.first().and_then(|c| c.finish_reason.clone()) {
+            finish = Some(reason);
+        }
+    }
+    writeln!(stdout)?;
+    Ok(finish)
 }

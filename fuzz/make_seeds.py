@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes the committed seed corpus: fuzz/corpus/<target>/seed-*.
+"""Writes the committed seed corpus: tests/fuzz/seeds/<target>/seed-*.
 
-Run from anywhere: `python3 fuzz/make_seeds.py`. It overwrites the seed-* files only;
-whatever a fuzzing run added to fuzz/corpus/ (hash-named, git-ignored) is left alone.
+Run from anywhere: `python3 fuzz/make_seeds.py`. It overwrites the seed-* files only.
+(The seeds live under tests/ so that the packaged crate's replay tests have them; fuzzing
+runs write their own finds to fuzz/corpus/, which is git-ignored.)
 Every seed is a real OpenAI or vLLM payload (or a realistic damaged one).
 """
 
@@ -14,7 +15,7 @@ FIXTURES = FUZZ.parent / "tests" / "fixtures"
 
 
 def write(target, name, data):
-    d = FUZZ / "corpus" / target
+    d = FUZZ.parent / "tests" / "fuzz" / "seeds" / target
     d.mkdir(parents=True, exist_ok=True)
     assert len(data) < 8192, (target, name, len(data))
     (d / f"seed-{name}").write_bytes(data)

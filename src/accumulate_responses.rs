@@ -179,7 +179,9 @@ impl ResponseStream {
     /// [`ResponseAccumulator`]. Errors as the stream does (in-band failure, truncation,
     /// timeouts).
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, types::ResponseRequest};
     /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let stream = client.responses().create_stream(&ResponseRequest::new("my-model", "Hi"))?;

@@ -17,6 +17,7 @@ use crate::request::RequestOptions;
 use crate::retry;
 use crate::rt;
 use crate::stream::EventStream;
+use crate::telemetry::CallSpan;
 use crate::transport::{AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Transport};
 
 /// Sent as `User-Agent` on every request.
@@ -33,7 +34,9 @@ const MAX_ERROR_BODY: usize = 1024 * 1024;
 /// In the default (blocking) mode every call blocks; with the `async` feature the same
 /// methods are `async fn`s (the docs show the blocking signatures).
 ///
-/// ```no_run
+#[cfg_attr(feature = "blocking", doc = "```no_run")]
+// Written for the blocking signatures; in async mode every call here is `.await`ed.
+#[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 /// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};
 /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
 /// let models = client.models().list()?;
@@ -388,11 +391,13 @@ impl<'a> Call<'a> {
     }
 }
 
-/// The result of `execute`: the response, its body when not streamed, and the retry count.
+/// The result of `execute`: the response, its body when not streamed, the retry count, and
+/// the call's span (still open: decoding or the stream adds to it).
 pub(crate) struct Executed {
     pub(crate) response: HttpResponse,
     pub(crate) body: Vec<u8>,
     pub(crate) retries_taken: u32,
+    span: CallSpan,
 }
 
 impl Executed {
@@ -427,9 +432,16 @@ impl Client {
                 stream_total: cfg.timeouts.stream_total,
             },
         };
+        let span = CallSpan::start(call.method, call.path, &url, call.body.as_deref());
         let mut retries_taken = 0;
         loop {
+            let attempt_span = span.attempt(retries_taken);
             let outcome = self.attempt(&req).await;
+            match &outcome {
+                Ok((response, _)) => attempt_span.status(response.status),
+                Err(e) => attempt_span.error(e, retries_taken),
+            }
+            drop(attempt_span);
             let mut err = match outcome {
                 Ok((response, body)) => {
                     log::debug!(
@@ -440,10 +452,12 @@ impl Client {
                         response.headers.request_id(),
                         retries_taken
                     );
+                    span.status(response.status);
                     return Ok(Executed {
                         response,
                         body,
                         retries_taken,
+                        span,
                     });
                 }
                 Err(e) => e,
@@ -467,6 +481,7 @@ impl Client {
                 }
                 None => {
                     err.set_retries_taken(retries_taken);
+                    span.error(&err, retries_taken);
                     return Err(err);
                 }
             }
@@ -551,10 +566,14 @@ impl Client {
                 meta.request_id().map(str::to_owned),
             );
             e.set_retries_taken(done.retries_taken);
+            done.span.error(&e, done.retries_taken);
             return Err(e);
         }
         match serde_json::from_slice::<T>(&done.body) {
-            Ok(value) => Ok(Response { value, meta }),
+            Ok(value) => {
+                done.span.response(done.retries_taken, &done.body);
+                Ok(Response { value, meta })
+            }
             Err(source) => {
                 let mut e = Error::decode(
                     what,
@@ -563,6 +582,7 @@ impl Client {
                     meta.request_id().map(str::to_owned),
                 );
                 e.set_retries_taken(done.retries_taken);
+                done.span.error(&e, done.retries_taken);
                 Err(e)
             }
         }
@@ -593,12 +613,14 @@ impl Client {
                 meta.request_id().map(str::to_owned),
             );
             e.set_retries_taken(done.retries_taken);
+            done.span.error(&e, done.retries_taken);
             return Err(e);
         }
         Ok(EventStream::new(
             done.response,
             meta,
             &self.inner.config.timeouts,
+            done.span.into_stream(done.retries_taken),
         ))
     }
 }

@@ -62,7 +62,7 @@ pub fn response(data: &[u8]) {
 }
 
 /// The fuzz corpus as ordinary tests, which is what CI runs (CI does not run `cargo fuzz`):
-/// every file in `fuzz/corpus/<target>/` and `fuzz/regressions/<target>/` is fed
+/// every file in `tests/fuzz/seeds/<target>/` and `tests/fuzz/regressions/<target>/` is fed
 /// to its entry point, then a fixed-seed "mini-fuzz" feeds 20,000 mutations of the
 /// committed seeds, a short reproducible stand-in for the fuzzer. See `fuzz/README.md`.
 #[cfg(test)]
@@ -78,6 +78,7 @@ mod replay {
 
     fn fuzz_dir(kind: &str, target: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
             .join("fuzz")
             .join(kind)
             .join(target)
@@ -114,13 +115,13 @@ mod replay {
     /// starting points. Files a local `cargo fuzz run` added are left out, so every run of
     /// the mini-fuzz feeds the same inputs.
     fn seeds(target: &str) -> Vec<Vec<u8>> {
-        let seeds: Vec<Vec<u8>> = files(&fuzz_dir("corpus", target))
+        let seeds: Vec<Vec<u8>> = files(&fuzz_dir("seeds", target))
             .into_iter()
             .filter(|(p, _)| is_seed(p))
             .chain(files(&fuzz_dir("regressions", target)))
             .map(|(_, data)| data)
             .collect();
-        assert!(!seeds.is_empty(), "no seeds in fuzz/corpus/{target}/");
+        assert!(!seeds.is_empty(), "no seeds in tests/fuzz/seeds/{target}/");
         seeds
     }
 
@@ -133,11 +134,11 @@ mod replay {
 
     /// Replays every file of the corpus and the regressions of `target`.
     fn replay(target: &str, entry: fn(&[u8])) {
-        let corpus = files(&fuzz_dir("corpus", target));
+        let corpus = files(&fuzz_dir("seeds", target));
         // A missing corpus must fail, not pass on nothing.
         assert!(
             corpus.iter().any(|(p, _)| is_seed(p)),
-            "no seed-* files in fuzz/corpus/{target}/: the corpus is missing"
+            "no seed-* files in tests/fuzz/seeds/{target}/: the corpus is missing"
         );
         let regressions = files(&fuzz_dir("regressions", target));
         for (path, data) in corpus.iter().chain(&regressions) {
@@ -268,7 +269,7 @@ mod replay {
     }
 
     /// Feeds `MUTATIONS` mutated seeds to `entry`; a panic names the iteration and saves
-    /// the input, ready to move to `fuzz/regressions/<target>/`.
+    /// the input, ready to move to `tests/fuzz/regressions/<target>/`.
     fn mini_fuzz(target: &str, entry: fn(&[u8]), seeds: &[Vec<u8>]) {
         // A fixed seed per target: every run feeds the same inputs.
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ target.len() as u64);

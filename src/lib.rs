@@ -11,7 +11,9 @@
 //! - **One code path.** Both modes compile from the same source: request and response types,
 //!   retries, error handling and the SSE decoder are shared; only the transport differs.
 //!
-//! ```no_run
+#![cfg_attr(feature = "blocking", doc = "```no_run")]
+// Written for the blocking signatures; in async mode every call here is `.await`ed.
+#![cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 //! use oai_compat::{Client, types::{ChatCompletionRequest, EmbeddingRequest, Message}};
 //!
 //! // OPENAI_BASE_URL / OPENAI_API_KEY, or set them here.
@@ -33,6 +35,8 @@
 //! | `async` | no | the async client on reqwest + tokio (mutually exclusive with `blocking`) |
 //! | `rustls` | yes | TLS with rustls and the platform's trust store |
 //! | `native-tls` | no | TLS with the system library (OpenSSL, SChannel, Security.framework) |
+//! | `tracing` | no | a [`tracing`](https://docs.rs/tracing) span per call with OpenTelemetry's GenAI attributes (below) |
+//! | `schemars` | no | JSON schemas from Rust types ([schemars](https://docs.rs/schemars) 1.x) for structured outputs and tools: `json_schema_for::<T>()`, `function_for::<T>()`, `parse_schema::<T>()` |
 //! | `mock` | no | `mock`: re-exports the [`oai-compat-mock`](https://docs.rs/oai-compat-mock) crate, an OpenAI-compatible server for offline tests |
 //!
 //! A build without a TLS feature works for plain-`http` servers (vLLM on a LAN); an `https`
@@ -53,6 +57,27 @@
 //! timeouts, with the server's `retry-after` honoured up to 120 s (more means no retry) and
 //! exponential backoff with jitter otherwise. A stream is never retried once handed over.
 //!
+//! ## Tracing (feature `tracing`)
+//!
+//! Every call opens a span named `gen_ai` (its `otel.name` is `"{operation} {model}"`, e.g.
+//! `chat tiny-llama`, for tracing-opentelemetry) with a child `gen_ai.attempt` span per
+//! attempt. Attributes follow OpenTelemetry's GenAI semantic conventions:
+//! `gen_ai.operation.name` (`chat`, `text_completion`, `embeddings`), `gen_ai.system` and
+//! `gen_ai.provider.name` (`openai`: the API spoken), `gen_ai.request.model`,
+//! `gen_ai.request.max_tokens` / `temperature` / `top_p`, `gen_ai.response.id` / `model` /
+//! `finish_reasons`, `gen_ai.usage.input_tokens` / `output_tokens`, `server.address` /
+//! `server.port`, `http.request.method`, `http.response.status_code`, `error.type` (the
+//! status, or `timeout`, `connection`, `decode`, `stream`), and `oai_compat.retries`. A
+//! stream's span stays open until the stream is dropped and adds
+//! `oai_compat.stream.time_to_first_token_ms` and `oai_compat.stream.events`.
+//!
+//! Never recorded: the API key, any header, the URL's path or query. Prompt and completion
+//! text are recorded (`gen_ai.input.messages`, `gen_ai.output.messages`, non-streamed calls)
+//! only when `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`, OpenTelemetry's own
+//! opt-in, is set when the first call is made. Spans are not entered (an entered span must not
+//! be held across an `.await`, and both modes share one code path); the `log` lines are
+//! written as before.
+//!
 //! ## Errors
 //!
 //! One [`Error`] enum: [`Error::Api`] (status, message, type, code, param, request id, body),
@@ -61,10 +86,12 @@
 //! [`Error::is_overloaded`]. The API key never appears in `Debug`, errors or logs.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// docs.rs labels feature-gated items ("Available on crate feature `mock` only").
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(all(feature = "blocking", feature = "async"))]
 compile_error!(
-    "oai-compat: features `blocking` (default) and `async` are mutually exclusive. For the async client use `default-features = false, features = [\"async\", \"rustls\"]`. If you did not enable both yourself, another crate in your dependency graph did (run `cargo tree -e features -i oai-compat`)."
+    "oai-compat: features `blocking` (default) and `async` are mutually exclusive. For the async client use `default-features = false, features = [\"async\", \"rustls\"]` in Cargo.toml, or on the command line `--no-default-features --features async,rustls` (e.g. `cargo run --no-default-features --features async,rustls --example chat_async`). If you did not enable both yourself, another crate in your dependency graph did (run `cargo tree -e features -i oai-compat`)."
 );
 #[cfg(not(any(feature = "blocking", feature = "async")))]
 compile_error!(
@@ -89,6 +116,7 @@ pub mod fuzzing;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod headers;
 #[cfg(all(feature = "mock", any(feature = "blocking", feature = "async")))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod parse_error;
@@ -112,6 +140,7 @@ pub mod sse;
 mod stream;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod structured;
+mod telemetry;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod transport;
 #[cfg(any(feature = "blocking", feature = "async"))]
@@ -121,6 +150,7 @@ pub mod types;
 /// so depend on `schemars = "1"` too, or point the derive here with
 /// `#[schemars(crate = "oai_compat::schemars")]`.
 #[cfg(all(feature = "schemars", any(feature = "blocking", feature = "async")))]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
 pub use schemars;
 
 /// The README's examples, compiled and run as doctests.

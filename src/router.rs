@@ -32,7 +32,9 @@ pub const BACKENDS_ENV: &str = "OAI_COMPAT_BACKENDS";
 ///
 /// Cheap to clone (clones share the clients and the model table); `Send + Sync`.
 ///
-/// ```no_run
+#[cfg_attr(feature = "blocking", doc = "```no_run")]
+// Written for the blocking signatures; in async mode every call here is `.await`ed.
+#[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 /// use oai_compat::{Client, Router, types::{ChatCompletionRequest, EmbeddingRequest, Message}};
 /// let router = Router::builder()
 ///     .backend(Client::builder().base_url("http://gpu-a:8000/v1").build()?)

@@ -171,6 +171,7 @@ pub fn name(raw: &str) -> String {
 /// # }
 /// ```
 #[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
 pub fn schema_for<T: schemars::JsonSchema>() -> (String, Value) {
     let mut schema = schemars::SchemaGenerator::default()
         .into_root_schema_for::<T>()

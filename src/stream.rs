@@ -17,6 +17,7 @@ use crate::config::Timeouts;
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
 use crate::sse::Decoder;
+use crate::telemetry::StreamSpan;
 use crate::transport::HttpResponse;
 
 /// A stream of decoded server-sent events.
@@ -29,7 +30,9 @@ use crate::transport::HttpResponse;
 /// events longer than [`Timeouts::stream_idle`] yields [`Error::Timeout`]. After an error the
 /// stream is finished (fused). It is never retried once handed over.
 ///
-/// ```no_run
+#[cfg_attr(feature = "blocking", doc = "```no_run")]
+// Written for the blocking signatures; in async mode every call here is `.await`ed.
+#[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
 /// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};
 /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
 /// let req = ChatCompletionRequest::new("my-model", [Message::user("Tell a story")]);
@@ -62,6 +65,8 @@ struct State<T> {
     finished: bool,
     done: bool,
     items: u64,
+    /// The call's span, open until the stream is dropped (feature `tracing`).
+    span: StreamSpan,
     ending: Ending<T>,
     _t: PhantomData<fn() -> T>,
 }
@@ -95,7 +100,12 @@ impl<T> Default for Ending<T> {
 }
 
 impl<T> EventStream<T> {
-    pub(crate) fn new(response: HttpResponse, meta: ResponseMeta, t: &Timeouts) -> Self {
+    pub(crate) fn new(
+        response: HttpResponse,
+        meta: ResponseMeta,
+        t: &Timeouts,
+        span: StreamSpan,
+    ) -> Self {
         EventStream {
             response,
             state: State {
@@ -107,6 +117,7 @@ impl<T> EventStream<T> {
                 finished: false,
                 done: false,
                 items: 0,
+                span,
                 ending: Ending::default(),
                 _t: PhantomData,
             },
@@ -180,6 +191,7 @@ impl<T: DeserializeOwned> State<T> {
                 }
             }
             self.items += 1;
+            self.span.event(&ev.data);
             return Some(match serde_json::from_str::<T>(&ev.data) {
                 Ok(item) => match (self.ending.classify)(&item) {
                     Ends::No => Ok(item),
@@ -199,6 +211,7 @@ impl<T: DeserializeOwned> State<T> {
                         self.meta.request_id().map(str::to_owned),
                     );
                     err.set_retries_taken(self.meta.retries_taken);
+                    self.span.error(&err);
                     Err(err)
                 }
             });
@@ -265,7 +278,9 @@ impl<T: DeserializeOwned> State<T> {
         e.request_id = self.meta.request_id().map(str::to_owned);
         e.retries_taken = self.meta.retries_taken;
         self.finished = true;
-        Error::Stream(Box::new(e))
+        let e = Error::Stream(Box::new(e));
+        self.span.error(&e);
+        e
     }
 
     fn fail(&mut self, mut e: Error) -> Error {
@@ -274,6 +289,7 @@ impl<T: DeserializeOwned> State<T> {
             s.request_id = self.meta.request_id().map(str::to_owned);
         }
         e.set_retries_taken(self.meta.retries_taken);
+        self.span.error(&e);
         e
     }
 }

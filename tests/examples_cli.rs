@@ -1,4 +1,4 @@
-//! The `chat` / `chat_async` and `embed` examples as command-line tools: stdout carries the
+//! The `hello` / `hello_async`, `chat` / `chat_async` and `embed` examples as command-line tools: stdout carries the
 //! reply and nothing else, errors go to stderr, exit codes are 0 / 1 / 2. `cargo test` builds
 //! the examples; these tests run the binaries against the built-in mock.
 
@@ -134,4 +134,42 @@ fn embed_prints_dimension_and_norm_per_input() {
     let out = run(&example("embed", "embed"), &srv, &["a cat", "a dog"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "8 1.000000\n8 1.000000\n");
+}
+
+/// The README's "Use it" programs are these example files, quoted whole (but for their
+/// leading comment about the file itself), so the README never shows code that does not build.
+#[test]
+fn readme_quotes_the_hello_programs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for file in ["examples/hello.rs", "examples/hello_async.rs"] {
+        let source = std::fs::read_to_string(root.join(file)).unwrap();
+        let program: Vec<&str> = source.lines().skip_while(|l| l.starts_with("//")).collect();
+        let program = program.join("\n");
+        assert!(
+            readme.contains(program.trim_end()),
+            "README.md does not quote {file} verbatim"
+        );
+    }
+}
+
+#[test]
+fn hello_program_runs_every_call() {
+    let srv = support::server();
+    let out = run(&example("hello", "hello_async"), &srv, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "Mock reply to: Say hello\nMock reply to: Say hello\n2 vectors\n"
+    );
+    let paths: Vec<String> = srv.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/models",
+            "/v1/chat/completions",
+            "/v1/chat/completions",
+            "/v1/embeddings"
+        ]
+    );
 }

@@ -1,5 +1,5 @@
 //! The command line of the `chat` and `chat_async` examples: parsing, usage text, client
-//! configuration and model choice (the program itself is `chat.rs` beside this file).
+//! configuration (the programs themselves are `chat.rs` and `chat_async.rs`).
 
 #[path = "common.rs"]
 mod common;

@@ -20,7 +20,9 @@ super::handle!(
 impl Chat<'_> {
     /// Creates a chat completion (`POST /chat/completions`).
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};
     /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let mut req = ChatCompletionRequest::new("my-model", [Message::user("2+2?")]);
@@ -48,7 +50,9 @@ impl Chat<'_> {
     /// Streams a chat completion: sets `stream: true` and sends the request's
     /// `stream_options`. Retried only until the response headers arrive.
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, types::{ChatCompletionRequest, Message, StreamOptions}};
     /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let mut req = ChatCompletionRequest::new("my-model", [Message::user("Hi")]);
@@ -82,7 +86,9 @@ impl Chat<'_> {
     /// `T` (kind `Invalid`, with the text and serde's message), was cut at the token limit
     /// (`Truncated`), or is missing (`Empty`).
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, types::{ChatCompletionRequest, Message, ResponseFormat}};
     /// #[derive(serde::Deserialize)]
     /// struct City { name: String, population: u32 }
@@ -113,6 +119,7 @@ impl Chat<'_> {
     /// that needs `T: JsonSchema` with the feature on would break code that compiles without
     /// it.)
     #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
     pub async fn parse_schema<T: DeserializeOwned + schemars::JsonSchema>(
         &self,
         req: &ChatCompletionRequest,

@@ -18,7 +18,9 @@ impl Completions<'_> {
     /// Creates a completion (`POST /completions`). The prompt may be text, several texts,
     /// or token ids.
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, types::CompletionRequest};
     /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let mut req = CompletionRequest::new("my-model", "Once upon a time");

@@ -28,7 +28,9 @@ impl Embeddings<'_> {
     /// decodes it; a server that answers with floats anyway works too. Either way each
     /// [`Embedding::embedding`](crate::types::Embedding::embedding) is a `Vec<f32>`.
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, types::EmbeddingRequest};
     /// let client = Client::builder().base_url("http://localhost:8001/v1").build()?;
     /// let out = client

@@ -14,7 +14,9 @@ impl Models<'_> {
     /// Lists the models the server serves (`GET /models`). vLLM serves one model per server
     /// (plus its LoRA adapters); its entries carry `max_model_len`, `root` and `parent`.
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// for m in client.models().list()?.data {
     ///     println!("{} (context {:?})", m.id, m.max_model_len);

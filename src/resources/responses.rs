@@ -86,7 +86,9 @@ fn id_segment(id: &str) -> Result<String> {
 impl Responses<'_> {
     /// Creates a response (`POST /responses`).
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, types::ResponseRequest};
     /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let mut req = ResponseRequest::new("my-model", "Write one line about Rust");
@@ -118,7 +120,9 @@ impl Responses<'_> {
     /// [`Error::Stream`] (kind `InBand`); a body that ends before a final event is a
     /// `Truncated` [`Error::Stream`]. [`ResponseStream::final_response`] collects it.
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::{Client, types::ResponseRequest};
     /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let req = ResponseRequest::new("my-model", "Tell a story");
@@ -165,6 +169,7 @@ impl Responses<'_> {
     /// ([`TextFormat::json_schema_for`](crate::types::TextFormat::json_schema_for)) unless
     /// the request already has a format. Feature `schemars`.
     #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
     pub async fn parse_schema<T: DeserializeOwned + schemars::JsonSchema>(
         &self,
         req: &ResponseRequest,

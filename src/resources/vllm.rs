@@ -22,7 +22,9 @@ super::handle!(
 impl Vllm<'_> {
     /// `GET /health`: `Ok(())` when the engine is up (vLLM answers 503 when it is dead).
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// client.vllm().health()?;
     /// println!("vLLM {}", client.vllm().version()?.version);
@@ -45,7 +47,9 @@ impl Vllm<'_> {
 
     /// `POST /tokenize`: a text prompt, or chat messages as the chat template renders them.
     ///
-    /// ```no_run
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
     /// use oai_compat::types::{TokenizeRequest, DetokenizeRequest};
     /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
     /// let t = client.vllm().tokenize(&TokenizeRequest::text("my-model", "Hello world"))?;

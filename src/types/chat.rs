@@ -289,6 +289,7 @@ impl Tool {
     /// # }
     /// ```
     #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
     pub fn function_for<Args: schemars::JsonSchema>(
         name: impl Into<String>,
         description: impl Into<String>,
@@ -572,6 +573,7 @@ impl ResponseFormat {
     /// # }
     /// ```
     #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
     pub fn json_schema_for<T: schemars::JsonSchema>() -> Self {
         let (name, schema) = crate::schema::schema_for::<T>();
         ResponseFormat::json_schema(name, schema).strict()

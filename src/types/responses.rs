@@ -387,6 +387,7 @@ impl ResponseTool {
     /// A function tool whose arguments follow `Args`' JSON schema (feature `schemars`),
     /// strict-compatible, with `strict: true`.
     #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
     pub fn function_for<Args: schemars::JsonSchema>(
         name: impl Into<String>,
         description: impl Into<String>,
@@ -546,6 +547,7 @@ impl TextFormat {
     /// JSON matching `T`'s schema (feature `schemars`): named after the type,
     /// strict-compatible, with `strict: true`.
     #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
     pub fn json_schema_for<T: schemars::JsonSchema>() -> Self {
         let (name, schema) = crate::schema::schema_for::<T>();
         TextFormat::json_schema(name, schema).strict()
