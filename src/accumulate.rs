@@ -48,6 +48,8 @@ macro_rules! head {
 #[derive(Debug, Clone, Default)]
 pub struct ChatCompletionAccumulator {
     out: ChatCompletion,
+    /// Where each choice index sits in `out.choices`.
+    choice_slots: HashMap<u32, usize>,
     /// Where each `(choice index, tool-call index)` sits in its choice's `tool_calls`.
     tool_slots: HashMap<(u32, u32), usize>,
 }
@@ -68,15 +70,12 @@ impl ChatCompletionAccumulator {
             &chunk.usage,
         );
         for c in &chunk.choices {
-            let choice = slot(
-                &mut out.choices,
-                c.index,
-                |x| x.index,
-                |index| ChatChoice {
+            let choice = slot(&mut out.choices, &mut self.choice_slots, c.index, |index| {
+                ChatChoice {
                     index,
                     ..ChatChoice::default()
-                },
-            );
+                }
+            });
             let d = &c.delta;
             if let Some(role) = &d.role {
                 choice.message.role = role.clone();
@@ -138,11 +137,9 @@ impl ChatCompletionAccumulator {
 
     /// The content of choice `index` so far (`""` if none yet).
     pub fn content(&self, index: u32) -> &str {
-        self.out
-            .choices
-            .iter()
-            .find(|c| c.index == index)
-            .and_then(|c| c.message.content.as_deref())
+        self.choice_slots
+            .get(&index)
+            .and_then(|&i| self.out.choices[i].message.content.as_deref())
             .unwrap_or("")
     }
 
@@ -175,6 +172,8 @@ impl ChatCompletionAccumulator {
 #[derive(Debug, Clone, Default)]
 pub struct CompletionAccumulator {
     out: Completion,
+    /// Where each choice index sits in `out.choices`.
+    choice_slots: HashMap<u32, usize>,
 }
 
 impl CompletionAccumulator {
@@ -193,15 +192,12 @@ impl CompletionAccumulator {
             &chunk.usage,
         );
         for c in &chunk.choices {
-            let choice = slot(
-                &mut out.choices,
-                c.index,
-                |x| x.index,
-                |index| CompletionChoice {
+            let choice = slot(&mut out.choices, &mut self.choice_slots, c.index, |index| {
+                CompletionChoice {
                     index,
                     ..CompletionChoice::default()
-                },
-            );
+                }
+            });
             choice.text.push_str(&c.text);
             if c.finish_reason.is_some() {
                 choice.finish_reason.clone_from(&c.finish_reason);
@@ -227,11 +223,9 @@ impl CompletionAccumulator {
 
     /// The text of choice `index` so far (`""` if none yet).
     pub fn text(&self, index: u32) -> &str {
-        self.out
-            .choices
-            .iter()
-            .find(|c| c.index == index)
-            .map_or("", |c| c.text.as_str())
+        self.choice_slots
+            .get(&index)
+            .map_or("", |&i| self.out.choices[i].text.as_str())
     }
 
     /// The accumulated completion, choices in index order.
@@ -276,15 +270,18 @@ impl Head<'_> {
     }
 }
 
-/// The choice with `index`, added if new.
-fn slot<C>(choices: &mut Vec<C>, index: u32, key: fn(&C) -> u32, new: fn(u32) -> C) -> &mut C {
-    let pos = match choices.iter().position(|c| key(c) == index) {
-        Some(p) => p,
-        None => {
-            choices.push(new(index));
-            choices.len() - 1
-        }
-    };
+/// The choice with `index`, added if new: found through `slots` (index -> position), so a
+/// chunk with many choices costs linear time, not quadratic.
+fn slot<'a, C>(
+    choices: &'a mut Vec<C>,
+    slots: &mut HashMap<u32, usize>,
+    index: u32,
+    new: fn(u32) -> C,
+) -> &'a mut C {
+    let pos = *slots.entry(index).or_insert_with(|| {
+        choices.push(new(index));
+        choices.len() - 1
+    });
     &mut choices[pos]
 }
 
@@ -362,6 +359,54 @@ mod tests {
         assert_eq!(c1.finish_reason, Some(FinishReason::Stop));
         assert_eq!(c1.token_ids.as_deref(), Some(&[1, 2][..]));
         assert_eq!(out.usage.as_ref().unwrap().total_tokens, 7);
+    }
+
+    #[test]
+    fn many_choices_in_one_chunk_take_linear_time() {
+        // 100,000 choices in one event, then a second event touching each again: with a scan
+        // per choice this took 16 s; with the index it is well under a second (debug build).
+        let n = 100_000u32;
+        let choices = |text: &str| -> Vec<serde_json::Value> {
+            (0..n)
+                .rev()
+                .map(|i| serde_json::json!({"index": i, "delta": {"content": text}}))
+                .collect()
+        };
+        let first = chunk(serde_json::json!({"id":"c","choices": choices("a")}));
+        let second = chunk(serde_json::json!({"id":"c","choices": choices("b")}));
+        let mut acc = ChatCompletionAccumulator::new();
+        let t = std::time::Instant::now();
+        acc.push(&first);
+        acc.push(&second);
+        let took = t.elapsed();
+        assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+        assert_eq!(acc.content(0), "ab");
+        assert_eq!(acc.content(n - 1), "ab");
+        let out = acc.finish();
+        assert_eq!(out.choices.len(), n as usize);
+        assert_eq!(out.choices[7].index, 7);
+        let mut comp = CompletionAccumulator::new();
+        let texts = |t: &str| -> Vec<serde_json::Value> {
+            (0..n)
+                .map(|i| serde_json::json!({"index": i, "text": t}))
+                .collect()
+        };
+        let parts: Vec<Completion> = ["x", "y"]
+            .iter()
+            .map(|p| {
+                serde_json::from_value(serde_json::json!({"id":"x","choices": texts(p)})).unwrap()
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        for part in &parts {
+            comp.push(part);
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(comp.text(n - 1), "xy");
     }
 
     #[test]

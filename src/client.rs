@@ -4,12 +4,15 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::config::limit;
 use crate::config::{ClientBuilder, Config};
+use crate::error::TimeoutPhase;
 use crate::error::{ApiError, Error, Result};
 use crate::headers::Headers;
 use crate::redirect;
@@ -18,7 +21,10 @@ use crate::retry;
 use crate::rt;
 use crate::stream::EventStream;
 use crate::telemetry::CallSpan;
-use crate::transport::{AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Transport};
+use crate::transport::{
+    AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Transport, deadline_after, remaining,
+};
+use crate::url::redacted;
 
 /// Sent as `User-Agent` on every request.
 pub(crate) const USER_AGENT: &str = concat!("oai-compat/", env!("CARGO_PKG_VERSION"));
@@ -225,20 +231,15 @@ impl Client {
         } else {
             &self.inner.config.base_url
         };
-        let mut url = String::with_capacity(base.len() + path.len());
-        url.push_str(base);
-        url.push_str(path);
-        for (i, (k, v)) in opts.query.iter().enumerate() {
-            url.push(if i == 0 && !path.contains('?') {
-                '?'
-            } else {
-                '&'
-            });
-            percent_encode(k, &mut url);
-            url.push('=');
-            percent_encode(v, &mut url);
+        crate::url::join(base, path, &opts.query)
+    }
+
+    /// `e` with the API key replaced in every field (servers and proxies echo it).
+    pub(crate) fn redact(&self, mut e: Error) -> Error {
+        if let Some(key) = &self.inner.config.api_key {
+            e.redact(key.expose());
         }
-        url
+        e
     }
 
     /// The headers of every attempt of a call.
@@ -289,6 +290,9 @@ pub(crate) fn json_body<T: Serialize>(
     stream: Option<Option<&crate::types::StreamOptions>>,
     opts: &RequestOptions,
 ) -> Result<Body> {
+    // serde_json would write a NaN or an infinity as `null` (the server's default): refuse it,
+    // naming the field. Extra body keys are JSON values, which cannot hold one.
+    crate::finite::check(req)?;
     // The common cases serialise straight to bytes; only extra body keys (which must win over
     // typed fields) or a user-set `stream` key need the JSON tree.
     let direct = opts.body.is_empty()
@@ -418,8 +422,15 @@ impl Client {
         let opts = call.options;
         let cfg = &self.inner.config;
         let url = self.url(call.path, call.root, opts);
-        let headers = self.headers(opts, call.stream, call.body.is_some())?;
+        let headers = self
+            .headers(opts, call.stream, call.body.is_some())
+            .map_err(|e| self.redact(e))?;
         let max_retries = opts.max_retries.unwrap_or(cfg.max_retries);
+        if opts.timeout == Some(Duration::ZERO) {
+            return Err(Error::config(
+                "RequestOptions::timeout is zero: the call could never succeed; use a positive duration (Duration::MAX for no limit)",
+            ));
+        }
         let req = HttpRequest {
             method: call.method,
             url: &url,
@@ -427,16 +438,19 @@ impl Client {
             body: call.body.as_ref(),
             stream: call.stream,
             timeouts: AttemptTimeouts {
-                request: opts.timeout.unwrap_or(cfg.timeouts.request),
-                stream_idle: cfg.timeouts.stream_idle,
-                stream_total: cfg.timeouts.stream_total,
+                request: limit(opts.timeout.unwrap_or(cfg.timeouts.request)),
+                stream_idle: cfg.timeouts.stream_idle.and_then(limit),
+                stream_total: cfg.timeouts.stream_total.and_then(limit),
             },
+            deadline: None,
         };
         let span = CallSpan::start(call.method, call.path, &url, call.body.as_deref());
         let mut retries_taken = 0;
         loop {
             let attempt_span = span.attempt(retries_taken);
             let outcome = self.attempt(&req).await;
+            // Redacted before anything (the retry log, the span) can show it.
+            let outcome = outcome.map_err(|e| self.redact(e));
             match &outcome {
                 Ok((response, _)) => attempt_span.status(response.status),
                 Err(e) => attempt_span.error(e, retries_taken),
@@ -490,59 +504,74 @@ impl Client {
 
     /// One attempt: a 2xx response (with its body unless streamed), or the error to judge.
     /// Redirects are followed here, so a redirect is never counted as a retry.
+    ///
+    /// The attempt has one deadline, set here once: it bounds every redirect hop and every
+    /// body that is not handed over as a stream (an error body, a JSON answer to a stream
+    /// request), in both modes.
     async fn attempt(&self, req: &HttpRequest<'_>) -> Result<(HttpResponse, Vec<u8>)> {
-        let limit = self.inner.config.max_response_bytes;
-        let mut response = self.send(req).await?;
+        let req = HttpRequest {
+            deadline: deadline_after(req.timeouts.request),
+            ..*req
+        };
+        let mut response = self.send(&req).await?;
         let mut hop: Option<(String, Vec<(String, String)>)> = None;
-        let mut hops = 0;
+        let mut trail = redirect::Trail::new(req.url);
         while redirect::is_redirect(response.status) {
             let (url, headers) = match &hop {
                 Some((u, h)) => (u.as_str(), h.as_slice()),
                 None => (req.url, req.headers),
             };
-            if hops == redirect::MAX_REDIRECTS {
-                return Err(Error::connection(
-                    format!(
-                        "more than {} redirects, the last one from {url}",
-                        redirect::MAX_REDIRECTS
-                    ),
-                    None,
-                ));
-            }
             let next =
                 redirect::next_hop(req.method, response.status, url, &response.headers, headers)?;
-            log::debug!("HTTP {} redirect from {url} to {}", response.status, next.0);
-            // Read the small redirect body so the connection can be reused.
-            let _ = response.read_body(MAX_ERROR_BODY).await;
+            trail.push(response.status, &response.headers, &next.0)?;
+            log::debug!(
+                "HTTP {} redirect from {} to {}",
+                response.status,
+                redacted(url),
+                redacted(&next.0)
+            );
+            // The redirect's body is not needed: dropping the response closes its connection
+            // instead of waiting for a body a server may never finish.
+            drop(response);
             let follow = HttpRequest {
                 url: &next.0,
                 headers: &next.1,
-                ..*req
+                ..req
             };
             response = self.send(&follow).await?;
             hop = Some(next);
-            hops += 1;
         }
         if !(200..300).contains(&response.status) {
-            // A body that breaks off still leaves the status to report.
-            let body = response.read_body(MAX_ERROR_BODY).await.unwrap_or_default();
+            // An error body that breaks off, stalls or is too long still leaves the status and
+            // the start of the body to report.
+            let (body, _) = response.read_prefix(MAX_ERROR_BODY, req.deadline).await;
             let headers = std::mem::take(&mut response.headers);
-            let mut api = ApiError::from_response(response.status, headers, &body);
-            // Some servers echo the credential they refused; it must not reach logs via us.
-            if let Some(key) = &self.inner.config.api_key {
-                api.redact(key.expose());
-            }
+            let api = ApiError::from_response(response.status, headers, &body);
             return Err(Error::Api(Box::new(api)));
         }
-        let body = if req.stream {
-            Vec::new()
-        } else {
-            response.read_body(limit).await?
-        };
+        if req.stream {
+            // A server that ignores `stream: true` (or a proxy's page) answers with a plain
+            // body: say so, instead of reporting an event stream that "ended early".
+            let ct = response.headers.get("content-type").unwrap_or("");
+            if !ct.is_empty() && !ct.to_ascii_lowercase().starts_with("text/event-stream") {
+                let why = format!(
+                    "expected an event stream (text/event-stream), got `{ct}`; the server may not support streaming"
+                );
+                let (body, _) = response.read_prefix(MAX_ERROR_BODY, req.deadline).await;
+                let id = response.headers.request_id().map(str::to_owned);
+                return Err(Error::decode("stream", why, &body, id));
+            }
+            return Ok((response, Vec::new()));
+        }
+        let limit = self.inner.config.max_response_bytes;
+        let body = response.read_body(limit, req.deadline).await?;
         Ok((response, body))
     }
 
     async fn send(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
+        if remaining(req.deadline) == Some(Duration::ZERO) {
+            return Err(Error::timeout(TimeoutPhase::Request, req.timeouts.request));
+        }
         self.inner
             .transport
             .send(req)
@@ -556,7 +585,13 @@ impl Client {
         call: Call<'_>,
         what: &'static str,
     ) -> Result<Response<T>> {
-        let done = self.execute(call).await?;
+        // A body over the limit is reported as the endpoint's ("the chat completion response").
+        let done = self.execute(call).await.map_err(|mut e| {
+            if let Error::Decode(d) = &mut e {
+                d.what = what;
+            }
+            e
+        })?;
         let meta = done.meta();
         if done.body.is_empty() {
             let mut e = Error::decode(
@@ -582,6 +617,7 @@ impl Client {
                     meta.request_id().map(str::to_owned),
                 );
                 e.set_retries_taken(done.retries_taken);
+                let e = self.redact(e);
                 done.span.error(&e, done.retries_taken);
                 Err(e)
             }
@@ -593,77 +629,20 @@ impl Client {
         &self,
         call: Call<'_>,
     ) -> Result<EventStream<T>> {
-        let mut done = self.execute(call).await?;
+        let done = self.execute(call).await?;
         let meta = done.meta();
-        // A server that ignores `stream: true` (or a proxy's page) answers with a plain body:
-        // say so, instead of reporting an event stream that "ended early".
-        let ct = meta.headers.get("content-type").unwrap_or("");
-        if !ct.is_empty() && !ct.to_ascii_lowercase().starts_with("text/event-stream") {
-            let body = done
-                .response
-                .read_body(MAX_ERROR_BODY)
-                .await
-                .unwrap_or_default();
-            let mut e = Error::decode(
-                "stream",
-                format!(
-                    "expected an event stream (text/event-stream), got `{ct}`; the server may not support streaming"
-                ),
-                &body,
-                meta.request_id().map(str::to_owned),
-            );
-            e.set_retries_taken(done.retries_taken);
-            done.span.error(&e, done.retries_taken);
-            return Err(e);
-        }
         Ok(EventStream::new(
             done.response,
             meta,
-            &self.inner.config.timeouts,
+            &self.inner.config,
             done.span.into_stream(done.retries_taken),
         ))
-    }
-}
-
-/// Percent-encodes a path segment, keeping `/`, `:` and `@` (model ids like
-/// `meta-llama/Llama-3.1-8B` or `ft:gpt-4o:org::id`).
-pub(crate) fn encode_path(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for part in s.split_inclusive(['/', ':', '@']) {
-        let (body, sep) = match part.char_indices().last() {
-            Some((i, c)) if matches!(c, '/' | ':' | '@') => (&part[..i], Some(c)),
-            _ => (part, None),
-        };
-        percent_encode(body, &mut out);
-        if let Some(c) = sep {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// RFC 3986 percent-encoding of everything but unreserved characters.
-pub(crate) fn percent_encode(s: &str, out: &mut String) {
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn path_encoding_keeps_model_id_separators() {
-        assert_eq!(encode_path("meta-llama/Llama 3"), "meta-llama/Llama%203");
-        assert_eq!(encode_path("ft:gpt-4o:org::x?y"), "ft:gpt-4o:org::x%3Fy");
-    }
 
     #[test]
     fn json_body_owns_the_stream_fields() {
@@ -692,13 +671,6 @@ mod tests {
         assert_eq!(merged["temperature"], 0.5);
         assert_eq!(merged["stream"], true);
         assert!(merged.get("stream_options").is_none());
-    }
-
-    #[test]
-    fn percent_encoding() {
-        let mut s = String::new();
-        percent_encode("a b/é&=~", &mut s);
-        assert_eq!(s, "a%20b%2F%C3%A9%26%3D~");
     }
 
     #[test]

@@ -13,7 +13,21 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 /// Retries after the first attempt, as in openai-python (3 attempts in all).
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 
+/// A timeout this long or longer (`u32::MAX` seconds, about 136 years; e.g. `Duration::MAX`)
+/// means "no limit": no deadline at all is computed from it, so no clock arithmetic can
+/// overflow.
+const NO_LIMIT: Duration = Duration::from_secs(u32::MAX as u64);
+
+/// A configured timeout as the transports use it: `None` for "no limit" (see [`NO_LIMIT`]).
+pub(crate) fn limit(d: Duration) -> Option<Duration> {
+    (d < NO_LIMIT).then_some(d)
+}
+
 /// The timeouts of a client. Every one surfaces as [`Error::Timeout`] naming its phase.
+///
+/// Zero is refused at [`ClientBuilder::build`]. A duration of `u32::MAX` seconds (about 136
+/// years) or more, such as `Duration::MAX`, means **no limit** for that phase; nothing
+/// overflows or panics.
 ///
 /// ```
 /// use std::time::Duration;
@@ -146,7 +160,10 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self.base_url.as_deref().map(crate::url::redacted),
+            )
             .field(
                 "api_key",
                 &self
@@ -190,7 +207,12 @@ impl ClientBuilder {
     }
 
     /// The API key, sent as `Authorization: Bearer <key>`. `"EMPTY"` (vLLM's convention) is
-    /// sent as given. It never appears in `Debug`, errors or logs.
+    /// sent as given. It never appears in `Debug`, errors or logs of this crate (see the
+    /// README's security section for what a `TRACE` logger of the HTTP stack can see).
+    ///
+    /// Must be printable ASCII: a newline, a control or a non-ASCII character fails at
+    /// [`build`](ClientBuilder::build) (in both modes alike), with a message that does not
+    /// repeat the key.
     ///
     /// Default: `OPENAI_API_KEY` if set, else no key and no `Authorization` header at all
     /// (vLLM without `--api-key`, Ollama, llama.cpp).
@@ -206,13 +228,15 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends `OpenAI-Organization`. Default: `OPENAI_ORG_ID`, else none.
+    /// Sends `OpenAI-Organization`. Default: `OPENAI_ORG_ID`, else none. Must be printable
+    /// ASCII (no CR/LF or control characters), checked at [`build`](ClientBuilder::build).
     pub fn organization(mut self, org: impl Into<String>) -> Self {
         self.organization = Some(org.into());
         self
     }
 
-    /// Sends `OpenAI-Project`. Default: `OPENAI_PROJECT_ID`, else none.
+    /// Sends `OpenAI-Project`. Default: `OPENAI_PROJECT_ID`, else none. Must be printable
+    /// ASCII (no CR/LF or control characters), checked at [`build`](ClientBuilder::build).
     pub fn project(mut self, project: impl Into<String>) -> Self {
         self.project = Some(project.into());
         self
@@ -221,18 +245,33 @@ impl ClientBuilder {
     /// Adds a header to every request; per-call headers
     /// ([`RequestOptions::header`](crate::RequestOptions::header)) win over it.
     /// Default: none besides `User-Agent: oai-compat/<version>`, `Accept` and `Content-Type`.
+    ///
+    /// Checked at [`build`](ClientBuilder::build): the value must be printable ASCII, and the
+    /// headers the HTTP layer owns (`Content-Length`, `Transfer-Encoding`, `Host`,
+    /// `Connection`, `Keep-Alive`, `Upgrade`, `TE`, `Trailer`, `Proxy-Connection`) cannot be
+    /// set. A header whose name looks like a credential (`key`, `token`, `secret`, `auth`,
+    /// `cookie`, `password`, `session` in it) is redacted in `Debug`.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    /// The whole non-streamed attempt, and a stream's wait for its headers. Default 600 s.
+    /// The whole non-streamed attempt, and a stream's wait for its headers: one deadline per
+    /// attempt, shared by every redirect hop and by any body that is not handed over as a
+    /// stream (an error body, a JSON answer to a stream request). Default 600 s.
+    ///
+    /// Zero is refused at [`build`](ClientBuilder::build); `Duration::MAX` (or anything from
+    /// about 136 years up) means no limit.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeouts.request = d;
         self
     }
 
     /// Opening a connection (TCP and TLS). Default 5 s.
+    ///
+    /// Zero is refused at [`build`](ClientBuilder::build); `Duration::MAX` (or anything from
+    /// about 136 years up) means no limit of ours (the operating system's own connect timeout
+    /// and the request timeout still apply).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.timeouts.connect = d;
         self
@@ -240,12 +279,18 @@ impl ClientBuilder {
 
     /// The longest gap between two stream events (keep-alive comments do not count);
     /// `None` turns it off. Default 600 s.
+    ///
+    /// `Some(ZERO)` is refused at [`build`](ClientBuilder::build); `Some(Duration::MAX)` (or
+    /// anything from about 136 years up) is the same as `None`.
     pub fn stream_idle_timeout(mut self, d: Option<Duration>) -> Self {
         self.timeouts.stream_idle = d;
         self
     }
 
     /// A deadline for a whole stream. Default: none.
+    ///
+    /// `Some(ZERO)` is refused at [`build`](ClientBuilder::build); `Some(Duration::MAX)` (or
+    /// anything from about 136 years up) is the same as `None`.
     pub fn stream_timeout(mut self, d: Option<Duration>) -> Self {
         self.timeouts.stream_total = d;
         self
@@ -257,14 +302,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Retries after the first attempt. Default 2 (3 attempts), as openai-python.
+    /// Retries after the first attempt. Default 2 (3 attempts), as openai-python. Any value
+    /// is safe (`u32::MAX` retries until success or a final error).
     pub fn max_retries(mut self, n: u32) -> Self {
         self.max_retries = Some(n);
         self
     }
 
     /// Idle connections kept per host for reuse. Default 64 (ureq's own default is 3, too
-    /// few for a service calling one vLLM host from many threads).
+    /// few for a service calling one vLLM host from many threads). A limit only: nothing is
+    /// allocated up front, so `usize::MAX` is safe (and means no limit).
     pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
         self.pool_max_idle_per_host = Some(n);
         self
@@ -272,6 +319,11 @@ impl ClientBuilder {
 
     /// The largest response body read into memory. Default 256 MiB (ureq's 10 MB is too small
     /// for big embedding batches).
+    ///
+    /// Memory grows with the bytes that actually arrive, never with what a `Content-Length`
+    /// header claims, so a large limit costs nothing until a body is that large.
+    /// `usize::MAX` means no limit. Zero is refused at [`build`](ClientBuilder::build) (no
+    /// response could be read).
     pub fn max_response_bytes(mut self, n: usize) -> Self {
         self.max_response_bytes = Some(n);
         self
@@ -292,8 +344,11 @@ impl ClientBuilder {
 
     /// Validates the configuration and builds the client.
     ///
-    /// Fails with [`Error::Config`] for a base URL that is not `http(s)://host[:port][/path]`,
-    /// an `https` URL in a build without a TLS feature, an invalid header, or a zero timeout.
+    /// Fails with [`Error::Config`] for anything that would make every call fail or go astray:
+    /// a base URL that is not `http(s)://host[:port][/path]` (port 1-65535, no credentials,
+    /// query or fragment), an `https` URL in a build without a TLS feature, an API key,
+    /// organization, project or header value that is not printable ASCII, a header the HTTP
+    /// layer owns, a zero timeout, or a zero `max_response_bytes`.
     pub fn build(self) -> Result<Client> {
         Client::from_config(self.into_config()?)
     }
@@ -311,17 +366,31 @@ impl ClientBuilder {
             .clone()
             .or_else(|| env("OPENAI_BASE_URL"))
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let base_url = normalize_base_url(&raw_url, self.exact_base_url)?;
+        let base_url = crate::url::parse_base_url(&raw_url, self.exact_base_url)?;
         let api_key = match self.api_key {
             Some(k) => k,
             None => env("OPENAI_API_KEY").map(Secret),
         };
         if let Some(k) = &api_key {
-            if http::HeaderValue::from_str(&format!("Bearer {}", k.expose())).is_err() {
+            if !is_header_text(k.expose()) {
                 return Err(Error::config(
-                    "the API key contains characters that cannot be sent in a header (newline or control character?)",
+                    "the API key contains a character that cannot be sent in a header (a newline, control or non-ASCII character?); the key itself is not shown",
                 ));
             }
+        }
+        let organization = self.organization.or_else(|| env("OPENAI_ORG_ID"));
+        let project = self.project.or_else(|| env("OPENAI_PROJECT_ID"));
+        for (what, v) in [("organization", &organization), ("project", &project)] {
+            if v.as_deref().is_some_and(|v| !is_header_text(v)) {
+                return Err(Error::config(format!(
+                    "the {what} id contains a character that cannot be sent in a header (a newline, control or non-ASCII character?)"
+                )));
+            }
+        }
+        if self.max_response_bytes == Some(0) {
+            return Err(Error::config(
+                "max_response_bytes is zero: no response could be read; use a positive size (usize::MAX for no limit)",
+            ));
         }
         for (n, v) in &self.headers {
             validate_header(n, v)?;
@@ -342,8 +411,8 @@ impl ClientBuilder {
         Ok(Config {
             base_url,
             api_key,
-            organization: self.organization.or_else(|| env("OPENAI_ORG_ID")),
-            project: self.project.or_else(|| env("OPENAI_PROJECT_ID")),
+            organization,
+            project,
             headers: self.headers,
             timeouts: t,
             max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
@@ -354,122 +423,54 @@ impl ClientBuilder {
     }
 }
 
-/// Checks a header name and value the way the transports will.
+/// Headers the HTTP layer writes itself: set by hand, they break the framing or the
+/// connection (blocking: a connection error on every call; async: a body cut short).
+const TRANSPORT_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+];
+
+/// Printable ASCII (and tab): what both transports send alike. ureq refuses other bytes
+/// when it writes the request, reqwest sends them raw, so the modes would disagree.
+fn is_header_text(v: &str) -> bool {
+    v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+}
+
+/// Checks a header name and value the way the transports will, for both modes alike.
 pub(crate) fn validate_header(name: &str, value: &str) -> Result<()> {
     http::HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| Error::config(format!("invalid header name {name:?}")))?;
-    http::HeaderValue::from_str(value).map_err(|_| {
+    if TRANSPORT_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+    {
+        return Err(Error::config(format!(
+            "header {name:?} is written by the HTTP client and cannot be set (for another host, change base_url)"
+        )));
+    }
+    if !is_header_text(value) {
         let shown = if crate::headers::is_sensitive(name) {
             "<redacted>"
         } else {
             value
         };
-        Error::config(format!(
-            "invalid value for header {name:?}: {shown:?} (no newlines or control characters)"
-        ))
-    })?;
-    Ok(())
-}
-
-/// `http(s)://host[:port][/path]`, trailing slashes dropped, empty path -> `/v1`.
-pub(crate) fn normalize_base_url(raw: &str, exact: bool) -> Result<String> {
-    let url = raw.trim();
-    let bad = |why: &str| {
-        Error::config(format!(
-            "base_url {url:?} {why}; expected something like http://localhost:8000/v1 or https://api.openai.com/v1"
-        ))
-    };
-    let uri: http::Uri = url.parse().map_err(|_| bad("is not a valid URL"))?;
-    let scheme = uri.scheme_str().ok_or_else(|| bad("has no scheme"))?;
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Err(bad("must start with http:// or https://"));
-    }
-    let host = uri
-        .host()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| bad("has no host"))?;
-    if uri.query().is_some() || url.contains('#') {
-        return Err(bad(
-            "must not have a query or fragment (use RequestOptions::query for query parameters)",
-        ));
-    }
-    if url.contains('@') {
-        return Err(bad("must not contain credentials; use api_key()"));
-    }
-    if scheme.eq_ignore_ascii_case("https")
-        && !cfg!(any(feature = "rustls", feature = "native-tls"))
-    {
         return Err(Error::config(format!(
-            "base_url {url:?} uses https, but oai-compat was built without TLS: enable the `rustls` (or `native-tls`) feature"
+            "invalid value for header {name:?}: {shown:?} (printable ASCII only: no newlines, control or non-ASCII characters)"
         )));
     }
-    let authority = match uri.port_u16() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_owned(),
-    };
-    let path = uri.path().trim_end_matches('/');
-    let path = if path.is_empty() && !exact {
-        "/v1"
-    } else {
-        path
-    };
-    Ok(format!(
-        "{}://{}{}",
-        scheme.to_ascii_lowercase(),
-        authority,
-        path
-    ))
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_url_normalisation() {
-        let n = |s| normalize_base_url(s, false).unwrap();
-        assert_eq!(n("http://localhost:8000"), "http://localhost:8000/v1");
-        assert_eq!(n("http://localhost:8000/"), "http://localhost:8000/v1");
-        assert_eq!(n("http://localhost:8000/v1/"), "http://localhost:8000/v1");
-        // (A build without TLS refuses https: see https_without_tls_names_the_feature.)
-        if cfg!(any(feature = "rustls", feature = "native-tls")) {
-            assert_eq!(
-                n("  https://api.openai.com/v1//  "),
-                "https://api.openai.com/v1"
-            );
-        }
-        assert_eq!(n("  http://h/openai/v1//  "), "http://h/openai/v1");
-        assert_eq!(n("HTTP://h:1/x"), "http://h:1/x");
-        assert_eq!(
-            normalize_base_url("http://127.0.0.1:4010/", true).unwrap(),
-            "http://127.0.0.1:4010"
-        );
-        assert_eq!(n("http://[::1]:8000"), "http://[::1]:8000/v1");
-    }
-
-    #[test]
-    fn bad_base_urls_say_what_to_fix() {
-        for bad in [
-            "localhost:8000",
-            "ftp://h/v1",
-            "http://",
-            "",
-            "not a url",
-            "http://h/v1?x=1",
-            "http://user:pw@h/v1",
-        ] {
-            let e = normalize_base_url(bad, false).unwrap_err().to_string();
-            assert!(e.contains("base_url"), "{bad}: {e}");
-        }
-    }
-
-    #[test]
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-    fn https_without_tls_names_the_feature() {
-        let e = normalize_base_url("https://api.openai.com/v1", false).unwrap_err();
-        assert!(e.to_string().contains("`rustls`"), "{e}");
-        assert!(normalize_base_url("http://localhost:8000", false).is_ok());
-    }
 
     #[test]
     fn zero_timeout_and_bad_headers_rejected() {

@@ -150,6 +150,54 @@ impl Error {
         }
     }
 
+    /// Replaces the API key in every text field of every kind of error: messages, bodies and
+    /// excerpts, `type`, `code`, `param`, request ids and every response header value. Some
+    /// servers and proxies echo the credential they received, in any of these. See
+    /// [`redact_text`] for the rule.
+    pub(crate) fn redact(&mut self, key: &str) {
+        let r = |s: &mut String| redact_text(s, key);
+        let opt = |s: &mut Option<String>| {
+            if let Some(s) = s {
+                redact_text(s, key);
+            }
+        };
+        let code = |c: &mut Option<ErrorCode>| {
+            if let Some(ErrorCode::Text(s)) = c {
+                redact_text(s, key);
+            }
+        };
+        match self {
+            Error::Api(e) => {
+                r(&mut e.message);
+                r(&mut e.body);
+                opt(&mut e.error_type);
+                code(&mut e.code);
+                opt(&mut e.param);
+                opt(&mut e.request_id);
+                e.headers.values_mut().for_each(r);
+            }
+            Error::Decode(e) => {
+                r(&mut e.message);
+                r(&mut e.body_excerpt);
+                opt(&mut e.request_id);
+            }
+            Error::Stream(e) => {
+                r(&mut e.message);
+                opt(&mut e.error_type);
+                code(&mut e.code);
+                opt(&mut e.param);
+                opt(&mut e.request_id);
+            }
+            Error::Connection(e) => r(&mut e.message),
+            Error::Config(m) => r(m),
+            Error::Parse(e) => {
+                r(&mut e.text);
+                r(&mut e.message);
+            }
+            Error::Timeout(_) => {}
+        }
+    }
+
     /// Names the server in a connection error (never the path, query or key).
     pub(crate) fn with_host(mut self, url: &str) -> Self {
         if let Error::Connection(c) = &mut self {
@@ -201,9 +249,10 @@ impl Error {
 
     /// A body past `max_response_bytes`: a decode error, not retried (it would be as large
     /// again).
+    /// `what` is "HTTP" here; a caller that knows the endpoint names it (see `Client::json`).
     pub(crate) fn too_large(limit: usize, start: &[u8]) -> Self {
         Error::decode(
-            "response",
+            "HTTP",
             format!(
                 "the body exceeds max_response_bytes ({limit} bytes); raise it with ClientBuilder::max_response_bytes"
             ),
@@ -255,15 +304,6 @@ impl fmt::Display for ApiError {
 }
 
 impl ApiError {
-    /// Replaces every occurrence of `secret` in the message and the body.
-    pub(crate) fn redact(&mut self, secret: &str) {
-        // Short secrets ("EMPTY", "x") are placeholders, and replacing them would mangle text.
-        if secret.len() >= 8 {
-            self.message = self.message.replace(secret, "<redacted>");
-            self.body = self.body.replace(secret, "<redacted>");
-        }
-    }
-
     /// Parses an error response leniently; never fails.
     pub(crate) fn from_response(status: u16, headers: Headers, body: &[u8]) -> ApiError {
         const MAX_BODY: usize = 64 * 1024;
@@ -624,6 +664,42 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     String::from_utf8_lossy(&body[..end]).into_owned()
 }
 
+/// The text that replaces a redacted key.
+const REDACTED: &str = "<redacted>";
+
+/// Replaces `key` in `text` with `<redacted>`.
+///
+/// The rule: a key of 8 or more characters is replaced wherever it occurs. A shorter key (a
+/// local server's `--api-key abc`, vLLM's `EMPTY`) is replaced where it stands alone, not
+/// inside a longer word or id (not next to a letter, digit, `-` or `_`), so that a short key
+/// cannot mangle every message that happens to contain its letters. An empty key is not a
+/// secret. Only the key as sent is matched, not an encoded (e.g. base64) form of it.
+pub(crate) fn redact_text(text: &mut String, key: &str) {
+    if key.is_empty() || !text.contains(key) {
+        return;
+    }
+    if key.len() >= 8 {
+        *text = text.replace(key, REDACTED);
+        return;
+    }
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, _) in text.match_indices(key) {
+        let end = i + key.len();
+        if i < last || word(text[..i].chars().next_back()) || word(text[end..].chars().next()) {
+            continue;
+        }
+        out.push_str(&text[last..i]);
+        out.push_str(REDACTED);
+        last = end;
+    }
+    if last > 0 {
+        out.push_str(&text[last..]);
+        *text = out;
+    }
+}
+
 fn reason_phrase(status: u16) -> &'static str {
     http::StatusCode::from_u16(status)
         .ok()
@@ -729,6 +805,54 @@ mod tests {
         assert_eq!(StreamError::in_band(&v).unwrap().message, "flat");
         let v: Value = serde_json::from_str(r#"{"id":"x","choices":[],"error":null}"#).unwrap();
         assert!(StreamError::in_band(&v).is_none());
+    }
+
+    #[test]
+    fn redaction_covers_keys_of_any_length() {
+        let red = |text: &str, key: &str| {
+            let mut t = text.to_owned();
+            redact_text(&mut t, key);
+            t
+        };
+        assert_eq!(
+            red("bad key sk-0123456789", "sk-0123456789"),
+            "bad key <redacted>"
+        );
+        assert_eq!(red("xsk-0123456789x", "sk-0123456789"), "x<redacted>x");
+        // Short keys: where they stand alone only.
+        assert_eq!(red("Invalid key: abc.", "abc"), "Invalid key: <redacted>.");
+        assert_eq!(
+            red("\"abc\" abcdef x-abc abc", "abc"),
+            "\"<redacted>\" abcdef x-abc <redacted>"
+        );
+        assert_eq!(red("key=k1&x=1", "k1"), "key=<redacted>&x=1");
+        assert_eq!(red("nothing here", ""), "nothing here");
+        assert_eq!(red("é abc é", "abc"), "é <redacted> é");
+    }
+
+    #[test]
+    fn every_field_of_every_error_is_redacted() {
+        let key = "k3y";
+        let mut api = Error::Api(Box::new(ApiError::from_response(
+            401,
+            Headers::from_pairs([("www-authenticate", "Bearer k3y"), ("x-request-id", "k3y")]),
+            br#"{"error":{"message":"bad k3y","type":"k3y","code":"k3y","param":"k3y"}}"#,
+        )));
+        let mut decode = Error::decode("x", "k3y", b"k3y", Some("k3y".into()));
+        let mut stream = Error::Stream(Box::new(
+            StreamError::in_band(
+                &serde_json::json!({"error": {"message": "k3y", "type": "k3y", "code": "k3y", "param": "k3y"}}),
+            )
+            .unwrap(),
+        ));
+        let mut conn = Error::connection("k3y", None);
+        let mut config = Error::config("k3y");
+        for e in [&mut api, &mut decode, &mut stream, &mut conn, &mut config] {
+            e.redact(key);
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("k3y"), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
     }
 
     #[test]

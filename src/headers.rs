@@ -2,20 +2,29 @@
 
 use std::fmt;
 
-/// Header names whose values are secrets: `Debug` never prints them.
-const SENSITIVE: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "api-key",
-    "x-api-key",
+/// Parts of a header name that mark its value as a credential: `Debug` never prints such a
+/// value, and a redirect never takes it to another origin. This covers `Authorization`,
+/// `Proxy-Authorization`, `api-key`, `x-api-key`, `x-goog-api-key`, `Cookie`, `Set-Cookie`,
+/// `x-amz-security-token`, `x-custom-token` ...
+const SENSITIVE_PARTS: &[&str] = &[
+    "auth",
+    "key",
+    "token",
+    "secret",
     "cookie",
-    "set-cookie",
+    "password",
+    "passwd",
+    "session",
+    "credential",
+    "signature",
 ];
 
 /// An ordered list of HTTP headers with case-insensitive lookup.
 ///
-/// Values that are not valid UTF-8 are kept lossily. `Debug` redacts credentials
-/// (`authorization`, `api-key`, cookies, ...).
+/// Values that are not valid UTF-8 are kept lossily. `Debug` redacts every header whose name
+/// looks like a credential: it contains `auth`, `key`, `token`, `secret`, `cookie`,
+/// `password`, `session`, `credential` or `signature` (`Authorization`, `x-goog-api-key`,
+/// `x-custom-token`, cookies, ...).
 ///
 /// ```
 /// let h = oai_compat::Headers::from_pairs([("X-Request-Id", "req-1"), ("Retry-After", "2")]);
@@ -77,14 +86,22 @@ impl Headers {
         self.pairs.is_empty()
     }
 
+    /// Every value, to rewrite in place (redaction).
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        self.pairs.iter_mut().map(|(_, v)| v)
+    }
+
     pub(crate) fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.pairs.push((name.into(), value.into()));
     }
 }
 
-/// True for header names whose values must never be printed.
+/// True for header names whose values must never be printed: any name containing one of
+/// [`SENSITIVE_PARTS`] (case-insensitive), except the rate-limit counters
+/// (`x-ratelimit-remaining-tokens` ...), which hold numbers worth seeing.
 pub(crate) fn is_sensitive(name: &str) -> bool {
-    SENSITIVE.iter().any(|s| s.eq_ignore_ascii_case(name))
+    let name = name.to_ascii_lowercase();
+    !name.starts_with("x-ratelimit-") && SENSITIVE_PARTS.iter().any(|p| name.contains(p))
 }
 
 /// Writes `(name, value)` pairs as a debug map with secret values redacted.
@@ -127,5 +144,23 @@ mod tests {
         let s = format!("{h:?}");
         assert!(!s.contains("sk-secret"), "{s}");
         assert!(s.contains("<redacted>") && s.contains("\"y\""), "{s}");
+        for name in [
+            "x-goog-api-key",
+            "X-Custom-Token",
+            "x-amz-security-token",
+            "Proxy-Authorization",
+            "Set-Cookie",
+            "x-client-secret",
+            "X-Session-Id",
+        ] {
+            let h = Headers::from_pairs([(name, "hunter2")]);
+            assert!(!format!("{h:?}").contains("hunter2"), "{name}");
+        }
+        let h = Headers::from_pairs([
+            ("x-ratelimit-remaining-tokens", "99"),
+            ("x-request-id", "r"),
+        ]);
+        let s = format!("{h:?}");
+        assert!(s.contains("99") && s.contains("\"r\""), "{s}");
     }
 }

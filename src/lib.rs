@@ -83,7 +83,10 @@
 //! One [`Error`] enum: [`Error::Api`] (status, message, type, code, param, request id, body),
 //! [`Error::Timeout`], [`Error::Connection`], [`Error::Decode`], [`Error::Stream`],
 //! [`Error::Config`], with predicates such as [`Error::is_rate_limited`] and
-//! [`Error::is_overloaded`]. The API key never appears in `Debug`, errors or logs.
+//! [`Error::is_overloaded`]. The API key never appears in `Debug`, in any field of any error
+//! (a key a server echoes is redacted) or in this crate's log lines. The HTTP stack's own
+//! `TRACE` logs are another matter: in blocking mode ureq dumps request heads under the
+//! target `ureq_proto`; the README's security section gives the filter that keeps them out.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // docs.rs labels feature-gated items ("Available on crate feature `mock` only").
@@ -110,6 +113,8 @@ mod client;
 mod config;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod error;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod finite;
 #[cfg(all(any(fuzzing, test), any(feature = "blocking", feature = "async")))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -145,6 +150,8 @@ mod telemetry;
 mod transport;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod types;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod url;
 
 /// schemars, re-exported (feature `schemars`): `#[derive(JsonSchema)]` needs the crate itself,
 /// so depend on `schemars = "1"` too, or point the derive here with

@@ -11,9 +11,46 @@
 use crate::error::{ApiError, Error, Result};
 use crate::headers::{Headers, is_sensitive};
 use crate::transport::Method;
+use crate::url::{origin, resolve};
 
 /// Hops followed before giving up.
 pub(crate) const MAX_REDIRECTS: usize = 5;
+
+/// The URLs one attempt went through. Past [`MAX_REDIRECTS`] hops the attempt fails with a
+/// final error: an [`Error::Api`] with the redirect's status, which the retry policy never
+/// retries (sending again would meet the same redirects). A chain that came back to a URL it
+/// had visited is named a loop. One redirect back to the same URL is followed (a server may
+/// answer that way once); a real loop runs into the hop limit.
+pub(crate) struct Trail {
+    urls: Vec<String>,
+}
+
+impl Trail {
+    pub(crate) fn new(start: &str) -> Trail {
+        Trail {
+            urls: vec![start.to_owned()],
+        }
+    }
+
+    /// Records the next hop, or fails once there are too many.
+    pub(crate) fn push(&mut self, status: u16, response_headers: &Headers, to: &str) -> Result<()> {
+        if self.urls.len() <= MAX_REDIRECTS {
+            self.urls.push(to.to_owned());
+            return Ok(());
+        }
+        let what = if self.urls.iter().any(|u| u == to) {
+            "redirect loop"
+        } else {
+            "too many redirects"
+        };
+        let mut api = ApiError::from_response(status, response_headers.clone(), b"");
+        api.message = format!(
+            "{what}: more than {MAX_REDIRECTS} redirects, the last one (HTTP {status}) to {}; check base_url and the server's or proxy's redirects",
+            crate::url::redacted(to)
+        );
+        Err(Error::Api(Box::new(api)))
+    }
+}
 
 /// True for the statuses that carry a `Location` to follow.
 pub(crate) fn is_redirect(status: u16) -> bool {
@@ -40,13 +77,15 @@ pub(crate) fn next_hop(
     };
     let to = resolve(from, location).ok_or_else(|| {
         refuse(format!(
-            "HTTP {status} redirect to an invalid location {location:?}"
+            "HTTP {status} redirect to an invalid location {:?}",
+            crate::url::redacted(location)
         ))
     })?;
     if !matches!(status, 307 | 308) && method != Method::Get {
         return Err(refuse(format!(
-            "the server redirected this {} with HTTP {status} to {to}; only 307 and 308 re-send a request body: set base_url to the new location",
-            method.as_str()
+            "the server redirected this {} with HTTP {status} to {}; only 307 and 308 re-send a request body: set base_url to the new location",
+            method.as_str(),
+            crate::url::redacted(&to)
         )));
     }
     let same_origin = origin(from) == origin(&to);
@@ -56,39 +95,6 @@ pub(crate) fn next_hop(
         .cloned()
         .collect();
     Ok((to, headers))
-}
-
-/// `scheme://authority`, lower-cased.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    Some(format!(
-        "{}://{}",
-        scheme.to_ascii_lowercase(),
-        authority.to_ascii_lowercase()
-    ))
-}
-
-/// `location` resolved against `from`: absolute URLs, absolute paths and relative paths.
-fn resolve(from: &str, location: &str) -> Option<String> {
-    if location.is_empty() {
-        return None;
-    }
-    let to = if location.contains("://") {
-        location.to_owned()
-    } else if let Some(rest) = location.strip_prefix("//") {
-        let scheme = from.split_once("://")?.0;
-        format!("{scheme}://{rest}")
-    } else if location.starts_with('/') {
-        format!("{}{location}", origin(from)?)
-    } else {
-        let path_end = from.find(['?', '#']).unwrap_or(from.len());
-        let base = &from[..path_end];
-        let dir = &base[..base.rfind('/')? + 1];
-        format!("{dir}{location}")
-    };
-    let uri: http::Uri = to.parse().ok()?;
-    matches!(uri.scheme_str(), Some("http" | "https")).then_some(to)
 }
 
 #[cfg(test)]
@@ -159,17 +165,7 @@ mod tests {
     }
 
     #[test]
-    fn relative_and_bad_locations() {
-        assert_eq!(
-            resolve("http://a/v1/models?x=1", "other").as_deref(),
-            Some("http://a/v1/other")
-        );
-        assert_eq!(
-            resolve("https://a/v1/models", "//b/v1").as_deref(),
-            Some("https://b/v1")
-        );
-        assert_eq!(resolve("http://a/v1", "ftp://b/x"), None);
-        assert_eq!(resolve("http://a/v1", ""), None);
+    fn missing_location() {
         let e = next_hop(Method::Get, 302, "http://a/v1", &h(&[]), &sent()).unwrap_err();
         assert!(e.to_string().contains("without a Location"), "{e}");
     }

@@ -41,8 +41,13 @@ pub(crate) fn delay_for(err: &Error, retries_taken: u32) -> Option<Duration> {
     }
 }
 
-/// `x-should-retry` if present, else the status rule.
+/// `x-should-retry` if present, else the status rule. A 3xx is never retried, whatever
+/// the header says: it is a redirect the client could not follow (no location, a loop, too
+/// many hops), and sending again would meet it again.
 pub(crate) fn status_says_retry(status: u16, headers: &Headers) -> bool {
+    if (300..400).contains(&status) {
+        return false;
+    }
     match headers.get("x-should-retry").map(str::trim) {
         Some(v) if v.eq_ignore_ascii_case("true") => return true,
         Some(v) if v.eq_ignore_ascii_case("false") => return false,
@@ -53,19 +58,23 @@ pub(crate) fn status_says_retry(status: u16, headers: &Headers) -> bool {
 
 /// The server's requested delay in seconds: `retry-after-ms`, then `retry-after` as seconds
 /// (fractions allowed) or an HTTP date. May be negative, zero or huge; the caller decides.
+/// A value that is not a finite number (`NaN`, `inf`, `1e400`) is no usable delay: `None`,
+/// so the normal backoff applies (it must not read as "too far away, do not retry").
 pub(crate) fn server_delay(headers: &Headers, now: SystemTime) -> Option<f64> {
-    let finite = |s: f64| if s.is_finite() { s } else { f64::MAX };
-    if let Some(ms) = headers
-        .get("retry-after-ms")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-    {
-        return Some(finite(ms / 1000.0));
+    let seconds = |name: &str, scale: f64| {
+        headers
+            .get(name)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|n| n / scale)
+            .filter(|s| s.is_finite())
+    };
+    if let Some(s) = seconds("retry-after-ms", 1000.0) {
+        return Some(s);
     }
-    let v = headers.get("retry-after")?.trim();
-    if let Ok(secs) = v.parse::<f64>() {
-        return Some(finite(secs));
+    if let Some(s) = seconds("retry-after", 1.0) {
+        return Some(s);
     }
-    let at = httpdate::parse_http_date(v).ok()?;
+    let at = httpdate::parse_http_date(headers.get("retry-after")?.trim()).ok()?;
     Some(match at.duration_since(now) {
         Ok(d) => d.as_secs_f64(),
         Err(e) => -e.duration().as_secs_f64(),
@@ -140,6 +149,16 @@ mod tests {
         assert!(d >= Duration::from_millis(375) && d <= Duration::from_millis(500));
         let d = delay_for(&api(429, &[("retry-after", "soon")]), 0).unwrap();
         assert!(d <= Duration::from_millis(500));
+        // Not a finite number: no usable server delay, so backoff (not "do not retry").
+        for v in ["NaN", "inf", "-inf", "infinity", "1e400"] {
+            let d = delay_for(&api(429, &[("retry-after", v)]), 0);
+            assert!(
+                d.is_some_and(|d| d <= Duration::from_millis(500)),
+                "{v}: {d:?}"
+            );
+            let d = delay_for(&api(429, &[("retry-after-ms", v), ("retry-after", "2")]), 0);
+            assert_eq!(d, Some(Duration::from_secs(2)), "{v}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::client::ResponseMeta;
-use crate::config::Timeouts;
+use crate::config::{Config, Secret};
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
 use crate::sse::Decoder;
@@ -68,6 +68,8 @@ struct State<T> {
     /// The call's span, open until the stream is dropped (feature `tracing`).
     span: StreamSpan,
     ending: Ending<T>,
+    /// Replaced in every error the stream yields (an echoed key in an error event).
+    key: Option<Secret>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -103,7 +105,7 @@ impl<T> EventStream<T> {
     pub(crate) fn new(
         response: HttpResponse,
         meta: ResponseMeta,
-        t: &Timeouts,
+        cfg: &Config,
         span: StreamSpan,
     ) -> Self {
         EventStream {
@@ -111,7 +113,7 @@ impl<T> EventStream<T> {
             state: State {
                 decoder: Decoder::new(),
                 meta,
-                idle: t.stream_idle,
+                idle: cfg.timeouts.stream_idle.and_then(crate::config::limit),
                 last_event: Instant::now(),
                 seen_events: 0,
                 finished: false,
@@ -119,6 +121,7 @@ impl<T> EventStream<T> {
                 items: 0,
                 span,
                 ending: Ending::default(),
+                key: cfg.api_key.clone(),
                 _t: PhantomData,
             },
         }
@@ -203,16 +206,8 @@ impl<T: DeserializeOwned> State<T> {
                     Ends::Failed(e) => Err(self.fail_with(e)),
                 },
                 Err(e) => {
-                    self.finished = true;
-                    let mut err = Error::decode(
-                        "stream event",
-                        e,
-                        ev.data.as_bytes(),
-                        self.meta.request_id().map(str::to_owned),
-                    );
-                    err.set_retries_taken(self.meta.retries_taken);
-                    self.span.error(&err);
-                    Err(err)
+                    let id = self.meta.request_id().map(str::to_owned);
+                    Err(self.fail(Error::decode("stream event", e, ev.data.as_bytes(), id)))
                 }
             });
         }
@@ -224,7 +219,8 @@ impl<T: DeserializeOwned> State<T> {
         if self.finished {
             return None;
         }
-        self.idle.map(|d| self.last_event + d)
+        // An idle limit too far to represent is no deadline, never an overflow.
+        self.idle.and_then(|d| self.last_event.checked_add(d))
     }
 
     /// Takes one result of reading the body.
@@ -274,21 +270,21 @@ impl<T: DeserializeOwned> State<T> {
         }
     }
 
-    fn fail_with(&mut self, mut e: StreamError) -> Error {
-        e.request_id = self.meta.request_id().map(str::to_owned);
-        e.retries_taken = self.meta.retries_taken;
-        self.finished = true;
-        let e = Error::Stream(Box::new(e));
-        self.span.error(&e);
-        e
+    fn fail_with(&mut self, e: StreamError) -> Error {
+        self.fail(Error::Stream(Box::new(e)))
     }
 
+    /// Every error the stream yields goes through here: the stream is finished, the error
+    /// gets the request id and retry count, and the key is redacted.
     fn fail(&mut self, mut e: Error) -> Error {
         self.finished = true;
         if let Error::Stream(s) = &mut e {
             s.request_id = self.meta.request_id().map(str::to_owned);
         }
         e.set_retries_taken(self.meta.retries_taken);
+        if let Some(key) = &self.key {
+            e.redact(key.expose());
+        }
         self.span.error(&e);
         e
     }

@@ -10,7 +10,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use oai_compat::types::{ChatCompletionRequest, Message};
-use oai_compat::{Error, StreamErrorKind, TimeoutPhase};
+use oai_compat::{ClientBuilder, Error, StreamErrorKind, TimeoutPhase};
 use oai_compat_mock::{MockServer, Reply};
 use support::{MODEL, server};
 
@@ -40,6 +40,9 @@ struct Case {
     min: Duration,
     max: Duration,
     why: &'static str,
+    /// Changes to the matrix's client for this case (e.g. a long stream-idle timeout, to show
+    /// that a body that is not a stream ends at the request timeout instead).
+    tune: Option<fn(ClientBuilder) -> ClientBuilder>,
 }
 
 const fn ms(n: u64) -> Duration {
@@ -54,6 +57,41 @@ fn chunk(content: &str) -> String {
 
 fn busy(status: u16) -> Reply {
     Reply::error(status, "busy").header("retry-after-ms", "20")
+}
+
+/// `n` redirects back to the same URL, each answered after `delay`.
+fn hops(n: usize, delay: Duration) -> Vec<Reply> {
+    vec![Reply::redirect(307, "/v1/chat/completions").delay(delay); n]
+}
+
+/// A 2-byte body that claims to be 100 GB long, then a closed connection.
+fn lying_length() -> Reply {
+    Reply::json(200, "{}")
+        .header("content-length", "100000000000")
+        .close()
+}
+
+/// A 400 whose JSON body is 2 MiB long (the message comes first).
+fn huge_error() -> Reply {
+    let pad = "x".repeat(2 * 1024 * 1024);
+    Reply::json(
+        400,
+        format!(
+            r#"{{"error":{{"message":"prompt too long","type":"BadRequestError","code":400,"pad":"{pad}"}}}}"#
+        ),
+    )
+}
+
+fn long_idle(b: ClientBuilder) -> ClientBuilder {
+    b.stream_idle_timeout(Some(Duration::from_secs(30)))
+}
+
+fn no_retries(b: ClientBuilder) -> ClientBuilder {
+    b.max_retries(0)
+}
+
+fn no_body_limit(b: ClientBuilder) -> ClientBuilder {
+    b.max_response_bytes(usize::MAX)
 }
 
 fn html_502() -> Reply {
@@ -76,6 +114,7 @@ const CASES: &[Case] = &[
         min: ms(350),
         max: ms(1500),
         why: "a connection error before any response is retried after backoff",
+        tune: None,
     },
     Case {
         name: "reset_before_headers_always",
@@ -87,6 +126,7 @@ const CASES: &[Case] = &[
         min: ms(1100),
         max: ms(3000),
         why: "retries run out; the last connection error is returned with retries_taken",
+        tune: None,
     },
     Case {
         name: "reset_mid_body_once",
@@ -98,6 +138,7 @@ const CASES: &[Case] = &[
         min: ms(350),
         max: ms(1500),
         why: "a non-streamed body that breaks off is a connection error, retried like openai-python",
+        tune: None,
     },
     Case {
         name: "slow_headers",
@@ -109,6 +150,7 @@ const CASES: &[Case] = &[
         min: ms(2300),
         max: ms(4500),
         why: "each attempt ends at the request timeout; timeouts are retried",
+        tune: None,
     },
     Case {
         name: "trickled_body_within_timeout",
@@ -122,6 +164,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "a body sent one byte at a time still decodes",
+        tune: None,
     },
     Case {
         name: "trickled_body_past_timeout",
@@ -133,6 +176,7 @@ const CASES: &[Case] = &[
         min: ms(2300),
         max: ms(4500),
         why: "the request timeout bounds the whole attempt, body included",
+        tune: None,
     },
     Case {
         name: "truncated_json",
@@ -149,6 +193,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(500),
         why: "a complete 2xx response with a broken body is a decode error (with a body excerpt), not retried",
+        tune: None,
     },
     Case {
         name: "html_502_from_a_proxy",
@@ -160,6 +205,7 @@ const CASES: &[Case] = &[
         min: ms(1100),
         max: ms(3000),
         why: "5xx is retried; the HTML is reduced to a readable message and kept as the body",
+        tune: None,
     },
     Case {
         name: "empty_200",
@@ -171,6 +217,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(500),
         why: "an empty 2xx body is a decode error saying the body is empty",
+        tune: None,
     },
     Case {
         name: "wrong_content_type",
@@ -188,6 +235,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(500),
         why: "the body decides, not the content type: valid JSON is accepted",
+        tune: None,
     },
     Case {
         name: "oversized_body",
@@ -204,6 +252,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "a body 10x over max_response_bytes stops at the limit, is not retried, and names the setting",
+        tune: None,
     },
     Case {
         name: "rate_limited_retry_after_seconds",
@@ -220,6 +269,7 @@ const CASES: &[Case] = &[
         min: ms(950),
         max: ms(2000),
         why: "the server's delay is used exactly",
+        tune: None,
     },
     Case {
         name: "rate_limited_retry_after_http_date",
@@ -239,6 +289,7 @@ const CASES: &[Case] = &[
         min: ms(900),
         max: ms(3000),
         why: "an HTTP date is honoured (to the second)",
+        tune: None,
     },
     Case {
         name: "rate_limited_retry_after_ms",
@@ -255,6 +306,7 @@ const CASES: &[Case] = &[
         min: ms(190),
         max: ms(1000),
         why: "retry-after-ms wins over retry-after",
+        tune: None,
     },
     Case {
         name: "rate_limited_retry_after_too_long",
@@ -266,6 +318,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(500),
         why: "a delay over 120 s is not waited for: the 429 is returned at once",
+        tune: None,
     },
     Case {
         name: "overloaded_twice_then_ok",
@@ -277,6 +330,7 @@ const CASES: &[Case] = &[
         min: ms(40),
         max: ms(1000),
         why: "vLLM's overload answer is retried",
+        tune: None,
     },
     Case {
         name: "overloaded_always",
@@ -288,6 +342,7 @@ const CASES: &[Case] = &[
         min: ms(40),
         max: ms(1000),
         why: "retries run out; is_overloaded() holds",
+        tune: None,
     },
     Case {
         name: "server_error_x_should_retry_false",
@@ -299,6 +354,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(500),
         why: "the server's x-should-retry overrides the status rule",
+        tune: None,
     },
     Case {
         name: "bad_request_not_retried",
@@ -310,6 +366,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(500),
         why: "client errors are final",
+        tune: None,
     },
     Case {
         name: "redirect_to_another_host",
@@ -326,6 +383,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "redirects are followed, without the Authorization header (asserted in tests/security.rs)",
+        tune: None,
     },
     // ---- streamed ----
     Case {
@@ -338,6 +396,7 @@ const CASES: &[Case] = &[
         min: ms(350),
         max: ms(1500),
         why: "before the stream is handed over, a connection error is retried",
+        tune: None,
     },
     Case {
         name: "stream_slow_headers",
@@ -349,6 +408,7 @@ const CASES: &[Case] = &[
         min: ms(2300),
         max: ms(4500),
         why: "the request timeout bounds the wait for a stream's headers; retried",
+        tune: None,
     },
     Case {
         name: "stream_overloaded_then_stream",
@@ -360,6 +420,7 @@ const CASES: &[Case] = &[
         min: ms(15),
         max: ms(1000),
         why: "errors before the stream starts are retried",
+        tune: None,
     },
     Case {
         name: "stream_html_502",
@@ -371,6 +432,7 @@ const CASES: &[Case] = &[
         min: ms(1100),
         max: ms(3000),
         why: "as for non-streamed calls",
+        tune: None,
     },
     Case {
         name: "stream_reset_mid_stream",
@@ -390,6 +452,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "the events before the cut arrive, then an error; a started stream is never retried",
+        tune: None,
     },
     Case {
         name: "stream_without_done",
@@ -401,6 +464,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "a body that ends without [DONE] is an error, not a silent success",
+        tune: None,
     },
     Case {
         name: "stream_in_band_error",
@@ -415,6 +479,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "an error event ends the stream with its message, type and code",
+        tune: None,
     },
     Case {
         name: "stream_keep_alives_only",
@@ -432,6 +497,7 @@ const CASES: &[Case] = &[
         min: ms(350),
         max: ms(1200),
         why: "keep-alive comments do not count as events, so the event-idle timeout fires",
+        tune: None,
     },
     Case {
         name: "stream_silent_after_headers",
@@ -443,6 +509,7 @@ const CASES: &[Case] = &[
         min: ms(350),
         max: ms(1500),
         why: "a silent connection is bounded by the idle timeout",
+        tune: None,
     },
     Case {
         name: "stream_crlf",
@@ -464,6 +531,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "CRLF line ends are SSE too",
+        tune: None,
     },
     Case {
         name: "stream_utf8_split_across_writes",
@@ -485,6 +553,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "a character split between two writes decodes whole",
+        tune: None,
     },
     Case {
         name: "stream_invalid_utf8_in_data",
@@ -501,6 +570,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "invalid bytes become U+FFFD, as the SSE spec says; no panic, no error",
+        tune: None,
     },
     Case {
         name: "stream_trickled",
@@ -512,6 +582,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1500),
         why: "one byte at a time still makes whole events",
+        tune: None,
     },
     Case {
         name: "stream_empty_200",
@@ -523,6 +594,7 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "an empty event stream has no [DONE]",
+        tune: None,
     },
     Case {
         name: "stream_answered_with_json",
@@ -534,6 +606,141 @@ const CASES: &[Case] = &[
         min: ms(0),
         max: ms(1000),
         why: "a server that ignores stream:true gets a clear error naming the content type",
+        tune: None,
+    },
+    // ---- found by the trust review (issue 8): bodies that are not streams, redirects,
+    // ---- server claims, odd retry hints ----
+    Case {
+        name: "stream_answered_with_stalled_error_body",
+        streamed: true,
+        replies: |_| {
+            vec![
+                Reply::text(400, "application/json", "")
+                    .pause(ms(5000))
+                    .raw(r#"{"error":{"message":"late","type":"BadRequestError","code":400}}"#),
+            ]
+        },
+        expect: Kind::Api(400),
+        retries: 0,
+        items: Some(0),
+        min: ms(350),
+        max: ms(1200),
+        why: "an error body is read by the attempt's request timeout, not the (30 s) stream idle timeout; the status is still reported",
+        tune: Some(long_idle),
+    },
+    Case {
+        name: "stream_answered_with_stalled_json",
+        streamed: true,
+        replies: |_| {
+            vec![
+                Reply::text(200, "application/json", "")
+                    .pause(ms(5000))
+                    .raw(r#"{"id":"x","choices":[]}"#),
+            ]
+        },
+        expect: Kind::Decode,
+        retries: 0,
+        items: Some(0),
+        min: ms(350),
+        max: ms(1200),
+        why: "a 2xx answer that is not an event stream is read by the request timeout too, then reported as not a stream",
+        tune: Some(long_idle),
+    },
+    Case {
+        name: "stream_redirect_with_stalled_body",
+        streamed: true,
+        replies: |srv| {
+            vec![
+                Reply::text(307, "text/html", "")
+                    .header("location", &format!("{}/chat/completions", srv.url()))
+                    .pause(ms(5000))
+                    .raw("<html>moved</html>"),
+            ]
+        },
+        expect: Kind::Ok,
+        retries: 0,
+        items: None,
+        min: ms(0),
+        max: ms(1000),
+        why: "a redirect's body is never waited for: the next hop is sent at once",
+        tune: Some(long_idle),
+    },
+    Case {
+        name: "redirect_hops_share_the_deadline",
+        streamed: false,
+        replies: |_| hops(4, ms(150)),
+        expect: Kind::Timeout(TimeoutPhase::Request),
+        retries: 0,
+        items: None,
+        min: ms(350),
+        max: ms(700),
+        why: "four 150 ms hops do not fit in one 400 ms attempt: the request timeout bounds the attempt, every hop included",
+        tune: Some(no_retries),
+    },
+    Case {
+        name: "stream_redirect_hops_share_the_deadline",
+        streamed: true,
+        replies: |_| hops(4, ms(150)),
+        expect: Kind::Timeout(TimeoutPhase::Request),
+        retries: 0,
+        items: Some(0),
+        min: ms(350),
+        max: ms(700),
+        why: "the same for a stream's wait for its headers",
+        tune: Some(no_retries),
+    },
+    Case {
+        name: "redirect_loop_not_retried",
+        streamed: false,
+        replies: |_| hops(20, ms(0)),
+        expect: Kind::Api(307),
+        retries: 0,
+        items: None,
+        min: ms(0),
+        max: ms(1500),
+        why: "a redirect loop stops after 5 hops with a final error (a loop would loop again): never retried",
+        tune: None,
+    },
+    Case {
+        name: "huge_content_length",
+        streamed: false,
+        replies: |_| vec![lying_length(); 3],
+        expect: Kind::Connection,
+        retries: 2,
+        items: None,
+        min: ms(1100),
+        max: ms(3000),
+        why: "a 100 GB Content-Length claim allocates nothing up front (with max_response_bytes at usize::MAX); the short body is a broken connection, retried",
+        tune: Some(no_body_limit),
+    },
+    Case {
+        name: "retry_after_nan",
+        streamed: false,
+        replies: |_| {
+            vec![
+                Reply::error(429, "slow down").header("retry-after", "NaN"),
+                Reply::default_answer(),
+            ]
+        },
+        expect: Kind::Ok,
+        retries: 1,
+        items: None,
+        min: ms(350),
+        max: ms(1200),
+        why: "a server delay that is not a finite number (NaN, inf) is no delay: normal backoff",
+        tune: None,
+    },
+    Case {
+        name: "error_body_over_1_mib",
+        streamed: false,
+        replies: |_| vec![huge_error()],
+        expect: Kind::Api(400),
+        retries: 0,
+        items: None,
+        min: ms(0),
+        max: ms(2000),
+        why: "an error body is read up to 1 MiB and reported from that (message asserted in tests/deadlines.rs)",
+        tune: None,
     },
 ];
 
@@ -617,14 +824,13 @@ async fn run(name: &str) {
     let srv = server();
     let other = server();
     srv.enqueue_all((case.replies)(&other));
-    let c = support::builder(&srv)
+    let b = support::builder(&srv)
         .api_key("sk-fault-matrix")
         .timeout(TIMEOUT)
         .stream_idle_timeout(Some(TIMEOUT))
         .max_retries(2)
-        .max_response_bytes(MAX_BODY)
-        .build()
-        .unwrap();
+        .max_response_bytes(MAX_BODY);
+    let c = case.tune.map_or(b.clone(), |tune| tune(b)).build().unwrap();
     let t = Instant::now();
     let out = call(&c, case.streamed).await;
     let took = t.elapsed();
@@ -705,6 +911,15 @@ fault_tests!(
     stream_trickled,
     stream_empty_200,
     stream_answered_with_json,
+    stream_answered_with_stalled_error_body,
+    stream_answered_with_stalled_json,
+    stream_redirect_with_stalled_body,
+    redirect_hops_share_the_deadline,
+    stream_redirect_hops_share_the_deadline,
+    redirect_loop_not_retried,
+    huge_content_length,
+    retry_after_nan,
+    error_body_over_1_mib,
 );
 
 /// The table in `docs/faults.md`, rendered from `CASES`.
@@ -765,4 +980,31 @@ fn fault_table_in_docs_is_current() {
             );
         }
     }
+}
+
+/// Every `path::test` named in the settings-and-secrets table of `docs/faults.md` exists.
+#[test]
+fn fault_docs_name_real_tests() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let doc = std::fs::read_to_string(format!("{root}/docs/faults.md")).expect("docs/faults.md");
+    let start = doc
+        .find("<!-- trust-table:start -->")
+        .expect("trust-table marker");
+    let end = doc
+        .find("<!-- trust-table:end -->")
+        .expect("trust-table end marker");
+    let mut named = 0;
+    for cell in doc[start..end].split('`').skip(1).step_by(2) {
+        let Some((file, test)) = cell.split_once(".rs::") else {
+            continue;
+        };
+        let src = std::fs::read_to_string(format!("{root}/{file}.rs"))
+            .unwrap_or_else(|_| panic!("docs/faults.md names {file}.rs, which does not exist"));
+        assert!(
+            src.contains(&format!("fn {test}(")),
+            "docs/faults.md names {file}.rs::{test}, which does not exist"
+        );
+        named += 1;
+    }
+    assert!(named >= 15, "only {named} tests named");
 }

@@ -24,7 +24,7 @@ async fn retrieve_falls_back_to_the_list_on_404() {
     let m = c.models().retrieve("org/model-a").await.unwrap();
     assert_eq!(m.id, "org/model-a");
     let reqs = srv.requests();
-    assert_eq!(reqs[0].path, "/v1/models/org/model-a");
+    assert_eq!(reqs[0].path, "/v1/models/org%2Fmodel-a");
     assert_eq!(reqs[1].path, "/v1/models");
     let err = c.models().retrieve("zzz").await.unwrap_err();
     assert!(err.is_not_found(), "{err}");

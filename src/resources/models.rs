@@ -1,6 +1,6 @@
 //! `/models`.
 
-use crate::client::{Call, Response, encode_path};
+use crate::client::{Call, Response};
 use crate::error::{ApiError, Error, Result};
 use crate::types::{Model, ModelList};
 
@@ -39,9 +39,13 @@ impl Models<'_> {
     ///
     /// vLLM has no such route: on 404 or 405 the client falls back to the list and returns
     /// the entry, or a 404 [`Error::Api`] naming the models the server does serve.
+    ///
+    /// The id is sent as exactly one path segment: `/` and every other reserved character
+    /// are percent-encoded (`org/model` becomes `/models/org%2Fmodel`). An empty id, `.` or
+    /// `..` fails with [`Error::Config`] before anything is sent.
     pub async fn retrieve(&self, id: &str) -> Result<Model> {
         let opts = self.client.options(&self.options);
-        let path = format!("/models/{}", encode_path(id));
+        let path = format!("/models/{}", crate::url::path_segment("model id", id)?);
         let err = match self
             .client
             .json::<Model>(Call::get(&path, &opts), "model")

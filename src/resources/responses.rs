@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::client::{Call, Response, json_body, percent_encode};
+use crate::client::{Call, Response, json_body};
 use crate::error::{Error, Result, StreamError};
 use crate::stream::{Ending, Ends, EventStream};
 use crate::structured::ParsedResponse;
@@ -67,19 +67,6 @@ fn failed(response: &ResponseObject) -> StreamError {
         format!("response {} failed: {}", response.id, err.message)
     };
     err
-}
-
-/// One path segment for a response id: percent-encoded, never empty, `.` or `..`, so an id
-/// cannot reach another route.
-fn id_segment(id: &str) -> Result<String> {
-    if id.is_empty() || id == "." || id == ".." {
-        return Err(Error::config(format!(
-            "invalid response id {id:?}: it must be a non-empty id such as `resp_...`"
-        )));
-    }
-    let mut out = String::with_capacity(id.len());
-    percent_encode(id, &mut out);
-    Ok(out)
 }
 
 #[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
@@ -190,7 +177,10 @@ impl Responses<'_> {
     /// otherwise every id is a 404 [`Error::Api`].
     pub async fn retrieve(&self, id: &str) -> Result<ResponseObject> {
         let opts = self.client.options(&self.options);
-        let path = format!("/responses/{}", id_segment(id)?);
+        let path = format!(
+            "/responses/{}",
+            crate::url::path_segment("response id", id)?
+        );
         let call = Call::get(&path, &opts);
         Ok(self.client.json(call, "response").await?.value)
     }
@@ -201,7 +191,10 @@ impl Responses<'_> {
     /// others, and vLLM 404 when it does not store responses.
     pub async fn cancel(&self, id: &str) -> Result<ResponseObject> {
         let opts = self.client.options(&self.options);
-        let path = format!("/responses/{}/cancel", id_segment(id)?);
+        let path = format!(
+            "/responses/{}/cancel",
+            crate::url::path_segment("response id", id)?
+        );
         let call = Call {
             method: Method::Post,
             path: &path,
@@ -217,7 +210,10 @@ impl Responses<'_> {
     /// body). vLLM has no such route: it answers 405, reported as an [`Error::Api`].
     pub async fn delete(&self, id: &str) -> Result<()> {
         let opts = self.client.options(&self.options);
-        let path = format!("/responses/{}", id_segment(id)?);
+        let path = format!(
+            "/responses/{}",
+            crate::url::path_segment("response id", id)?
+        );
         let call = Call {
             method: Method::Delete,
             path: &path,
@@ -234,23 +230,11 @@ impl Responses<'_> {
     /// answers 404, reported as an [`Error::Api`].
     pub async fn input_items(&self, id: &str) -> Result<InputItemList> {
         let opts = self.client.options(&self.options);
-        let path = format!("/responses/{}/input_items", id_segment(id)?);
+        let path = format!(
+            "/responses/{}/input_items",
+            crate::url::path_segment("response id", id)?
+        );
         let call = Call::get(&path, &opts);
         Ok(self.client.json(call, "input item list").await?.value)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_one_segment() {
-        assert_eq!(id_segment("resp_1").unwrap(), "resp_1");
-        assert_eq!(id_segment("../models").unwrap(), "..%2Fmodels");
-        assert_eq!(id_segment("a?b#c d").unwrap(), "a%3Fb%23c%20d");
-        for bad in ["", ".", ".."] {
-            assert!(matches!(id_segment(bad), Err(Error::Config(_))), "{bad:?}");
-        }
     }
 }

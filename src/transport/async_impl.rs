@@ -2,8 +2,9 @@
 //!
 //! reqwest's client-wide `timeout` is a total deadline that kills streams, so deadlines are
 //! set per request: `RequestBuilder::timeout` for a non-streamed attempt or a stream's total,
-//! a tokio timeout around `send()` for a stream's headers, and a tokio sleep racing each body
-//! read for the gap between stream events.
+//! a tokio timeout at the attempt's deadline around `send()` for a stream's headers, and a
+//! tokio sleep racing each body read: the gap between stream events for a stream, the
+//! attempt's deadline for any other body (an error body, a JSON answer to a stream request).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +14,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures_core::Stream;
 
-use super::{AttemptTimeouts, HttpRequest, Method};
+use super::{AttemptTimeouts, HttpRequest, Method, remaining};
 use crate::config::Config;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::headers::Headers;
@@ -32,12 +33,14 @@ pub(crate) struct Transport {
 impl Transport {
     pub(crate) fn new(cfg: &Config) -> Result<Transport> {
         let mut b = reqwest::Client::builder()
-            .connect_timeout(cfg.timeouts.connect)
             .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
             .pool_idle_timeout(std::time::Duration::from_secs(90))
             .user_agent(crate::client::USER_AGENT)
             // Redirects are followed by the shared code (src/redirect.rs), alike in both modes.
             .redirect(reqwest::redirect::Policy::none());
+        if let Some(d) = crate::config::limit(cfg.timeouts.connect) {
+            b = b.connect_timeout(d);
+        }
         if !cfg.use_env_proxy {
             b = b.no_proxy();
         }
@@ -70,12 +73,22 @@ impl Transport {
             if let Some(total) = t.stream_total {
                 b = b.timeout(total);
             }
-            match tokio::time::timeout(t.request, b.send()).await {
-                Ok(r) => r,
-                Err(_) => return Err(Error::timeout(TimeoutPhase::Request, Some(t.request))),
+            match req.deadline {
+                Some(at) => {
+                    let at = tokio::time::Instant::from_std(at);
+                    match tokio::time::timeout_at(at, b.send()).await {
+                        Ok(r) => r,
+                        Err(_) => return Err(Error::timeout(TimeoutPhase::Request, t.request)),
+                    }
+                }
+                None => b.send().await,
             }
         } else {
-            b.timeout(t.request).send().await
+            // The time left in the attempt, so redirect hops share one deadline.
+            if let Some(left) = remaining(req.deadline) {
+                b = b.timeout(left);
+            }
+            b.send().await
         }
         .map_err(|e| map_error(e, req.stream, &t, started))?;
         let mut headers = Headers::default();
@@ -108,23 +121,47 @@ pub(crate) struct HttpResponse {
 }
 
 impl HttpResponse {
-    /// Reads the whole body, failing past `limit` bytes.
-    pub(crate) async fn read_body(&mut self, limit: usize) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        if let Some(n) = self
-            .headers
-            .get("content-length")
-            .and_then(|v| v.trim().parse::<usize>().ok())
-        {
-            out.reserve(n.min(limit));
+    /// Reads the whole body by `deadline`, failing past `limit` bytes. Memory grows with the
+    /// bytes that arrive; a `Content-Length` claim is never trusted for allocation.
+    pub(crate) async fn read_body(
+        &mut self,
+        limit: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<u8>> {
+        let (out, failed) = self.read_prefix(limit.saturating_add(1), deadline).await;
+        if let Some(e) = failed {
+            return Err(e);
         }
-        while let Some(chunk) = self.chunk(None).await? {
-            if out.len() + chunk.len() > limit {
-                return Err(Error::too_large(limit, &out));
-            }
-            out.extend_from_slice(&chunk);
+        if out.len() > limit {
+            return Err(Error::too_large(limit, &out));
         }
         Ok(out)
+    }
+
+    /// Reads at most `max` bytes by `deadline`: what arrived, and the error that stopped the
+    /// read early, if any (an error body is reported with what arrived of it).
+    pub(crate) async fn read_prefix(
+        &mut self,
+        max: usize,
+        deadline: Option<Instant>,
+    ) -> (Vec<u8>, Option<Error>) {
+        let mut out = Vec::new();
+        loop {
+            let next =
+                std::future::poll_fn(|cx| self.poll_until(cx, deadline, TimeoutPhase::Request))
+                    .await;
+            match next {
+                Ok(Some(chunk)) => {
+                    let room = max - out.len();
+                    out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if out.len() == max {
+                        return (out, None);
+                    }
+                }
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
     }
 
     /// The next piece of the body, `None` at its end; fails with a `StreamIdle` timeout when
@@ -138,6 +175,16 @@ impl HttpResponse {
         &mut self,
         cx: &mut Context<'_>,
         deadline: Option<Instant>,
+    ) -> Poll<Result<Option<Bytes>>> {
+        self.poll_until(cx, deadline, TimeoutPhase::StreamIdle)
+    }
+
+    /// The next piece of the body, or a `phase` timeout once `deadline` passes.
+    fn poll_until(
+        &mut self,
+        cx: &mut Context<'_>,
+        deadline: Option<Instant>,
+        phase: TimeoutPhase,
     ) -> Poll<Result<Option<Bytes>>> {
         match self.body.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(b))) => return Poll::Ready(Ok(Some(b))),
@@ -163,10 +210,11 @@ impl HttpResponse {
             None => false,
         };
         if expired {
-            return Poll::Ready(Err(Error::timeout(
-                TimeoutPhase::StreamIdle,
-                self.timeouts.stream_idle,
-            )));
+            let limit = match phase {
+                TimeoutPhase::StreamIdle => self.timeouts.stream_idle,
+                _ => self.timeouts.request,
+            };
+            return Poll::Ready(Err(Error::timeout(phase, limit)));
         }
         Poll::Pending
     }
@@ -181,7 +229,7 @@ fn map_error(e: reqwest::Error, stream: bool, t: &AttemptTimeouts, started: Inst
         } else if e.is_connect() {
             (TimeoutPhase::Connect, None)
         } else {
-            (TimeoutPhase::Request, Some(t.request))
+            (TimeoutPhase::Request, t.request)
         };
         return Error::timeout(phase, limit);
     }
@@ -190,11 +238,30 @@ fn map_error(e: reqwest::Error, stream: bool, t: &AttemptTimeouts, started: Inst
         return Error::config(format!("invalid request: {e}"));
     }
     let what = if e.is_connect() {
-        "could not connect (refused or unreachable)".to_owned()
+        // The cause (refused, DNS, a TLS certificate problem ...) is in the source chain;
+        // reqwest's own text only says "error sending request".
+        match causes(&e) {
+            Some(c) => format!("could not connect: {c}"),
+            None => "could not connect (refused or unreachable)".to_owned(),
+        }
     } else if e.is_body() || e.is_decode() {
         format!("the response body broke off: {e}")
     } else {
         e.to_string()
     };
     Error::connection(what, Some(Box::new(e)))
+}
+
+/// The messages of `e`'s sources, outermost first, joined by `: ` (repeats dropped).
+fn causes(e: &reqwest::Error) -> Option<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.iter().any(|seen| seen.contains(&text)) {
+            out.push(text);
+        }
+        next = cause.source();
+    }
+    (!out.is_empty()).then(|| out.join(": "))
 }

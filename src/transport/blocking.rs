@@ -4,13 +4,24 @@
 //! long streams, so deadlines are set per request: `timeout_global` for a non-streamed attempt;
 //! `timeout_recv_response` (headers), `timeout_per_read` (socket silence) and an optional
 //! `timeout_global` (whole stream) for a streamed one.
+//!
+//! ureq fixes a request's timeouts when it is sent, but a stream request's body is not always
+//! a stream: an error body or a JSON answer must end by the attempt's deadline, not after
+//! `stream_idle`. So every connection is wrapped in [`DeadlineTransport`], which caps each
+//! socket wait at the deadline the shared code set for the read running on this thread (a
+//! blocking read runs on the caller's thread). No deadline set: ureq's own timers alone.
 
+use std::cell::Cell;
 use std::io::Read;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ureq::Agent;
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout,
+    Transport as UreqTransport,
+};
 
-use super::{HttpRequest, Method};
+use super::{HttpRequest, Method, remaining};
 use crate::config::Config;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::headers::Headers;
@@ -25,6 +36,7 @@ const CHUNK: usize = 16 * 1024;
 #[derive(Clone)]
 pub(crate) struct Transport {
     agent: Agent,
+    connect: Duration,
 }
 
 impl Transport {
@@ -32,7 +44,7 @@ impl Transport {
         let builder = Agent::config_builder()
             // Keep 4xx/5xx bodies and headers (error JSON, retry-after).
             .http_status_as_error(false)
-            .timeout_connect(Some(cfg.timeouts.connect))
+            .timeout_connect(crate::config::limit(cfg.timeouts.connect))
             .max_idle_connections(cfg.pool_max_idle_per_host.max(10))
             .max_idle_connections_per_host(cfg.pool_max_idle_per_host)
             .max_idle_age(std::time::Duration::from_secs(90))
@@ -60,10 +72,13 @@ impl Transport {
         );
         let agent = Agent::with_parts(
             builder.build(),
-            ureq::unversioned::transport::DefaultConnector::new(),
+            DeadlineConnector(DefaultConnector::new()),
             LiteralResolver,
         );
-        Ok(Transport { agent })
+        Ok(Transport {
+            agent,
+            connect: cfg.timeouts.connect,
+        })
     }
 
     pub(crate) fn send(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
@@ -78,18 +93,28 @@ impl Transport {
             .body(body)
             .map_err(|e| Error::config(format!("invalid request: {e}")))?;
         let t = req.timeouts;
+        // Every ureq timer gets the time left in the attempt, so redirect hops share it.
+        let left = remaining(req.deadline);
         let cfg = self.agent.configure_request(request);
         let request = if req.stream {
-            cfg.timeout_recv_response(Some(t.request))
+            let connect = match (crate::config::limit(self.connect), left) {
+                (Some(c), Some(l)) => Some(c.min(l)),
+                (c, l) => c.or(l),
+            };
+            cfg.timeout_connect(connect)
+                .timeout_recv_response(left)
                 .timeout_per_read(t.stream_idle)
                 .timeout_global(t.stream_total)
                 .build()
         } else {
-            cfg.timeout_global(Some(t.request)).build()
+            cfg.timeout_global(left).build()
         };
         let started = Instant::now();
-        let response = match req.method {
-            Method::Get | Method::Post | Method::Delete => self.agent.run(request),
+        let response = {
+            let _deadline = DeadlineGuard::set(req.deadline);
+            match req.method {
+                Method::Get | Method::Post | Method::Delete => self.agent.run(request),
+            }
         }
         .map_err(|e| map_error(e, req.stream, &t, started))?;
         let (parts, body) = response.into_parts();
@@ -161,24 +186,35 @@ pub(crate) struct HttpResponse {
 }
 
 impl HttpResponse {
-    /// Reads the whole body, failing past `limit` bytes.
-    pub(crate) fn read_body(&mut self, limit: usize) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        if let Some(n) = self
-            .headers
-            .get("content-length")
-            .and_then(|v| v.trim().parse::<usize>().ok())
-        {
-            out.reserve(n.min(limit));
+    /// Reads the whole body by `deadline`, failing past `limit` bytes. Memory grows with the
+    /// bytes that arrive; a `Content-Length` claim is never trusted for allocation.
+    pub(crate) fn read_body(&mut self, limit: usize, deadline: Option<Instant>) -> Result<Vec<u8>> {
+        let (out, failed) = self.read_prefix(limit.saturating_add(1), deadline);
+        if let Some(e) = failed {
+            return Err(e);
         }
-        let mut taken = (&mut self.reader).take(limit as u64 + 1);
-        taken
-            .read_to_end(&mut out)
-            .map_err(|e| map_io(e, self.stream, &self.timeouts, self.started))?;
         if out.len() > limit {
             return Err(Error::too_large(limit, &out));
         }
         Ok(out)
+    }
+
+    /// Reads at most `max` bytes by `deadline`: what arrived, and the error that stopped the
+    /// read early, if any (an error body is reported with what arrived of it).
+    pub(crate) fn read_prefix(
+        &mut self,
+        max: usize,
+        deadline: Option<Instant>,
+    ) -> (Vec<u8>, Option<Error>) {
+        let _deadline = DeadlineGuard::set(deadline);
+        let mut out = Vec::new();
+        let max = u64::try_from(max).unwrap_or(u64::MAX);
+        let failed = (&mut self.reader)
+            .take(max)
+            .read_to_end(&mut out)
+            .err()
+            .map(|e| map_io(e, self.stream, &self.timeouts, self.started));
+        (out, failed)
     }
 
     /// The next piece of a streamed body, `None` at its end. The event-idle deadline is
@@ -193,6 +229,94 @@ impl HttpResponse {
             }
         };
         Ok((n > 0).then(|| &self.buf[..n]))
+    }
+}
+
+thread_local! {
+    /// The deadline of the body read (or exchange) running on this thread, set by
+    /// [`DeadlineGuard`]; `None` leaves ureq's own timers alone.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Sets this thread's [`DEADLINE`] until dropped, then restores the previous one.
+struct DeadlineGuard(Option<Instant>);
+
+impl DeadlineGuard {
+    fn set(deadline: Option<Instant>) -> DeadlineGuard {
+        DeadlineGuard(DEADLINE.replace(deadline))
+    }
+}
+
+impl Drop for DeadlineGuard {
+    fn drop(&mut self) {
+        DEADLINE.set(self.0);
+    }
+}
+
+/// ureq's wait for I/O, shortened to this thread's deadline when that comes first; an
+/// expiry is reported as ureq's global timeout (our request phase).
+fn capped(mut t: NextTimeout) -> NextTimeout {
+    if let Some(left) = remaining(DEADLINE.get()) {
+        let left = ureq::unversioned::transport::time::Duration::Exact(left);
+        if left < t.after {
+            t.after = left;
+            t.reason = ureq::Timeout::Global;
+        }
+    }
+    t
+}
+
+/// ureq's default connector (TCP, TLS, proxies), with each connection wrapped in a
+/// [`DeadlineTransport`].
+#[derive(Debug)]
+struct DeadlineConnector(DefaultConnector);
+
+impl Connector for DeadlineConnector {
+    type Out = DeadlineTransport;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> std::result::Result<Option<DeadlineTransport>, ureq::Error> {
+        Ok(self.0.connect(details, chained)?.map(DeadlineTransport))
+    }
+}
+
+/// A connection whose every wait ends by this thread's deadline (see [`capped`]).
+#[derive(Debug)]
+struct DeadlineTransport(Box<dyn UreqTransport>);
+
+impl UreqTransport for DeadlineTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.0.buffers()
+    }
+
+    fn transmit_output(
+        &mut self,
+        amount: usize,
+        timeout: NextTimeout,
+    ) -> std::result::Result<(), ureq::Error> {
+        self.0.transmit_output(amount, capped(timeout))
+    }
+
+    fn maybe_await_input(
+        &mut self,
+        timeout: NextTimeout,
+    ) -> std::result::Result<bool, ureq::Error> {
+        self.0.maybe_await_input(capped(timeout))
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
+        self.0.await_input(capped(timeout))
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.0.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.0.is_tls()
     }
 }
 
@@ -223,7 +347,7 @@ fn map_error(e: ureq::Error, stream: bool, t: &super::AttemptTimeouts, started: 
                 TimeoutPhase::Connect => None,
                 TimeoutPhase::StreamIdle => t.stream_idle,
                 TimeoutPhase::StreamTotal => t.stream_total,
-                _ => Some(t.request),
+                _ => t.request,
             };
             Error::timeout(phase, limit)
         }
@@ -231,7 +355,7 @@ fn map_error(e: ureq::Error, stream: bool, t: &super::AttemptTimeouts, started: 
             let (phase, limit) = if stream {
                 (TimeoutPhase::StreamIdle, t.stream_idle)
             } else {
-                (TimeoutPhase::Request, Some(t.request))
+                (TimeoutPhase::Request, t.request)
             };
             Error::timeout(phase, limit)
         }

@@ -2,7 +2,7 @@
 //! code (`client.rs`, `stream.rs`) calls `send(..).await`, `read_body(..).await` and
 //! `chunk(..).await` without knowing which library is underneath.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[cfg(not(feature = "blocking"))]
 mod async_impl;
@@ -33,11 +33,12 @@ impl Method {
     }
 }
 
-/// The deadlines of one attempt.
+/// The limits of one attempt (`None`: no limit; see [`crate::config::limit`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AttemptTimeouts {
-    /// Non-streamed: the whole attempt. Streamed: until the response headers.
-    pub(crate) request: Duration,
+    /// Non-streamed: the whole attempt. Streamed: until the response headers, and any body
+    /// that is not handed over as a stream (an error, a JSON answer).
+    pub(crate) request: Option<Duration>,
     /// Streamed only: the longest silence on the socket (the shared stream code also checks
     /// the gap between events).
     pub(crate) stream_idle: Option<Duration>,
@@ -54,4 +55,17 @@ pub(crate) struct HttpRequest<'a> {
     pub(crate) body: Option<&'a Body>,
     pub(crate) stream: bool,
     pub(crate) timeouts: AttemptTimeouts,
+    /// The attempt's deadline (`timeouts.request` from its start), shared by every redirect
+    /// hop and every body read that is not a handed-over stream. `None`: no limit.
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// `now + d`, or `None` (no deadline) when there is no limit or it is too far to represent.
+pub(crate) fn deadline_after(d: Option<Duration>) -> Option<Instant> {
+    d.and_then(|d| Instant::now().checked_add(d))
+}
+
+/// The time left until `deadline` (zero once it has passed); `None` means no deadline.
+pub(crate) fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
 }
