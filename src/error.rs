@@ -66,6 +66,9 @@ pub enum Error {
     /// The model's reply does not decode into the requested type (`parse`).
     #[error("{0}")]
     Parse(Box<crate::parse_error::ParseError>),
+    /// A tool loop (`run_tools`) reached its round limit; the conversation is kept.
+    #[error("{0}")]
+    ToolLoop(Box<crate::tool_loop_error::ToolLoopError>),
 }
 
 impl Error {
@@ -135,7 +138,7 @@ impl Error {
             Error::Connection(e) => e.retries_taken,
             Error::Decode(e) => e.retries_taken,
             Error::Stream(e) => e.retries_taken,
-            Error::Config(_) | Error::Parse(_) => 0,
+            Error::Config(_) | Error::Parse(_) | Error::ToolLoop(_) => 0,
         }
     }
 
@@ -146,7 +149,7 @@ impl Error {
             Error::Connection(e) => e.retries_taken = n,
             Error::Decode(e) => e.retries_taken = n,
             Error::Stream(e) => e.retries_taken = n,
-            Error::Config(_) | Error::Parse(_) => {}
+            Error::Config(_) | Error::Parse(_) | Error::ToolLoop(_) => {}
         }
     }
 
@@ -194,7 +197,8 @@ impl Error {
                 r(&mut e.text);
                 r(&mut e.message);
             }
-            Error::Timeout(_) => {}
+            // The conversation is the caller's own data (prompts, tool results).
+            Error::Timeout(_) | Error::ToolLoop(_) => {}
         }
     }
 

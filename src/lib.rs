@@ -147,6 +147,10 @@ mod stream;
 mod structured;
 mod telemetry;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod tool_loop;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod tool_loop_error;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod transport;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod types;
@@ -184,4 +188,6 @@ pub use crate::{
     router::{BACKENDS_ENV, Router, RouterBuilder},
     stream::EventStream,
     structured::{ParsedChatCompletion, ParsedResponse},
+    tool_loop::{ResponseToolRun, ToolHandler, ToolRun},
+    tool_loop_error::{ToolConversation, ToolLoopError},
 };
