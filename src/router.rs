@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::client::Client;
+use serde_json::Value;
+
+use crate::client::{Client, Response};
 use crate::config::DEFAULT_MAX_RETRIES;
 use crate::error::{Error, Result};
 use crate::request::RequestOptions;
@@ -414,6 +416,29 @@ impl Router {
         route(self, &req.model, |c| async move {
             c.embeddings().create(req).await
         })
+        .await
+    }
+
+    /// [`Raw::post`](crate::resources::raw::Raw::post) on a backend serving `model`: a JSON
+    /// body sent as it is (say, a line of a batch file) with the router's failover, the
+    /// answer as JSON with its status and request id. `model` picks the backends; it is not
+    /// read from or written into `body`.
+    ///
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
+    /// let router = oai_compat::Router::from_urls(["http://gpu-a:8000/v1", "http://gpu-b:8000/v1"])?;
+    /// let body = serde_json::json!({"model": "tiny-llama", "messages": [{"role": "user", "content": "Hi"}]});
+    /// let reply = router.raw_post("tiny-llama", "/chat/completions", &body)?;
+    /// println!("{:?} {}", reply.meta.request_id(), reply.value["choices"][0]["message"]["content"]);
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn raw_post(&self, model: &str, path: &str, body: &Value) -> Result<Response<Value>> {
+        route(
+            self,
+            model,
+            |c| async move { c.raw().post(path, body).await },
+        )
         .await
     }
 }

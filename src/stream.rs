@@ -27,7 +27,7 @@ use crate::transport::HttpResponse;
 ///
 /// The stream ends after `data: [DONE]`. A body that ends without it, an in-band error event
 /// (`data: {"error": ...}`) or an oversized event yields one [`Error::Stream`]; a gap between
-/// events longer than [`Timeouts::stream_idle`] yields [`Error::Timeout`]. After an error the
+/// events longer than [`Timeouts::stream_idle`](crate::Timeouts::stream_idle) yields [`Error::Timeout`]. After an error the
 /// stream is finished (fused). It is never retried once handed over.
 ///
 #[cfg_attr(feature = "blocking", doc = "```no_run")]

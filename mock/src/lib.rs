@@ -173,7 +173,8 @@
 //! are closed on accept), 100,000 requests per connection (the last answer
 //! says `connection: close`), and a built-in answer refuses with `400`
 //! more than 10,000 completion choices, 4 Mi embedding values or 1 Mi
-//! token ids. Only `127.0.0.1` is ever bound.
+//! token ids. Only a loopback address (`127.0.0.1` unless
+//! [`MockServer::start_on`] says otherwise) is ever bound.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -199,7 +200,7 @@ pub use request::RecordedRequest;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -383,7 +384,37 @@ impl MockServer {
     ///
     /// When the socket cannot be bound or the thread cannot be spawned.
     pub fn start() -> std::io::Result<MockServer> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        MockServer::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
+    }
+
+    /// Binds `ip:port` and starts serving, like [`MockServer::start`]; port `0` picks a
+    /// free port. For a server at a known address (the `oai mock --port P` command).
+    ///
+    /// ```
+    /// use std::net::{IpAddr, Ipv4Addr};
+    /// use oai_compat_mock::MockServer;
+    ///
+    /// let server = MockServer::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)?;
+    /// assert!(server.url().starts_with("http://127.0.0.1:"));
+    /// // Only loopback addresses are served: the mock has no authentication.
+    /// assert!(MockServer::start_on(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `ip` is not a loopback address (`InvalidInput`), the socket cannot be bound
+    /// (e.g. the port is taken) or the thread cannot be spawned.
+    pub fn start_on(ip: IpAddr, port: u16) -> std::io::Result<MockServer> {
+        if !ip.is_loopback() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "the mock server only listens on a loopback address (e.g. 127.0.0.1), not {ip}"
+                ),
+            ));
+        }
+        let listener = TcpListener::bind((ip, port))?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new());
         let guard = shared

@@ -1,10 +1,12 @@
 //! Resource handles: `client.chat()`, `client.completions()`, `client.embeddings()`,
-//! `client.models()`. Shared source for both modes; every method is `async` in async mode.
+//! `client.models()`, `client.responses()`, `client.raw()`. Shared source for both modes;
+//! every method is `async` in async mode.
 
 pub mod chat;
 pub mod completions;
 pub mod embeddings;
 pub mod models;
+pub mod raw;
 pub mod responses;
 pub mod vllm;
 

@@ -1,4 +1,4 @@
-//! Clients for the real servers (vLLM on CPU, Prism over OpenAI's spec) that
+//! Clients for the real servers (vLLM on CPU, Prism over OpenAI's spec, LiteLLM's proxy) that
 //! `scripts/servers.sh` starts. These tests are `#[ignore]`d with the reason, so a plain
 //! `cargo test` counts them as skipped; `.ci/run` starts the servers and runs them with
 //! `--ignored`, where a server that does not answer is a failure, never a pass.
@@ -40,6 +40,17 @@ pub fn prism_url() -> String {
     env_or("OAI_COMPAT_PRISM_URL", "http://127.0.0.1:4010")
 }
 
+/// LiteLLM's proxy routing to the vLLM chat and embeddings servers
+/// (`scripts/litellm/config.yaml`).
+pub fn litellm_url() -> String {
+    env_or("OAI_COMPAT_LITELLM_URL", "http://127.0.0.1:4000/v1")
+}
+
+/// LiteLLM's master key, the only key it accepts.
+pub fn litellm_key() -> String {
+    env_or("OAI_COMPAT_LITELLM_KEY", "sk-litellm-test")
+}
+
 pub const CHAT_MODEL: &str = "tiny-llama";
 pub const EMBED_MODEL: &str = "all-MiniLM-L6-v2";
 
@@ -66,4 +77,13 @@ pub fn live(url: &str) -> Client {
         .max_retries(1)
         .build()
         .expect("client")
+}
+
+/// The largest element-wise difference of two vectors (embeddings compared across servers).
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "vectors of different lengths");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max)
 }

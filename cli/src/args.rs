@@ -1,0 +1,275 @@
+//! The command line: global options and one struct per command (clap derive).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// `oai`: talk to an OpenAI-compatible server (vLLM, OpenAI, llama.cpp, SGLang, LiteLLM,
+/// Ollama) from the shell, and run JSONL batches over a fleet of servers.
+#[derive(Debug, Parser)]
+#[command(name = "oai", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes, before or after the command name.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The server's base URL, e.g. http://127.0.0.1:8000/v1 (an empty path gets /v1)
+    /// [default: https://api.openai.com/v1]
+    #[arg(long, global = true, env = "OPENAI_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// The API key, sent as `Authorization: Bearer KEY`; none means no such header
+    #[arg(
+        long,
+        global = true,
+        env = "OPENAI_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+    /// Seconds a whole non-streamed request (or a stream's wait for its headers) may take
+    /// [default: 600]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs)]
+    pub timeout: Option<Duration>,
+    /// Retries after a failed attempt (429, 5xx, connection errors, timeouts) [default: 2]
+    #[arg(long, global = true, value_name = "N")]
+    pub max_retries: Option<u32>,
+    /// Log the client's requests and retries to stderr (-vv: more); the key is never shown
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the models the server serves, one id per line
+    Models(ModelsArgs),
+    /// Chat: the reply to PROMPT (or to all of stdin), streamed as it arrives
+    Chat(ChatArgs),
+    /// Text completion of PROMPT (or of all of stdin): the /completions endpoint
+    Complete(CompleteArgs),
+    /// Embeddings of the TEXT arguments (or of each stdin line), one JSON line per input
+    Embed(EmbedArgs),
+    /// The Responses API: the reply to PROMPT (or to all of stdin), streamed as it arrives
+    Respond(RespondArgs),
+    /// Run a JSONL file of requests (OpenAI's Batch format), resumably, over one or more servers
+    Batch(BatchArgs),
+    /// Serve the built-in mock server (an OpenAI-compatible test server) until interrupted
+    Mock(MockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Print the server's list object as one JSON line
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The model to use: `-m`, else `OAI_MODEL`, else the first model the server lists.
+#[derive(Debug, Args)]
+pub struct ModelArg {
+    /// The model [default: the first model the server lists]
+    #[arg(short, long, env = "OAI_MODEL", value_name = "MODEL")]
+    pub model: Option<String>,
+}
+
+/// Sampling options shared by the generation commands.
+#[derive(Debug, Args)]
+pub struct Sampling {
+    /// Sampling temperature
+    #[arg(long, value_name = "T", value_parser = parse_temperature)]
+    pub temperature: Option<f32>,
+    /// The most tokens to generate
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+    /// Wait for the whole reply instead of streaming it
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Print the whole (non-streamed) response object as one JSON line instead of the text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// A system prompt
+    #[arg(short, long, value_name = "SYSTEM")]
+    pub system: Option<String>,
+    #[command(flatten)]
+    pub sampling: Sampling,
+    /// Structured output: the reply must match this JSON schema (sent strict); it is printed
+    /// as one JSON line, and anything that is not JSON fails
+    #[arg(long, value_name = "FILE.json")]
+    pub schema: Option<PathBuf>,
+    /// A chat loop that keeps the conversation; `/exit` or end of input ends it
+    #[arg(short, long, conflicts_with_all = ["json", "schema"])]
+    pub interactive: bool,
+    /// The prompt (several words are joined with spaces) [default: all of stdin]
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    #[command(flatten)]
+    pub sampling: Sampling,
+    /// The prompt (several words are joined with spaces) [default: all of stdin]
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Ask for vectors of this many dimensions (models that support it)
+    #[arg(long, value_name = "N")]
+    pub dimensions: Option<u32>,
+    /// The most inputs sent in one request
+    #[arg(long, value_name = "N", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_size: u32,
+    /// The texts to embed [default: one per stdin line]
+    #[arg(value_name = "TEXT")]
+    pub texts: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Instructions (the Responses API's system prompt)
+    #[arg(short, long, value_name = "INSTRUCTIONS")]
+    pub system: Option<String>,
+    #[command(flatten)]
+    pub sampling: Sampling,
+    /// Structured output: the reply must match this JSON schema (sent strict); it is printed
+    /// as one JSON line, and anything that is not JSON fails
+    #[arg(long, value_name = "FILE.json")]
+    pub schema: Option<PathBuf>,
+    /// The prompt (several words are joined with spaces) [default: all of stdin]
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The requests: one JSON object per line, {"custom_id", "method": "POST", "url", "body"};
+    /// `-` reads stdin
+    #[arg(value_name = "INPUT.jsonl")]
+    pub input: PathBuf,
+    /// The results, one JSON line per request in completion order; rerunning with the same
+    /// file skips what it already holds and appends
+    #[arg(short, long, value_name = "OUTPUT.jsonl")]
+    pub output: PathBuf,
+    /// Requests in flight at once
+    #[arg(short, long, value_name = "N", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+    /// Spread the lines over these servers by model, with failover (repeatable or
+    /// comma-separated) [default: every line goes to --base-url]
+    #[arg(
+        long = "backend",
+        value_name = "URL",
+        env = "OAI_COMPAT_BACKENDS",
+        value_delimiter = ','
+    )]
+    pub backends: Vec<String>,
+    /// Run again the lines whose result in the output file is a failure (the file is
+    /// rewritten so that each custom_id keeps only its latest result)
+    #[arg(long)]
+    pub retry_failed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MockArgs {
+    /// The port to listen on (0: any free port)
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    pub port: u16,
+    /// The loopback address to listen on (the mock has no authentication)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_loopback)]
+    pub host: IpAddr,
+}
+
+/// Seconds as a positive, finite number (fractions allowed) that a `Duration` can hold.
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if v.is_nan() || v <= 0.0 {
+        return Err(format!("`{s}` must be more than 0 seconds"));
+    }
+    Duration::try_from_secs_f64(v).map_err(|_| format!("`{s}` seconds is too long"))
+}
+
+fn parse_temperature(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+        _ => Err(format!(
+            "`{s}` is not a temperature (a number of 0 or more)"
+        )),
+    }
+}
+
+fn parse_loopback(s: &str) -> Result<IpAddr, String> {
+    let ip: IpAddr = if s.eq_ignore_ascii_case("localhost") {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        s.parse()
+            .map_err(|_| format!("`{s}` is not an IP address (e.g. 127.0.0.1)"))?
+    };
+    if !ip.is_loopback() {
+        return Err(format!(
+            "`{s}` is not a loopback address: the mock server has no authentication, so it only listens on 127.0.0.1, ::1 or another loopback address"
+        ));
+    }
+    Ok(ip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn seconds_are_checked() {
+        assert_eq!(parse_secs("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["0", "-1", "nan", "inf", "1e300", "x", ""] {
+            assert!(parse_secs(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn temperatures_are_checked() {
+        assert_eq!(parse_temperature("0.7"), Ok(0.7));
+        for bad in ["-0.1", "NaN", "inf", "warm"] {
+            assert!(parse_temperature(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_mock_only_listens_on_loopback() {
+        assert_eq!(
+            parse_loopback("localhost"),
+            Ok(IpAddr::from([127, 0, 0, 1]))
+        );
+        assert!(parse_loopback("::1").is_ok());
+        assert!(parse_loopback("0.0.0.0").unwrap_err().contains("loopback"));
+        assert!(parse_loopback("example.com").is_err());
+    }
+}

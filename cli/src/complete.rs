@@ -1,0 +1,28 @@
+//! `oai complete`: the /completions endpoint, with `oai chat`'s conventions.
+
+use oai_compat::types::CompletionRequest;
+
+use crate::args::{CompleteArgs, Global};
+use crate::fail::Failure;
+use crate::{connect, out, prompt};
+
+pub fn run(g: &Global, a: &CompleteArgs) -> Result<(), Failure> {
+    let client = connect::client(g, 1)?;
+    let prompt = prompt::read(&a.prompt)?;
+    let model = connect::model(&client, a.model.model.as_deref())?;
+    let mut req = CompletionRequest::new(model, prompt);
+    req.temperature = a.sampling.temperature;
+    req.max_tokens = a.sampling.max_tokens;
+    let mut stdout = std::io::stdout().lock();
+    if a.sampling.json {
+        let body = serde_json::to_value(&req).map_err(Failure::error)?;
+        let reply = client.raw().post("/completions", &body)?;
+        return out::json_line(&mut stdout, &reply.value);
+    }
+    if a.sampling.no_stream {
+        let reply = client.completions().create(&req)?;
+        return out::flush_text(&mut stdout, &format!("{}\n", reply.text()));
+    }
+    let stream = client.completions().create_stream(&req)?;
+    out::stream_text(&mut stdout, stream, |c| c.text()).map(drop)
+}

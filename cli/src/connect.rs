@@ -1,0 +1,76 @@
+//! The client (or router) the global options describe, and the model a command uses.
+
+use oai_compat::{Client, ClientBuilder, Router};
+
+use crate::args::Global;
+use crate::fail::Failure;
+
+/// A builder with the global options applied (base URL, key, timeout, retries).
+fn builder(g: &Global) -> ClientBuilder {
+    let mut b = Client::builder();
+    if let Some(url) = &g.base_url {
+        b = b.base_url(url);
+    }
+    // clap already read OPENAI_API_KEY; an empty or absent key means no header at all.
+    b = match g.api_key.as_deref() {
+        Some(k) if !k.is_empty() => b.api_key(k),
+        _ => b.no_api_key(),
+    };
+    if let Some(t) = g.timeout {
+        b = b.timeout(t);
+    }
+    if let Some(n) = g.max_retries {
+        b = b.max_retries(n);
+    }
+    b
+}
+
+/// The client for `--base-url`, keeping at least `pool` idle connections per host.
+pub fn client(g: &Global, pool: usize) -> Result<Client, Failure> {
+    let mut b = builder(g);
+    if pool > 64 {
+        b = b.pool_max_idle_per_host(pool);
+    }
+    b.build()
+        // A bad setting (base URL, timeout): the library's message names it.
+        .map_err(Failure::usage)
+}
+
+/// A router over `urls` (each configured like [`client`] apart from its base URL), retrying
+/// and failing over within `--max-retries`.
+pub fn router(g: &Global, urls: &[String], pool: usize) -> Result<Router, Failure> {
+    let mut r = Router::builder();
+    for url in urls {
+        let mut b = builder(g).base_url(url.trim());
+        if pool > 64 {
+            b = b.pool_max_idle_per_host(pool);
+        }
+        let c = b
+            .build()
+            .map_err(|e| Failure::usage(format!("--backend {url}: {e}")))?;
+        r = r.backend(c);
+    }
+    if let Some(n) = g.max_retries {
+        r = r.max_retries(n);
+    }
+    Ok(r.build())
+}
+
+/// `-m`/`OAI_MODEL` when given, else the first model the server lists.
+pub fn model(client: &Client, given: Option<&str>) -> Result<String, Failure> {
+    if let Some(m) = given.map(str::trim).filter(|m| !m.is_empty()) {
+        return Ok(m.to_owned());
+    }
+    let list = client.models().list().map_err(|e| {
+        Failure::error(format!(
+            "listing the models to pick one (or pass -m MODEL): {e}"
+        ))
+    })?;
+    match list.data.into_iter().next() {
+        Some(m) => Ok(m.id),
+        None => Err(Failure::error(format!(
+            "{} lists no models: pass -m MODEL",
+            client.base_url()
+        ))),
+    }
+}

@@ -1,0 +1,739 @@
+//! `oai batch` against the built-in mock: the output format, bad lines, HTTP and connection
+//! failures, Ctrl-C then resume, a torn last line, `--retry-failed`, and a fleet of backends
+//! with one down.
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::*;
+
+fn chat_line(id: &str, model: &str, text: &str) -> String {
+    json!({"custom_id": id, "method": "POST", "url": "/v1/chat/completions",
+           "body": {"model": model, "messages": [{"role": "user", "content": text}]}})
+    .to_string()
+}
+
+fn write_input(dir: &Path, lines: &[String]) -> PathBuf {
+    let p = dir.join("in.jsonl");
+    std::fs::write(
+        &p,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    p
+}
+
+fn batch(srv: &MockServer, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "batch",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(srv, &args)
+}
+
+/// The summary line: `N ok, M failed, K skipped in T s`.
+#[track_caller]
+fn summary(o: &Output) -> (u64, u64, u64) {
+    let err = stderr(o);
+    let line = err
+        .lines()
+        .find(|l| l.contains(" ok, "))
+        .unwrap_or_else(|| panic!("no summary in {err}"));
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words.len(), 9, "{line}");
+    assert_eq!(
+        (
+            words[1], words[2], words[3], words[4], words[5], words[6], words[8]
+        ),
+        ("ok,", words[2], "failed,", words[4], "skipped", "in", "s"),
+        "{line}"
+    );
+    assert!(words[7].parse::<f64>().is_ok(), "{line}");
+    (
+        words[0].parse().unwrap(),
+        words[2].parse().unwrap(),
+        words[4].parse().unwrap(),
+    )
+}
+
+/// Output lines by custom_id, checking that each appears once and every id is unique.
+#[track_caller]
+fn by_custom_id(output: &Path) -> HashMap<String, Value> {
+    let lines = json_lines(output);
+    let ids: BTreeSet<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), lines.len(), "output ids are unique");
+    let mut map = HashMap::new();
+    for l in &lines {
+        let keys: Vec<&str> = l.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 4, "{l}");
+        for k in ["id", "custom_id", "response", "error"] {
+            assert!(l.get(k).is_some(), "{k} missing: {l}");
+        }
+        let prev = map.insert(l["custom_id"].as_str().unwrap().to_owned(), l.clone());
+        assert!(prev.is_none(), "custom_id written twice: {l}");
+    }
+    map
+}
+
+fn posts(srv: &MockServer) -> usize {
+    srv.requests().iter().filter(|r| r.method == "POST").count()
+}
+
+#[test]
+fn every_kind_of_line_gets_one_result() {
+    let d = dir("batch-kinds");
+    let srv = MockServer::start().unwrap();
+    let input = write_input(
+        &d,
+        &[
+            chat_line("chat-1", "mock-model", "hello batch"),
+            json!({"custom_id": "cmpl-1", "method": "POST", "url": "/v1/completions",
+                   "body": {"model": "mock-model", "prompt": "a b", "stream": true}})
+            .to_string(),
+            json!({"custom_id": "emb-1", "method": "POST", "url": "/v1/embeddings",
+                   "body": {"model": "mock-model", "input": ["x", "y"]}})
+            .to_string(),
+            chat_line("missing-model", "nope", "x"),
+        ],
+    );
+    let output = d.join("out.jsonl");
+    let out = batch(&srv, &input, &output, &["--max-retries", "0"]);
+    assert_exit(&out, 1);
+    assert!(
+        out.stdout.is_empty(),
+        "stdout stays empty: {}",
+        stdout(&out)
+    );
+    assert_eq!(summary(&out), (3, 1, 0));
+    let got = by_custom_id(&output);
+    assert_eq!(got.len(), 4);
+    let chat = &got["chat-1"];
+    assert_eq!(chat["error"], Value::Null);
+    assert_eq!(chat["response"]["status_code"], 200);
+    assert!(
+        chat["response"]["request_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("mock-req-")
+    );
+    assert_eq!(
+        chat["response"]["body"]["choices"][0]["message"]["content"],
+        "Mock reply to: hello batch"
+    );
+    assert!(chat["id"].as_str().unwrap().starts_with("batch_req_"));
+    assert_eq!(
+        got["cmpl-1"]["response"]["body"]["object"],
+        "text_completion"
+    );
+    assert_eq!(got["emb-1"]["response"]["body"]["data"][1]["index"], 1);
+    let missing = &got["missing-model"];
+    assert_eq!(missing["response"]["status_code"], 404);
+    assert_eq!(
+        missing["response"]["body"]["error"]["type"],
+        "NotFoundError"
+    );
+    assert_eq!(missing["error"]["code"], "404");
+    assert_eq!(
+        missing["error"]["message"],
+        "The model `nope` does not exist."
+    );
+    // Bodies went out as written (the line's `stream` is dropped: a batch reads JSON).
+    let sent: Vec<Value> = srv
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/completions")
+        .map(|r| r.json().unwrap())
+        .collect();
+    assert_eq!(sent, [json!({"model": "mock-model", "prompt": "a b"})]);
+}
+
+#[test]
+fn responses_lines_go_to_the_responses_endpoint() {
+    let d = dir("batch-responses");
+    let srv = MockServer::start().unwrap();
+    let reply = json!({"id": "resp_1", "object": "response", "status": "completed", "output": []});
+    srv.enqueue_all([Reply::default_answer(), Reply::json(200, reply.to_string())]);
+    let body = json!({"model": "mock-model", "input": "hi", "max_output_tokens": 3});
+    let input = write_input(
+        &d,
+        &[
+            json!({"custom_id": "r", "method": "POST", "url": "/v1/responses", "body": body})
+                .to_string(),
+        ],
+    );
+    let output = d.join("out.jsonl");
+    let out = batch(&srv, &input, &output, &[]);
+    assert_exit(&out, 0);
+    assert_eq!(by_custom_id(&output)["r"]["response"]["body"], reply);
+    let req = srv.requests().pop().unwrap();
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str()),
+        ("POST", "/v1/responses")
+    );
+    assert_eq!(req.json().unwrap(), body);
+}
+
+#[test]
+fn a_clean_run_exits_0_and_a_rerun_sends_nothing() {
+    let d = dir("batch-clean");
+    let srv = MockServer::start().unwrap();
+    let lines: Vec<String> = (0..50)
+        .map(|i| chat_line(&format!("r{i}"), "mock-model", "x"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let out = batch(&srv, &input, &output, &["-c", "8"]);
+    assert_exit(&out, 0);
+    assert_eq!(summary(&out), (50, 0, 0));
+    assert_eq!(by_custom_id(&output).len(), 50);
+    assert_eq!(posts(&srv), 50);
+    let out = batch(&srv, &input, &output, &[]);
+    assert_exit(&out, 0);
+    assert_eq!(summary(&out), (0, 0, 0));
+    assert!(
+        stderr(&out).contains("resuming: 50 result(s) already in"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(posts(&srv), 50, "nothing was sent again");
+    assert_eq!(by_custom_id(&output).len(), 50);
+}
+
+#[test]
+fn bad_lines_are_reported_by_number_and_skipped() {
+    let d = dir("batch-bad");
+    let srv = MockServer::start().unwrap();
+    let input = write_input(
+        &d,
+        &[
+            chat_line("ok-1", "mock-model", "x"),
+            "this is not json".into(),
+            r#"{"method":"POST","url":"/v1/chat/completions","body":{}}"#.into(),
+            chat_line("ok-1", "mock-model", "again"),
+            r#"{"custom_id":"get","method":"GET","url":"/v1/chat/completions","body":{}}"#.into(),
+            r#"{"custom_id":"nobody","method":"POST","url":"/v1/chat/completions"}"#.into(),
+            r#"{"custom_id":"where","method":"POST","url":"/v1/files","body":{}}"#.into(),
+            "   ".into(),
+            "[1,2,3]".into(),
+            "{\"custom_id\": \"torn".into(),
+            chat_line("ok-2", "mock-model", "y"),
+        ],
+    );
+    let output = d.join("out.jsonl");
+    let out = batch(&srv, &input, &output, &[]);
+    assert_exit(&out, 1);
+    assert_eq!(summary(&out), (2, 0, 8));
+    let err = stderr(&out);
+    for expected in [
+        "line 2: not JSON",
+        "line 3: no custom_id",
+        "line 4: duplicate custom_id \"ok-1\" (first on line 1)",
+        "line 5: method \"GET\" is not POST",
+        "line 6: no body",
+        "line 7: unknown url \"/v1/files\"",
+        "line 9: not a JSON object",
+        "line 10: not JSON",
+    ] {
+        assert!(
+            err.lines().any(|l| l.starts_with(expected)),
+            "{expected:?} not in:\n{err}"
+        );
+    }
+    assert!(
+        !err.contains("line 8:"),
+        "blank lines are not errors: {err}"
+    );
+    let got = by_custom_id(&output);
+    assert_eq!(
+        got.keys().collect::<BTreeSet<_>>(),
+        BTreeSet::from([&"ok-1".to_owned(), &"ok-2".to_owned()])
+    );
+    assert_eq!(
+        got["ok-1"]["response"]["body"]["choices"][0]["message"]["content"],
+        "Mock reply to: x"
+    );
+}
+
+#[test]
+fn http_connection_and_timeout_failures_are_lines_with_error_codes() {
+    let d = dir("batch-failures");
+    let srv = MockServer::start().unwrap();
+    srv.enqueue_all([
+        // The check that the server is reachable (GET /models).
+        Reply::default_answer(),
+        Reply::openai_error(429, "requests", "rate_limit_exceeded", "Slow down"),
+        Reply::json(404, r#"{"detail":"Not Found"}"#).header("x-request-id", "req-404"),
+        Reply::reset(),
+        Reply::hang(),
+        Reply::text(200, "text/html", "<html>proxy</html>"),
+    ]);
+    let lines: Vec<String> = ["limited", "detail", "reset", "hang", "html"]
+        .iter()
+        .map(|id| chat_line(id, "mock-model", "x"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let out = batch(
+        &srv,
+        &input,
+        &output,
+        &["-c", "1", "--max-retries", "0", "--timeout", "0.5"],
+    );
+    assert_exit(&out, 1);
+    assert_eq!(summary(&out), (0, 5, 0));
+    let got = by_custom_id(&output);
+    let limited = &got["limited"];
+    assert_eq!(limited["response"]["status_code"], 429);
+    assert_eq!(
+        limited["response"]["body"]["error"]["code"],
+        "rate_limit_exceeded"
+    );
+    assert_eq!(
+        limited["error"],
+        json!({"code": "rate_limit_exceeded", "message": "Slow down"})
+    );
+    assert_eq!(
+        limited["response"]["request_id"],
+        Value::Null,
+        "no x-request-id sent"
+    );
+    let detail = &got["detail"];
+    assert_eq!(detail["error"]["code"], "http_404");
+    assert_eq!(detail["error"]["message"], "Not Found");
+    assert_eq!(detail["response"]["request_id"], "req-404");
+    assert_eq!(detail["response"]["body"], json!({"detail": "Not Found"}));
+    assert_eq!(got["reset"]["response"], Value::Null);
+    assert_eq!(got["reset"]["error"]["code"], "connection_error");
+    assert_eq!(got["hang"]["response"], Value::Null);
+    assert_eq!(got["hang"]["error"]["code"], "timeout");
+    assert_eq!(got["html"]["error"]["code"], "invalid_response");
+}
+
+#[test]
+fn an_unreachable_server_stops_before_anything_is_written() {
+    let d = dir("batch-unreachable");
+    let input = write_input(&d, &[chat_line("a", "m", "x")]);
+    let output = d.join("out.jsonl");
+    let out = oai()
+        .args(["--base-url", "http://127.0.0.1:9/v1", "batch"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("nothing was sent"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!output.exists());
+}
+
+#[test]
+fn the_input_cannot_be_the_output() {
+    let d = dir("batch-same");
+    let srv = MockServer::start().unwrap();
+    let input = write_input(&d, &[chat_line("a", "mock-model", "x")]);
+    let out = batch(&srv, &input, &input, &[]);
+    assert_exit(&out, 2);
+    assert_eq!(std::fs::read_to_string(&input).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn stdin_input() {
+    let d = dir("batch-stdin");
+    let srv = MockServer::start().unwrap();
+    let output = d.join("out.jsonl");
+    let input = format!(
+        "{}\n{}",
+        chat_line("s1", "mock-model", "a"),
+        chat_line("s2", "mock-model", "b")
+    );
+    let out = run_in(
+        &srv,
+        &["batch", "-", "-o", output.to_str().unwrap()],
+        &input,
+    );
+    assert_exit(&out, 0);
+    assert_eq!(
+        by_custom_id(&output).len(),
+        2,
+        "the last line needs no newline"
+    );
+}
+
+#[test]
+fn ctrl_c_finishes_what_is_in_flight_and_a_rerun_resumes() {
+    let d = dir("batch-interrupt");
+    let srv = MockServer::start().unwrap();
+    // Every answer takes 40 ms, so the run is still going when Ctrl-C comes.
+    srv.enqueue(Reply::default_answer());
+    srv.enqueue_all((0..200).map(|_| Reply::default_answer().delay(Duration::from_millis(40))));
+    let lines: Vec<String> = (0..200)
+        .map(|i| chat_line(&format!("r{i}"), "mock-model", &format!("n{i}")))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let child = oai()
+        .env("OPENAI_BASE_URL", srv.url())
+        .args([
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "-c",
+            "4",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("some results", || posts(&srv) >= 20);
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 130);
+    let (ok, failed, skipped) = summary(&out);
+    assert_eq!((failed, skipped), (0, 0));
+    assert!(
+        stderr(&out).contains("rerun the same command to resume"),
+        "{}",
+        stderr(&out)
+    );
+    let first = by_custom_id(&output);
+    assert_eq!(first.len() as u64, ok);
+    assert!((20..200).contains(&ok), "{ok}");
+    // Everything sent was written: requests in flight were waited for, queued ones not sent.
+    assert_eq!(posts(&srv), first.len());
+    let out = batch(&srv, &input, &output, &["-c", "4"]);
+    assert_exit(&out, 0);
+    assert_eq!(summary(&out).0, 200 - ok);
+    let all = by_custom_id(&output);
+    assert_eq!(all.len(), 200);
+    assert_eq!(posts(&srv), 200, "no line was sent twice");
+    for (id, l) in &first {
+        assert_eq!(&all[id], l, "earlier results are kept as they were");
+    }
+    assert_eq!(
+        all["r7"]["response"]["body"]["choices"][0]["message"]["content"],
+        "Mock reply to: n7"
+    );
+}
+
+#[test]
+fn a_torn_last_line_is_dropped_and_run_again() {
+    let d = dir("batch-torn");
+    let srv = MockServer::start().unwrap();
+    let input = write_input(
+        &d,
+        &[
+            chat_line("a", "mock-model", "x"),
+            chat_line("b", "mock-model", "y"),
+        ],
+    );
+    let output = d.join("out.jsonl");
+    let out = batch(&srv, &input, &output, &["-c", "1"]);
+    assert_exit(&out, 0);
+    // A crash in the middle of writing the second line.
+    let text = std::fs::read_to_string(&output).unwrap();
+    let keep = text.find('\n').unwrap() + 1;
+    let torn = &text[..keep + 30];
+    std::fs::write(&output, torn).unwrap();
+    let out = batch(&srv, &input, &output, &[]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("dropping a torn last line"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(summary(&out), (1, 0, 0));
+    let got = by_custom_id(&output);
+    assert_eq!(got.len(), 2);
+    assert!(
+        std::fs::read_to_string(&output)
+            .unwrap()
+            .starts_with(&text[..keep])
+    );
+}
+
+#[test]
+fn retry_failed_reruns_failures_and_rewrites_the_output() {
+    let d = dir("batch-retry");
+    let srv = MockServer::start().unwrap();
+    srv.enqueue_all([
+        Reply::default_answer(),
+        Reply::default_answer(),
+        Reply::error(500, "boom"),
+        Reply::default_answer(),
+        Reply::error(400, "bad"),
+    ]);
+    let mut lines: Vec<String> = (0..4)
+        .map(|i| chat_line(&format!("r{i}"), "mock-model", "x"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let out = batch(&srv, &input, &output, &["-c", "1", "--max-retries", "0"]);
+    assert_exit(&out, 1);
+    assert_eq!(summary(&out), (2, 2, 0));
+    // A failure from an earlier input that the new input no longer has keeps its line.
+    let mut text = std::fs::read_to_string(&output).unwrap();
+    text.push_str(r#"{"id":"batch_req_99","custom_id":"gone","response":null,"error":{"code":"timeout","message":"t"}}"#);
+    text.push('\n');
+    std::fs::write(&output, &text).unwrap();
+    // Without --retry-failed nothing is sent and the run still says it is not all done.
+    let out = batch(&srv, &input, &output, &[]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("2 line(s) failed in an earlier run"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(posts(&srv), 4);
+    lines.push(chat_line("r4", "mock-model", "new"));
+    let input = write_input(&d, &lines);
+    let out = batch(&srv, &input, &output, &["--retry-failed"]);
+    assert_exit(&out, 0);
+    assert_eq!(summary(&out), (3, 0, 0));
+    let got = by_custom_id(&output);
+    assert_eq!(got.len(), 6);
+    for i in 0..5 {
+        assert_eq!(got[&format!("r{i}")]["error"], Value::Null);
+    }
+    assert_eq!(got["gone"]["error"]["code"], "timeout");
+    let ids: Vec<u64> = json_lines(&output)
+        .iter()
+        .map(|l| {
+            l["id"].as_str().unwrap()["batch_req_".len()..]
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        ids.iter().filter(|&&n| n > 99).count() == 3,
+        "new ids follow the highest: {ids:?}"
+    );
+    assert!(!std::fs::read_dir(&d).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("oai-rewrite")
+    }));
+}
+
+#[test]
+fn a_fleet_routes_by_model_and_survives_a_dead_backend() {
+    let d = dir("batch-fleet");
+    let chat = MockServer::start().unwrap();
+    chat.set_models(["llm"]);
+    let embed = MockServer::start().unwrap();
+    embed.set_models(["minilm"]);
+    // A backend that is down: a port nothing listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/v1", l.local_addr().unwrap())
+    };
+    let mut lines: Vec<String> = (0..30)
+        .map(|i| chat_line(&format!("c{i}"), "llm", "x"))
+        .collect();
+    for i in 0..10 {
+        lines.push(
+            json!({"custom_id": format!("e{i}"), "method": "POST", "url": "/v1/embeddings",
+                   "body": {"model": "minilm", "input": "x"}})
+            .to_string(),
+        );
+    }
+    lines.push(chat_line("unserved", "nobody-serves-this", "x"));
+    lines.push(
+        r#"{"custom_id":"no-model","method":"POST","url":"/v1/embeddings","body":{"input":"x"}}"#
+            .into(),
+    );
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let backends = format!("{},{dead}", chat.url());
+    let out = oai()
+        .env("OAI_COMPAT_BACKENDS", &backends)
+        .args([
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--backend",
+            &embed.url(),
+            "-c",
+            "6",
+        ])
+        .output()
+        .unwrap();
+    // --backend on the command line wins over the environment.
+    assert_exit(&out, 1);
+    assert_eq!(summary(&out), (10, 32, 0), "{}", stderr(&out));
+    let out = oai()
+        .env("OAI_COMPAT_BACKENDS", &backends)
+        .args([
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            d.join("out2.jsonl").to_str().unwrap(),
+            "--backend",
+            &embed.url(),
+            "--backend",
+            &chat.url(),
+            "--backend",
+            &dead,
+            "-c",
+            "6",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert_eq!(summary(&out), (40, 2, 0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("backend {dead} serves no model")),
+        "{}",
+        stderr(&out)
+    );
+    let got = by_custom_id(&d.join("out2.jsonl"));
+    assert_eq!(got.len(), 42);
+    assert_eq!(got["unserved"]["response"], Value::Null);
+    assert_eq!(got["unserved"]["error"]["code"], "invalid_request");
+    assert!(
+        got["unserved"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("llm")
+    );
+    assert_eq!(got["no-model"]["error"]["code"], "invalid_request");
+    let count = |s: &MockServer, path: &str| s.requests().iter().filter(|r| r.path == path).count();
+    assert_eq!(count(&chat, "/v1/chat/completions"), 30);
+    assert_eq!(
+        count(&embed, "/v1/embeddings"),
+        20,
+        "10 in each of the two runs"
+    );
+    assert_eq!(
+        count(&chat, "/v1/embeddings") + count(&embed, "/v1/chat/completions"),
+        0
+    );
+    // From the environment alone, with the chat server only.
+    let out = oai()
+        .env("OAI_COMPAT_BACKENDS", format!(" {} , {dead}", chat.url()))
+        .args([
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            d.join("out3.jsonl").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert_eq!(summary(&out), (30, 12, 0), "{}", stderr(&out));
+    // No backend answering at all: nothing is sent or written.
+    let out = oai()
+        .args([
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            d.join("out4.jsonl").to_str().unwrap(),
+            "--backend",
+            &dead,
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("no backend answered"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!d.join("out4.jsonl").exists());
+}
+
+#[test]
+fn a_backend_failing_mid_run_fails_over_to_its_twin() {
+    let d = dir("batch-failover");
+    let a = MockServer::start().unwrap();
+    let b = MockServer::start().unwrap();
+    // After answering /models, `a` is overloaded for every chat request of the run.
+    a.enqueue(Reply::default_answer());
+    a.enqueue_all((0..40).map(|_| Reply::error(503, "overloaded")));
+    let lines: Vec<String> = (0..20)
+        .map(|i| chat_line(&format!("r{i}"), "mock-model", "x"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let out = oai()
+        .args([
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "-c",
+            "2",
+        ])
+        .args(["--backend", &a.url(), "--backend", &b.url()])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(summary(&out), (20, 0, 0));
+    let got = by_custom_id(&output);
+    assert!(got.values().all(|l| l["response"]["status_code"] == 200));
+    let chats = |s: &MockServer| {
+        s.requests()
+            .iter()
+            .filter(|r| r.path == "/v1/chat/completions")
+            .count()
+    };
+    assert_eq!(chats(&b), 20, "every line ended on the healthy twin");
+    assert!(chats(&a) > 0, "the overloaded one was tried too");
+}
+
+#[test]
+fn a_second_ctrl_c_quits_at_once() {
+    let d = dir("batch-twice");
+    let srv = MockServer::start().unwrap();
+    srv.enqueue(Reply::default_answer());
+    srv.enqueue_all((0..4).map(|_| Reply::hang()));
+    let lines: Vec<String> = (0..4)
+        .map(|i| chat_line(&format!("r{i}"), "mock-model", "x"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let child = oai()
+        .env("OPENAI_BASE_URL", srv.url())
+        .args([
+            "--timeout",
+            "60",
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "-c",
+            "2",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("two requests in flight", || posts(&srv) == 2);
+    interrupt(&child);
+    // The first Ctrl-C waits for the two hanging requests; the second one does not.
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child);
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_exit(&out, 130);
+    assert!(
+        stderr(&out).contains("finishing the requests in flight"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(posts(&srv), 2, "no new line was taken after Ctrl-C");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "");
+}

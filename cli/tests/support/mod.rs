@@ -1,0 +1,107 @@
+//! Running the real `oai` binary against the built-in mock server.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+#[allow(unused_imports)]
+pub use oai_compat_mock::{MockServer, Reply};
+
+/// The `oai` binary cargo built for these tests.
+pub fn oai() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_oai"));
+    // Nothing from the developer's environment: every setting comes from the test.
+    for var in [
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "OPENAI_ORG_ID",
+        "OPENAI_PROJECT_ID",
+        "OAI_MODEL",
+        "OAI_COMPAT_BACKENDS",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("NO_PROXY", "127.0.0.1").env("no_proxy", "127.0.0.1");
+    c
+}
+
+/// `oai ARGS` against `srv`, with `stdin` as its input.
+pub fn run_in(srv: &MockServer, args: &[&str], stdin: &str) -> Output {
+    let mut child = oai()
+        .env("OPENAI_BASE_URL", srv.url())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn oai");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// `oai ARGS` against `srv`, with an empty stdin.
+pub fn run(srv: &MockServer, args: &[&str]) -> Output {
+    run_in(srv, args, "")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing stderr when it differs.
+#[track_caller]
+pub fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// A fresh directory for one test's files.
+pub fn dir(name: &str) -> PathBuf {
+    let d =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Sends SIGINT (Ctrl-C) to a child.
+pub fn interrupt(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -INT failed");
+}
+
+/// Waits until `cond` holds (at most 20 s).
+#[track_caller]
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The JSON lines of a file.
+pub fn json_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
