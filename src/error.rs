@@ -308,6 +308,20 @@ impl fmt::Display for ApiError {
 }
 
 impl ApiError {
+    /// The error's string `code`, if it has one: match it directly,
+    /// `if api.code_str() == Some("context_length_exceeded") { .. }`. vLLM's numeric codes
+    /// (the HTTP status) are `None` here; see [`ErrorCode::as_int`].
+    ///
+    /// ```
+    /// fn too_long(e: &oai_compat::Error) -> bool {
+    ///     matches!(e, oai_compat::Error::Api(api) if api.code_str() == Some("context_length_exceeded"))
+    /// }
+    /// # let _ = too_long;
+    /// ```
+    pub fn code_str(&self) -> Option<&str> {
+        self.code.as_ref()?.as_str()
+    }
+
     /// Parses an error response leniently; never fails.
     pub(crate) fn from_response(status: u16, headers: Headers, body: &[u8]) -> ApiError {
         const MAX_BODY: usize = 64 * 1024;
@@ -349,6 +363,23 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as text if it is a string code (OpenAI: `"invalid_api_key"`,
+    /// `"context_length_exceeded"`, ...); `None` for a numeric one (vLLM sends the status).
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            ErrorCode::Text(s) => Some(s),
+            ErrorCode::Int(_) => None,
+        }
+    }
+
+    /// The code as a number if it is a numeric code (vLLM: the HTTP status).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            ErrorCode::Int(i) => Some(*i),
+            ErrorCode::Text(_) => None,
+        }
+    }
+
     /// The code of a JSON value: an integer or a string; `None` for anything else.
     pub(crate) fn from_value(v: &Value) -> Option<ErrorCode> {
         match v {
@@ -865,5 +896,24 @@ mod tests {
         let ex = excerpt(body.as_bytes());
         assert!(ex.len() <= EXCERPT);
         assert!(!ex.contains('\u{FFFD}'));
+    }
+
+    #[test]
+    fn code_str_matches_string_codes_only() {
+        let openai = ApiError::from_response(
+            400,
+            Headers::default(),
+            br#"{"error":{"message":"too long","code":"context_length_exceeded"}}"#,
+        );
+        assert_eq!(openai.code_str(), Some("context_length_exceeded"));
+        let vllm = ApiError::from_response(
+            400,
+            Headers::default(),
+            br#"{"error":{"message":"bad","type":"BadRequestError","code":400}}"#,
+        );
+        assert_eq!(vllm.code_str(), None);
+        assert_eq!(vllm.code.as_ref().and_then(ErrorCode::as_int), Some(400));
+        let none = ApiError::from_response(502, Headers::default(), b"<html>bad gateway</html>");
+        assert_eq!(none.code_str(), None);
     }
 }

@@ -18,7 +18,11 @@
 //!
 //! // OPENAI_BASE_URL / OPENAI_API_KEY, or set them here.
 //! let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
-//! let model = client.models().list()?.data[0].id.clone();
+//! // The first model the server lists (vLLM serves one); an empty list is an error, not a panic.
+//! let models = client.models().list()?;
+//! let Some(model) = models.data.first().map(|m| m.id.clone()) else {
+//!     return Err(oai_compat::Error::Config("the server lists no models".into()));
+//! };
 //! let reply = client.chat().create(&ChatCompletionRequest::new(&model, [Message::user("Hi")]))?;
 //! println!("{}", reply.text().unwrap_or_default());
 //! for chunk in client.chat().create_stream(&ChatCompletionRequest::new(&model, [Message::user("Hi")]))? {
@@ -156,6 +160,12 @@ mod transport;
 pub mod types;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod url;
+
+/// serde_json, re-exported: the `extra` maps, `json!` for schemas and `chat_template_kwargs`,
+/// and raw JSON values are its types, so `oai_compat::serde_json::json!` works without a
+/// `serde_json` dependency of your own.
+#[cfg(any(feature = "blocking", feature = "async"))]
+pub use serde_json;
 
 /// schemars, re-exported (feature `schemars`): `#[derive(JsonSchema)]` needs the crate itself,
 /// so depend on `schemars = "1"` too, or point the derive here with

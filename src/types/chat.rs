@@ -736,7 +736,40 @@ pub struct ChatCompletionRequest {
     pub extra: Extra,
 }
 
+/// `value` as a JSON object, for the `Extra`-typed request fields (`chat_template_kwargs`).
+pub(crate) fn object_of(value: impl Serialize, what: &str) -> crate::Result<Extra> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(crate::Error::Config(format!(
+            "{what} must be a JSON object (a map or a struct), got {other}"
+        ))),
+        Err(e) => Err(crate::Error::Config(format!(
+            "{what} could not be serialised: {e}"
+        ))),
+    }
+}
+
 impl ChatCompletionRequest {
+    /// Sets `chat_template_kwargs` (vLLM extra) from anything that serialises to a JSON
+    /// object: `json!({..})`, a `HashMap`, your own struct.
+    ///
+    /// ```
+    /// use oai_compat::types::{ChatCompletionRequest, Message};
+    /// let mut req = ChatCompletionRequest::new("Qwen/Qwen3-8B", [Message::user("hi")]);
+    /// req.set_chat_template_kwargs(serde_json::json!({"enable_thinking": false}))?;
+    /// assert_eq!(req.chat_template_kwargs.unwrap()["enable_thinking"], false);
+    /// assert!(ChatCompletionRequest::default().set_chat_template_kwargs(42).is_err());
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](crate::Error::Config) when `kwargs` is not a JSON object.
+    pub fn set_chat_template_kwargs(&mut self, kwargs: impl Serialize) -> crate::Result<()> {
+        self.chat_template_kwargs = Some(object_of(kwargs, "chat_template_kwargs")?);
+        Ok(())
+    }
+
     /// A request for `model` with `messages`; every other field unset.
     pub fn new(model: impl Into<String>, messages: impl IntoIterator<Item = Message>) -> Self {
         ChatCompletionRequest {
@@ -790,6 +823,12 @@ pub struct ChatCompletion {
 
 impl ChatCompletion {
     /// The content of the first choice, if any.
+    ///
+    /// `Option` because a complete message may have no content at all (`null`: a reply made
+    /// only of tool calls, or a refusal), which is not the same as an empty answer. A
+    /// chunk's [`ChatCompletionChunk::text`] is `&str` instead: a chunk without a content
+    /// delta adds nothing, so `""` is exact there and keeps `print!("{}", chunk.text())`
+    /// simple.
     pub fn text(&self) -> Option<&str> {
         self.choices.first()?.message.content.as_deref()
     }
@@ -973,7 +1012,9 @@ pub struct ChatCompletionChunk {
 }
 
 impl ChatCompletionChunk {
-    /// The content delta of the first choice, or `""`.
+    /// The content delta of the first choice, or `""` (a chunk that adds no content: the
+    /// role, a tool-call piece, the finish reason). See [`ChatCompletion::text`] for why
+    /// that one is an `Option`.
     pub fn text(&self) -> &str {
         self.choices
             .first()
@@ -1723,5 +1764,33 @@ mod tests {
             Some("{\"a\"")
         );
         round_trip(&c);
+    }
+
+    #[test]
+    fn chat_template_kwargs_from_anything_serialize() {
+        #[derive(Serialize)]
+        struct Kw {
+            enable_thinking: bool,
+        }
+        let mut req = ChatCompletionRequest::new("m", [Message::user("hi")]);
+        req.set_chat_template_kwargs(Kw {
+            enable_thinking: false,
+        })
+        .unwrap();
+        let body = serde_json::to_value(&req).unwrap();
+        assert_eq!(
+            body["chat_template_kwargs"],
+            json!({"enable_thinking": false})
+        );
+        let mut map = std::collections::HashMap::new();
+        map.insert("a", 1);
+        req.set_chat_template_kwargs(&map).unwrap();
+        assert_eq!(req.chat_template_kwargs.as_ref().unwrap()["a"], 1);
+        for bad in [json!([1]), json!("x"), json!(null)] {
+            let e = req.set_chat_template_kwargs(bad).unwrap_err();
+            assert!(e.to_string().contains("must be a JSON object"), "{e}");
+        }
+        // A failed set leaves the previous value.
+        assert_eq!(req.chat_template_kwargs.as_ref().unwrap()["a"], 1);
     }
 }
