@@ -17,10 +17,12 @@
 mod common;
 #[path = "support/connect.rs"]
 mod connect;
+#[path = "support/program.rs"]
+#[macro_use]
+mod program;
 
 use std::error::Error;
 use std::io::Write;
-use std::process::ExitCode;
 
 use oai_compat::ResponseAccumulator;
 use oai_compat::types::{ResponseRequest, ResponseStreamEvent};
@@ -112,22 +114,4 @@ async fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-#[cfg(feature = "blocking")]
-fn main() -> ExitCode {
-    match common::command_line(USAGE, parse) {
-        Ok(args) => run(&args).map_or_else(|e| common::failure(&e), |()| ExitCode::SUCCESS),
-        Err(code) => code,
-    }
-}
-
-#[cfg(not(feature = "blocking"))]
-#[tokio::main]
-async fn main() -> ExitCode {
-    match common::command_line(USAGE, parse) {
-        Ok(args) => match run(&args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => common::failure(&e),
-        },
-        Err(code) => code,
-    }
-}
+example_main!(USAGE, parse, run);

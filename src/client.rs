@@ -46,7 +46,9 @@ const MAX_ERROR_BODY: usize = 1024 * 1024;
 /// use oai_compat::{Client, types::{ChatCompletionRequest, Message}};
 /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
 /// let models = client.models().list()?;
-/// let model = &models.data[0].id;
+/// let Some(model) = models.data.first().map(|m| m.id.as_str()) else {
+///     return Ok(()); // no models served
+/// };
 /// let reply = client
 ///     .chat()
 ///     .create(&ChatCompletionRequest::new(model, [Message::user("Say hi")]))?;

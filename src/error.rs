@@ -63,6 +63,12 @@ pub enum Error {
     /// Invalid configuration or request (bad base URL, header, missing TLS feature, ...).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The model's reply does not decode into the requested type (`parse`).
+    #[error("{0}")]
+    Parse(Box<crate::parse_error::ParseError>),
+    /// A tool loop (`run_tools`) reached its round limit; the conversation is kept.
+    #[error("{0}")]
+    ToolLoop(Box<crate::tool_loop_error::ToolLoopError>),
 }
 
 impl Error {
@@ -132,7 +138,7 @@ impl Error {
             Error::Connection(e) => e.retries_taken,
             Error::Decode(e) => e.retries_taken,
             Error::Stream(e) => e.retries_taken,
-            Error::Config(_) => 0,
+            Error::Config(_) | Error::Parse(_) | Error::ToolLoop(_) => 0,
         }
     }
 
@@ -143,7 +149,7 @@ impl Error {
             Error::Connection(e) => e.retries_taken = n,
             Error::Decode(e) => e.retries_taken = n,
             Error::Stream(e) => e.retries_taken = n,
-            Error::Config(_) => {}
+            Error::Config(_) | Error::Parse(_) | Error::ToolLoop(_) => {}
         }
     }
 
@@ -187,7 +193,12 @@ impl Error {
             }
             Error::Connection(e) => r(&mut e.message),
             Error::Config(m) => r(m),
-            Error::Timeout(_) => {}
+            Error::Parse(e) => {
+                r(&mut e.text);
+                r(&mut e.message);
+            }
+            // The conversation is the caller's own data (prompts, tool results).
+            Error::Timeout(_) | Error::ToolLoop(_) => {}
         }
     }
 
@@ -297,6 +308,20 @@ impl fmt::Display for ApiError {
 }
 
 impl ApiError {
+    /// The error's string `code`, if it has one: match it directly,
+    /// `if api.code_str() == Some("context_length_exceeded") { .. }`. vLLM's numeric codes
+    /// (the HTTP status) are `None` here; see [`ErrorCode::as_int`].
+    ///
+    /// ```
+    /// fn too_long(e: &oai_compat::Error) -> bool {
+    ///     matches!(e, oai_compat::Error::Api(api) if api.code_str() == Some("context_length_exceeded"))
+    /// }
+    /// # let _ = too_long;
+    /// ```
+    pub fn code_str(&self) -> Option<&str> {
+        self.code.as_ref()?.as_str()
+    }
+
     /// Parses an error response leniently; never fails.
     pub(crate) fn from_response(status: u16, headers: Headers, body: &[u8]) -> ApiError {
         const MAX_BODY: usize = 64 * 1024;
@@ -338,6 +363,23 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as text if it is a string code (OpenAI: `"invalid_api_key"`,
+    /// `"context_length_exceeded"`, ...); `None` for a numeric one (vLLM sends the status).
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            ErrorCode::Text(s) => Some(s),
+            ErrorCode::Int(_) => None,
+        }
+    }
+
+    /// The code as a number if it is a numeric code (vLLM: the HTTP status).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            ErrorCode::Int(i) => Some(*i),
+            ErrorCode::Text(_) => None,
+        }
+    }
+
     /// The code of a JSON value: an integer or a string; `None` for anything else.
     pub(crate) fn from_value(v: &Value) -> Option<ErrorCode> {
         match v {
@@ -854,5 +896,24 @@ mod tests {
         let ex = excerpt(body.as_bytes());
         assert!(ex.len() <= EXCERPT);
         assert!(!ex.contains('\u{FFFD}'));
+    }
+
+    #[test]
+    fn code_str_matches_string_codes_only() {
+        let openai = ApiError::from_response(
+            400,
+            Headers::default(),
+            br#"{"error":{"message":"too long","code":"context_length_exceeded"}}"#,
+        );
+        assert_eq!(openai.code_str(), Some("context_length_exceeded"));
+        let vllm = ApiError::from_response(
+            400,
+            Headers::default(),
+            br#"{"error":{"message":"bad","type":"BadRequestError","code":400}}"#,
+        );
+        assert_eq!(vllm.code_str(), None);
+        assert_eq!(vllm.code.as_ref().and_then(ErrorCode::as_int), Some(400));
+        let none = ApiError::from_response(502, Headers::default(), b"<html>bad gateway</html>");
+        assert_eq!(none.code_str(), None);
     }
 }

@@ -18,7 +18,11 @@
 //!
 //! // OPENAI_BASE_URL / OPENAI_API_KEY, or set them here.
 //! let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
-//! let model = client.models().list()?.data[0].id.clone();
+//! // The first model the server lists (vLLM serves one); an empty list is an error, not a panic.
+//! let models = client.models().list()?;
+//! let Some(model) = models.data.first().map(|m| m.id.clone()) else {
+//!     return Err(oai_compat::Error::Config("the server lists no models".into()));
+//! };
 //! let reply = client.chat().create(&ChatCompletionRequest::new(&model, [Message::user("Hi")]))?;
 //! println!("{}", reply.text().unwrap_or_default());
 //! for chunk in client.chat().create_stream(&ChatCompletionRequest::new(&model, [Message::user("Hi")]))? {
@@ -36,6 +40,7 @@
 //! | `rustls` | yes | TLS with rustls and the platform's trust store |
 //! | `native-tls` | no | TLS with the system library (OpenSSL, SChannel, Security.framework) |
 //! | `tracing` | no | a [`tracing`](https://docs.rs/tracing) span per call with OpenTelemetry's GenAI attributes (below) |
+//! | `schemars` | no | JSON schemas from Rust types ([schemars](https://docs.rs/schemars) 1.x) for structured outputs and tools: `json_schema_for::<T>()`, `function_for::<T>()`, `parse_schema::<T>()` |
 //! | `mock` | no | `mock`: re-exports the [`oai-compat-mock`](https://docs.rs/oai-compat-mock) crate, an OpenAI-compatible server for offline tests |
 //!
 //! A build without a TLS feature works for plain-`http` servers (vLLM on a LAN); an `https`
@@ -123,6 +128,8 @@ mod headers;
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod parse_error;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod redirect;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod request;
@@ -135,17 +142,37 @@ mod router;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod rt;
 #[cfg(any(feature = "blocking", feature = "async"))]
+pub mod schema;
+#[cfg(any(feature = "blocking", feature = "async"))]
 pub mod sse;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod stream;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod structured;
 mod telemetry;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod tool_loop;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod tool_loop_error;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod transport;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod types;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod url;
+
+/// serde_json, re-exported: the `extra` maps, `json!` for schemas and `chat_template_kwargs`,
+/// and raw JSON values are its types, so `oai_compat::serde_json::json!` works without a
+/// `serde_json` dependency of your own.
+#[cfg(any(feature = "blocking", feature = "async"))]
+pub use serde_json;
+
+/// schemars, re-exported (feature `schemars`): `#[derive(JsonSchema)]` needs the crate itself,
+/// so depend on `schemars = "1"` too, or point the derive here with
+/// `#[schemars(crate = "oai_compat::schemars")]`.
+#[cfg(all(feature = "schemars", any(feature = "blocking", feature = "async")))]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+pub use schemars;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "blocking"))]
@@ -163,10 +190,14 @@ pub use crate::{
         StreamErrorKind, TimeoutError, TimeoutPhase,
     },
     headers::Headers,
+    parse_error::{ParseError, ParseErrorKind},
     request::RequestOptions,
     resources::{
         chat::ChatCompletionStream, completions::CompletionStream, responses::ResponseStream,
     },
     router::{BACKENDS_ENV, Router, RouterBuilder},
     stream::EventStream,
+    structured::{ParsedChatCompletion, ParsedResponse},
+    tool_loop::{ResponseToolRun, ToolHandler, ToolRun},
+    tool_loop_error::{ToolConversation, ToolLoopError},
 };

@@ -1,8 +1,11 @@
 //! `/chat/completions`.
 
+use serde::de::DeserializeOwned;
+
 use crate::client::{Call, Response, json_body};
 use crate::error::Result;
 use crate::stream::EventStream;
+use crate::structured::ParsedChatCompletion;
 use crate::types::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest};
 
 /// A stream of chat completion chunks.
@@ -65,5 +68,67 @@ impl Chat<'_> {
         let body = json_body(req, &req.extra, Some(req.stream_options.as_ref()), &opts)?;
         let call = Call::post("/chat/completions", body, true, &opts);
         self.client.stream(call).await
+    }
+
+    /// Creates a chat completion and parses the first choice's content as a `T` (JSON):
+    /// the typed value, the refusal if the model refused, the finish reason and the raw
+    /// completion.
+    ///
+    /// The request is sent as it is: give it a `response_format`
+    /// ([`ResponseFormat::json_schema`](crate::types::ResponseFormat::json_schema), or
+    /// `ResponseFormat::json_schema_for::<T>()` with the `schemars` feature, or use
+    /// `Chat::parse_schema` (same feature), which does that for you) so that the
+    /// server constrains the output. Only `T: DeserializeOwned` is needed.
+    ///
+    /// # Errors
+    ///
+    /// The call's errors, and [`Error::Parse`](crate::Error::Parse) when the content is not a
+    /// `T` (kind `Invalid`, with the text and serde's message), was cut at the token limit
+    /// (`Truncated`), or is missing (`Empty`).
+    ///
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
+    /// use oai_compat::{Client, types::{ChatCompletionRequest, Message, ResponseFormat}};
+    /// #[derive(serde::Deserialize)]
+    /// struct City { name: String, population: u32 }
+    /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
+    /// let mut req = ChatCompletionRequest::new("my-model", [Message::user("The largest city?")]);
+    /// req.response_format = Some(ResponseFormat::json_schema("City", serde_json::json!({
+    ///     "type": "object",
+    ///     "properties": {"name": {"type": "string"}, "population": {"type": "integer"}}
+    /// })).strict());
+    /// let out = client.chat().parse::<City>(&req)?;
+    /// if let Some(city) = out.parsed {
+    ///     println!("{} ({})", city.name, city.population);
+    /// }
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn parse<T: DeserializeOwned>(
+        &self,
+        req: &ChatCompletionRequest,
+    ) -> Result<ParsedChatCompletion<T>> {
+        ParsedChatCompletion::from_completion(self.create(req).await?)
+    }
+
+    /// [`Chat::parse`], with the response format set from `T`'s schema
+    /// ([`ResponseFormat::json_schema_for`](crate::types::ResponseFormat::json_schema_for):
+    /// strict, named after the type) unless the request already has one. Feature `schemars`.
+    ///
+    /// (A separate method, not `parse` itself: Cargo features must only add, and a `parse`
+    /// that needs `T: JsonSchema` with the feature on would break code that compiles without
+    /// it.)
+    #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+    pub async fn parse_schema<T: DeserializeOwned + schemars::JsonSchema>(
+        &self,
+        req: &ChatCompletionRequest,
+    ) -> Result<ParsedChatCompletion<T>> {
+        if req.response_format.is_some() {
+            return self.parse(req).await;
+        }
+        let mut req = req.clone();
+        req.response_format = Some(crate::types::ResponseFormat::json_schema_for::<T>());
+        self.parse(&req).await
     }
 }

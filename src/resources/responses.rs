@@ -1,8 +1,11 @@
 //! `/responses`: the Responses API.
 
+use serde::de::DeserializeOwned;
+
 use crate::client::{Call, Response, json_body};
 use crate::error::{Error, Result, StreamError};
 use crate::stream::{Ending, Ends, EventStream};
+use crate::structured::ParsedResponse;
 use crate::transport::Method;
 use crate::types::{InputItemList, ResponseObject, ResponseRequest, ResponseStreamEvent};
 
@@ -130,6 +133,42 @@ impl Responses<'_> {
         let body = json_body(req, &req.extra, Some(None), &opts)?;
         let call = Call::post("/responses", body, true, &opts);
         Ok(self.client.stream(call).await?.with_ending(ending()))
+    }
+
+    /// Creates a response and parses its output text as a `T` (JSON): the typed value, the
+    /// refusal if the model refused, the status and the raw response. Give the request a
+    /// `text.format` ([`TextFormat::json_schema`](crate::types::TextFormat::json_schema), or
+    /// [`Responses::parse_schema`] with the `schemars` feature) so the server constrains the
+    /// output.
+    ///
+    /// # Errors
+    ///
+    /// The call's errors, and [`Error::Parse`] when the text is not a `T`, was cut by
+    /// `max_output_tokens` (kind `Truncated`), or is missing.
+    pub async fn parse<T: DeserializeOwned>(
+        &self,
+        req: &ResponseRequest,
+    ) -> Result<ParsedResponse<T>> {
+        ParsedResponse::from_response(self.create(req).await?)
+    }
+
+    /// [`Responses::parse`], with `text.format` set from `T`'s schema
+    /// ([`TextFormat::json_schema_for`](crate::types::TextFormat::json_schema_for)) unless
+    /// the request already has a format. Feature `schemars`.
+    #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+    pub async fn parse_schema<T: DeserializeOwned + schemars::JsonSchema>(
+        &self,
+        req: &ResponseRequest,
+    ) -> Result<ParsedResponse<T>> {
+        if req.text.as_ref().is_some_and(|t| t.format.is_some()) {
+            return self.parse(req).await;
+        }
+        let mut req = req.clone();
+        let mut text = req.text.take().unwrap_or_default();
+        text.format = Some(crate::types::TextFormat::json_schema_for::<T>());
+        req.text = Some(text);
+        self.parse(&req).await
     }
 
     /// Retrieves a stored response (`GET /responses/{id}`).

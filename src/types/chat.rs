@@ -275,6 +275,41 @@ impl Default for Tool {
 }
 
 impl Tool {
+    /// A function tool named `name`, whose arguments follow `Args`' JSON schema (feature
+    /// `schemars`), made strict-compatible, with `strict: true`. Decode a call's arguments
+    /// with [`ToolCall::parse_arguments`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "schemars")] {
+    /// use oai_compat::types::Tool;
+    /// #[derive(schemars::JsonSchema, serde::Deserialize)]
+    /// struct Weather { city: String }
+    /// let tool = Tool::function_for::<Weather>("get_weather", "Current weather in a city");
+    /// assert_eq!(tool.function.parameters.unwrap()["required"], serde_json::json!(["city"]));
+    /// # }
+    /// ```
+    #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+    pub fn function_for<Args: schemars::JsonSchema>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        let (_, parameters) = crate::schema::schema_for::<Args>();
+        let mut tool = Tool::function(name, description, parameters);
+        tool.function.strict = Some(true);
+        tool
+    }
+
+    /// The same tool in OpenAI's strict mode: its parameter schema rewritten to be
+    /// strict-compatible ([`schema::strict`](crate::schema::strict)) and `strict: true`.
+    pub fn strict(mut self) -> Self {
+        if let Some(p) = &mut self.function.parameters {
+            crate::schema::strict(p);
+        }
+        self.function.strict = Some(true);
+        self
+    }
+
     /// A function tool named `name`, whose arguments follow the JSON schema `parameters`.
     pub fn function(
         name: impl Into<String>,
@@ -415,6 +450,38 @@ impl Default for ToolCall {
 }
 
 impl ToolCall {
+    /// The call's arguments decoded as a `T`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`](crate::Error::Parse) (kind `Invalid`, with the arguments text and
+    /// serde's message) when they are not JSON of type `T`; empty arguments are read as `{}`.
+    ///
+    /// ```
+    /// use oai_compat::types::ToolCall;
+    /// #[derive(serde::Deserialize)]
+    /// struct Weather { city: String }
+    /// let call = ToolCall::function("call_1", "get_weather", r#"{"city":"Paris"}"#);
+    /// assert_eq!(call.parse_arguments::<Weather>()?.city, "Paris");
+    /// assert!(ToolCall::function("c", "get_weather", "{").parse_arguments::<Weather>().is_err());
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub fn parse_arguments<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
+        // Some servers send no arguments for a function without parameters.
+        let text = match self.function.arguments.trim() {
+            "" => "{}",
+            t => t,
+        };
+        serde_json::from_str(text).map_err(|e| {
+            crate::Error::Parse(Box::new(crate::ParseError::new::<T>(
+                crate::ParseErrorKind::Invalid,
+                &self.function.arguments,
+                format!("arguments of `{}`: {e}", self.function.name),
+                None,
+            )))
+        })
+    }
+
     /// A function call with id `id`, calling `name` with the JSON text `arguments`.
     pub fn function(
         id: impl Into<String>,
@@ -478,8 +545,8 @@ pub enum ResponseFormat {
 }
 
 impl ResponseFormat {
-    /// JSON matching `schema`, under the name `name` (`strict` is left unset; set it for
-    /// OpenAI's strict mode).
+    /// JSON matching `schema`, under the name `name` (`strict` is left unset; call
+    /// [`strict`](Self::strict) for OpenAI's strict mode).
     pub fn json_schema(name: impl Into<String>, schema: Value) -> Self {
         ResponseFormat::JsonSchema {
             json_schema: JsonSchemaFormat {
@@ -489,6 +556,51 @@ impl ResponseFormat {
                 strict: None,
             },
         }
+    }
+
+    /// JSON matching `T`'s schema (feature `schemars`): named after the type, made
+    /// strict-compatible ([`schema::strict`](crate::schema::strict)) and with `strict: true`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "schemars")] {
+    /// use oai_compat::types::ResponseFormat;
+    /// #[derive(schemars::JsonSchema, serde::Deserialize)]
+    /// struct City { name: String, population: u32 }
+    /// let format = ResponseFormat::json_schema_for::<City>();
+    /// let json = serde_json::to_value(&format).unwrap();
+    /// assert_eq!(json["json_schema"]["name"], "City");
+    /// assert_eq!(json["json_schema"]["strict"], true);
+    /// # }
+    /// ```
+    #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+    pub fn json_schema_for<T: schemars::JsonSchema>() -> Self {
+        let (name, schema) = crate::schema::schema_for::<T>();
+        ResponseFormat::json_schema(name, schema).strict()
+    }
+
+    /// OpenAI's strict mode: the schema rewritten to be strict-compatible
+    /// ([`schema::strict`](crate::schema::strict)) and `strict: true`. Other formats are
+    /// returned unchanged.
+    ///
+    /// ```
+    /// use oai_compat::types::ResponseFormat;
+    /// let f = ResponseFormat::json_schema("point", serde_json::json!({
+    ///     "type": "object", "properties": {"x": {"type": "number"}}
+    /// }))
+    /// .strict();
+    /// let json = serde_json::to_value(&f).unwrap();
+    /// assert_eq!(json["json_schema"]["schema"]["required"], serde_json::json!(["x"]));
+    /// assert_eq!(json["json_schema"]["strict"], true);
+    /// ```
+    pub fn strict(mut self) -> Self {
+        if let ResponseFormat::JsonSchema { json_schema } = &mut self {
+            if let Some(schema) = &mut json_schema.schema {
+                crate::schema::strict(schema);
+            }
+            json_schema.strict = Some(true);
+        }
+        self
     }
 }
 
@@ -624,7 +736,40 @@ pub struct ChatCompletionRequest {
     pub extra: Extra,
 }
 
+/// `value` as a JSON object, for the `Extra`-typed request fields (`chat_template_kwargs`).
+pub(crate) fn object_of(value: impl Serialize, what: &str) -> crate::Result<Extra> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(crate::Error::Config(format!(
+            "{what} must be a JSON object (a map or a struct), got {other}"
+        ))),
+        Err(e) => Err(crate::Error::Config(format!(
+            "{what} could not be serialised: {e}"
+        ))),
+    }
+}
+
 impl ChatCompletionRequest {
+    /// Sets `chat_template_kwargs` (vLLM extra) from anything that serialises to a JSON
+    /// object: `json!({..})`, a `HashMap`, your own struct.
+    ///
+    /// ```
+    /// use oai_compat::types::{ChatCompletionRequest, Message};
+    /// let mut req = ChatCompletionRequest::new("Qwen/Qwen3-8B", [Message::user("hi")]);
+    /// req.set_chat_template_kwargs(serde_json::json!({"enable_thinking": false}))?;
+    /// assert_eq!(req.chat_template_kwargs.unwrap()["enable_thinking"], false);
+    /// assert!(ChatCompletionRequest::default().set_chat_template_kwargs(42).is_err());
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](crate::Error::Config) when `kwargs` is not a JSON object.
+    pub fn set_chat_template_kwargs(&mut self, kwargs: impl Serialize) -> crate::Result<()> {
+        self.chat_template_kwargs = Some(object_of(kwargs, "chat_template_kwargs")?);
+        Ok(())
+    }
+
     /// A request for `model` with `messages`; every other field unset.
     pub fn new(model: impl Into<String>, messages: impl IntoIterator<Item = Message>) -> Self {
         ChatCompletionRequest {
@@ -678,8 +823,29 @@ pub struct ChatCompletion {
 
 impl ChatCompletion {
     /// The content of the first choice, if any.
+    ///
+    /// `Option` because a complete message may have no content at all (`null`: a reply made
+    /// only of tool calls, or a refusal), which is not the same as an empty answer. A
+    /// chunk's [`ChatCompletionChunk::text`] is `&str` instead: a chunk without a content
+    /// delta adds nothing, so `""` is exact there and keeps `print!("{}", chunk.text())`
+    /// simple.
     pub fn text(&self) -> Option<&str> {
         self.choices.first()?.message.content.as_deref()
+    }
+
+    /// The tool calls of the first choice; empty if there are none.
+    ///
+    /// ```
+    /// # let completion = oai_compat::types::ChatCompletion::default();
+    /// for call in completion.tool_calls() {
+    ///     println!("{}({})", call.function.name, call.function.arguments);
+    /// }
+    /// ```
+    pub fn tool_calls(&self) -> &[ToolCall] {
+        self.choices
+            .first()
+            .and_then(|c| c.message.tool_calls.as_deref())
+            .unwrap_or_default()
     }
 }
 
@@ -846,7 +1012,9 @@ pub struct ChatCompletionChunk {
 }
 
 impl ChatCompletionChunk {
-    /// The content delta of the first choice, or `""`.
+    /// The content delta of the first choice, or `""` (a chunk that adds no content: the
+    /// role, a tool-call piece, the finish reason). See [`ChatCompletion::text`] for why
+    /// that one is an `Option`.
     pub fn text(&self) -> &str {
         self.choices
             .first()
@@ -1596,5 +1764,33 @@ mod tests {
             Some("{\"a\"")
         );
         round_trip(&c);
+    }
+
+    #[test]
+    fn chat_template_kwargs_from_anything_serialize() {
+        #[derive(Serialize)]
+        struct Kw {
+            enable_thinking: bool,
+        }
+        let mut req = ChatCompletionRequest::new("m", [Message::user("hi")]);
+        req.set_chat_template_kwargs(Kw {
+            enable_thinking: false,
+        })
+        .unwrap();
+        let body = serde_json::to_value(&req).unwrap();
+        assert_eq!(
+            body["chat_template_kwargs"],
+            json!({"enable_thinking": false})
+        );
+        let mut map = std::collections::HashMap::new();
+        map.insert("a", 1);
+        req.set_chat_template_kwargs(&map).unwrap();
+        assert_eq!(req.chat_template_kwargs.as_ref().unwrap()["a"], 1);
+        for bad in [json!([1]), json!("x"), json!(null)] {
+            let e = req.set_chat_template_kwargs(bad).unwrap_err();
+            assert!(e.to_string().contains("must be a JSON object"), "{e}");
+        }
+        // A failed set leaves the previous value.
+        assert_eq!(req.chat_template_kwargs.as_ref().unwrap()["a"], 1);
     }
 }

@@ -38,6 +38,86 @@ impl EmbeddingInput {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// A batch of texts from any iterator of strings: `EmbeddingInput::texts(docs.iter())`,
+    /// `EmbeddingInput::texts(lines.map(str::trim))`, ... (`&Vec<String>`, `&[String]`,
+    /// `&[&str]` and arrays convert directly too).
+    ///
+    /// ```
+    /// use oai_compat::types::{EmbeddingInput, EmbeddingRequest};
+    /// let docs: Vec<String> = vec!["a".into(), "b".into()];
+    /// let by_ref = EmbeddingRequest::new("m", &docs);
+    /// let slice = EmbeddingRequest::new("m", &docs[..]);
+    /// let strs = EmbeddingRequest::new("m", &["a", "b"][..]);
+    /// let iter = EmbeddingRequest::new("m", EmbeddingInput::texts(docs.iter().map(|d| d.to_uppercase())));
+    /// let collected: EmbeddingInput = docs.iter().map(String::as_str).collect();
+    /// assert_eq!(by_ref.input, slice.input);
+    /// assert_eq!(strs.input, collected);
+    /// assert_eq!(iter.input.len(), 2);
+    /// ```
+    pub fn texts<S: Into<String>>(texts: impl IntoIterator<Item = S>) -> Self {
+        EmbeddingInput::Texts(texts.into_iter().map(Into::into).collect())
+    }
+}
+
+impl From<&String> for EmbeddingInput {
+    fn from(s: &String) -> Self {
+        EmbeddingInput::Text(s.clone())
+    }
+}
+
+impl From<&[String]> for EmbeddingInput {
+    fn from(v: &[String]) -> Self {
+        EmbeddingInput::Texts(v.to_vec())
+    }
+}
+
+impl From<&Vec<String>> for EmbeddingInput {
+    fn from(v: &Vec<String>) -> Self {
+        EmbeddingInput::Texts(v.clone())
+    }
+}
+
+impl From<&[&str]> for EmbeddingInput {
+    fn from(v: &[&str]) -> Self {
+        EmbeddingInput::texts(v.iter().copied())
+    }
+}
+
+impl From<&Vec<&str>> for EmbeddingInput {
+    fn from(v: &Vec<&str>) -> Self {
+        EmbeddingInput::texts(v.iter().copied())
+    }
+}
+
+impl<const N: usize> From<[String; N]> for EmbeddingInput {
+    fn from(v: [String; N]) -> Self {
+        EmbeddingInput::Texts(v.into())
+    }
+}
+
+impl<const N: usize> From<&[&str; N]> for EmbeddingInput {
+    fn from(v: &[&str; N]) -> Self {
+        EmbeddingInput::texts(v.iter().copied())
+    }
+}
+
+impl From<&[u32]> for EmbeddingInput {
+    fn from(v: &[u32]) -> Self {
+        EmbeddingInput::Tokens(v.to_vec())
+    }
+}
+
+impl FromIterator<String> for EmbeddingInput {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        EmbeddingInput::texts(iter)
+    }
+}
+
+impl<'a> FromIterator<&'a str> for EmbeddingInput {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
+        EmbeddingInput::texts(iter)
+    }
 }
 
 impl Default for EmbeddingInput {
@@ -402,5 +482,34 @@ mod tests {
         assert!(e.embedding.is_empty());
         let r: EmbeddingResponse = serde_json::from_str("{}").unwrap();
         assert_eq!(r, EmbeddingResponse::default());
+    }
+
+    #[test]
+    fn inputs_from_borrowed_batches_and_iterators() {
+        let docs: Vec<String> = vec!["a".into(), "b".into()];
+        let strs: Vec<&str> = vec!["a", "b"];
+        let expected = EmbeddingInput::Texts(docs.clone());
+        assert_eq!(EmbeddingInput::from(&docs), expected);
+        assert_eq!(EmbeddingInput::from(&docs[..]), expected);
+        assert_eq!(EmbeddingInput::from(&strs), expected);
+        assert_eq!(EmbeddingInput::from(&strs[..]), expected);
+        assert_eq!(EmbeddingInput::from(&["a", "b"]), expected);
+        assert_eq!(
+            EmbeddingInput::from(["a".to_owned(), "b".to_owned()]),
+            expected
+        );
+        assert_eq!(EmbeddingInput::texts(docs.iter()), expected);
+        assert_eq!(docs.iter().cloned().collect::<EmbeddingInput>(), expected);
+        assert_eq!(
+            EmbeddingInput::from(&docs[0]),
+            EmbeddingInput::Text("a".into())
+        );
+        assert_eq!(
+            EmbeddingInput::from(&[1u32, 2][..]),
+            EmbeddingInput::Tokens(vec![1, 2])
+        );
+        let req = EmbeddingRequest::new("m", &docs);
+        assert_eq!(req.input.len(), 2);
+        assert_eq!(docs.len(), 2, "the caller keeps its batch");
     }
 }

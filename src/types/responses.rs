@@ -123,6 +123,17 @@ pub struct ResponseRequest {
 }
 
 impl ResponseRequest {
+    /// Sets `chat_template_kwargs` (vLLM extra) from anything that serialises to a JSON
+    /// object; see [`ChatCompletionRequest::set_chat_template_kwargs`](super::ChatCompletionRequest::set_chat_template_kwargs).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](crate::Error::Config) when `kwargs` is not a JSON object.
+    pub fn set_chat_template_kwargs(&mut self, kwargs: impl Serialize) -> crate::Result<()> {
+        self.chat_template_kwargs = Some(super::chat::object_of(kwargs, "chat_template_kwargs")?);
+        Ok(())
+    }
+
     /// A request for `model` with `input` (a text or a list of [`InputItem`]s); every other
     /// field unset.
     pub fn new(model: impl Into<String>, input: impl Into<ResponseInput>) -> Self {
@@ -383,6 +394,19 @@ impl ResponseTool {
     }
 }
 
+impl ResponseTool {
+    /// A function tool whose arguments follow `Args`' JSON schema (feature `schemars`),
+    /// strict-compatible, with `strict: true`.
+    #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+    pub fn function_for<Args: schemars::JsonSchema>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Tool::function_for::<Args>(name, description).into()
+    }
+}
+
 impl From<Tool> for ResponseTool {
     fn from(tool: Tool) -> Self {
         let f = tool.function;
@@ -520,7 +544,8 @@ pub enum TextFormat {
 }
 
 impl TextFormat {
-    /// JSON matching `schema`, under the name `name` (`strict` left unset).
+    /// JSON matching `schema`, under the name `name` (`strict` left unset; see
+    /// [`strict`](Self::strict)).
     pub fn json_schema(name: impl Into<String>, schema: Value) -> Self {
         TextFormat::JsonSchema {
             name: name.into(),
@@ -528,6 +553,26 @@ impl TextFormat {
             description: None,
             strict: None,
         }
+    }
+
+    /// JSON matching `T`'s schema (feature `schemars`): named after the type,
+    /// strict-compatible, with `strict: true`.
+    #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+    pub fn json_schema_for<T: schemars::JsonSchema>() -> Self {
+        let (name, schema) = crate::schema::schema_for::<T>();
+        TextFormat::json_schema(name, schema).strict()
+    }
+
+    /// OpenAI's strict mode: the schema rewritten to be strict-compatible
+    /// ([`schema::strict`](crate::schema::strict)) and `strict: true`. Other formats are
+    /// returned unchanged.
+    pub fn strict(mut self) -> Self {
+        if let TextFormat::JsonSchema { schema, strict, .. } = &mut self {
+            crate::schema::strict(schema);
+            *strict = Some(true);
+        }
+        self
     }
 }
 
