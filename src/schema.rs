@@ -5,7 +5,7 @@
 //! `additionalProperties: false` and lists all its properties in `required` (optional values
 //! are expressed as nullable types), `oneOf` is not supported (use `anyOf`), and a `$ref`
 //! may not have sibling keywords. vLLM's structured-output backends accept such schemas too.
-//! [`strict`] rewrites a schema that way; [`schema_for`] does it for a type.
+//! [`strict`] rewrites a schema that way; `schema_for` (feature `schemars`) does it for a type.
 
 use serde_json::{Map, Value};
 

@@ -138,7 +138,7 @@ impl Responses<'_> {
     /// Creates a response and parses its output text as a `T` (JSON): the typed value, the
     /// refusal if the model refused, the status and the raw response. Give the request a
     /// `text.format` ([`TextFormat::json_schema`](crate::types::TextFormat::json_schema), or
-    /// [`Responses::parse_schema`] with the `schemars` feature) so the server constrains the
+    /// `Responses::parse_schema` with the `schemars` feature) so the server constrains the
     /// output.
     ///
     /// # Errors
