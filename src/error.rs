@@ -205,10 +205,7 @@ impl Error {
     /// Names the server in a connection error (never the path, query or key).
     pub(crate) fn with_host(mut self, url: &str) -> Self {
         if let Error::Connection(c) = &mut self {
-            let host = url.split_once("://").map_or(url, |(_, rest)| {
-                rest.split(['/', '?', '#']).next().unwrap_or(rest)
-            });
-            c.message = format!("{host}: {}", c.message);
+            c.message = format!("{}: {}", crate::url::authority(url), c.message);
         }
         self
     }

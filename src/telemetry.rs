@@ -88,30 +88,6 @@ mod on {
         }
     }
 
-    /// Host and port of a URL, for `server.address` / `server.port`; nothing else of it.
-    fn server(url: &str) -> (String, Option<u16>) {
-        let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        // Credentials never reach here (the base URL refuses them), but never record them.
-        let authority = authority.rsplit('@').next().unwrap_or(authority);
-        let (host, port) = match authority.strip_prefix('[') {
-            Some(v6) => match v6.split_once(']') {
-                Some((h, p)) => (h, p.strip_prefix(':')),
-                None => (v6, None),
-            },
-            None => match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            },
-        };
-        let port = port.and_then(|p| p.parse().ok()).or(match scheme {
-            "https" => Some(443),
-            "http" => Some(80),
-            _ => None,
-        });
-        (host.to_owned(), port)
-    }
-
     /// The request fields the conventions name.
     #[derive(Deserialize)]
     struct RequestView {
@@ -176,7 +152,7 @@ mod on {
             body: Option<&[u8]>,
         ) -> CallSpan {
             let op = operation(path);
-            let (host, port) = server(url);
+            let (host, port) = crate::url::host_port(url);
             let span = tracing::info_span!(
                 "gen_ai",
                 otel.name = Empty,
@@ -198,7 +174,7 @@ mod on {
                 gen_ai.usage.output_tokens = Empty,
                 http.request.method = method.as_str(),
                 http.response.status_code = Empty,
-                server.address = host.as_str(),
+                server.address = host,
                 server.port = port,
                 error.type = Empty,
                 oai_compat.retries = Empty,
@@ -427,20 +403,6 @@ mod on {
     #[cfg(test)]
     mod tests {
         use super::*;
-
-        #[test]
-        fn server_is_host_and_port_only() {
-            assert_eq!(
-                server("http://127.0.0.1:8000/v1/chat/completions?key=s"),
-                ("127.0.0.1".into(), Some(8000))
-            );
-            assert_eq!(
-                server("https://api.openai.com/v1"),
-                ("api.openai.com".into(), Some(443))
-            );
-            assert_eq!(server("http://[::1]:9/v1"), ("::1".into(), Some(9)));
-            assert_eq!(server("http://u:secret@h/v1"), ("h".into(), Some(80)));
-        }
 
         #[test]
         fn operations() {

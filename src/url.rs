@@ -221,10 +221,48 @@ pub(crate) fn join(base: &str, path: &str, query: &[(String, String)]) -> String
     url
 }
 
+/// The scheme and the whole authority (userinfo included) of an absolute URL.
+fn scheme_and_authority(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    Some((scheme, rest.split(['/', '?', '#']).next().unwrap_or(rest)))
+}
+
+/// `host[:port]` of a URL, never with userinfo: what an error or a span may show of it. A
+/// string that is not an absolute URL is returned as it is, minus any userinfo.
+pub(crate) fn authority(url: &str) -> &str {
+    let authority = scheme_and_authority(url).map_or(url, |(_, a)| a);
+    authority.rsplit('@').next().unwrap_or(authority)
+}
+
+/// Host and port of a URL (the scheme's default port when none is written), IPv6 brackets
+/// removed: OpenTelemetry's `server.address` and `server.port`.
+#[cfg(any(feature = "tracing", test))]
+pub(crate) fn host_port(url: &str) -> (&str, Option<u16>) {
+    let scheme = scheme_and_authority(url).map_or("http", |(s, _)| s);
+    let authority = authority(url);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, p)) => (h, p.strip_prefix(':')),
+            None => (v6, None),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let port = port
+        .and_then(|p| p.parse().ok())
+        .or(match scheme.to_ascii_lowercase().as_str() {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        });
+    (host, port)
+}
+
 /// `scheme://authority`, lower-cased: two URLs with the same origin may share credentials.
 pub(crate) fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let (scheme, authority) = scheme_and_authority(url)?;
     Some(format!(
         "{}://{}",
         scheme.to_ascii_lowercase(),
@@ -395,6 +433,22 @@ mod tests {
         assert_eq!(resolve("http://a/v1", "http://b:99999/v1"), None);
         assert_eq!(resolve("http://a/v1", "http://u:p@b/v1"), None);
         assert_eq!(origin("HTTP://A:1/x?y"), Some("http://a:1".into()));
+    }
+
+    #[test]
+    fn authority_and_host_port_never_show_credentials() {
+        assert_eq!(authority("http://u:secret@h:1/v1?key=s"), "h:1");
+        assert_eq!(authority("not a url"), "not a url");
+        assert_eq!(
+            host_port("http://127.0.0.1:8000/v1/chat/completions?key=s"),
+            ("127.0.0.1", Some(8000))
+        );
+        assert_eq!(
+            host_port("https://api.openai.com/v1"),
+            ("api.openai.com", Some(443))
+        );
+        assert_eq!(host_port("HTTP://[::1]:9/v1"), ("::1", Some(9)));
+        assert_eq!(host_port("http://u:secret@h/v1"), ("h", Some(80)));
     }
 
     #[test]
