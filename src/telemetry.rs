@@ -124,6 +124,7 @@ mod on {
     #[derive(Deserialize, Default)]
     #[serde(default)]
     struct ChoiceView {
+        index: Option<usize>,
         finish_reason: Option<String>,
         message: Option<Value>,
         text: Option<String>,
@@ -260,10 +261,9 @@ mod on {
             }
             if let Ok(view) = serde_json::from_slice::<ResponseView>(body) {
                 let mut reasons = Vec::new();
-                record_view(&self.span, &view, &mut reasons);
-                if !reasons.is_empty() {
+                if record_view(&self.span, &view, &mut reasons) {
                     self.span
-                        .record("gen_ai.response.finish_reasons", reasons.join(",").as_str());
+                        .record("gen_ai.response.finish_reasons", joined(&reasons).as_str());
                 }
                 if capture_content() {
                     let out: Vec<Value> = view
@@ -309,10 +309,17 @@ mod on {
         }
     }
 
-    /// Records id, model and usage of a response view (or of the response inside an event).
-    fn record_view(span: &tracing::Span, view: &ResponseView, reasons: &mut Vec<String>) {
+    /// Finish reasons are kept for the first this many choices: a server that sends a
+    /// finish reason in every event, or huge choice indices, cannot grow the span's state.
+    const MAX_REASONS: usize = 128;
+
+    /// Records id, model and usage of a response view (or of the response inside an event),
+    /// and sets `reasons` (one per choice index, or the Responses API's final status).
+    /// Returns whether `reasons` changed.
+    fn record_view(span: &tracing::Span, view: &ResponseView, reasons: &mut Vec<String>) -> bool {
+        let mut changed = false;
         if let Some(inner) = &view.response {
-            record_view(span, inner, reasons);
+            changed |= record_view(span, inner, reasons);
         }
         if let Some(id) = &view.id {
             span.record("gen_ai.response.id", id.as_str());
@@ -320,16 +327,29 @@ mod on {
         if let Some(m) = &view.model {
             span.record("gen_ai.response.model", m.as_str());
         }
-        for c in &view.choices {
-            if let Some(r) = &c.finish_reason {
-                reasons.push(r.clone());
+        for (i, c) in view.choices.iter().enumerate() {
+            let (Some(r), index) = (&c.finish_reason, c.index.unwrap_or(i)) else {
+                continue;
+            };
+            if index >= MAX_REASONS {
+                continue;
+            }
+            if reasons.len() <= index {
+                reasons.resize(index + 1, String::new());
+            }
+            if reasons[index] != *r {
+                reasons[index].clone_from(r);
+                changed = true;
             }
         }
         // The Responses API has no finish reason; its final status plays that part.
         if view.choices.is_empty() {
             if let Some(s) = view.status.as_deref().filter(|s| *s != "in_progress") {
-                reasons.clear();
-                reasons.push(s.to_owned());
+                if reasons.len() != 1 || reasons[0] != s {
+                    reasons.clear();
+                    reasons.push(s.to_owned());
+                    changed = true;
+                }
             }
         }
         if let Some(u) = &view.usage {
@@ -340,6 +360,17 @@ mod on {
                 span.record("gen_ai.usage.output_tokens", n);
             }
         }
+        changed
+    }
+
+    /// The finish reasons as one attribute value, choices in index order.
+    fn joined(reasons: &[String]) -> String {
+        let set: Vec<&str> = reasons
+            .iter()
+            .map(String::as_str)
+            .filter(|r| !r.is_empty())
+            .collect();
+        set.join(",")
     }
 
     fn error_type(err: &Error) -> std::borrow::Cow<'static, str> {
@@ -381,12 +412,10 @@ mod on {
             }
             self.span.record("oai_compat.stream.events", self.events);
             if let Ok(view) = serde_json::from_str::<ResponseView>(data) {
-                let before = self.reasons.len();
-                record_view(&self.span, &view, &mut self.reasons);
-                if self.reasons.len() != before || view.response.is_some() {
+                if record_view(&self.span, &view, &mut self.reasons) {
                     self.span.record(
                         "gen_ai.response.finish_reasons",
-                        self.reasons.join(",").as_str(),
+                        joined(&self.reasons).as_str(),
                     );
                 }
             }
@@ -403,6 +432,26 @@ mod on {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn finish_reasons_are_one_per_choice_and_bounded() {
+            let span = tracing::Span::none();
+            let mut reasons = Vec::new();
+            let view = |json: &str| serde_json::from_str::<ResponseView>(json).unwrap();
+            let two = view(
+                r#"{"choices":[{"index":1,"finish_reason":"length"},{"index":0,"finish_reason":"stop"}]}"#,
+            );
+            assert!(record_view(&span, &two, &mut reasons));
+            assert_eq!(joined(&reasons), "stop,length");
+            // The same reasons again (a server repeating them in every event): no change.
+            assert!(!record_view(&span, &two, &mut reasons));
+            let far = view(r#"{"choices":[{"index":1000000000,"finish_reason":"stop"}]}"#);
+            assert!(!record_view(&span, &far, &mut reasons));
+            assert_eq!(reasons.len(), 2);
+            let done = view(r#"{"type":"response.completed","response":{"status":"incomplete"}}"#);
+            assert!(record_view(&span, &done, &mut reasons));
+            assert_eq!(joined(&reasons), "incomplete");
+        }
 
         #[test]
         fn operations() {
