@@ -18,6 +18,13 @@
 //!   their shortest `f32` repr (~9 digits, like OpenAI and the shared harness's mock), and the
 //!   same vectors as base64 (`encoding_format: "base64"`, what the client asks for by default).
 //!   Divide the time by 24,576 for the cost per float.
+//! - `chunk/<fixture>`: one streamed chat chunk from `tests/fixtures/` decoded into
+//!   [`ChatCompletionChunk`] with `serde_json::from_str`, as the stream does per event: the
+//!   first (role) chunk, a tool-call piece and reasoning pieces (under both names) of vLLM,
+//!   and OpenAI's content chunk (with `service_tier` and `obfuscation`, kept in `extra`).
+//! - `chunk_stream/<shape>_1000`: every chunk of a 1,000-chunk stream (`support/streams.rs`,
+//!   1,003 chunks with the role, finish and usage chunks), in vLLM's shape and in OpenAI's
+//!   (the shared harness's mock server). Elements/s are chunks/s.
 //!
 //! Run it (a short run; add `--no-default-features --features async,rustls` for the async
 //! build, which gives the same numbers):
@@ -31,8 +38,8 @@ use std::hint::black_box;
 use base64::Engine as _;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use oai_compat::types::{
-    ChatCompletion, ChatCompletionRequest, EmbeddingResponse, Message, ModelList, StreamOptions,
-    Tool,
+    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, EmbeddingResponse, Message,
+    ModelList, StreamOptions, Tool,
 };
 use serde_json::{Value, json};
 
@@ -40,6 +47,33 @@ const VLLM_CHAT: &str = include_str!("../tests/fixtures/vllm_chat.json");
 const OPENAI_CHAT: &str = include_str!("../tests/fixtures/openai_chat.json");
 const VLLM_CHAT_TOOL_CALL: &str = include_str!("../tests/fixtures/vllm_chat_tool_call.json");
 const VLLM_MODELS: &str = include_str!("../tests/fixtures/vllm_models.json");
+
+/// Single stream chunks, one per kind of delta.
+const CHUNKS: [(&str, &str); 5] = [
+    (
+        "vllm_first",
+        include_str!("../tests/fixtures/vllm_chunk_first.json"),
+    ),
+    (
+        "vllm_reasoning",
+        include_str!("../tests/fixtures/vllm_chunk_reasoning.json"),
+    ),
+    (
+        "vllm_tool_call",
+        include_str!("../tests/fixtures/vllm_chunk_tool_call.json"),
+    ),
+    (
+        "vllm_reasoning_content",
+        include_str!("../tests/fixtures/vllm_chunk_reasoning_content.json"),
+    ),
+    (
+        "openai_content",
+        include_str!("../tests/fixtures/openai_chat_chunk_content.json"),
+    ),
+];
+
+#[path = "support/streams.rs"]
+mod streams;
 
 /// Inputs and dimensions of the generated embeddings response.
 const EMBED_N: usize = 64;
@@ -227,5 +261,46 @@ fn embeddings(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, encode, decode, embeddings);
+fn chunks(c: &mut Criterion) {
+    let mut g = c.benchmark_group("chunk");
+    g.throughput(Throughput::Elements(1));
+    for (name, text) in CHUNKS {
+        let parsed: ChatCompletionChunk = serde_json::from_str(text).unwrap();
+        assert_eq!(parsed.choices.len(), 1, "{name}");
+        g.bench_function(name, |b| {
+            b.iter(|| serde_json::from_str::<ChatCompletionChunk>(black_box(text)).unwrap())
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("chunk_stream");
+    // ~1 ms per iteration: 50 samples fit a 3 s measurement.
+    g.sample_size(50);
+    for (shape, body) in [
+        ("vllm", streams::vllm(streams::CHUNKS)),
+        ("openai", streams::openai(streams::CHUNKS)),
+    ] {
+        let mut data = streams::event_data(&body);
+        assert_eq!(data.pop().as_deref(), Some("[DONE]"));
+        assert_eq!(data.len(), streams::events(streams::CHUNKS) - 1);
+        let decode_all = |data: &[String]| {
+            data.iter()
+                .map(|d| {
+                    serde_json::from_str::<ChatCompletionChunk>(d)
+                        .unwrap()
+                        .text()
+                        .len()
+                })
+                .sum::<usize>()
+        };
+        assert!(decode_all(&data) > streams::CHUNKS);
+        g.throughput(Throughput::Elements(data.len() as u64));
+        g.bench_function(format!("{shape}_1000"), |b| {
+            b.iter(|| decode_all(black_box(&data)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, encode, decode, embeddings, chunks);
 criterion_main!(benches);
