@@ -144,7 +144,7 @@ mod rt;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod schema;
 #[cfg(any(feature = "blocking", feature = "async"))]
-pub mod sse;
+mod sse;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod stream;
 #[cfg(any(feature = "blocking", feature = "async"))]
