@@ -13,6 +13,9 @@ use super::common::{
     null_default,
 };
 
+// `Deserialize` of the stream chunk types.
+mod chunk_decode;
+
 /// The author of a chat message. Open: an unknown role is kept in [`Role::Other`].
 ///
 /// The default is [`Role::Assistant`], the role of a generated message whose `role` is missing.
@@ -981,23 +984,21 @@ pub struct TopLogprob {
 /// One server-sent event of a streamed chat completion.
 ///
 /// The last chunk of a stream with `include_usage` has `choices: []` and the `usage`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+///
+/// Decoded leniently, like the other response types (a missing key or `null` gives the field's
+/// default; unknown keys go to `extra`), but by a hand-written decoder rather than a derived
+/// one, so that a stream does not pay for the `extra` catch-alls on every chunk.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatCompletionChunk {
     /// The completion id, the same on every chunk.
-    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// Always `"chat.completion.chunk"`.
-    #[serde(deserialize_with = "null_default")]
     pub object: String,
-    /// Creation time, Unix seconds.
-    #[serde(deserialize_with = "lenient_timestamp")]
+    /// Creation time, Unix seconds (a float is truncated).
     pub created: u64,
     /// The model that answers.
-    #[serde(deserialize_with = "null_default")]
     pub model: String,
     /// The deltas of this chunk, one per choice that advanced (empty on the usage chunk).
-    #[serde(deserialize_with = "null_default")]
     pub choices: Vec<ChunkChoice>,
     /// Token counts: on the last chunk with `include_usage` (on every chunk with vLLM's
     /// `continuous_usage_stats`); `null` or absent otherwise.
@@ -1024,14 +1025,11 @@ impl ChatCompletionChunk {
 }
 
 /// The delta of one choice in a [`ChatCompletionChunk`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChunkChoice {
     /// Which choice this delta extends.
-    #[serde(deserialize_with = "null_default")]
     pub index: u32,
     /// What this chunk adds to the message.
-    #[serde(deserialize_with = "null_default")]
     pub delta: ChatDelta,
     /// Set on the choice's last chunk.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1055,8 +1053,7 @@ pub struct ChunkChoice {
 ///
 /// `reasoning` follows the same rule as [`ChatCompletionMessage`]: read from `reasoning` or,
 /// when absent, `reasoning_content`; written as `reasoning`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(from = "RawChatDelta")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatDelta {
     /// The role, on the first chunk of a choice.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1076,33 +1073,6 @@ pub struct ChatDelta {
     /// Keys this crate has no field for.
     #[serde(flatten)]
     pub extra: Extra,
-}
-
-/// The wire form of [`ChatDelta`], accepting both names of the reasoning.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct RawChatDelta {
-    role: Option<Role>,
-    content: Option<String>,
-    reasoning: Option<String>,
-    reasoning_content: Option<String>,
-    refusal: Option<String>,
-    tool_calls: Option<Vec<ToolCallDelta>>,
-    #[serde(flatten)]
-    extra: Extra,
-}
-
-impl From<RawChatDelta> for ChatDelta {
-    fn from(raw: RawChatDelta) -> Self {
-        ChatDelta {
-            role: raw.role,
-            content: raw.content,
-            reasoning: raw.reasoning.or(raw.reasoning_content),
-            refusal: raw.refusal,
-            tool_calls: raw.tool_calls,
-            extra: raw.extra,
-        }
-    }
 }
 
 /// A piece of a tool call in a stream. The first piece of a call carries `id`, `type` and the
