@@ -259,7 +259,7 @@ pub struct CompletionLogprobs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::common::StructuredOutputs;
+    use crate::types::StructuredOutputs;
     use serde_json::json;
 
     fn round_trip(c: &Completion) {

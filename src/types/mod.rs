@@ -41,13 +41,13 @@
 //!   their `stream_options` field is never serialised with the request: the client adds both
 //!   for streamed calls only.
 
-pub mod chat;
-pub mod common;
-pub mod completions;
-pub mod embeddings;
-pub mod models;
-pub mod responses;
-pub mod vllm;
+mod chat;
+mod common;
+mod completions;
+mod embeddings;
+mod models;
+mod responses;
+mod vllm;
 
 pub use chat::{
     ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionRequest,
