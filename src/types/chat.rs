@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::common::{
-    Extra, FinishReason, Stop, StopReason, StreamOptions, Usage, VllmParams, lenient_timestamp,
+    Extra, FinishReason, StopReason, StreamOptions, Usage, VllmParams, lenient_timestamp,
     null_default,
 };
+use super::input::Texts;
 
 /// The author of a chat message. Open: an unknown role is kept in [`Role::Other`].
 ///
@@ -666,7 +667,7 @@ pub struct ChatCompletionRequest {
     pub seed: Option<i64>,
     /// Stop sequences.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop: Option<Stop>,
+    pub stop: Option<Texts>,
     /// Sampling temperature (0 = greedy; OpenAI allows 0 to 2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
@@ -1350,7 +1351,7 @@ mod tests {
         )]);
         req.tool_choice = Some(ToolChoice::Auto);
         req.response_format = Some(ResponseFormat::json_schema("answer", schema.clone()));
-        req.stop = Some(Stop::from(["\n\n", "END"]));
+        req.stop = Some(Texts::from(["\n\n", "END"]));
         let v = serde_json::to_value(&req).unwrap();
         assert_eq!(
             v["tools"],

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::chat::{ResponseFormat, Role, Tool};
-use super::common::{Extra, Stop, VllmParams, lenient_timestamp, null_default};
+use super::common::{Extra, VllmParams, lenient_timestamp, null_default};
+use super::input::Texts;
 
 // ------------------------------------------------------------------ request
 
@@ -106,7 +107,7 @@ pub struct ResponseRequest {
     pub seed: Option<i64>,
     /// vLLM extra; OpenAI rejects it. Stop sequences.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop: Option<Stop>,
+    pub stop: Option<Texts>,
     /// vLLM extra; OpenAI rejects it. Variables passed to the chat template, e.g.
     /// `{"enable_thinking": false}` for Qwen3.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::chat::{Message, Tool};
 use super::common::{Extra, Usage, lenient_timestamp, null_default};
-use super::embeddings::EmbeddingInput;
+use super::input::{Prompt, Texts};
 
 /// `GET /version`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -148,46 +148,6 @@ pub struct DetokenizeResponse {
     pub extra: Extra,
 }
 
-/// One text or several, for scoring and reranking.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum TextInput {
-    /// One text.
-    One(String),
-    /// Several texts.
-    Many(Vec<String>),
-}
-
-impl From<&str> for TextInput {
-    fn from(s: &str) -> Self {
-        TextInput::One(s.to_owned())
-    }
-}
-
-impl From<String> for TextInput {
-    fn from(s: String) -> Self {
-        TextInput::One(s)
-    }
-}
-
-impl From<Vec<String>> for TextInput {
-    fn from(v: Vec<String>) -> Self {
-        TextInput::Many(v)
-    }
-}
-
-impl From<Vec<&str>> for TextInput {
-    fn from(v: Vec<&str>) -> Self {
-        TextInput::Many(v.into_iter().map(str::to_owned).collect())
-    }
-}
-
-impl<const N: usize> From<[&str; N]> for TextInput {
-    fn from(v: [&str; N]) -> Self {
-        TextInput::Many(v.iter().map(|s| (*s).to_owned()).collect())
-    }
-}
-
 /// `POST /score`: the similarity of `text_1` to each of `text_2` (a cross-encoder, or an
 /// embedding model's cosine similarity).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,9 +155,9 @@ pub struct ScoreRequest {
     /// The model.
     pub model: String,
     /// The query text (or texts, paired one to one with `text_2`).
-    pub text_1: TextInput,
+    pub text_1: Texts,
     /// The texts to score against `text_1`.
-    pub text_2: TextInput,
+    pub text_2: Texts,
     /// Keep only the last N prompt tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncate_prompt_tokens: Option<i32>,
@@ -210,8 +170,8 @@ impl ScoreRequest {
     /// Scores `text_2` against `text_1`.
     pub fn new(
         model: impl Into<String>,
-        text_1: impl Into<TextInput>,
-        text_2: impl Into<TextInput>,
+        text_1: impl Into<Texts>,
+        text_2: impl Into<Texts>,
     ) -> Self {
         ScoreRequest {
             model: model.into(),
@@ -343,7 +303,7 @@ pub struct PoolingRequest {
     /// The model.
     pub model: String,
     /// Text, texts or token ids.
-    pub input: EmbeddingInput,
+    pub input: Prompt,
     /// Keys sent at the top level of the body.
     #[serde(flatten)]
     pub extra: Extra,
@@ -351,7 +311,7 @@ pub struct PoolingRequest {
 
 impl PoolingRequest {
     /// Pools `input` with `model`.
-    pub fn new(model: impl Into<String>, input: impl Into<EmbeddingInput>) -> Self {
+    pub fn new(model: impl Into<String>, input: impl Into<Prompt>) -> Self {
         PoolingRequest {
             model: model.into(),
             input: input.into(),
@@ -402,7 +362,7 @@ pub struct ClassifyRequest {
     /// The model.
     pub model: String,
     /// Text or texts.
-    pub input: TextInput,
+    pub input: Texts,
     /// Keys sent at the top level of the body.
     #[serde(flatten)]
     pub extra: Extra,
@@ -410,7 +370,7 @@ pub struct ClassifyRequest {
 
 impl ClassifyRequest {
     /// Classifies `input` with `model`.
-    pub fn new(model: impl Into<String>, input: impl Into<TextInput>) -> Self {
+    pub fn new(model: impl Into<String>, input: impl Into<Texts>) -> Self {
         ClassifyRequest {
             model: model.into(),
             input: input.into(),
