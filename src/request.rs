@@ -22,7 +22,9 @@ use crate::config::HeaderList;
 ///     .header("X-Request-Id", "my-trace-1")
 ///     .query("api-version", "2024-06-01")
 ///     .extra_body("top_k", 40);
-/// assert_eq!(opts.get_timeout(), Some(Duration::from_secs(30)));
+/// assert_eq!(opts.timeout_override(), Some(Duration::from_secs(30)));
+/// assert_eq!(opts.max_retries_override(), Some(0));
+/// assert_eq!(RequestOptions::new().timeout_override(), None);
 /// ```
 #[derive(Clone, Default, PartialEq)]
 pub struct RequestOptions {
@@ -85,13 +87,14 @@ impl RequestOptions {
         self
     }
 
-    /// The timeout override, if any.
-    pub fn get_timeout(&self) -> Option<Duration> {
+    /// The timeout set with [`timeout`](Self::timeout); `None` means the client's applies.
+    pub fn timeout_override(&self) -> Option<Duration> {
         self.timeout
     }
 
-    /// The retry override, if any.
-    pub fn get_max_retries(&self) -> Option<u32> {
+    /// The retry count set with [`max_retries`](Self::max_retries); `None` means the client's
+    /// applies.
+    pub fn max_retries_override(&self) -> Option<u32> {
         self.max_retries
     }
 
