@@ -124,17 +124,6 @@ pub struct ResponseRequest {
 }
 
 impl ResponseRequest {
-    /// Sets `chat_template_kwargs` (vLLM extra) from anything that serialises to a JSON
-    /// object; see [`ChatCompletionRequest::set_chat_template_kwargs`](super::ChatCompletionRequest::set_chat_template_kwargs).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`](crate::Error::Config) when `kwargs` is not a JSON object.
-    pub fn set_chat_template_kwargs(&mut self, kwargs: impl Serialize) -> crate::Result<()> {
-        self.chat_template_kwargs = Some(super::chat::object_of(kwargs, "chat_template_kwargs")?);
-        Ok(())
-    }
-
     /// A request for `model` with `input` (a text or a list of [`InputItem`]s); every other
     /// field unset.
     pub fn new(model: impl Into<String>, input: impl Into<ResponseInput>) -> Self {

@@ -61,17 +61,6 @@ pub struct TokenizeRequest {
 }
 
 impl TokenizeRequest {
-    /// Sets `chat_template_kwargs` from anything that serialises to a JSON object; see
-    /// [`ChatCompletionRequest::set_chat_template_kwargs`](super::ChatCompletionRequest::set_chat_template_kwargs).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`](crate::Error::Config) when `kwargs` is not a JSON object.
-    pub fn set_chat_template_kwargs(&mut self, kwargs: impl serde::Serialize) -> crate::Result<()> {
-        self.chat_template_kwargs = Some(super::chat::object_of(kwargs, "chat_template_kwargs")?);
-        Ok(())
-    }
-
     /// Tokenize a text prompt.
     pub fn text(model: impl Into<String>, prompt: impl Into<String>) -> Self {
         TokenizeRequest {
