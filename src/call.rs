@@ -39,18 +39,6 @@ pub(crate) enum Path<'a> {
     Root(&'a str),
 }
 
-impl<'a> From<&'a str> for Path<'a> {
-    fn from(p: &'a str) -> Self {
-        Path::Api(p)
-    }
-}
-
-impl<'a> From<&'a String> for Path<'a> {
-    fn from(p: &'a String) -> Self {
-        Path::Api(p)
-    }
-}
-
 impl Path<'_> {
     fn as_str(&self) -> &str {
         match self {

@@ -86,7 +86,8 @@
 //!
 //! One [`Error`] enum: [`Error::Api`] (status, message, type, code, param, request id, body),
 //! [`Error::Timeout`], [`Error::Connection`], [`Error::Decode`], [`Error::Stream`],
-//! [`Error::Config`], with predicates such as [`Error::is_rate_limited`] and
+//! [`Error::Config`] (a setting), [`Error::InvalidRequest`] (a request that cannot be sent),
+//! [`Error::NoBackend`] (a [`Router`] without a server for the model), with predicates such as [`Error::is_rate_limited`] and
 //! [`Error::is_overloaded`]. The API key never appears in `Debug`, in any field of any error
 //! (a key a server echoes is redacted) or in this crate's log lines. The HTTP stack's own
 //! `TRACE` logs are another matter: in blocking mode ureq dumps request heads under the

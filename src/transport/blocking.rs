@@ -99,20 +99,24 @@ impl Transport {
             .map_err(|e| Error::invalid_request(e.to_string()))?;
         let t = req.timeouts;
         let stream = req.reading == Reading::Stream;
-        // Every ureq timer gets the time left in the attempt, so redirect hops share it.
+        // The attempt's deadline (shared by its redirect hops) bounds every socket wait through
+        // `DeadlineGuard` below; ureq gets only what happens outside an open connection
+        // (resolving, connecting) and a stream's total. No per-request read or write timeout:
+        // each distinct one costs a `setsockopt` per wait (see `coarse`).
         let left = remaining(req.deadline);
-        let cfg = self.agent.configure_request(request);
+        let connect = match (crate::config::limit(self.connect), left) {
+            (Some(c), Some(l)) => Some(c.min(l)),
+            (c, l) => c.or(l),
+        };
+        let cfg = self
+            .agent
+            .configure_request(request)
+            .timeout_resolve(left)
+            .timeout_connect(connect);
         let request = if stream {
-            let connect = match (crate::config::limit(self.connect), left) {
-                (Some(c), Some(l)) => Some(c.min(l)),
-                (c, l) => c.or(l),
-            };
-            cfg.timeout_connect(connect)
-                .timeout_recv_response(left)
-                .timeout_global(t.stream_total)
-                .build()
+            cfg.timeout_global(t.stream_total).build()
         } else {
-            cfg.timeout_global(left).build()
+            cfg.build()
         };
         let started = Instant::now();
         let response = {
@@ -271,13 +275,29 @@ impl Drop for DeadlineGuard {
 /// expiry is reported as ureq's global timeout (our request phase).
 fn capped(mut t: NextTimeout) -> NextTimeout {
     if let Some(left) = remaining(DEADLINE.get()) {
-        let left = ureq::unversioned::transport::time::Duration::Exact(left);
+        let left = ureq::unversioned::transport::time::Duration::Exact(coarse(left));
         if left < t.after {
             t.after = left;
             t.reason = ureq::Timeout::Global;
         }
     }
     t
+}
+
+/// `left` rounded up to a step of at most 1/32 of it (a power of two of milliseconds; below
+/// 64 ms, exact). ureq sets a socket's timeout (one `setsockopt`) whenever the wait's timeout
+/// differs from the last one: with the exact time left, that was every wait of every request
+/// (three per call). Rounded, consecutive waits share one value and the socket keeps it; a
+/// wait ends at most ~3 % of the time left after the deadline.
+fn coarse(left: Duration) -> Duration {
+    // Whole milliseconds, rounded up: a wait must never end before the deadline.
+    let ms = left.as_nanos().div_ceil(1_000_000);
+    if ms < 64 {
+        return left;
+    }
+    let step = 1u128 << (127 - (ms / 32).leading_zeros());
+    let rounded = ms.div_ceil(step).saturating_mul(step);
+    Duration::from_millis(u64::try_from(rounded).unwrap_or(u64::MAX))
 }
 
 /// ureq's default connector (TCP, TLS, proxies), with each connection wrapped in a
@@ -392,5 +412,41 @@ fn map_error(e: ureq::Error, stream: bool, t: &AttemptTimeouts, started: Instant
             Error::connection(what, Some(Box::new(io)))
         }
         other => Error::connection(other.to_string(), Some(Box::new(other))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coarse_rounds_up_by_at_most_a_32nd() {
+        for us in [
+            64_000u64,
+            64_001,
+            65_500,
+            100_000,
+            999_999,
+            1_000_500,
+            5_000_000,
+            599_990_000,
+        ] {
+            let left = Duration::from_micros(us);
+            let c = coarse(left);
+            assert!(c >= left, "{us}: {c:?}");
+            assert!(c - left <= left / 32, "{us}: {c:?}");
+        }
+        // Consecutive waits of one long request share one value (no setsockopt between them).
+        assert_eq!(
+            coarse(Duration::from_millis(599_990)),
+            coarse(Duration::from_millis(599_700))
+        );
+        assert_eq!(coarse(Duration::from_millis(10)), Duration::from_millis(10));
+        assert_eq!(
+            coarse(Duration::from_micros(1500)),
+            Duration::from_micros(1500)
+        );
+        let huge = coarse(Duration::from_secs(u64::MAX / 2_000));
+        assert!(huge >= Duration::from_secs(u64::MAX / 2_000));
     }
 }

@@ -1,6 +1,6 @@
 //! The Responses API against the mock, hostile streams included. Both modes.
 
-mod support;
+use crate::support;
 
 use oai_compat::types::{
     InputItem, OutputItem, ResponseRequest, ResponseStatus, ResponseStreamEvent,

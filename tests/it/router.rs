@@ -1,6 +1,6 @@
 //! Router: several servers, routed by model, with failover and one retry budget.
 
-mod support;
+use crate::support;
 
 use oai_compat::types::{ChatCompletionRequest, EmbeddingRequest, Message};
 use oai_compat::{Client, Router};

@@ -2,7 +2,7 @@
 //! a path, request bodies before they are serialised. Whatever would fail every call, or send
 //! the key somewhere it must not go, fails early with an error that says what to fix.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

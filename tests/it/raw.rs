@@ -1,7 +1,7 @@
 //! Raw JSON calls (`client.raw()`, `Router::raw_post`): any body sent as it is, the answer as
 //! JSON with status and request id, through the same retries and errors as typed calls.
 
-mod support;
+use crate::support;
 
 use oai_compat::{Client, Error, RequestOptions, Router};
 use oai_compat_mock::{MockServer, Reply};

@@ -1,6 +1,6 @@
 //! Streams in both modes: decoding, [DONE], in-band errors, truncation, timeouts, retries.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
