@@ -104,8 +104,9 @@ impl Responses<'_> {
     ///
     /// The stream yields [`ResponseStreamEvent`]s and ends after `response.completed` or
     /// `response.incomplete`. `response.failed` and `error` events end it with
-    /// [`Error::Stream`] (kind `InBand`); a body that ends before a final event is a
-    /// `Truncated` [`Error::Stream`]. [`ResponseStream::final_response`] collects it.
+    /// [`Error::Stream`](crate::Error::Stream) (kind `InBand`); a body that ends before a
+    /// final event is a `Truncated` [`Error::Stream`](crate::Error::Stream).
+    /// [`ResponseStream::final_response`] collects it.
     ///
     #[cfg_attr(feature = "blocking", doc = "```no_run")]
     // Written for the blocking signatures; in async mode every call here is `.await`ed.
@@ -135,8 +136,8 @@ impl Responses<'_> {
     ///
     /// # Errors
     ///
-    /// The call's errors, and [`Error::Parse`] when the text is not a `T`, was cut by
-    /// `max_output_tokens` (kind `Truncated`), or is missing.
+    /// The call's errors, and [`Error::Parse`](crate::Error::Parse) when the text is not a
+    /// `T`, was cut by `max_output_tokens` (kind `Truncated`), or is missing.
     pub async fn parse<T: DeserializeOwned>(
         &self,
         req: &ResponseRequest,
@@ -166,7 +167,7 @@ impl Responses<'_> {
     /// Retrieves a stored response (`GET /responses/{id}`).
     ///
     /// vLLM stores responses only when started with `VLLM_ENABLE_RESPONSES_API_STORE=1`;
-    /// otherwise every id is a 404 [`Error::Api`].
+    /// otherwise every id is a 404 [`Error::Api`](crate::Error::Api).
     pub async fn retrieve(&self, id: &str) -> Result<ResponseObject> {
         let path = format!(
             "/responses/{}",
@@ -194,7 +195,8 @@ impl Responses<'_> {
     }
 
     /// Deletes a stored response (`DELETE /responses/{id}`; OpenAI answers with an empty
-    /// body). vLLM has no such route: it answers 405, reported as an [`Error::Api`].
+    /// body). vLLM has no such route: it answers 405, reported as an
+    /// [`Error::Api`](crate::Error::Api).
     pub async fn delete(&self, id: &str) -> Result<()> {
         let path = format!(
             "/responses/{}",
@@ -208,7 +210,7 @@ impl Responses<'_> {
 
     /// Lists the input items of a stored response (`GET /responses/{id}/input_items`); page
     /// with `RequestOptions::query("after", ..)` and `limit`. vLLM has no such route: it
-    /// answers 404, reported as an [`Error::Api`].
+    /// answers 404, reported as an [`Error::Api`](crate::Error::Api).
     pub async fn input_items(&self, id: &str) -> Result<InputItemList> {
         let path = format!(
             "/responses/{}/input_items",
