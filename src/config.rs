@@ -4,9 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::headers::debug_pairs;
+use crate::headers::{Headers, is_header_text};
 
 /// The base URL used when neither the builder nor `OPENAI_BASE_URL` sets one.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -46,11 +45,8 @@ pub struct Timeouts {
     /// its response headers. Default 600 s, as openai-python.
     pub request: Duration,
     /// The longest gap between two stream **events**. Keep-alive comments do not reset it, so
-    /// a proxy's keep-alives cannot keep a dead generation open forever. Default 600 s.
-    ///
-    /// In blocking mode a connection that goes silent altogether is caught by the socket's
-    /// read timeout, which restarts at every byte: right after a keep-alive the error can come
-    /// up to one `stream_idle` later than the event gap alone would give.
+    /// a proxy's keep-alives cannot keep a dead generation open forever; a silent connection
+    /// ends at the same deadline. Default 600 s.
     pub stream_idle: Option<Duration>,
     /// The whole stream, from the request to the last event. Default: none.
     pub stream_total: Option<Duration>,
@@ -83,7 +79,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// The validated configuration a [`Client`] runs with.
+/// The validated configuration a [`Client`](crate::Client) runs with.
 #[derive(Clone)]
 pub(crate) struct Config {
     /// Normalised: no trailing slash; an empty path became `/v1`.
@@ -91,7 +87,7 @@ pub(crate) struct Config {
     pub(crate) api_key: Option<Secret>,
     pub(crate) organization: Option<String>,
     pub(crate) project: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Headers,
     pub(crate) timeouts: Timeouts,
     pub(crate) max_retries: u32,
     pub(crate) pool_max_idle_per_host: usize,
@@ -106,7 +102,7 @@ impl fmt::Debug for Config {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("organization", &self.organization)
             .field("project", &self.project)
-            .field("headers", &HeaderList(&self.headers))
+            .field("headers", &self.headers)
             .field("timeouts", &self.timeouts)
             .field("max_retries", &self.max_retries)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
@@ -115,16 +111,7 @@ impl fmt::Debug for Config {
     }
 }
 
-/// Debug view of a header list with secrets redacted.
-pub(crate) struct HeaderList<'a>(pub(crate) &'a [(String, String)]);
-
-impl fmt::Debug for HeaderList<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        debug_pairs(f, self.0.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-    }
-}
-
-/// Builds a [`Client`]. Start from [`Client::builder`].
+/// Builds a [`Client`](crate::Client). Start from [`Client::builder`](crate::Client::builder).
 ///
 /// Values set here win over the environment; the environment (`OPENAI_BASE_URL`,
 /// `OPENAI_API_KEY`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`) fills what is not set, unless
@@ -148,7 +135,7 @@ pub struct ClientBuilder {
     api_key: Option<Option<Secret>>,
     organization: Option<String>,
     project: Option<String>,
-    headers: Vec<(String, String)>,
+    headers: Headers,
     timeouts: Timeouts,
     max_retries: Option<u32>,
     pool_max_idle_per_host: Option<usize>,
@@ -171,7 +158,7 @@ impl fmt::Debug for ClientBuilder {
                     .as_ref()
                     .map(|k| k.as_ref().map(|_| "<redacted>")),
             )
-            .field("headers", &HeaderList(&self.headers))
+            .field("headers", &self.headers)
             .field("timeouts", &self.timeouts)
             .field("max_retries", &self.max_retries)
             .finish_non_exhaustive()
@@ -179,7 +166,7 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A builder with every default. Same as [`Client::builder`].
+    /// A builder with every default. Same as [`Client::builder`](crate::Client::builder).
     pub fn new() -> Self {
         Self::default()
     }
@@ -252,7 +239,7 @@ impl ClientBuilder {
     /// set. A header whose name looks like a credential (`key`, `token`, `secret`, `auth`,
     /// `cookie`, `password`, `session` in it) is redacted in `Debug`.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.push(name, value);
         self
     }
 
@@ -309,16 +296,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Idle connections kept per host for reuse. Default 64 (ureq's own default is 3, too
-    /// few for a service calling one vLLM host from many threads). A limit only: nothing is
-    /// allocated up front, so `usize::MAX` is safe (and means no limit).
+    /// Idle connections kept per host for reuse. Default 64 (enough for a service calling one
+    /// vLLM host from many threads or tasks). Idle connections are closed after 90 s. A limit
+    /// only: nothing is allocated up front, so `usize::MAX` is safe (and means no limit).
     pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
         self.pool_max_idle_per_host = Some(n);
         self
     }
 
-    /// The largest response body read into memory. Default 256 MiB (ureq's 10 MB is too small
-    /// for big embedding batches).
+    /// The largest response body read into memory. Default 256 MiB (room for big embedding
+    /// batches); a larger body fails the call with [`Error::Decode`](crate::Error::Decode).
     ///
     /// Memory grows with the bytes that actually arrive, never with what a `Content-Length`
     /// header claims, so a large limit costs nothing until a body is that large.
@@ -342,17 +329,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Validates the configuration and builds the client.
-    ///
-    /// Fails with [`Error::Config`] for anything that would make every call fail or go astray:
-    /// a base URL that is not `http(s)://host[:port][/path]` (port 1-65535, no credentials,
-    /// query or fragment), an `https` URL in a build without a TLS feature, an API key,
-    /// organization, project or header value that is not printable ASCII, a header the HTTP
-    /// layer owns, a zero timeout, or a zero `max_response_bytes`.
-    pub fn build(self) -> Result<Client> {
-        Client::from_config(self.into_config()?)
-    }
-
+    /// The validated configuration (see [`ClientBuilder::build`], next to
+    /// [`Client`](crate::Client)).
     pub(crate) fn into_config(self) -> Result<Config> {
         let env = |name: &str| {
             if self.no_env {
@@ -392,16 +370,15 @@ impl ClientBuilder {
                 "max_response_bytes is zero: no response could be read; use a positive size (usize::MAX for no limit)",
             ));
         }
-        for (n, v) in &self.headers {
-            validate_header(n, v).map_err(|mut e| {
-                // A header value that holds the key (under a name that does not look like
-                // one) must not be repeated by the error either.
-                if let Some(k) = &api_key {
-                    e.redact(k.expose());
-                }
-                e
-            })?;
-        }
+        self.headers.validate().map_err(|why| {
+            let mut e = Error::config(why);
+            // A header value that holds the key (under a name that does not look like one)
+            // must not be repeated by the error either.
+            if let Some(k) = &api_key {
+                e.redact(k.expose());
+            }
+            e
+        })?;
         let t = self.timeouts;
         for (name, d) in [
             ("connect", Some(t.connect)),
@@ -428,51 +405,6 @@ impl ClientBuilder {
             use_env_proxy: !self.no_proxy,
         })
     }
-}
-
-/// Headers the HTTP layer writes itself: set by hand, they break the framing or the
-/// connection (blocking: a connection error on every call; async: a body cut short).
-const TRANSPORT_HEADERS: &[&str] = &[
-    "content-length",
-    "transfer-encoding",
-    "host",
-    "connection",
-    "keep-alive",
-    "upgrade",
-    "te",
-    "trailer",
-    "proxy-connection",
-];
-
-/// Printable ASCII (and tab): what both transports send alike. ureq refuses other bytes
-/// when it writes the request, reqwest sends them raw, so the modes would disagree.
-fn is_header_text(v: &str) -> bool {
-    v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
-}
-
-/// Checks a header name and value the way the transports will, for both modes alike.
-pub(crate) fn validate_header(name: &str, value: &str) -> Result<()> {
-    http::HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| Error::config(format!("invalid header name {name:?}")))?;
-    if TRANSPORT_HEADERS
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(name))
-    {
-        return Err(Error::config(format!(
-            "header {name:?} is written by the HTTP client and cannot be set (for another host, change base_url)"
-        )));
-    }
-    if !is_header_text(value) {
-        let shown = if crate::headers::is_sensitive(name) {
-            "<redacted>"
-        } else {
-            value
-        };
-        return Err(Error::config(format!(
-            "invalid value for header {name:?}: {shown:?} (printable ASCII only: no newlines, control or non-ASCII characters)"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -60,9 +60,20 @@ pub enum Error {
     /// that ended without `[DONE]`, or an oversized event.
     #[error("{0}")]
     Stream(Box<StreamError>),
-    /// Invalid configuration or request (bad base URL, header, missing TLS feature, ...).
+    /// Invalid configuration: a base URL, header, key, timeout or option that no call could
+    /// use, or a missing TLS feature. Fix the client's or the call's settings.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A request that cannot be sent as it is, found before anything was sent: a number that
+    /// is NaN or infinite, an id that is not one path segment, a tokenize request with both
+    /// or neither input, a raw body that is not a JSON object, a request that does not
+    /// serialise. Fix the request.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A [`Router`](crate::Router) has no backend for the call: none was added, or none of
+    /// them lists the request's model (the message names the models they do serve).
+    #[error("{0}")]
+    NoBackend(String),
     /// The model's reply does not decode into the requested type (`parse`).
     #[error("{0}")]
     Parse(Box<crate::parse_error::ParseError>),
@@ -110,16 +121,6 @@ impl Error {
         self.status() == Some(404)
     }
 
-    /// True when the same request could succeed if sent again: timeouts, connection errors,
-    /// 408, 409, 429 and 5xx (unless the server said `x-should-retry: false`).
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Timeout(_) | Error::Connection(_) => true,
-            Error::Api(e) => crate::retry::status_says_retry(e.status, &e.headers),
-            _ => false,
-        }
-    }
-
     /// The server's request id (`x-request-id`), when known.
     pub fn request_id(&self) -> Option<&str> {
         match self {
@@ -138,7 +139,11 @@ impl Error {
             Error::Connection(e) => e.retries_taken,
             Error::Decode(e) => e.retries_taken,
             Error::Stream(e) => e.retries_taken,
-            Error::Config(_) | Error::Parse(_) | Error::ToolLoop(_) => 0,
+            Error::Config(_)
+            | Error::InvalidRequest(_)
+            | Error::NoBackend(_)
+            | Error::Parse(_)
+            | Error::ToolLoop(_) => 0,
         }
     }
 
@@ -149,7 +154,11 @@ impl Error {
             Error::Connection(e) => e.retries_taken = n,
             Error::Decode(e) => e.retries_taken = n,
             Error::Stream(e) => e.retries_taken = n,
-            Error::Config(_) | Error::Parse(_) | Error::ToolLoop(_) => {}
+            Error::Config(_)
+            | Error::InvalidRequest(_)
+            | Error::NoBackend(_)
+            | Error::Parse(_)
+            | Error::ToolLoop(_) => {}
         }
     }
 
@@ -192,7 +201,7 @@ impl Error {
                 opt(&mut e.request_id);
             }
             Error::Connection(e) => r(&mut e.message),
-            Error::Config(m) => r(m),
+            Error::Config(m) | Error::InvalidRequest(m) | Error::NoBackend(m) => r(m),
             Error::Parse(e) => {
                 r(&mut e.text);
                 r(&mut e.message);
@@ -202,16 +211,20 @@ impl Error {
         }
     }
 
-    /// Names the server in a connection error (never the path, query or key).
-    pub(crate) fn with_host(mut self, url: &str) -> Self {
+    /// Names the server (`host:port`, never the path, query or key) in a connection error.
+    pub(crate) fn with_host(mut self, authority: &str) -> Self {
         if let Error::Connection(c) = &mut self {
-            c.message = format!("{}: {}", crate::url::authority(url), c.message);
+            c.message = format!("{authority}: {}", c.message);
         }
         self
     }
 
     pub(crate) fn config(msg: impl Into<String>) -> Self {
         Error::Config(msg.into())
+    }
+
+    pub(crate) fn invalid_request(msg: impl Into<String>) -> Self {
+        Error::InvalidRequest(msg.into())
     }
 
     pub(crate) fn timeout(phase: TimeoutPhase, limit: Option<Duration>) -> Self {
@@ -317,6 +330,37 @@ impl ApiError {
     /// ```
     pub fn code_str(&self) -> Option<&str> {
         self.code.as_ref()?.as_str()
+    }
+
+    /// An error with this status and message and nothing else (no type, code, param, request
+    /// id, headers or body): for errors the client reports in the server's terms, and for
+    /// tests of code that handles API errors.
+    ///
+    /// ```
+    /// use oai_compat::{ApiError, Error};
+    /// let e = Error::Api(Box::new(ApiError::new(429, "slow down")));
+    /// assert!(e.is_rate_limited());
+    /// assert_eq!(e.to_string(), "API error 429: slow down");
+    /// ```
+    pub fn new(status: u16, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            error_type: None,
+            code: None,
+            param: None,
+            request_id: None,
+            headers: Headers::default(),
+            body: String::new(),
+            retries_taken: 0,
+        }
+    }
+
+    /// The same error with these response headers (and their request id).
+    pub(crate) fn with_headers(mut self, headers: Headers) -> ApiError {
+        self.request_id = headers.request_id().map(str::to_owned);
+        self.headers = headers;
+        self
     }
 
     /// Parses an error response leniently; never fails.

@@ -13,14 +13,14 @@ use serde::ser::{self, Impossible};
 
 use crate::error::{Error, Result};
 
-/// `Ok` when every number in `value` is finite; else an [`Error::Config`] naming the field.
+/// `Ok` when every number in `value` is finite; else an [`Error::InvalidRequest`] naming the field.
 pub(crate) fn check<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     match value.serialize(Walker) {
         Ok(()) => Ok(()),
         Err(Found::NonFinite { value, path }) => {
             let field = render(&path);
             let field = if field.is_empty() { "a number" } else { &field };
-            Err(Error::config(format!(
+            Err(Error::invalid_request(format!(
                 "the request field `{field}` is {value}: JSON has no NaN or infinity (it would be sent as null, the server's default); use a finite number"
             )))
         }

@@ -1,4 +1,6 @@
-//! [`Headers`]: response headers as plain strings, so no HTTP crate's types reach the public API.
+//! [`Headers`]: the one header type (response headers, the client's and a call's extra
+//! headers, the headers of each attempt), as plain strings so no HTTP crate's types reach the
+//! public API; and the check every header a user sets goes through.
 
 use std::fmt;
 
@@ -91,9 +93,96 @@ impl Headers {
         self.pairs.iter_mut().map(|(_, v)| v)
     }
 
+    /// The `Content-Length` header as a number, when present and valid. A claim only: it is
+    /// never trusted to size an allocation beyond a small cap.
+    ///
+    /// ```
+    /// let h = oai_compat::Headers::from_pairs([("Content-Length", " 42 ")]);
+    /// assert_eq!(h.content_length(), Some(42));
+    /// assert_eq!(oai_compat::Headers::default().content_length(), None);
+    /// ```
+    pub fn content_length(&self) -> Option<u64> {
+        self.get("content-length")?.trim().parse().ok()
+    }
+
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Headers {
+            pairs: Vec::with_capacity(n),
+        }
+    }
+
     pub(crate) fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.pairs.push((name.into(), value.into()));
     }
+
+    /// Sets `name` to `value`, replacing every earlier value of `name` (any case).
+    pub(crate) fn set(&mut self, name: &str, value: &str) {
+        self.pairs.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.pairs.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// Every pair in `other`, each replacing the values of its name here.
+    pub(crate) fn set_all(&mut self, other: &Headers) {
+        for (n, v) in other.iter() {
+            self.set(n, v);
+        }
+    }
+
+    /// Keeps the pairs whose name passes `keep`.
+    pub(crate) fn retain_names(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.pairs.retain(|(n, _)| keep(n));
+    }
+
+    /// Checks every pair the way the transports will send it (see [`validate`]).
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        self.iter().try_for_each(|(n, v)| validate(n, v))
+    }
+}
+
+/// Headers the HTTP layer writes itself: set by hand, they break the framing or the
+/// connection (blocking: a connection error on every call; async: a body cut short).
+const TRANSPORT_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+];
+
+/// Printable ASCII (and tab): what both transports send alike. ureq refuses other bytes
+/// when it writes the request, reqwest sends them raw, so the modes would disagree.
+pub(crate) fn is_header_text(v: &str) -> bool {
+    v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+}
+
+/// Checks a header name and value the way the transports will, for both modes alike: what
+/// is wrong, for an [`Error::Config`](crate::Error::Config).
+pub(crate) fn validate(name: &str, value: &str) -> Result<(), String> {
+    http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("invalid header name {name:?}"))?;
+    if TRANSPORT_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+    {
+        return Err(format!(
+            "header {name:?} is written by the HTTP client and cannot be set (for another host, change base_url)"
+        ));
+    }
+    if !is_header_text(value) {
+        let shown = if is_sensitive(name) {
+            "<redacted>"
+        } else {
+            value
+        };
+        return Err(format!(
+            "invalid value for header {name:?}: {shown:?} (printable ASCII only: no newlines, control or non-ASCII characters)"
+        ));
+    }
+    Ok(())
 }
 
 /// True for header names whose values must never be printed: any name containing one of

@@ -86,12 +86,18 @@
 //!
 //! One [`Error`] enum: [`Error::Api`] (status, message, type, code, param, request id, body),
 //! [`Error::Timeout`], [`Error::Connection`], [`Error::Decode`], [`Error::Stream`],
-//! [`Error::Config`], with predicates such as [`Error::is_rate_limited`] and
+//! [`Error::Config`] (a setting), [`Error::InvalidRequest`] (a request that cannot be sent),
+//! [`Error::NoBackend`] (a [`Router`] without a server for the model), with predicates such as [`Error::is_rate_limited`] and
 //! [`Error::is_overloaded`]. The API key never appears in `Debug`, in any field of any error
 //! (a key a server echoes is redacted) or in this crate's log lines. The HTTP stack's own
 //! `TRACE` logs are another matter: in blocking mode ureq dumps request heads under the
 //! target `ureq_proto`; the README's security section gives the filter that keeps them out.
 #![forbid(unsafe_code)]
+// Library code never panics on what a server or a user sends or sets (tests may unwrap).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 #![warn(missing_docs)]
 // docs.rs labels feature-gated items ("Available on crate feature `mock` only").
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -111,6 +117,10 @@ compile_error!(
 mod accumulate;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod accumulate_responses;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod body;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod call;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod client;
 #[cfg(any(feature = "blocking", feature = "async"))]
@@ -136,6 +146,8 @@ mod request;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod resources;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod response;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod retry;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod router;
@@ -150,6 +162,8 @@ mod stream;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod structured;
 mod telemetry;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod template_kwargs;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod tool_loop;
 #[cfg(any(feature = "blocking", feature = "async"))]
@@ -183,7 +197,7 @@ pub struct ReadmeDoctests;
 pub use crate::{
     accumulate::{ChatCompletionAccumulator, CompletionAccumulator},
     accumulate_responses::ResponseAccumulator,
-    client::{Client, Response, ResponseMeta},
+    client::Client,
     config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Timeouts},
     error::{
         ApiError, ConnectionError, DecodeError, Error, ErrorCode, Result, StreamError,
@@ -195,6 +209,7 @@ pub use crate::{
     resources::{
         chat::ChatCompletionStream, completions::CompletionStream, responses::ResponseStream,
     },
+    response::{Response, ResponseMeta},
     router::{BACKENDS_ENV, Router, RouterBuilder},
     stream::EventStream,
     structured::{ParsedChatCompletion, ParsedResponse},

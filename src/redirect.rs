@@ -43,12 +43,13 @@ impl Trail {
         } else {
             "too many redirects"
         };
-        let mut api = ApiError::from_response(status, response_headers.clone(), b"");
-        api.message = format!(
+        let why = format!(
             "{what}: more than {MAX_REDIRECTS} redirects, the last one (HTTP {status}) to {}; check base_url and the server's or proxy's redirects",
             crate::url::redacted(to)
         );
-        Err(Error::Api(Box::new(api)))
+        Err(Error::Api(Box::new(
+            ApiError::new(status, why).with_headers(response_headers.clone()),
+        )))
     }
 }
 
@@ -63,12 +64,12 @@ pub(crate) fn next_hop(
     status: u16,
     from: &str,
     response_headers: &Headers,
-    headers: &[(String, String)],
-) -> Result<(String, Vec<(String, String)>)> {
+    headers: &Headers,
+) -> Result<(String, Headers)> {
     let refuse = |why: String| {
-        let mut api = ApiError::from_response(status, response_headers.clone(), b"");
-        api.message = why;
-        Error::Api(Box::new(api))
+        Error::Api(Box::new(
+            ApiError::new(status, why).with_headers(response_headers.clone()),
+        ))
     };
     let Some(location) = response_headers.get("location").map(str::trim) else {
         return Err(refuse(format!(
@@ -89,11 +90,10 @@ pub(crate) fn next_hop(
         )));
     }
     let same_origin = origin(from) == origin(&to);
-    let headers = headers
-        .iter()
-        .filter(|(n, _)| same_origin || !is_sensitive(n))
-        .cloned()
-        .collect();
+    let mut headers = headers.clone();
+    if !same_origin {
+        headers.retain_names(|n| !is_sensitive(n));
+    }
     Ok((to, headers))
 }
 
@@ -105,11 +105,11 @@ mod tests {
         Headers::from_pairs(pairs.iter().copied())
     }
 
-    fn sent() -> Vec<(String, String)> {
-        vec![
-            ("authorization".into(), "Bearer sk-x".into()),
-            ("content-type".into(), "application/json".into()),
-        ]
+    fn sent() -> Headers {
+        h(&[
+            ("authorization", "Bearer sk-x"),
+            ("content-type", "application/json"),
+        ])
     }
 
     #[test]
@@ -123,8 +123,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(to, "http://b:2/v1/chat/completions");
-        assert!(hs.iter().all(|(n, _)| n != "authorization"));
-        assert!(hs.iter().any(|(n, _)| n == "content-type"));
+        assert!(hs.get("authorization").is_none());
+        assert!(hs.get("content-type").is_some());
         let (to, hs) = next_hop(
             Method::Post,
             308,
@@ -134,7 +134,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(to, "http://a:1/v2/chat/completions");
-        assert!(hs.iter().any(|(n, _)| n == "authorization"));
+        assert!(hs.get("authorization").is_some());
         // Another port is another origin.
         let (_, hs) = next_hop(
             Method::Get,
@@ -144,7 +144,7 @@ mod tests {
             &sent(),
         )
         .unwrap();
-        assert!(hs.iter().all(|(n, _)| n != "authorization"));
+        assert!(hs.get("authorization").is_none());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::config::HeaderList;
+use crate::headers::Headers;
 
 /// Per-call options, applied with `with_options` on a resource handle or on the client.
 ///
@@ -22,13 +22,15 @@ use crate::config::HeaderList;
 ///     .header("X-Request-Id", "my-trace-1")
 ///     .query("api-version", "2024-06-01")
 ///     .extra_body("top_k", 40);
-/// assert_eq!(opts.get_timeout(), Some(Duration::from_secs(30)));
+/// assert_eq!(opts.timeout_override(), Some(Duration::from_secs(30)));
+/// assert_eq!(opts.max_retries_override(), Some(0));
+/// assert_eq!(RequestOptions::new().timeout_override(), None);
 /// ```
 #[derive(Clone, Default, PartialEq)]
 pub struct RequestOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_retries: Option<u32>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Headers,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Map<String, Value>,
 }
@@ -38,7 +40,7 @@ impl fmt::Debug for RequestOptions {
         f.debug_struct("RequestOptions")
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
-            .field("headers", &HeaderList(&self.headers))
+            .field("headers", &self.headers)
             .field("query", &self.query)
             .field("body", &self.body)
             .finish()
@@ -67,9 +69,7 @@ impl RequestOptions {
     /// Adds a header to this call; it replaces a client header of the same name. An
     /// `X-Request-Id` set here is kept (vLLM uses it as the request id).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let name = name.into();
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-        self.headers.push((name, value.into()));
+        self.headers.set(&name.into(), &value.into());
         self
     }
 
@@ -85,13 +85,14 @@ impl RequestOptions {
         self
     }
 
-    /// The timeout override, if any.
-    pub fn get_timeout(&self) -> Option<Duration> {
+    /// The timeout set with [`timeout`](Self::timeout); `None` means the client's applies.
+    pub fn timeout_override(&self) -> Option<Duration> {
         self.timeout
     }
 
-    /// The retry override, if any.
-    pub fn get_max_retries(&self) -> Option<u32> {
+    /// The retry count set with [`max_retries`](Self::max_retries); `None` means the client's
+    /// applies.
+    pub fn max_retries_override(&self) -> Option<u32> {
         self.max_retries
     }
 
@@ -104,9 +105,7 @@ impl RequestOptions {
         if other.max_retries.is_some() {
             out.max_retries = other.max_retries;
         }
-        for (n, v) in &other.headers {
-            out = out.header(n.clone(), v.clone());
-        }
+        out.headers.set_all(&other.headers);
         out.query.extend(other.query.iter().cloned());
         for (k, v) in &other.body {
             out.body.insert(k.clone(), v.clone());
@@ -132,7 +131,7 @@ mod tests {
         let m = a.merged(&b);
         assert_eq!(m.timeout, Some(Duration::from_secs(1)));
         assert_eq!(m.max_retries, Some(0));
-        assert_eq!(m.headers, vec![("x-a".to_string(), "2".to_string())]);
+        assert_eq!(m.headers, Headers::from_pairs([("x-a", "2")]));
         assert_eq!(m.body["k"], 2);
         assert_eq!(RequestOptions::new(), RequestOptions::default());
     }

@@ -18,26 +18,93 @@ pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 const INITIAL_DELAY: f64 = 0.5;
 const MAX_DELAY: f64 = 8.0;
 
-/// The delay before the next retry, or `None` when `err` must not be retried.
-pub(crate) fn delay_for(err: &Error, retries_taken: u32) -> Option<Duration> {
+/// What the policy says about one failed attempt: the one answer both
+/// [`Error::is_retryable`] and the retry loops (the client's and the Router's) use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Verdict {
+    /// Sending the same request again cannot help, or the server asked for a wait longer
+    /// than [`MAX_RETRY_AFTER`].
+    Never,
+    /// Retry after the exponential backoff.
+    Backoff,
+    /// Retry after the server's own delay (`retry-after-ms` / `retry-after`).
+    After(Duration),
+}
+
+/// The policy's verdict on `err`.
+pub(crate) fn verdict(err: &Error) -> Verdict {
     match err {
-        Error::Timeout(_) | Error::Connection(_) => Some(backoff(retries_taken, jitter())),
+        Error::Timeout(_) | Error::Connection(_) => Verdict::Backoff,
         Error::Api(e) => {
             let server = server_delay(&e.headers, SystemTime::now());
-            if let Some(d) = server {
-                if d > MAX_RETRY_AFTER.as_secs_f64() {
-                    return None;
-                }
+            if server.is_some_and(|d| d > MAX_RETRY_AFTER.as_secs_f64()) {
+                return Verdict::Never;
             }
             if !status_says_retry(e.status, &e.headers) {
-                return None;
+                return Verdict::Never;
             }
             match server {
-                Some(d) if d > 0.0 => Some(Duration::from_secs_f64(d)),
-                _ => Some(backoff(retries_taken, jitter())),
+                Some(d) if d > 0.0 => Verdict::After(Duration::from_secs_f64(d)),
+                _ => Verdict::Backoff,
             }
         }
-        _ => None,
+        _ => Verdict::Never,
+    }
+}
+
+/// The delay before the next retry, or `None` when `err` must not be retried.
+pub(crate) fn delay_for(err: &Error, retries_taken: u32) -> Option<Duration> {
+    match verdict(err) {
+        Verdict::Never => None,
+        Verdict::Backoff => Some(backoff(retries_taken, jitter())),
+        Verdict::After(d) => Some(d),
+    }
+}
+
+/// The retries of one call: how many were made and how many are allowed. The client's loop
+/// and the Router's (which adds failover between backends) both spend one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    taken: u32,
+    max: u32,
+}
+
+impl Budget {
+    /// A budget of `max` retries after the first attempt.
+    pub(crate) fn new(max: u32) -> Budget {
+        Budget { taken: 0, max }
+    }
+
+    /// Retries made so far.
+    pub(crate) fn taken(&self) -> u32 {
+        self.taken
+    }
+
+    /// After a failed attempt: the wait before the next one (counted as a retry), or `None`
+    /// when the budget is spent or the policy says no.
+    pub(crate) fn next_delay(&mut self, err: &Error) -> Option<Duration> {
+        if self.taken >= self.max {
+            return None;
+        }
+        let d = delay_for(err, self.taken)?;
+        self.taken += 1;
+        Some(d)
+    }
+
+    /// The error to return when giving up: it records the retries made.
+    pub(crate) fn give_up(&self, mut err: Error) -> Error {
+        err.set_retries_taken(self.taken);
+        err
+    }
+}
+
+impl Error {
+    /// True when the same request could succeed if sent again: timeouts, connection errors,
+    /// 408, 409, 429 and 5xx (unless the server said `x-should-retry: false`), and never when
+    /// the server asked to wait longer than 120 s (`retry-after`). The same answer the
+    /// client's own retries follow.
+    pub fn is_retryable(&self) -> bool {
+        verdict(self) != Verdict::Never
     }
 }
 
@@ -189,6 +256,37 @@ mod tests {
         let distinct: std::collections::HashSet<u64> =
             (0..20).map(|_| jitter().to_bits()).collect();
         assert!(distinct.len() > 1, "jitter is not random");
+    }
+
+    #[test]
+    fn is_retryable_is_the_policy() {
+        // A wait the client will not make is not "retryable" either.
+        assert!(!api(429, &[("retry-after", "300")]).is_retryable());
+        assert!(api(429, &[("retry-after", "120")]).is_retryable());
+        assert!(api(503, &[]).is_retryable());
+        assert!(!api(400, &[]).is_retryable());
+        assert!(!api(500, &[("x-should-retry", "false")]).is_retryable());
+        for e in [
+            api(429, &[("retry-after", "300")]),
+            api(503, &[]),
+            api(404, &[]),
+        ] {
+            assert_eq!(e.is_retryable(), delay_for(&e, 0).is_some(), "{e}");
+        }
+    }
+
+    #[test]
+    fn budget_counts_and_stops() {
+        let e = api(503, &[("retry-after", "0.01")]);
+        let mut b = Budget::new(2);
+        assert_eq!(b.next_delay(&e), Some(Duration::from_millis(10)));
+        assert_eq!(b.next_delay(&e), Some(Duration::from_millis(10)));
+        assert_eq!(b.next_delay(&e), None);
+        assert_eq!(b.taken(), 2);
+        assert_eq!(b.give_up(e).retries_taken(), 2);
+        let mut b = Budget::new(5);
+        assert_eq!(b.next_delay(&api(400, &[])), None);
+        assert_eq!(b.taken(), 0);
     }
 
     #[test]

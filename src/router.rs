@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::client::{Client, Response};
+use crate::client::Client;
 use crate::config::DEFAULT_MAX_RETRIES;
 use crate::error::{Error, Result};
 use crate::request::RequestOptions;
-use crate::resources::chat::ChatCompletionStream;
-use crate::resources::completions::CompletionStream;
+use crate::resources::{chat::ChatCompletionStream, completions::CompletionStream};
+use crate::response::Response;
 use crate::retry;
 use crate::rt;
 use crate::types::{
@@ -210,7 +210,7 @@ impl Router {
             .iter()
             .map(|(m, idx)| format!("{m} ({})", self.urls(idx).join(", ")))
             .collect();
-        Error::config(format!(
+        Error::NoBackend(format!(
             "no backend serves the model `{model}`; known models: {}",
             if known.is_empty() {
                 "none (no backend answered /models)".to_owned()
@@ -221,14 +221,13 @@ impl Router {
     }
 }
 
-/// One call's plan: the candidate backends and what is left of the retry budget.
+/// One call's plan: the candidate backends and the call's retry budget.
 struct Plan {
     candidates: Vec<usize>,
     pos: usize,
     /// Candidates tried since the last sleep: failover is immediate until all were tried.
     tried_in_round: usize,
-    retries: u32,
-    max_retries: u32,
+    retries: retry::Budget,
 }
 
 impl Plan {
@@ -236,17 +235,13 @@ impl Plan {
         self.candidates[self.pos % self.candidates.len()]
     }
 
-    /// What to do after `err`: `Ok(Some(d))` sleep `d` (maybe zero) and go on, `Err` give up.
-    fn after(&mut self, mut err: Error) -> Result<Duration> {
-        if self.retries >= self.max_retries {
-            err.set_retries_taken(self.retries);
-            return Err(err);
-        }
-        let Some(delay) = retry::delay_for(&err, self.retries) else {
-            err.set_retries_taken(self.retries);
-            return Err(err);
+    /// What to do after `err`: `Ok(d)` sleep `d` (maybe zero) and go on, `Err` give up. The
+    /// policy and the budget are the client's (`retry.rs`); failover only changes where the
+    /// next attempt goes and skips the wait until every candidate was tried.
+    fn after(&mut self, err: Error) -> Result<Duration> {
+        let Some(delay) = self.retries.next_delay(&err) else {
+            return Err(self.retries.give_up(err));
         };
-        self.retries += 1;
         let failover =
             matches!(err, Error::Connection(_) | Error::Timeout(_)) || err.is_overloaded();
         if failover && self.candidates.len() > 1 {
@@ -340,8 +335,8 @@ impl Router {
 
     async fn plan(&self, model: &str) -> Result<Plan> {
         if self.inner.backends.is_empty() {
-            return Err(Error::config(
-                "the router has no backends; add them with RouterBuilder::backend",
+            return Err(Error::NoBackend(
+                "the router has no backends; add them with RouterBuilder::backend".to_owned(),
             ));
         }
         let fresh = self.cached().filter(|t| t.at.elapsed() < self.inner.ttl);
@@ -365,12 +360,11 @@ impl Router {
             candidates: self.rotate(serving),
             pos: 0,
             tried_in_round: 0,
-            retries: 0,
-            max_retries: self.inner.max_retries,
+            retries: retry::Budget::new(self.inner.max_retries),
         })
     }
 
-    /// [`Chat::create`](crate::resources::chat::Chat::create) on a backend serving `req.model`.
+    /// [`Chat::create`](crate::resources::Chat::create) on a backend serving `req.model`.
     pub async fn chat_create(&self, req: &ChatCompletionRequest) -> Result<ChatCompletion> {
         route(
             self,
@@ -380,7 +374,7 @@ impl Router {
         .await
     }
 
-    /// [`Chat::create_stream`](crate::resources::chat::Chat::create_stream), routed; failover
+    /// [`Chat::create_stream`](crate::resources::Chat::create_stream), routed; failover
     /// happens only before the stream is handed over.
     pub async fn chat_create_stream(
         &self,
@@ -392,7 +386,7 @@ impl Router {
         .await
     }
 
-    /// [`Completions::create`](crate::resources::completions::Completions::create), routed.
+    /// [`Completions::create`](crate::resources::Completions::create), routed.
     pub async fn completions_create(&self, req: &CompletionRequest) -> Result<Completion> {
         route(self, &req.model, |c| async move {
             c.completions().create(req).await
@@ -400,7 +394,7 @@ impl Router {
         .await
     }
 
-    /// [`Completions::create_stream`](crate::resources::completions::Completions::create_stream), routed.
+    /// [`Completions::create_stream`](crate::resources::Completions::create_stream), routed.
     pub async fn completions_create_stream(
         &self,
         req: &CompletionRequest,
@@ -411,7 +405,7 @@ impl Router {
         .await
     }
 
-    /// [`Embeddings::create`](crate::resources::embeddings::Embeddings::create), routed.
+    /// [`Embeddings::create`](crate::resources::Embeddings::create), routed.
     pub async fn embeddings_create(&self, req: &EmbeddingRequest) -> Result<EmbeddingResponse> {
         route(self, &req.model, |c| async move {
             c.embeddings().create(req).await
@@ -419,7 +413,7 @@ impl Router {
         .await
     }
 
-    /// [`Raw::post`](crate::resources::raw::Raw::post) on a backend serving `model`: a JSON
+    /// [`Raw::post`](crate::resources::Raw::post) on a backend serving `model`: a JSON
     /// body sent as it is (say, a line of a batch file) with the router's failover, the
     /// answer as JSON with its status and request id. `model` picks the backends; it is not
     /// read from or written into `body`.

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::client::ResponseMeta;
-use crate::config::{Config, Secret};
+use crate::config::Secret;
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
+use crate::response::ResponseMeta;
 use crate::sse::Decoder;
 use crate::telemetry::StreamSpan;
 use crate::transport::HttpResponse;
@@ -56,12 +56,25 @@ impl<T> std::fmt::Debug for EventStream<T> {
     }
 }
 
+/// After `[DONE]` (or a final event) the rest of the body is read, so the connection goes back
+/// to the pool instead of being closed (what is left is usually the chunked encoding's last
+/// few bytes); never more than this many bytes ...
+const DRAIN_BYTES: usize = 64 * 1024;
+/// ... or for longer than this, so a server that keeps the body open cannot stall the end of
+/// a stream.
+const DRAIN_TIME: Duration = Duration::from_millis(50);
+
 /// Everything but the body: the part of the stream that is the same in both modes.
 struct State<T> {
     decoder: Decoder,
     meta: ResponseMeta,
+    /// The longest gap between events: the stream owns this deadline and passes it to each
+    /// read of the body, in both modes.
     idle: Option<Duration>,
     last_event: Instant,
+    /// While the rest of the body is read after the end: the bytes still allowed and the
+    /// time limit.
+    drain: Option<(usize, Instant)>,
     seen_events: u64,
     finished: bool,
     done: bool,
@@ -103,10 +116,13 @@ impl<T> Default for Ending<T> {
 }
 
 impl<T> EventStream<T> {
+    /// The stream of a response whose headers have arrived: `idle` is the longest gap
+    /// between events (`None`: no limit), `key` is redacted from every error it yields.
     pub(crate) fn new(
         response: HttpResponse,
         meta: ResponseMeta,
-        cfg: &Config,
+        idle: Option<Duration>,
+        key: Option<Secret>,
         span: StreamSpan,
     ) -> Self {
         EventStream {
@@ -114,15 +130,16 @@ impl<T> EventStream<T> {
             state: State {
                 decoder: Decoder::new(),
                 meta,
-                idle: cfg.timeouts.stream_idle.and_then(crate::config::limit),
+                idle,
                 last_event: Instant::now(),
+                drain: None,
                 seen_events: 0,
                 finished: false,
                 done: false,
                 items: 0,
                 span,
                 ending: Ending::default(),
-                key: cfg.api_key.clone(),
+                key,
                 _t: PhantomData,
             },
         }
@@ -168,8 +185,7 @@ impl<T: DeserializeOwned> State<T> {
         }
         while let Some(ev) = self.decoder.next_event() {
             if ev.data == "[DONE]" {
-                self.finished = true;
-                self.done = true;
+                self.end();
                 return None;
             }
             let kind = ev.event.as_deref().unwrap_or("message");
@@ -200,8 +216,7 @@ impl<T: DeserializeOwned> State<T> {
                 Ok(item) => match (self.ending.classify)(&item) {
                     Ends::No => Ok(item),
                     Ends::After => {
-                        self.finished = true;
-                        self.done = true;
+                        self.end();
                         Ok(item)
                     }
                     Ends::Failed(e) => Err(self.fail_with(e)),
@@ -213,6 +228,30 @@ impl<T: DeserializeOwned> State<T> {
             });
         }
         None
+    }
+
+    /// The stream's regular end: finished, and the rest of the body is drained.
+    fn end(&mut self) {
+        self.finished = true;
+        self.done = true;
+        self.drain = Instant::now()
+            .checked_add(DRAIN_TIME)
+            .map(|until| (DRAIN_BYTES, until));
+    }
+
+    /// The deadline of the next drain read, while draining (see [`DRAIN_BYTES`]).
+    fn drain_deadline(&self) -> Option<Instant> {
+        self.drain.map(|(_, until)| until)
+    }
+
+    /// Takes one drain read: the body's end, an error or the limits stop the drain.
+    fn on_drained(&mut self, read: Result<Option<usize>>) {
+        self.drain = match (read, self.drain) {
+            (Ok(Some(n)), Some((left, until))) if n < left && Instant::now() < until => {
+                Some((left - n, until))
+            }
+            _ => None,
+        };
     }
 
     /// The instant the event-idle timeout expires.
@@ -267,6 +306,10 @@ impl<T: DeserializeOwned> State<T> {
                 );
                 Err(self.fail(Error::stream(StreamErrorKind::Truncated, msg)))
             }
+            // The transport reports the stream's own deadline without its limit.
+            Err(Error::Timeout(t)) if t.phase == TimeoutPhase::StreamIdle => {
+                Err(self.fail(Error::timeout(TimeoutPhase::StreamIdle, self.idle)))
+            }
             Err(e) => Err(self.fail(e)),
         }
     }
@@ -300,16 +343,17 @@ impl<T: DeserializeOwned> EventStream<T> {
             if let Some(item) = self.state.pop() {
                 return item.map(Some);
             }
+            if let Some(until) = self.state.drain_deadline() {
+                let read = self.response.chunk(Some(until)).await;
+                self.state.on_drained(read.map(|c| c.map(<[u8]>::len)));
+                continue;
+            }
             if self.state.finished {
                 return Ok(None);
             }
             let deadline = self.state.deadline();
-            // Blocking chunks are already `&[u8]`; async ones are `Bytes`.
-            #[allow(clippy::needless_option_as_deref)]
-            match self.response.chunk(deadline).await {
-                Ok(c) => self.state.on_chunk(Ok(c.as_deref()))?,
-                Err(e) => self.state.on_chunk(Err(e))?,
-            }
+            let read = self.response.chunk(deadline).await;
+            self.state.on_chunk(read)?;
         }
     }
 }
@@ -337,13 +381,19 @@ impl<T: DeserializeOwned> futures_core::Stream for EventStream<T> {
             if let Some(item) = this.state.pop() {
                 return Poll::Ready(Some(item));
             }
+            if let Some(until) = this.state.drain_deadline() {
+                match this.response.poll_chunk(cx, Some(until)) {
+                    Poll::Ready(read) => this.state.on_drained(read.map(|c| c.map(<[u8]>::len))),
+                    Poll::Pending => return Poll::Pending,
+                }
+                continue;
+            }
             if this.state.finished {
                 return Poll::Ready(None);
             }
             let deadline = this.state.deadline();
             let taken = match this.response.poll_chunk(cx, deadline) {
-                Poll::Ready(Ok(c)) => this.state.on_chunk(Ok(c.as_deref())),
-                Poll::Ready(Err(e)) => this.state.on_chunk(Err(e)),
+                Poll::Ready(read) => this.state.on_chunk(read),
                 Poll::Pending => return Poll::Pending,
             };
             if let Err(e) = taken {

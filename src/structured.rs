@@ -1,12 +1,13 @@
 //! Structured outputs parsed into Rust types: [`ParsedChatCompletion`] and
 //! [`ParsedResponse`], made by `client.chat().parse::<T>()` and
-//! `client.responses().parse::<T>()`.
+//! `client.responses().parse::<T>()`; and [`ToolCall::parse_arguments`], a tool call's
+//! arguments parsed the same way.
 
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::parse_error::{ParseError, ParseErrorKind};
-use crate::types::{ChatCompletion, FinishReason, ResponseObject, ResponseStatus};
+use crate::types::{ChatCompletion, FinishReason, ResponseObject, ResponseStatus, ToolCall};
 
 /// A chat completion whose first choice was parsed as a `T`.
 #[derive(Debug, Clone)]
@@ -157,6 +158,40 @@ fn parse_error<T>(
         message,
         finish_reason,
     )))
+}
+
+impl ToolCall {
+    /// The call's arguments decoded as a `T`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`](crate::Error::Parse) (kind `Invalid`, with the arguments text and
+    /// serde's message) when they are not JSON of type `T`; empty arguments are read as `{}`.
+    ///
+    /// ```
+    /// use oai_compat::types::ToolCall;
+    /// #[derive(serde::Deserialize)]
+    /// struct Weather { city: String }
+    /// let call = ToolCall::function("call_1", "get_weather", r#"{"city":"Paris"}"#);
+    /// assert_eq!(call.parse_arguments::<Weather>()?.city, "Paris");
+    /// assert!(ToolCall::function("c", "get_weather", "{").parse_arguments::<Weather>().is_err());
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub fn parse_arguments<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        // Some servers send no arguments for a function without parameters.
+        let text = match self.function.arguments.trim() {
+            "" => "{}",
+            t => t,
+        };
+        serde_json::from_str(text).map_err(|e| {
+            Error::Parse(Box::new(ParseError::new::<T>(
+                ParseErrorKind::Invalid,
+                &self.function.arguments,
+                format!("arguments of `{}`: {e}", self.function.name),
+                None,
+            )))
+        })
+    }
 }
 
 #[cfg(test)]

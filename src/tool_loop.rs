@@ -5,8 +5,8 @@
 //! own tools), so no async closure is needed.
 
 use crate::error::{Error, Result};
-use crate::resources::chat::Chat;
-use crate::resources::responses::Responses;
+use crate::resources::Chat;
+use crate::resources::Responses;
 use crate::tool_loop_error::{ToolConversation, ToolLoopError};
 use crate::types::{
     ChatCompletion, ChatCompletionRequest, InputItem, Message, ResponseInput, ResponseObject,

@@ -15,10 +15,10 @@ use crate::error::{Error, Result};
 /// (`"model id"`).
 pub(crate) fn path_segment(what: &str, id: &str) -> Result<String> {
     match id {
-        "" => Err(Error::config(format!(
+        "" => Err(Error::invalid_request(format!(
             "the {what} is empty; pass the id the server returned"
         ))),
-        "." | ".." => Err(Error::config(format!(
+        "." | ".." => Err(Error::invalid_request(format!(
             "the {what} {id:?} cannot be sent: servers and proxies read `.` and `..` as path steps, so it would reach another route"
         ))),
         _ => {

@@ -52,12 +52,14 @@ impl Failure {
     }
 }
 
-/// The library's errors: a bad configuration (base URL, header) is a usage error, anything
-/// else an error. Display never shows the key.
+/// The library's errors: a bad configuration (base URL, header) or a request that cannot be
+/// sent is a usage error, anything else an error. Display never shows the key.
 impl From<oai_compat::Error> for Failure {
     fn from(e: oai_compat::Error) -> Self {
         match e {
-            oai_compat::Error::Config(_) => Failure::usage(e),
+            oai_compat::Error::Config(_) | oai_compat::Error::InvalidRequest(_) => {
+                Failure::usage(e)
+            }
             e => Failure::error(e),
         }
     }

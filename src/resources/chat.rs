@@ -2,8 +2,9 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::client::{Call, Response, json_body};
+use crate::call::Path;
 use crate::error::Result;
+use crate::response::Response;
 use crate::stream::EventStream;
 use crate::structured::ParsedChatCompletion;
 use crate::types::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest};
@@ -41,10 +42,14 @@ impl Chat<'_> {
         &self,
         req: &ChatCompletionRequest,
     ) -> Result<Response<ChatCompletion>> {
-        let opts = self.client.options(&self.options);
-        let body = json_body(req, &req.extra, None, &opts)?;
-        let call = Call::post("/chat/completions", body, false, &opts);
-        self.client.json(call, "chat completion").await
+        self.engine
+            .post_json(
+                Path::Api("/chat/completions"),
+                req,
+                &self.options,
+                "chat completion",
+            )
+            .await
     }
 
     /// Streams a chat completion: sets `stream: true` and sends the request's
@@ -64,10 +69,9 @@ impl Chat<'_> {
     /// # Ok::<_, oai_compat::Error>(())
     /// ```
     pub async fn create_stream(&self, req: &ChatCompletionRequest) -> Result<ChatCompletionStream> {
-        let opts = self.client.options(&self.options);
-        let body = json_body(req, &req.extra, Some(req.stream_options.as_ref()), &opts)?;
-        let call = Call::post("/chat/completions", body, true, &opts);
-        self.client.stream(call).await
+        self.engine
+            .post_stream(Path::Api("/chat/completions"), req, &self.options)
+            .await
     }
 
     /// Creates a chat completion and parses the first choice's content as a `T` (JSON):

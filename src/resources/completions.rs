@@ -1,7 +1,8 @@
 //! `/completions` (text completions).
 
-use crate::client::{Call, Response, json_body};
+use crate::call::Path;
 use crate::error::Result;
+use crate::response::Response;
 use crate::stream::EventStream;
 use crate::types::{Completion, CompletionRequest};
 
@@ -35,18 +36,16 @@ impl Completions<'_> {
 
     /// [`Completions::create`], with the response's status, headers and retry count.
     pub async fn create_with_meta(&self, req: &CompletionRequest) -> Result<Response<Completion>> {
-        let opts = self.client.options(&self.options);
-        let body = json_body(req, &req.extra, None, &opts)?;
-        let call = Call::post("/completions", body, false, &opts);
-        self.client.json(call, "completion").await
+        self.engine
+            .post_json(Path::Api("/completions"), req, &self.options, "completion")
+            .await
     }
 
     /// Streams a completion: sets `stream: true` and sends the request's `stream_options`.
     /// Retried only until the response headers arrive.
     pub async fn create_stream(&self, req: &CompletionRequest) -> Result<CompletionStream> {
-        let opts = self.client.options(&self.options);
-        let body = json_body(req, &req.extra, Some(req.stream_options.as_ref()), &opts)?;
-        let call = Call::post("/completions", body, true, &opts);
-        self.client.stream(call).await
+        self.engine
+            .post_stream(Path::Api("/completions"), req, &self.options)
+            .await
     }
 }

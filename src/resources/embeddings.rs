@@ -2,8 +2,10 @@
 
 use serde::Serialize;
 
-use crate::client::{Call, Response, json_body};
+use crate::body::RequestBody;
+use crate::call::Path;
 use crate::error::Result;
+use crate::response::Response;
 use crate::types::{EmbeddingRequest, EmbeddingResponse};
 
 super::handle!(
@@ -18,6 +20,12 @@ struct AsBase64<'a> {
     #[serde(flatten)]
     req: &'a EmbeddingRequest,
     encoding_format: &'static str,
+}
+
+impl RequestBody for AsBase64<'_> {
+    fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.req.extra
+    }
 }
 
 #[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
@@ -48,17 +56,19 @@ impl Embeddings<'_> {
         &self,
         req: &EmbeddingRequest,
     ) -> Result<Response<EmbeddingResponse>> {
-        let opts = self.client.options(&self.options);
-        let body = if req.encoding_format.is_none() && !req.extra.contains_key("encoding_format") {
+        let path = Path::Api("/embeddings");
+        if req.encoding_format.is_none() && !req.extra.contains_key("encoding_format") {
             let wrapped = AsBase64 {
                 req,
                 encoding_format: "base64",
             };
-            json_body(&wrapped, &req.extra, None, &opts)?
-        } else {
-            json_body(req, &req.extra, None, &opts)?
-        };
-        let call = Call::post("/embeddings", body, false, &opts);
-        self.client.json(call, "embeddings").await
+            return self
+                .engine
+                .post_json(path, &wrapped, &self.options, "embeddings")
+                .await;
+        }
+        self.engine
+            .post_json(path, req, &self.options, "embeddings")
+            .await
     }
 }

@@ -2,36 +2,58 @@
 //! `client.models()`, `client.responses()`, `client.raw()`. Shared source for both modes;
 //! every method is `async` in async mode.
 
-pub mod chat;
-pub mod completions;
-pub mod embeddings;
-pub mod models;
-pub mod raw;
-pub mod responses;
-pub mod vllm;
+pub(crate) mod chat;
+pub(crate) mod completions;
+pub(crate) mod embeddings;
+pub(crate) mod models;
+pub(crate) mod raw;
+pub(crate) mod responses;
+pub(crate) mod vllm;
 
-/// Declares a resource handle: a borrowed client plus optional per-call options.
+pub use chat::Chat;
+pub use completions::Completions;
+pub use embeddings::Embeddings;
+pub use models::Models;
+pub use raw::Raw;
+pub use responses::Responses;
+pub use vllm::Vllm;
+// The stream types (`ChatCompletionStream` ...) are exported at the crate root only.
+
+/// Declares a resource handle: the client's engine plus the options of its calls (the
+/// client's, borrowed, until `with_options` adds some).
 macro_rules! handle {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone)]
+        #[derive(Clone)]
         pub struct $name<'c> {
-            client: &'c crate::Client,
-            options: Option<crate::RequestOptions>,
+            engine: &'c crate::call::Engine,
+            options: std::borrow::Cow<'c, crate::RequestOptions>,
+        }
+
+        impl std::fmt::Debug for $name<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("base_url", &self.engine.config.base_url)
+                    .field("options", &self.options)
+                    .finish()
+            }
         }
 
         impl<'c> $name<'c> {
-            pub(crate) fn new(client: &'c crate::Client) -> Self {
-                $name { client, options: None }
+            pub(crate) fn new(
+                engine: &'c crate::call::Engine,
+                options: &'c crate::RequestOptions,
+            ) -> Self {
+                $name {
+                    engine,
+                    options: std::borrow::Cow::Borrowed(options),
+                }
             }
 
             /// Applies `options` (timeout, retries, extra headers, query, body) to the calls
             /// made through this handle, on top of the client's.
             pub fn with_options(mut self, options: crate::RequestOptions) -> Self {
-                self.options = Some(match self.options.take() {
-                    Some(o) => o.merged(&options),
-                    None => options,
-                });
+                self.options = std::borrow::Cow::Owned(self.options.merged(&options));
                 self
             }
         }

@@ -1,7 +1,8 @@
 //! `/models`.
 
-use crate::client::{Call, Response};
-use crate::error::{ApiError, Error, Result};
+use crate::call::Path;
+use crate::error::{ApiError, Error, ErrorCode, Result};
+use crate::response::Response;
 use crate::types::{Model, ModelList};
 
 super::handle!(
@@ -29,9 +30,8 @@ impl Models<'_> {
 
     /// [`Models::list`], with the response's status, headers and retry count.
     pub async fn list_with_meta(&self) -> Result<Response<ModelList>> {
-        let opts = self.client.options(&self.options);
-        self.client
-            .json(Call::get("/models", &opts), "model list")
+        self.engine
+            .get_json(Path::Api("/models"), &self.options, "model list")
             .await
     }
 
@@ -44,11 +44,10 @@ impl Models<'_> {
     /// are percent-encoded (`org/model` becomes `/models/org%2Fmodel`). An empty id, `.` or
     /// `..` fails with [`Error::Config`] before anything is sent.
     pub async fn retrieve(&self, id: &str) -> Result<Model> {
-        let opts = self.client.options(&self.options);
         let path = format!("/models/{}", crate::url::path_segment("model id", id)?);
         let err = match self
-            .client
-            .json::<Model>(Call::get(&path, &opts), "model")
+            .engine
+            .get_json::<Model>(Path::Api(&path), &self.options, "model")
             .await
         {
             Ok(r) => return Ok(r.value),
@@ -64,16 +63,19 @@ impl Models<'_> {
             return Ok(list.data.swap_remove(i));
         }
         let known: Vec<&str> = list.data.iter().map(|m| m.id.as_str()).collect();
-        let body = serde_json::json!({"error": {
-            "message": format!(
-                "The model `{id}` does not exist on this server; it serves: {}",
-                if known.is_empty() { "no models".to_owned() } else { known.join(", ") }
-            ),
-            "type": "NotFoundError",
-            "param": "model",
-            "code": 404,
-        }});
-        let mut api = ApiError::from_response(404, Default::default(), body.to_string().as_bytes());
+        let served = if known.is_empty() {
+            "no models".to_owned()
+        } else {
+            known.join(", ")
+        };
+        // In vLLM's own terms, as if it had the route.
+        let mut api = ApiError::new(
+            404,
+            format!("The model `{id}` does not exist on this server; it serves: {served}"),
+        );
+        api.error_type = Some("NotFoundError".to_owned());
+        api.param = Some("model".to_owned());
+        api.code = Some(ErrorCode::Int(404));
         api.retries_taken = err.retries_taken();
         Err(Error::Api(Box::new(api)))
     }

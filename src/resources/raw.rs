@@ -9,31 +9,15 @@
 
 use serde_json::Value;
 
-use crate::client::{Call, Client, Response, json_body};
+use crate::call::Path;
 use crate::error::{Error, Result};
+use crate::response::Response;
 use crate::stream::EventStream;
 
 super::handle!(
-    /// Raw JSON calls. Get one with [`Client::raw`].
+    /// Raw JSON calls. Get one with [`Client::raw`](crate::Client::raw).
     Raw
 );
-
-impl Client {
-    /// Raw JSON calls to any path under the base URL; see [`Raw`].
-    ///
-    #[cfg_attr(feature = "blocking", doc = "```no_run")]
-    // Written for the blocking signatures; in async mode every call here is `.await`ed.
-    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
-    /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
-    /// let body = serde_json::json!({"model": "my-model", "prompt": "Once", "max_tokens": 8});
-    /// let out = client.raw().post("/completions", &body)?;
-    /// println!("{} {:?}: {}", out.meta.status, out.meta.request_id(), out.value);
-    /// # Ok::<_, oai_compat::Error>(())
-    /// ```
-    pub fn raw(&self) -> Raw<'_> {
-        Raw::new(self)
-    }
-}
 
 #[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
 impl Raw<'_> {
@@ -41,11 +25,12 @@ impl Raw<'_> {
     ///
     /// Fails like a typed call: [`Error::Api`] for a non-2xx status (with the status, the
     /// server's message and the raw body), [`Error::Decode`] for a 2xx body that is not JSON,
-    /// and [`Error::Config`] for a path that is not a plain absolute path (see [`Raw::post`]).
+    /// and [`Error::InvalidRequest`] for a path that is not a plain absolute path (see [`Raw::post`]).
     pub async fn get(&self, path: &str) -> Result<Response<Value>> {
         check_path(path)?;
-        let opts = self.client.options(&self.options);
-        self.client.json(Call::get(path, &opts), "JSON reply").await
+        self.engine
+            .get_json(Path::Api(path), &self.options, "JSON reply")
+            .await
     }
 
     /// `POST` of the JSON object `body` to `path` (relative to the base URL, e.g.
@@ -59,7 +44,7 @@ impl Raw<'_> {
     /// `path` must start with `/` and hold only visible ASCII without `?` or `#` (percent-encode
     /// anything else; add a query with [`RequestOptions::query`](crate::RequestOptions::query))
     /// and no `.` or `..` segment; otherwise, or when `body` is not a JSON object, the call
-    /// fails with [`Error::Config`] before anything is sent.
+    /// fails with [`Error::InvalidRequest`] before anything is sent.
     ///
     #[cfg_attr(feature = "blocking", doc = "```no_run")]
     // Written for the blocking signatures; in async mode every call here is `.await`ed.
@@ -79,13 +64,10 @@ impl Raw<'_> {
     /// ```
     pub async fn post(&self, path: &str, body: &Value) -> Result<Response<Value>> {
         check_path(path)?;
-        let fields = object(body)?;
-        let opts = self.client.options(&self.options);
-        // Passing the body's own fields as its "extra" map makes `json_body` drop a `stream`
-        // or `stream_options` key, as it does for the typed requests.
-        let body = json_body(body, fields, None, &opts)?;
-        let call = Call::post(path, body, false, &opts);
-        self.client.json(call, "JSON reply").await
+        // Its `stream` and `stream_options` keys are dropped, as for the typed requests.
+        self.engine
+            .post_json(Path::Api(path), object(body)?, &self.options, "JSON reply")
+            .await
     }
 
     /// `POST` of the JSON object `body` to `path` with `stream: true` set, the answer read as
@@ -116,19 +98,10 @@ impl Raw<'_> {
     /// ```
     pub async fn post_stream(&self, path: &str, body: &Value) -> Result<EventStream<Value>> {
         check_path(path)?;
-        let fields = object(body)?;
-        let opts = self.client.options(&self.options);
-        // The caller's `stream_options` are kept: move them to the per-call body keys, which
-        // `json_body` merges after it sets `stream`.
-        let mut opts = opts.into_owned();
-        if let Some(so) = fields.get("stream_options") {
-            opts.body
-                .entry("stream_options".to_owned())
-                .or_insert_with(|| so.clone());
-        }
-        let body = json_body(body, fields, Some(None), &opts)?;
-        let call = Call::post(path, body, true, &opts);
-        self.client.stream(call).await
+        // The body's own `stream_options` are kept; `stream: true` is the client's.
+        self.engine
+            .post_stream(Path::Api(path), object(body)?, &self.options)
+            .await
     }
 }
 
@@ -136,7 +109,7 @@ impl Raw<'_> {
 /// URL's meaning (query, fragment, dot segments) or could not be sent as is.
 fn check_path(path: &str) -> Result<()> {
     let bad = |why: &str| {
-        Err(Error::config(format!(
+        Err(Error::invalid_request(format!(
             "invalid raw call path {path:?}: {why}"
         )))
     };
@@ -160,7 +133,7 @@ fn check_path(path: &str) -> Result<()> {
 /// The fields of a body, which must be a JSON object.
 fn object(body: &Value) -> Result<&serde_json::Map<String, Value>> {
     body.as_object().ok_or_else(|| {
-        Error::config(format!(
+        Error::invalid_request(format!(
             "the body of a raw POST must be a JSON object, not {}",
             kind(body)
         ))

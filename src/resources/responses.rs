@@ -2,8 +2,9 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::client::{Call, Response, json_body};
-use crate::error::{Error, Result, StreamError};
+use crate::call::Path;
+use crate::error::{Result, StreamError};
+use crate::response::Response;
 use crate::stream::{Ending, Ends, EventStream};
 use crate::structured::ParsedResponse;
 use crate::transport::Method;
@@ -93,10 +94,9 @@ impl Responses<'_> {
         &self,
         req: &ResponseRequest,
     ) -> Result<Response<ResponseObject>> {
-        let opts = self.client.options(&self.options);
-        let body = json_body(req, &req.extra, None, &opts)?;
-        let call = Call::post("/responses", body, false, &opts);
-        self.client.json(call, "response").await
+        self.engine
+            .post_json(Path::Api("/responses"), req, &self.options, "response")
+            .await
     }
 
     /// Streams a response: sets `stream: true` and sends the request's `stream_options`.
@@ -104,8 +104,9 @@ impl Responses<'_> {
     ///
     /// The stream yields [`ResponseStreamEvent`]s and ends after `response.completed` or
     /// `response.incomplete`. `response.failed` and `error` events end it with
-    /// [`Error::Stream`] (kind `InBand`); a body that ends before a final event is a
-    /// `Truncated` [`Error::Stream`]. [`ResponseStream::final_response`] collects it.
+    /// [`Error::Stream`](crate::Error::Stream) (kind `InBand`); a body that ends before a
+    /// final event is a `Truncated` [`Error::Stream`](crate::Error::Stream).
+    /// [`ResponseStream::final_response`] collects it.
     ///
     #[cfg_attr(feature = "blocking", doc = "```no_run")]
     // Written for the blocking signatures; in async mode every call here is `.await`ed.
@@ -120,19 +121,11 @@ impl Responses<'_> {
     /// # Ok::<_, oai_compat::Error>(())
     /// ```
     pub async fn create_stream(&self, req: &ResponseRequest) -> Result<ResponseStream> {
-        let mut opts = self.client.options(&self.options);
-        // `stream_options` goes through the per-call body keys: it is not chat's type.
-        if let Some(so) = &req.stream_options {
-            if !opts.body.contains_key("stream_options") {
-                let so = serde_json::to_value(so).map_err(|e| {
-                    Error::config(format!("could not serialise stream_options: {e}"))
-                })?;
-                opts.to_mut().body.insert("stream_options".into(), so);
-            }
-        }
-        let body = json_body(req, &req.extra, Some(None), &opts)?;
-        let call = Call::post("/responses", body, true, &opts);
-        Ok(self.client.stream(call).await?.with_ending(ending()))
+        let stream = self
+            .engine
+            .post_stream(Path::Api("/responses"), req, &self.options)
+            .await?;
+        Ok(stream.with_ending(ending()))
     }
 
     /// Creates a response and parses its output text as a `T` (JSON): the typed value, the
@@ -143,8 +136,8 @@ impl Responses<'_> {
     ///
     /// # Errors
     ///
-    /// The call's errors, and [`Error::Parse`] when the text is not a `T`, was cut by
-    /// `max_output_tokens` (kind `Truncated`), or is missing.
+    /// The call's errors, and [`Error::Parse`](crate::Error::Parse) when the text is not a
+    /// `T`, was cut by `max_output_tokens` (kind `Truncated`), or is missing.
     pub async fn parse<T: DeserializeOwned>(
         &self,
         req: &ResponseRequest,
@@ -174,15 +167,16 @@ impl Responses<'_> {
     /// Retrieves a stored response (`GET /responses/{id}`).
     ///
     /// vLLM stores responses only when started with `VLLM_ENABLE_RESPONSES_API_STORE=1`;
-    /// otherwise every id is a 404 [`Error::Api`].
+    /// otherwise every id is a 404 [`Error::Api`](crate::Error::Api).
     pub async fn retrieve(&self, id: &str) -> Result<ResponseObject> {
-        let opts = self.client.options(&self.options);
         let path = format!(
             "/responses/{}",
             crate::url::path_segment("response id", id)?
         );
-        let call = Call::get(&path, &opts);
-        Ok(self.client.json(call, "response").await?.value)
+        let got = self
+            .engine
+            .get_json(Path::Api(&path), &self.options, "response");
+        Ok(got.await?.value)
     }
 
     /// Cancels a background response (`POST /responses/{id}/cancel`) and returns it.
@@ -190,51 +184,41 @@ impl Responses<'_> {
     /// Only `background: true` responses can be cancelled; OpenAI and vLLM answer 400 for
     /// others, and vLLM 404 when it does not store responses.
     pub async fn cancel(&self, id: &str) -> Result<ResponseObject> {
-        let opts = self.client.options(&self.options);
         let path = format!(
             "/responses/{}/cancel",
             crate::url::path_segment("response id", id)?
         );
-        let call = Call {
-            method: Method::Post,
-            path: &path,
-            root: false,
-            body: None,
-            stream: false,
-            options: &opts,
-        };
-        Ok(self.client.json(call, "response").await?.value)
+        let got = self
+            .engine
+            .send_json(Method::Post, Path::Api(&path), &self.options, "response");
+        Ok(got.await?.value)
     }
 
     /// Deletes a stored response (`DELETE /responses/{id}`; OpenAI answers with an empty
-    /// body). vLLM has no such route: it answers 405, reported as an [`Error::Api`].
+    /// body). vLLM has no such route: it answers 405, reported as an
+    /// [`Error::Api`](crate::Error::Api).
     pub async fn delete(&self, id: &str) -> Result<()> {
-        let opts = self.client.options(&self.options);
         let path = format!(
             "/responses/{}",
             crate::url::path_segment("response id", id)?
         );
-        let call = Call {
-            method: Method::Delete,
-            path: &path,
-            root: false,
-            body: None,
-            stream: false,
-            options: &opts,
-        };
-        self.client.execute(call).await.map(|_| ())
+        let sent = self
+            .engine
+            .send(Method::Delete, Path::Api(&path), &self.options);
+        sent.await.map(|_| ())
     }
 
     /// Lists the input items of a stored response (`GET /responses/{id}/input_items`); page
     /// with `RequestOptions::query("after", ..)` and `limit`. vLLM has no such route: it
-    /// answers 404, reported as an [`Error::Api`].
+    /// answers 404, reported as an [`Error::Api`](crate::Error::Api).
     pub async fn input_items(&self, id: &str) -> Result<InputItemList> {
-        let opts = self.client.options(&self.options);
         let path = format!(
             "/responses/{}/input_items",
             crate::url::path_segment("response id", id)?
         );
-        let call = Call::get(&path, &opts);
-        Ok(self.client.json(call, "input item list").await?.value)
+        let got = self
+            .engine
+            .get_json(Path::Api(&path), &self.options, "input item list");
+        Ok(got.await?.value)
     }
 }

@@ -2,11 +2,12 @@
 //! base URL without a trailing `/v1` ([`Client::root_url`](crate::Client::root_url)).
 //! vLLM does not guard them with `--api-key`; the key is sent anyway when one is set.
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::client::{Call, json_body};
+use crate::body::RequestBody;
+use crate::call::Path;
 use crate::error::{Error, Result};
+use crate::transport::Method;
 use crate::types::{
     ClassifyRequest, ClassifyResponse, DetokenizeRequest, DetokenizeResponse, PoolingRequest,
     PoolingResponse, RerankRequest, RerankResponse, ScoreRequest, ScoreResponse, TokenizeRequest,
@@ -31,18 +32,18 @@ impl Vllm<'_> {
     /// # Ok::<_, oai_compat::Error>(())
     /// ```
     pub async fn health(&self) -> Result<()> {
-        let opts = self.client.options(&self.options);
-        self.client
-            .execute(Call::get("/health", &opts).at_root())
-            .await
-            .map(|_| ())
+        let sent = self
+            .engine
+            .send(Method::Get, Path::Root("/health"), &self.options);
+        sent.await.map(|_| ())
     }
 
     /// `GET /version`.
     pub async fn version(&self) -> Result<Version> {
-        let opts = self.client.options(&self.options);
-        let call = Call::get("/version", &opts).at_root();
-        Ok(self.client.json(call, "version").await?.value)
+        let got = self
+            .engine
+            .get_json(Path::Root("/version"), &self.options, "version");
+        Ok(got.await?.value)
     }
 
     /// `POST /tokenize`: a text prompt, or chat messages as the chat template renders them.
@@ -59,50 +60,48 @@ impl Vllm<'_> {
     /// ```
     pub async fn tokenize(&self, req: &TokenizeRequest) -> Result<TokenizeResponse> {
         if req.prompt.is_some() == req.messages.is_some() {
-            return Err(Error::config(
+            return Err(Error::invalid_request(
                 "a TokenizeRequest needs exactly one of `prompt` and `messages`: build it with TokenizeRequest::text or TokenizeRequest::chat",
             ));
         }
-        self.post("/tokenize", req, &req.extra, "tokenize").await
+        self.post("/tokenize", req, "tokenize").await
     }
 
     /// `POST /detokenize`: token ids back to text.
     pub async fn detokenize(&self, req: &DetokenizeRequest) -> Result<DetokenizeResponse> {
-        self.post("/detokenize", req, &req.extra, "detokenize")
-            .await
+        self.post("/detokenize", req, "detokenize").await
     }
 
     /// `POST /score`: how similar each `text_2` is to `text_1` (cross-encoder or embedding
     /// model).
     pub async fn score(&self, req: &ScoreRequest) -> Result<ScoreResponse> {
-        self.post("/score", req, &req.extra, "score").await
+        self.post("/score", req, "score").await
     }
 
     /// `POST /rerank`: the documents ordered by relevance to the query.
     pub async fn rerank(&self, req: &RerankRequest) -> Result<RerankResponse> {
-        self.post("/rerank", req, &req.extra, "rerank").await
+        self.post("/rerank", req, "rerank").await
     }
 
     /// `POST /pooling`: a pooling model's raw output.
     pub async fn pooling(&self, req: &PoolingRequest) -> Result<PoolingResponse> {
-        self.post("/pooling", req, &req.extra, "pooling").await
+        self.post("/pooling", req, "pooling").await
     }
 
     /// `POST /classify`: class probabilities from a classification model.
     pub async fn classify(&self, req: &ClassifyRequest) -> Result<ClassifyResponse> {
-        self.post("/classify", req, &req.extra, "classify").await
+        self.post("/classify", req, "classify").await
     }
 
-    async fn post<Q: Serialize, R: DeserializeOwned>(
+    async fn post<Q: RequestBody, R: DeserializeOwned>(
         &self,
         path: &str,
         req: &Q,
-        extra: &crate::types::Extra,
         what: &'static str,
     ) -> Result<R> {
-        let opts = self.client.options(&self.options);
-        let body = json_body(req, extra, None, &opts)?;
-        let call = Call::post(path, body, false, &opts).at_root();
-        Ok(self.client.json(call, what).await?.value)
+        let got = self
+            .engine
+            .post_json(Path::Root(path), req, &self.options, what);
+        Ok(got.await?.value)
     }
 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures_core::Stream;
 
-use super::{AttemptTimeouts, HttpRequest, Method, remaining};
+use super::{AttemptTimeouts, HttpRequest, Method, Reading, remaining};
 use crate::config::Config;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::headers::Headers;
@@ -57,7 +57,7 @@ impl Transport {
         let mut b = reqwest::Client::builder()
             .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
             .pool_idle_timeout(std::time::Duration::from_secs(90))
-            .user_agent(crate::client::USER_AGENT)
+            .user_agent(super::USER_AGENT)
             // Redirects are followed by the shared code (src/redirect.rs), alike in both modes.
             .redirect(reqwest::redirect::Policy::none());
         if let Some(d) = crate::config::limit(cfg.timeouts.connect) {
@@ -87,15 +87,16 @@ impl Transport {
             Method::Delete => reqwest::Method::DELETE,
         };
         let mut b = self.client.request(method, req.url);
-        for (n, v) in req.headers {
-            b = b.header(n.as_str(), v.as_str());
+        for (n, v) in req.headers.iter() {
+            b = b.header(n, v);
         }
         if let Some(body) = req.body {
             b = b.body(body.clone());
         }
         let t = req.timeouts;
+        let stream = req.reading == Reading::Stream;
         let started = Instant::now();
-        let response = if req.stream {
+        let response = if stream {
             if let Some(total) = t.stream_total {
                 b = b.timeout(total);
             }
@@ -116,8 +117,8 @@ impl Transport {
             }
             b.send().await
         }
-        .map_err(|e| map_error(e, req.stream, &t, started))?;
-        let mut headers = Headers::default();
+        .map_err(|e| map_error(e, stream, &t, started))?;
+        let mut headers = Headers::with_capacity(response.headers().len());
         for (n, v) in response.headers() {
             headers.push(n.as_str(), String::from_utf8_lossy(v.as_bytes()));
         }
@@ -125,9 +126,10 @@ impl Transport {
             status: response.status().as_u16(),
             headers,
             body: Box::pin(response.bytes_stream()),
+            last: Bytes::new(),
             idle: None,
             idle_deadline: None,
-            stream: req.stream,
+            stream,
             timeouts: t,
             started,
         })
@@ -139,6 +141,8 @@ pub(crate) struct HttpResponse {
     pub(crate) status: u16,
     pub(crate) headers: Headers,
     body: ByteStream,
+    /// The piece `chunk` handed out last (kept so both modes hand out `&[u8]`).
+    last: Bytes,
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
     idle_deadline: Option<Instant>,
     stream: bool,
@@ -171,7 +175,7 @@ impl HttpResponse {
         max: usize,
         deadline: Option<Instant>,
     ) -> (Vec<u8>, Option<Error>) {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(super::capacity_hint(&self.headers, max));
         loop {
             let next =
                 std::future::poll_fn(|cx| self.poll_until(cx, deadline, TimeoutPhase::Request))
@@ -190,10 +194,11 @@ impl HttpResponse {
         }
     }
 
-    /// The next piece of the body, `None` at its end; fails with a `StreamIdle` timeout when
-    /// `deadline` passes first.
-    pub(crate) async fn chunk(&mut self, deadline: Option<Instant>) -> Result<Option<Bytes>> {
-        std::future::poll_fn(|cx| self.poll_chunk(cx, deadline)).await
+    /// The next piece of a streamed body, `None` at its end; a `StreamIdle` timeout (without
+    /// its limit, which the stream knows) when `deadline` passes first.
+    pub(crate) async fn chunk(&mut self, deadline: Option<Instant>) -> Result<Option<&[u8]>> {
+        let got = std::future::poll_fn(|cx| self.poll_more(cx, deadline)).await?;
+        Ok(got.then_some(&self.last[..]))
     }
 
     /// Poll form of [`HttpResponse::chunk`], for the `Stream` impl of `EventStream`.
@@ -201,8 +206,25 @@ impl HttpResponse {
         &mut self,
         cx: &mut Context<'_>,
         deadline: Option<Instant>,
-    ) -> Poll<Result<Option<Bytes>>> {
-        self.poll_until(cx, deadline, TimeoutPhase::StreamIdle)
+    ) -> Poll<Result<Option<&[u8]>>> {
+        match self.poll_more(cx, deadline) {
+            Poll::Ready(Ok(got)) => Poll::Ready(Ok(got.then_some(&self.last[..]))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Moves the next piece into `last`: `true`, or `false` at the end of the body.
+    fn poll_more(&mut self, cx: &mut Context<'_>, deadline: Option<Instant>) -> Poll<Result<bool>> {
+        match self.poll_until(cx, deadline, TimeoutPhase::StreamIdle) {
+            Poll::Ready(Ok(Some(b))) => {
+                self.last = b;
+                Poll::Ready(Ok(true))
+            }
+            Poll::Ready(Ok(None)) => Poll::Ready(Ok(false)),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     /// The next piece of the body, or a `phase` timeout once `deadline` passes.
@@ -237,7 +259,8 @@ impl HttpResponse {
         };
         if expired {
             let limit = match phase {
-                TimeoutPhase::StreamIdle => self.timeouts.stream_idle,
+                // The stream knows its idle limit and fills it in.
+                TimeoutPhase::StreamIdle => None,
                 _ => self.timeouts.request,
             };
             return Poll::Ready(Err(Error::timeout(phase, limit)));
@@ -261,7 +284,7 @@ fn map_error(e: reqwest::Error, stream: bool, t: &AttemptTimeouts, started: Inst
     }
     let e = e.without_url();
     if e.is_builder() {
-        return Error::config(format!("invalid request: {e}"));
+        return Error::invalid_request(e.to_string());
     }
     let what = if e.is_connect() {
         // The cause (refused, DNS, a TLS certificate problem ...) is in the source chain;

@@ -2,14 +2,15 @@
 //!
 //! ureq's agent-wide `timeout_global`/`timeout_recv_body` are total deadlines that would kill
 //! long streams, so deadlines are set per request: `timeout_global` for a non-streamed attempt;
-//! `timeout_recv_response` (headers), `timeout_per_read` (socket silence) and an optional
-//! `timeout_global` (whole stream) for a streamed one.
+//! `timeout_recv_response` (headers) and an optional `timeout_global` (whole stream) for a
+//! streamed one.
 //!
-//! ureq fixes a request's timeouts when it is sent, but a stream request's body is not always
-//! a stream: an error body or a JSON answer must end by the attempt's deadline, not after
-//! `stream_idle`. So every connection is wrapped in [`DeadlineTransport`], which caps each
-//! socket wait at the deadline the shared code set for the read running on this thread (a
-//! blocking read runs on the caller's thread). No deadline set: ureq's own timers alone.
+//! ureq fixes a request's timeouts when it is sent, but the deadline of a body read changes
+//! while it runs: an error body or a JSON answer to a stream request must end by the
+//! attempt's deadline, and each piece of a stream by the stream's own event-gap deadline
+//! (which `chunk` receives). So every connection is wrapped in [`DeadlineTransport`], which
+//! caps each socket wait at the deadline set for the read running on this thread (a blocking
+//! read runs on the caller's thread). No deadline set: ureq's own timers alone.
 
 use std::cell::Cell;
 use std::io::Read;
@@ -21,7 +22,7 @@ use ureq::unversioned::transport::{
     Transport as UreqTransport,
 };
 
-use super::{HttpRequest, Method, remaining};
+use super::{AttemptTimeouts, HttpRequest, Method, Reading, remaining};
 use crate::config::Config;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::headers::Headers;
@@ -48,7 +49,7 @@ impl Transport {
             .max_idle_connections(cfg.pool_max_idle_per_host.max(10))
             .max_idle_connections_per_host(cfg.pool_max_idle_per_host)
             .max_idle_age(std::time::Duration::from_secs(90))
-            .user_agent(crate::client::USER_AGENT)
+            .user_agent(super::USER_AGENT)
             // Redirects are followed by the shared code (src/redirect.rs), alike in both modes.
             .max_redirects(0)
             .proxy(if cfg.use_env_proxy {
@@ -89,29 +90,33 @@ impl Transport {
         let mut b = ureq::http::Request::builder()
             .method(req.method.as_str())
             .uri(req.url);
-        for (n, v) in req.headers {
-            b = b.header(n.as_str(), v.as_str());
+        for (n, v) in req.headers.iter() {
+            b = b.header(n, v);
         }
         let body: &[u8] = req.body.map(Vec::as_slice).unwrap_or_default();
         let request = b
             .body(body)
-            .map_err(|e| Error::config(format!("invalid request: {e}")))?;
+            .map_err(|e| Error::invalid_request(e.to_string()))?;
         let t = req.timeouts;
-        // Every ureq timer gets the time left in the attempt, so redirect hops share it.
+        let stream = req.reading == Reading::Stream;
+        // The attempt's deadline (shared by its redirect hops) bounds every socket wait through
+        // `DeadlineGuard` below; ureq gets only what happens outside an open connection
+        // (resolving, connecting) and a stream's total. No per-request read or write timeout:
+        // each distinct one costs a `setsockopt` per wait (see `coarse`).
         let left = remaining(req.deadline);
-        let cfg = self.agent.configure_request(request);
-        let request = if req.stream {
-            let connect = match (crate::config::limit(self.connect), left) {
-                (Some(c), Some(l)) => Some(c.min(l)),
-                (c, l) => c.or(l),
-            };
-            cfg.timeout_connect(connect)
-                .timeout_recv_response(left)
-                .timeout_per_read(t.stream_idle)
-                .timeout_global(t.stream_total)
-                .build()
+        let connect = match (crate::config::limit(self.connect), left) {
+            (Some(c), Some(l)) => Some(c.min(l)),
+            (c, l) => c.or(l),
+        };
+        let cfg = self
+            .agent
+            .configure_request(request)
+            .timeout_resolve(left)
+            .timeout_connect(connect);
+        let request = if stream {
+            cfg.timeout_global(t.stream_total).build()
         } else {
-            cfg.timeout_global(left).build()
+            cfg.build()
         };
         let started = Instant::now();
         let response = {
@@ -120,9 +125,9 @@ impl Transport {
                 Method::Get | Method::Post | Method::Delete => self.agent.run(request),
             }
         }
-        .map_err(|e| map_error(e, req.stream, &t, started))?;
+        .map_err(|e| map_error(e, stream, &t, started))?;
         let (parts, body) = response.into_parts();
-        let mut headers = Headers::default();
+        let mut headers = Headers::with_capacity(parts.headers.len());
         for (n, v) in &parts.headers {
             headers.push(n.as_str(), String::from_utf8_lossy(v.as_bytes()));
         }
@@ -131,7 +136,7 @@ impl Transport {
             headers,
             reader: body.into_reader(),
             buf: Vec::new(),
-            stream: req.stream,
+            stream,
             timeouts: t,
             started,
         })
@@ -185,7 +190,7 @@ pub(crate) struct HttpResponse {
     reader: ureq::BodyReader<'static>,
     buf: Vec<u8>,
     stream: bool,
-    timeouts: super::AttemptTimeouts,
+    timeouts: AttemptTimeouts,
     started: Instant,
 }
 
@@ -211,7 +216,7 @@ impl HttpResponse {
         deadline: Option<Instant>,
     ) -> (Vec<u8>, Option<Error>) {
         let _deadline = DeadlineGuard::set(deadline);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(super::capacity_hint(&self.headers, max));
         let max = u64::try_from(max).unwrap_or(u64::MAX);
         let failed = (&mut self.reader)
             .take(max)
@@ -221,15 +226,24 @@ impl HttpResponse {
         (out, failed)
     }
 
-    /// The next piece of a streamed body, `None` at its end. The event-idle deadline is
-    /// checked by the caller; here the socket's own silence is bounded by `timeout_per_read`.
-    pub(crate) fn chunk(&mut self, _deadline: Option<Instant>) -> Result<Option<&[u8]>> {
+    /// The next piece of a streamed body, `None` at its end; a `StreamIdle` timeout (without
+    /// its limit, which the stream knows) when `deadline` passes first.
+    pub(crate) fn chunk(&mut self, deadline: Option<Instant>) -> Result<Option<&[u8]>> {
+        let _deadline = DeadlineGuard::set(deadline);
         self.buf.resize(CHUNK, 0);
         let n = loop {
             match self.reader.read(&mut self.buf) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(map_io(e, self.stream, &self.timeouts, self.started)),
+                Err(e) => {
+                    let e = map_io(e, self.stream, &self.timeouts, self.started);
+                    let total =
+                        matches!(&e, Error::Timeout(t) if t.phase == TimeoutPhase::StreamTotal);
+                    if e.is_timeout() && !total && remaining(deadline) == Some(Duration::ZERO) {
+                        return Err(Error::timeout(TimeoutPhase::StreamIdle, None));
+                    }
+                    return Err(e);
+                }
             }
         };
         Ok((n > 0).then(|| &self.buf[..n]))
@@ -261,13 +275,29 @@ impl Drop for DeadlineGuard {
 /// expiry is reported as ureq's global timeout (our request phase).
 fn capped(mut t: NextTimeout) -> NextTimeout {
     if let Some(left) = remaining(DEADLINE.get()) {
-        let left = ureq::unversioned::transport::time::Duration::Exact(left);
+        let left = ureq::unversioned::transport::time::Duration::Exact(coarse(left));
         if left < t.after {
             t.after = left;
             t.reason = ureq::Timeout::Global;
         }
     }
     t
+}
+
+/// `left` rounded up to a step of at most 1/32 of it (a power of two of milliseconds; below
+/// 64 ms, exact). ureq sets a socket's timeout (one `setsockopt`) whenever the wait's timeout
+/// differs from the last one: with the exact time left, that was every wait of every request
+/// (three per call). Rounded, consecutive waits share one value and the socket keeps it; a
+/// wait ends at most ~3 % of the time left after the deadline.
+fn coarse(left: Duration) -> Duration {
+    // Whole milliseconds, rounded up: a wait must never end before the deadline.
+    let ms = left.as_nanos().div_ceil(1_000_000);
+    if ms < 64 {
+        return left;
+    }
+    let step = 1u128 << (127 - (ms / 32).leading_zeros());
+    let rounded = ms.div_ceil(step).saturating_mul(step);
+    Duration::from_millis(u64::try_from(rounded).unwrap_or(u64::MAX))
 }
 
 /// ureq's default connector (TCP, TLS, proxies), with each connection wrapped in a
@@ -324,12 +354,12 @@ impl UreqTransport for DeadlineTransport {
     }
 }
 
-fn map_io(e: std::io::Error, stream: bool, t: &super::AttemptTimeouts, started: Instant) -> Error {
+fn map_io(e: std::io::Error, stream: bool, t: &AttemptTimeouts, started: Instant) -> Error {
     map_error(ureq::Error::from(e), stream, t, started)
 }
 
 /// ureq's errors, translated; ureq's type never leaves this file.
-fn map_error(e: ureq::Error, stream: bool, t: &super::AttemptTimeouts, started: Instant) -> Error {
+fn map_error(e: ureq::Error, stream: bool, t: &AttemptTimeouts, started: Instant) -> Error {
     use ureq::Timeout as T;
     match e {
         ureq::Error::Timeout(which) => {
@@ -349,7 +379,8 @@ fn map_error(e: ureq::Error, stream: bool, t: &super::AttemptTimeouts, started: 
             };
             let limit = match phase {
                 TimeoutPhase::Connect => None,
-                TimeoutPhase::StreamIdle => t.stream_idle,
+                // The stream knows its idle limit and fills it in.
+                TimeoutPhase::StreamIdle => None,
                 TimeoutPhase::StreamTotal => t.stream_total,
                 _ => t.request,
             };
@@ -357,15 +388,13 @@ fn map_error(e: ureq::Error, stream: bool, t: &super::AttemptTimeouts, started: 
         }
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             let (phase, limit) = if stream {
-                (TimeoutPhase::StreamIdle, t.stream_idle)
+                (TimeoutPhase::StreamIdle, None)
             } else {
                 (TimeoutPhase::Request, t.request)
             };
             Error::timeout(phase, limit)
         }
-        ureq::Error::Http(_) | ureq::Error::BadUri(_) => {
-            Error::config(format!("invalid request: {e}"))
-        }
+        ureq::Error::Http(_) | ureq::Error::BadUri(_) => Error::invalid_request(e.to_string()),
         ureq::Error::HostNotFound => Error::connection("host not found (DNS)", Some(Box::new(e))),
         ureq::Error::ConnectionFailed => Error::connection(
             "could not connect (refused or unreachable)",
@@ -383,5 +412,41 @@ fn map_error(e: ureq::Error, stream: bool, t: &super::AttemptTimeouts, started: 
             Error::connection(what, Some(Box::new(io)))
         }
         other => Error::connection(other.to_string(), Some(Box::new(other))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coarse_rounds_up_by_at_most_a_32nd() {
+        for us in [
+            64_000u64,
+            64_001,
+            65_500,
+            100_000,
+            999_999,
+            1_000_500,
+            5_000_000,
+            599_990_000,
+        ] {
+            let left = Duration::from_micros(us);
+            let c = coarse(left);
+            assert!(c >= left, "{us}: {c:?}");
+            assert!(c - left <= left / 32, "{us}: {c:?}");
+        }
+        // Consecutive waits of one long request share one value (no setsockopt between them).
+        assert_eq!(
+            coarse(Duration::from_millis(599_990)),
+            coarse(Duration::from_millis(599_700))
+        );
+        assert_eq!(coarse(Duration::from_millis(10)), Duration::from_millis(10));
+        assert_eq!(
+            coarse(Duration::from_micros(1500)),
+            Duration::from_micros(1500)
+        );
+        let huge = coarse(Duration::from_secs(u64::MAX / 2_000));
+        assert!(huge >= Duration::from_secs(u64::MAX / 2_000));
     }
 }

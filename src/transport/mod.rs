@@ -1,8 +1,14 @@
-//! The HTTP transport: one concrete type per mode with the same method names, so the shared
-//! code (`client.rs`, `stream.rs`) calls `send(..).await`, `read_body(..).await` and
-//! `chunk(..).await` without knowing which library is underneath.
+//! The HTTP transport: one concrete type per mode with the same method names and signatures,
+//! so the shared code (`call.rs`, `stream.rs`) calls `send(..).await`, `read_body(..).await`
+//! and `chunk(..).await` without knowing which library is underneath. The transport knows
+//! nothing above it: it takes an [`HttpRequest`] and hands back an `HttpResponse`.
 
 use std::time::{Duration, Instant};
+
+use crate::headers::Headers;
+
+/// Sent as `User-Agent` on every request.
+pub(crate) const USER_AGENT: &str = concat!("oai-compat/", env!("CARGO_PKG_VERSION"));
 
 #[cfg(not(feature = "blocking"))]
 mod async_impl;
@@ -33,15 +39,24 @@ impl Method {
     }
 }
 
-/// The limits of one attempt (`None`: no limit; see [`crate::config::limit`]).
+/// How the answer's body is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// Whole, by the attempt's deadline.
+    Whole,
+    /// As a stream handed to the caller: piece by piece, each by the deadline the stream
+    /// passes to `chunk` (the gap between events, owned by `EventStream`).
+    Stream,
+}
+
+/// The limits of one attempt (`None`: no limit; see [`crate::config::limit`]). The gap
+/// between stream events is not here: the stream owns it and passes its deadline to each
+/// `chunk` call.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AttemptTimeouts {
     /// Non-streamed: the whole attempt. Streamed: until the response headers, and any body
     /// that is not handed over as a stream (an error, a JSON answer).
     pub(crate) request: Option<Duration>,
-    /// Streamed only: the longest silence on the socket (the shared stream code also checks
-    /// the gap between events).
-    pub(crate) stream_idle: Option<Duration>,
     /// Streamed only: the whole exchange.
     pub(crate) stream_total: Option<Duration>,
 }
@@ -51,9 +66,9 @@ pub(crate) struct AttemptTimeouts {
 pub(crate) struct HttpRequest<'a> {
     pub(crate) method: Method,
     pub(crate) url: &'a str,
-    pub(crate) headers: &'a [(String, String)],
+    pub(crate) headers: &'a Headers,
     pub(crate) body: Option<&'a Body>,
-    pub(crate) stream: bool,
+    pub(crate) reading: Reading,
     pub(crate) timeouts: AttemptTimeouts,
     /// The attempt's deadline (`timeouts.request` from its start), shared by every redirect
     /// hop and every body read that is not a handed-over stream. `None`: no limit.
@@ -68,4 +83,13 @@ pub(crate) fn deadline_after(d: Option<Duration>) -> Option<Instant> {
 /// The time left until `deadline` (zero once it has passed); `None` means no deadline.
 pub(crate) fn remaining(deadline: Option<Instant>) -> Option<Duration> {
     deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+/// How much to reserve for a body of at most `max` bytes: its `Content-Length`, capped at
+/// 1 MiB. A claim is never trusted beyond that (a 100 GB claim must not allocate), and a
+/// body without one grows as it arrives.
+pub(crate) fn capacity_hint(headers: &Headers, max: usize) -> usize {
+    const CAP: u64 = 1024 * 1024;
+    let claim = headers.content_length().unwrap_or(0).min(CAP);
+    usize::try_from(claim).unwrap_or(0).min(max)
 }

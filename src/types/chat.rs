@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::common::{
-    Extra, FinishReason, Stop, StopReason, StreamOptions, Usage, VllmParams, lenient_timestamp,
+    Extra, FinishReason, StopReason, StreamOptions, Usage, VllmParams, lenient_timestamp,
     null_default,
 };
+use super::input::Texts;
 
 // `Deserialize` of the stream chunk types.
 mod chunk_decode;
@@ -453,38 +454,6 @@ impl Default for ToolCall {
 }
 
 impl ToolCall {
-    /// The call's arguments decoded as a `T`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Parse`](crate::Error::Parse) (kind `Invalid`, with the arguments text and
-    /// serde's message) when they are not JSON of type `T`; empty arguments are read as `{}`.
-    ///
-    /// ```
-    /// use oai_compat::types::ToolCall;
-    /// #[derive(serde::Deserialize)]
-    /// struct Weather { city: String }
-    /// let call = ToolCall::function("call_1", "get_weather", r#"{"city":"Paris"}"#);
-    /// assert_eq!(call.parse_arguments::<Weather>()?.city, "Paris");
-    /// assert!(ToolCall::function("c", "get_weather", "{").parse_arguments::<Weather>().is_err());
-    /// # Ok::<_, oai_compat::Error>(())
-    /// ```
-    pub fn parse_arguments<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
-        // Some servers send no arguments for a function without parameters.
-        let text = match self.function.arguments.trim() {
-            "" => "{}",
-            t => t,
-        };
-        serde_json::from_str(text).map_err(|e| {
-            crate::Error::Parse(Box::new(crate::ParseError::new::<T>(
-                crate::ParseErrorKind::Invalid,
-                &self.function.arguments,
-                format!("arguments of `{}`: {e}", self.function.name),
-                None,
-            )))
-        })
-    }
-
     /// A function call with id `id`, calling `name` with the JSON text `arguments`.
     pub fn function(
         id: impl Into<String>,
@@ -669,7 +638,7 @@ pub struct ChatCompletionRequest {
     pub seed: Option<i64>,
     /// Stop sequences.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop: Option<Stop>,
+    pub stop: Option<Texts>,
     /// Sampling temperature (0 = greedy; OpenAI allows 0 to 2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
@@ -739,40 +708,7 @@ pub struct ChatCompletionRequest {
     pub extra: Extra,
 }
 
-/// `value` as a JSON object, for the `Extra`-typed request fields (`chat_template_kwargs`).
-pub(crate) fn object_of(value: impl Serialize, what: &str) -> crate::Result<Extra> {
-    match serde_json::to_value(value) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(crate::Error::Config(format!(
-            "{what} must be a JSON object (a map or a struct), got {other}"
-        ))),
-        Err(e) => Err(crate::Error::Config(format!(
-            "{what} could not be serialised: {e}"
-        ))),
-    }
-}
-
 impl ChatCompletionRequest {
-    /// Sets `chat_template_kwargs` (vLLM extra) from anything that serialises to a JSON
-    /// object: `json!({..})`, a `HashMap`, your own struct.
-    ///
-    /// ```
-    /// use oai_compat::types::{ChatCompletionRequest, Message};
-    /// let mut req = ChatCompletionRequest::new("Qwen/Qwen3-8B", [Message::user("hi")]);
-    /// req.set_chat_template_kwargs(serde_json::json!({"enable_thinking": false}))?;
-    /// assert_eq!(req.chat_template_kwargs.unwrap()["enable_thinking"], false);
-    /// assert!(ChatCompletionRequest::default().set_chat_template_kwargs(42).is_err());
-    /// # Ok::<_, oai_compat::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`](crate::Error::Config) when `kwargs` is not a JSON object.
-    pub fn set_chat_template_kwargs(&mut self, kwargs: impl Serialize) -> crate::Result<()> {
-        self.chat_template_kwargs = Some(object_of(kwargs, "chat_template_kwargs")?);
-        Ok(())
-    }
-
     /// A request for `model` with `messages`; every other field unset.
     pub fn new(model: impl Into<String>, messages: impl IntoIterator<Item = Message>) -> Self {
         ChatCompletionRequest {
@@ -1320,7 +1256,7 @@ mod tests {
         )]);
         req.tool_choice = Some(ToolChoice::Auto);
         req.response_format = Some(ResponseFormat::json_schema("answer", schema.clone()));
-        req.stop = Some(Stop::from(["\n\n", "END"]));
+        req.stop = Some(Texts::from(["\n\n", "END"]));
         let v = serde_json::to_value(&req).unwrap();
         assert_eq!(
             v["tools"],

@@ -1,5 +1,5 @@
-//! Types shared by several endpoints: usage, finish and stop reasons, stop sequences, stream
-//! options and vLLM's sampling extras.
+//! Types shared by several endpoints: usage, finish and stop reasons, stream options and
+//! vLLM's sampling extras.
 
 use std::fmt;
 
@@ -206,48 +206,6 @@ impl fmt::Display for StopReason {
             StopReason::Token(t) => write!(f, "{t}"),
             StopReason::Text(s) => f.write_str(s),
         }
-    }
-}
-
-/// Stop sequences: one string or several (OpenAI allows up to 4; vLLM has no limit). The
-/// server stops generating when one of them appears; it is not included in the output unless
-/// vLLM's `include_stop_str_in_output` is set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Stop {
-    /// A single stop sequence, sent as a JSON string.
-    One(String),
-    /// Several stop sequences, sent as a JSON array.
-    Many(Vec<String>),
-}
-
-impl From<&str> for Stop {
-    fn from(s: &str) -> Self {
-        Stop::One(s.to_owned())
-    }
-}
-
-impl From<String> for Stop {
-    fn from(s: String) -> Self {
-        Stop::One(s)
-    }
-}
-
-impl From<Vec<String>> for Stop {
-    fn from(v: Vec<String>) -> Self {
-        Stop::Many(v)
-    }
-}
-
-impl From<Vec<&str>> for Stop {
-    fn from(v: Vec<&str>) -> Self {
-        Stop::Many(v.into_iter().map(str::to_owned).collect())
-    }
-}
-
-impl<const N: usize> From<[&str; N]> for Stop {
-    fn from(v: [&str; N]) -> Self {
-        Stop::Many(v.into_iter().map(str::to_owned).collect())
     }
 }
 
@@ -492,31 +450,6 @@ mod tests {
             serde_json::to_value(&v).unwrap(),
             json!([151645, "</answer>", null, -1])
         );
-    }
-
-    #[test]
-    fn stop_one_and_many() {
-        assert_eq!(serde_json::to_value(Stop::from("\n")).unwrap(), json!("\n"));
-        assert_eq!(
-            serde_json::to_value(Stop::from(String::from("END"))).unwrap(),
-            json!("END")
-        );
-        assert_eq!(
-            serde_json::to_value(Stop::from(["a", "b"])).unwrap(),
-            json!(["a", "b"])
-        );
-        assert_eq!(
-            serde_json::to_value(Stop::from(vec!["a"])).unwrap(),
-            json!(["a"])
-        );
-        assert_eq!(
-            serde_json::to_value(Stop::from(vec![String::from("x")])).unwrap(),
-            json!(["x"])
-        );
-        let s: Stop = serde_json::from_str(r#"["x","y"]"#).unwrap();
-        assert_eq!(s, Stop::Many(vec!["x".into(), "y".into()]));
-        let s: Stop = serde_json::from_str(r#""x""#).unwrap();
-        assert_eq!(s, Stop::One("x".into()));
     }
 
     #[test]

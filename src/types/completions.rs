@@ -8,74 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::common::{
-    Extra, FinishReason, Stop, StopReason, StreamOptions, Usage, VllmParams, lenient_timestamp,
+    Extra, FinishReason, StopReason, StreamOptions, Usage, VllmParams, lenient_timestamp,
     null_default,
 };
-
-/// The prompt of a text completion: text or token ids, one or a batch.
-///
-/// A batch gives one choice (or `n`) per prompt; choice `index` counts across the batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Prompt {
-    /// One text prompt.
-    Text(String),
-    /// Several text prompts.
-    Texts(Vec<String>),
-    /// One prompt as token ids (vLLM, llama.cpp; OpenAI accepts it too).
-    Tokens(Vec<u32>),
-    /// Several prompts as token ids.
-    TokenBatches(Vec<Vec<u32>>),
-}
-
-impl Default for Prompt {
-    /// An empty text prompt.
-    fn default() -> Self {
-        Prompt::Text(String::new())
-    }
-}
-
-impl From<&str> for Prompt {
-    fn from(s: &str) -> Self {
-        Prompt::Text(s.to_owned())
-    }
-}
-
-impl From<String> for Prompt {
-    fn from(s: String) -> Self {
-        Prompt::Text(s)
-    }
-}
-
-impl From<Vec<String>> for Prompt {
-    fn from(v: Vec<String>) -> Self {
-        Prompt::Texts(v)
-    }
-}
-
-impl From<Vec<&str>> for Prompt {
-    fn from(v: Vec<&str>) -> Self {
-        Prompt::Texts(v.into_iter().map(str::to_owned).collect())
-    }
-}
-
-impl<const N: usize> From<[&str; N]> for Prompt {
-    fn from(v: [&str; N]) -> Self {
-        Prompt::Texts(v.into_iter().map(str::to_owned).collect())
-    }
-}
-
-impl From<Vec<u32>> for Prompt {
-    fn from(v: Vec<u32>) -> Self {
-        Prompt::Tokens(v)
-    }
-}
-
-impl From<Vec<Vec<u32>>> for Prompt {
-    fn from(v: Vec<Vec<u32>>) -> Self {
-        Prompt::TokenBatches(v)
-    }
-}
+use super::input::{Prompt, Texts};
 
 /// The body of `POST /v1/completions`.
 ///
@@ -86,7 +22,8 @@ impl From<Vec<Vec<u32>>> for Prompt {
 pub struct CompletionRequest {
     /// The model to use, as listed by `/v1/models`.
     pub model: String,
-    /// The prompt(s): text or token ids.
+    /// The prompt(s): text or token ids, one or a batch (a batch gives one choice, or `n`,
+    /// per prompt; choice `index` counts across the batch).
     pub prompt: Prompt,
     /// Generate this many candidates per prompt and return the `n` best (vLLM: by
     /// cumulative logprob; not with streaming).
@@ -119,7 +56,7 @@ pub struct CompletionRequest {
     pub seed: Option<i64>,
     /// Stop sequences.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop: Option<Stop>,
+    pub stop: Option<Texts>,
     /// Text after the insertion point, for fill-in-the-middle (vLLM: FIM-capable models only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suffix: Option<String>,
@@ -259,7 +196,7 @@ pub struct CompletionLogprobs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::common::StructuredOutputs;
+    use crate::types::StructuredOutputs;
     use serde_json::json;
 
     fn round_trip(c: &Completion) {
@@ -307,7 +244,7 @@ mod tests {
         let mut req = CompletionRequest::new("m", vec![1u32, 2]);
         req.max_tokens = Some(8);
         req.logprobs = Some(2);
-        req.stop = Some(Stop::from("\n"));
+        req.stop = Some(Texts::from("\n"));
         req.stream_options = Some(StreamOptions {
             include_usage: Some(true),
             continuous_usage_stats: None,

@@ -9,165 +9,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::common::{Extra, Usage, null_default};
-
-/// The input of an embeddings request: text or token ids, one or a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum EmbeddingInput {
-    /// One text.
-    Text(String),
-    /// Several texts; one embedding each, in order.
-    Texts(Vec<String>),
-    /// One input as token ids.
-    Tokens(Vec<u32>),
-    /// Several inputs as token ids.
-    TokenBatches(Vec<Vec<u32>>),
-}
-
-impl EmbeddingInput {
-    /// The number of inputs, i.e. of embeddings the server returns.
-    pub fn len(&self) -> usize {
-        match self {
-            EmbeddingInput::Text(_) | EmbeddingInput::Tokens(_) => 1,
-            EmbeddingInput::Texts(v) => v.len(),
-            EmbeddingInput::TokenBatches(v) => v.len(),
-        }
-    }
-
-    /// Whether there is no input at all (an empty batch).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// A batch of texts from any iterator of strings: `EmbeddingInput::texts(docs.iter())`,
-    /// `EmbeddingInput::texts(lines.map(str::trim))`, ... (`&Vec<String>`, `&[String]`,
-    /// `&[&str]` and arrays convert directly too).
-    ///
-    /// ```
-    /// use oai_compat::types::{EmbeddingInput, EmbeddingRequest};
-    /// let docs: Vec<String> = vec!["a".into(), "b".into()];
-    /// let by_ref = EmbeddingRequest::new("m", &docs);
-    /// let slice = EmbeddingRequest::new("m", &docs[..]);
-    /// let strs = EmbeddingRequest::new("m", &["a", "b"][..]);
-    /// let iter = EmbeddingRequest::new("m", EmbeddingInput::texts(docs.iter().map(|d| d.to_uppercase())));
-    /// let collected: EmbeddingInput = docs.iter().map(String::as_str).collect();
-    /// assert_eq!(by_ref.input, slice.input);
-    /// assert_eq!(strs.input, collected);
-    /// assert_eq!(iter.input.len(), 2);
-    /// ```
-    pub fn texts<S: Into<String>>(texts: impl IntoIterator<Item = S>) -> Self {
-        EmbeddingInput::Texts(texts.into_iter().map(Into::into).collect())
-    }
-}
-
-impl From<&String> for EmbeddingInput {
-    fn from(s: &String) -> Self {
-        EmbeddingInput::Text(s.clone())
-    }
-}
-
-impl From<&[String]> for EmbeddingInput {
-    fn from(v: &[String]) -> Self {
-        EmbeddingInput::Texts(v.to_vec())
-    }
-}
-
-impl From<&Vec<String>> for EmbeddingInput {
-    fn from(v: &Vec<String>) -> Self {
-        EmbeddingInput::Texts(v.clone())
-    }
-}
-
-impl From<&[&str]> for EmbeddingInput {
-    fn from(v: &[&str]) -> Self {
-        EmbeddingInput::texts(v.iter().copied())
-    }
-}
-
-impl From<&Vec<&str>> for EmbeddingInput {
-    fn from(v: &Vec<&str>) -> Self {
-        EmbeddingInput::texts(v.iter().copied())
-    }
-}
-
-impl<const N: usize> From<[String; N]> for EmbeddingInput {
-    fn from(v: [String; N]) -> Self {
-        EmbeddingInput::Texts(v.into())
-    }
-}
-
-impl<const N: usize> From<&[&str; N]> for EmbeddingInput {
-    fn from(v: &[&str; N]) -> Self {
-        EmbeddingInput::texts(v.iter().copied())
-    }
-}
-
-impl From<&[u32]> for EmbeddingInput {
-    fn from(v: &[u32]) -> Self {
-        EmbeddingInput::Tokens(v.to_vec())
-    }
-}
-
-impl FromIterator<String> for EmbeddingInput {
-    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
-        EmbeddingInput::texts(iter)
-    }
-}
-
-impl<'a> FromIterator<&'a str> for EmbeddingInput {
-    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
-        EmbeddingInput::texts(iter)
-    }
-}
-
-impl Default for EmbeddingInput {
-    /// An empty batch of texts.
-    fn default() -> Self {
-        EmbeddingInput::Texts(Vec::new())
-    }
-}
-
-impl From<&str> for EmbeddingInput {
-    fn from(s: &str) -> Self {
-        EmbeddingInput::Text(s.to_owned())
-    }
-}
-
-impl From<String> for EmbeddingInput {
-    fn from(s: String) -> Self {
-        EmbeddingInput::Text(s)
-    }
-}
-
-impl From<Vec<String>> for EmbeddingInput {
-    fn from(v: Vec<String>) -> Self {
-        EmbeddingInput::Texts(v)
-    }
-}
-
-impl From<Vec<&str>> for EmbeddingInput {
-    fn from(v: Vec<&str>) -> Self {
-        EmbeddingInput::Texts(v.into_iter().map(str::to_owned).collect())
-    }
-}
-
-impl<const N: usize> From<[&str; N]> for EmbeddingInput {
-    fn from(v: [&str; N]) -> Self {
-        EmbeddingInput::Texts(v.into_iter().map(str::to_owned).collect())
-    }
-}
-
-impl From<Vec<u32>> for EmbeddingInput {
-    fn from(v: Vec<u32>) -> Self {
-        EmbeddingInput::Tokens(v)
-    }
-}
-
-impl From<Vec<Vec<u32>>> for EmbeddingInput {
-    fn from(v: Vec<Vec<u32>>) -> Self {
-        EmbeddingInput::TokenBatches(v)
-    }
-}
+use super::input::Prompt;
 
 /// How the server encodes each embedding in the JSON response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -184,12 +26,13 @@ pub enum EncodingFormat {
 ///
 /// Only `model`, `input` and the fields you set are sent; anything else goes in
 /// [`extra`](Self::extra).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbeddingRequest {
     /// The embedding model, as listed by `/v1/models`.
     pub model: String,
-    /// The input(s) to embed.
-    pub input: EmbeddingInput,
+    /// The input(s) to embed: text or token ids, one or a batch (one embedding each, in
+    /// order).
+    pub input: Prompt,
     /// How the server encodes each embedding; either way the response decodes to `Vec<f32>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding_format: Option<EncodingFormat>,
@@ -222,11 +65,30 @@ pub struct EmbeddingRequest {
 
 impl EmbeddingRequest {
     /// A request for `model` with `input`; every other field unset.
-    pub fn new(model: impl Into<String>, input: impl Into<EmbeddingInput>) -> Self {
+    pub fn new(model: impl Into<String>, input: impl Into<Prompt>) -> Self {
         EmbeddingRequest {
             model: model.into(),
             input: input.into(),
             ..Default::default()
+        }
+    }
+}
+
+impl Default for EmbeddingRequest {
+    /// No model, an empty batch of inputs (`"input": []`, not [`Prompt::default`]'s `""`), every
+    /// other field unset.
+    fn default() -> Self {
+        EmbeddingRequest {
+            model: String::new(),
+            input: Prompt::Texts(Vec::new()),
+            encoding_format: None,
+            dimensions: None,
+            user: None,
+            truncate_prompt_tokens: None,
+            add_special_tokens: None,
+            priority: None,
+            request_id: None,
+            extra: Extra::new(),
         }
     }
 }
@@ -371,38 +233,34 @@ mod tests {
             serde_json::to_value(&req).unwrap(),
             json!({"model": "m", "input": "hello"})
         );
-        let cases: [(EmbeddingInput, serde_json::Value, usize); 7] = [
-            (EmbeddingInput::from("a"), json!("a"), 1),
-            (EmbeddingInput::from(String::from("a")), json!("a"), 1),
-            (EmbeddingInput::from(vec!["a", "b"]), json!(["a", "b"]), 2),
+        let cases: [(Prompt, serde_json::Value); 4] = [
+            (Prompt::from("a"), json!("a")),
+            (Prompt::from(["a", "b", "c"]), json!(["a", "b", "c"])),
+            (Prompt::from(vec![1u32, 2]), json!([1, 2])),
             (
-                EmbeddingInput::from(vec![String::from("a")]),
-                json!(["a"]),
-                1,
-            ),
-            (
-                EmbeddingInput::from(["a", "b", "c"]),
-                json!(["a", "b", "c"]),
-                3,
-            ),
-            (EmbeddingInput::from(vec![1u32, 2]), json!([1, 2]), 1),
-            (
-                EmbeddingInput::from(vec![vec![1u32], vec![2], vec![3]]),
+                Prompt::from(vec![vec![1u32], vec![2], vec![3]]),
                 json!([[1], [2], [3]]),
-                3,
             ),
         ];
-        for (input, wire, len) in cases {
-            assert_eq!(input.len(), len);
-            assert!(!input.is_empty());
+        for (input, wire) in cases {
             let req = EmbeddingRequest::new("m", input.clone());
-            assert_eq!(serde_json::to_value(&req).unwrap()["input"], wire);
             assert_eq!(
-                serde_json::from_value::<EmbeddingInput>(wire).unwrap(),
+                serde_json::to_string(&req).unwrap(),
+                format!(r#"{{"model":"m","input":{wire}}}"#)
+            );
+            assert_eq!(
+                serde_json::from_value::<EmbeddingRequest>(json!({"model": "m", "input": wire}))
+                    .unwrap()
+                    .input,
                 input
             );
         }
-        assert!(EmbeddingInput::default().is_empty());
+        // The default request keeps its empty batch on the wire.
+        assert!(EmbeddingRequest::default().input.is_empty());
+        assert_eq!(
+            serde_json::to_string(&EmbeddingRequest::default()).unwrap(),
+            r#"{"model":"","input":[]}"#
+        );
     }
 
     #[test]
@@ -485,31 +343,13 @@ mod tests {
     }
 
     #[test]
-    fn inputs_from_borrowed_batches_and_iterators() {
+    fn request_from_borrowed_batches() {
         let docs: Vec<String> = vec!["a".into(), "b".into()];
-        let strs: Vec<&str> = vec!["a", "b"];
-        let expected = EmbeddingInput::Texts(docs.clone());
-        assert_eq!(EmbeddingInput::from(&docs), expected);
-        assert_eq!(EmbeddingInput::from(&docs[..]), expected);
-        assert_eq!(EmbeddingInput::from(&strs), expected);
-        assert_eq!(EmbeddingInput::from(&strs[..]), expected);
-        assert_eq!(EmbeddingInput::from(&["a", "b"]), expected);
-        assert_eq!(
-            EmbeddingInput::from(["a".to_owned(), "b".to_owned()]),
-            expected
-        );
-        assert_eq!(EmbeddingInput::texts(docs.iter()), expected);
-        assert_eq!(docs.iter().cloned().collect::<EmbeddingInput>(), expected);
-        assert_eq!(
-            EmbeddingInput::from(&docs[0]),
-            EmbeddingInput::Text("a".into())
-        );
-        assert_eq!(
-            EmbeddingInput::from(&[1u32, 2][..]),
-            EmbeddingInput::Tokens(vec![1, 2])
-        );
         let req = EmbeddingRequest::new("m", &docs);
+        assert_eq!(req.input, Prompt::Texts(docs.clone()));
         assert_eq!(req.input.len(), 2);
         assert_eq!(docs.len(), 2, "the caller keeps its batch");
+        let req = EmbeddingRequest::new("m", &[1u32, 2][..]);
+        assert_eq!(req.input, Prompt::Tokens(vec![1, 2]));
     }
 }

@@ -34,6 +34,12 @@
 //!   new. Reasoning text is read from `reasoning` or `reasoning_content` into
 //!   [`ChatCompletionMessage::reasoning`] / [`ChatDelta::reasoning`].
 //!
+//! - **Two input shapes.** [`Prompt`] is text or token ids, one or a batch: the `prompt` of a
+//!   completion and the `input` of an embedding or pooling request. [`Texts`] is one string or
+//!   several: stop sequences and the texts of score and classify requests. Both convert from
+//!   `&str`, `String` and batches of strings (`Vec`, slices, arrays, `collect()`), so a request
+//!   takes what you have: `EmbeddingRequest::new(model, &docs)`, `stop: Some("\n".into())`.
+//!
 //! - **Open enums.** [`FinishReason`] and [`Role`] keep values they do not know in an
 //!   `Other(String)` variant instead of failing; `as_str()` and `Display` give the wire value.
 //!
@@ -41,13 +47,14 @@
 //!   their `stream_options` field is never serialised with the request: the client adds both
 //!   for streamed calls only.
 
-pub mod chat;
-pub mod common;
-pub mod completions;
-pub mod embeddings;
-pub mod models;
-pub mod responses;
-pub mod vllm;
+mod chat;
+mod common;
+mod completions;
+mod embeddings;
+mod input;
+mod models;
+mod responses;
+mod vllm;
 
 pub use chat::{
     ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionRequest,
@@ -56,15 +63,12 @@ pub use chat::{
     TokenLogprob, Tool, ToolCall, ToolCallDelta, ToolChoice, TopLogprob,
 };
 pub use common::{
-    CompletionTokensDetails, Extra, FinishReason, PromptTokensDetails, Stop, StopReason,
-    StreamOptions, StructuredOutputs, Usage, VllmParams,
+    CompletionTokensDetails, Extra, FinishReason, PromptTokensDetails, StopReason, StreamOptions,
+    StructuredOutputs, Usage, VllmParams,
 };
-pub use completions::{
-    Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, Prompt,
-};
-pub use embeddings::{
-    Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EncodingFormat,
-};
+pub use completions::{Completion, CompletionChoice, CompletionLogprobs, CompletionRequest};
+pub use embeddings::{Embedding, EmbeddingRequest, EmbeddingResponse, EncodingFormat};
+pub use input::{Prompt, Texts};
 pub use models::{Model, ModelList};
 pub use responses::{
     ContentPartEvent, DeltaEvent, DoneEvent, ErrorEvent, FunctionCallItem, FunctionCallOutput,
@@ -78,5 +82,18 @@ pub use responses::{
 pub use vllm::{
     ClassifyData, ClassifyRequest, ClassifyResponse, DetokenizeRequest, DetokenizeResponse,
     PoolingData, PoolingRequest, PoolingResponse, RerankRequest, RerankResponse, RerankResult,
-    ScoreData, ScoreRequest, ScoreResponse, TextInput, TokenizeRequest, TokenizeResponse, Version,
+    ScoreData, ScoreRequest, ScoreResponse, TokenizeRequest, TokenizeResponse, Version,
 };
+
+/// The old name of [`Prompt`], which is now the input of embeddings and pooling requests as
+/// well as the prompt of completions.
+#[deprecated(note = "use `Prompt`: one type for text or token ids, one or a batch")]
+pub type EmbeddingInput = Prompt;
+
+/// The old name of [`Texts`], which now also holds the texts of score and classify requests.
+#[deprecated(note = "use `Texts`: one type for one string or several")]
+pub type Stop = Texts;
+
+/// The old name of [`Texts`], which now also holds stop sequences.
+#[deprecated(note = "use `Texts`: one type for one string or several")]
+pub type TextInput = Texts;

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::chat::{ResponseFormat, Role, Tool};
-use super::common::{Extra, Stop, VllmParams, lenient_timestamp, null_default};
+use super::common::{Extra, VllmParams, lenient_timestamp, null_default};
+use super::input::Texts;
 
 // ------------------------------------------------------------------ request
 
@@ -106,7 +107,7 @@ pub struct ResponseRequest {
     pub seed: Option<i64>,
     /// vLLM extra; OpenAI rejects it. Stop sequences.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop: Option<Stop>,
+    pub stop: Option<Texts>,
     /// vLLM extra; OpenAI rejects it. Variables passed to the chat template, e.g.
     /// `{"enable_thinking": false}` for Qwen3.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,17 +124,6 @@ pub struct ResponseRequest {
 }
 
 impl ResponseRequest {
-    /// Sets `chat_template_kwargs` (vLLM extra) from anything that serialises to a JSON
-    /// object; see [`ChatCompletionRequest::set_chat_template_kwargs`](super::ChatCompletionRequest::set_chat_template_kwargs).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`](crate::Error::Config) when `kwargs` is not a JSON object.
-    pub fn set_chat_template_kwargs(&mut self, kwargs: impl Serialize) -> crate::Result<()> {
-        self.chat_template_kwargs = Some(super::chat::object_of(kwargs, "chat_template_kwargs")?);
-        Ok(())
-    }
-
     /// A request for `model` with `input` (a text or a list of [`InputItem`]s); every other
     /// field unset.
     pub fn new(model: impl Into<String>, input: impl Into<ResponseInput>) -> Self {

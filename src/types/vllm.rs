@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::chat::{Message, Tool};
 use super::common::{Extra, Usage, lenient_timestamp, null_default};
-use super::embeddings::EmbeddingInput;
+use super::input::{Prompt, Texts};
 
 /// `GET /version`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -61,17 +61,6 @@ pub struct TokenizeRequest {
 }
 
 impl TokenizeRequest {
-    /// Sets `chat_template_kwargs` from anything that serialises to a JSON object; see
-    /// [`ChatCompletionRequest::set_chat_template_kwargs`](super::ChatCompletionRequest::set_chat_template_kwargs).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`](crate::Error::Config) when `kwargs` is not a JSON object.
-    pub fn set_chat_template_kwargs(&mut self, kwargs: impl serde::Serialize) -> crate::Result<()> {
-        self.chat_template_kwargs = Some(super::chat::object_of(kwargs, "chat_template_kwargs")?);
-        Ok(())
-    }
-
     /// Tokenize a text prompt.
     pub fn text(model: impl Into<String>, prompt: impl Into<String>) -> Self {
         TokenizeRequest {
@@ -148,46 +137,6 @@ pub struct DetokenizeResponse {
     pub extra: Extra,
 }
 
-/// One text or several, for scoring and reranking.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum TextInput {
-    /// One text.
-    One(String),
-    /// Several texts.
-    Many(Vec<String>),
-}
-
-impl From<&str> for TextInput {
-    fn from(s: &str) -> Self {
-        TextInput::One(s.to_owned())
-    }
-}
-
-impl From<String> for TextInput {
-    fn from(s: String) -> Self {
-        TextInput::One(s)
-    }
-}
-
-impl From<Vec<String>> for TextInput {
-    fn from(v: Vec<String>) -> Self {
-        TextInput::Many(v)
-    }
-}
-
-impl From<Vec<&str>> for TextInput {
-    fn from(v: Vec<&str>) -> Self {
-        TextInput::Many(v.into_iter().map(str::to_owned).collect())
-    }
-}
-
-impl<const N: usize> From<[&str; N]> for TextInput {
-    fn from(v: [&str; N]) -> Self {
-        TextInput::Many(v.iter().map(|s| (*s).to_owned()).collect())
-    }
-}
-
 /// `POST /score`: the similarity of `text_1` to each of `text_2` (a cross-encoder, or an
 /// embedding model's cosine similarity).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,9 +144,9 @@ pub struct ScoreRequest {
     /// The model.
     pub model: String,
     /// The query text (or texts, paired one to one with `text_2`).
-    pub text_1: TextInput,
+    pub text_1: Texts,
     /// The texts to score against `text_1`.
-    pub text_2: TextInput,
+    pub text_2: Texts,
     /// Keep only the last N prompt tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncate_prompt_tokens: Option<i32>,
@@ -210,8 +159,8 @@ impl ScoreRequest {
     /// Scores `text_2` against `text_1`.
     pub fn new(
         model: impl Into<String>,
-        text_1: impl Into<TextInput>,
-        text_2: impl Into<TextInput>,
+        text_1: impl Into<Texts>,
+        text_2: impl Into<Texts>,
     ) -> Self {
         ScoreRequest {
             model: model.into(),
@@ -343,7 +292,7 @@ pub struct PoolingRequest {
     /// The model.
     pub model: String,
     /// Text, texts or token ids.
-    pub input: EmbeddingInput,
+    pub input: Prompt,
     /// Keys sent at the top level of the body.
     #[serde(flatten)]
     pub extra: Extra,
@@ -351,7 +300,7 @@ pub struct PoolingRequest {
 
 impl PoolingRequest {
     /// Pools `input` with `model`.
-    pub fn new(model: impl Into<String>, input: impl Into<EmbeddingInput>) -> Self {
+    pub fn new(model: impl Into<String>, input: impl Into<Prompt>) -> Self {
         PoolingRequest {
             model: model.into(),
             input: input.into(),
@@ -402,7 +351,7 @@ pub struct ClassifyRequest {
     /// The model.
     pub model: String,
     /// Text or texts.
-    pub input: TextInput,
+    pub input: Texts,
     /// Keys sent at the top level of the body.
     #[serde(flatten)]
     pub extra: Extra,
@@ -410,7 +359,7 @@ pub struct ClassifyRequest {
 
 impl ClassifyRequest {
     /// Classifies `input` with `model`.
-    pub fn new(model: impl Into<String>, input: impl Into<TextInput>) -> Self {
+    pub fn new(model: impl Into<String>, input: impl Into<Texts>) -> Self {
         ClassifyRequest {
             model: model.into(),
             input: input.into(),

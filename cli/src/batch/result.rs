@@ -85,7 +85,10 @@ pub fn line(id: u64, custom_id: &str, outcome: Result<Response<Value>, Failed>) 
                 Error::Connection(_) => "connection_error",
                 Error::Timeout(_) => "timeout",
                 Error::Decode(_) => "invalid_response",
-                Error::Config(_) => "invalid_request",
+                // Documented as one code: the line could not be sent as it is.
+                Error::Config(_) | Error::InvalidRequest(_) | Error::NoBackend(_) => {
+                    "invalid_request"
+                }
                 _ => "error",
             };
             out.error = Some(ErrorOut {

@@ -2,7 +2,7 @@
 //! multi-threaded runtime. A compile-time test (the runtime part only drives one call).
 #![cfg(not(feature = "blocking"))]
 
-mod support;
+use crate::support;
 
 use oai_compat::types::{
     ChatCompletionRequest, CompletionRequest, EmbeddingRequest, Message, TokenizeRequest,

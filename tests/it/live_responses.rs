@@ -2,8 +2,7 @@
 //! `/v1/responses` with the tiny Llama, and Prism over OpenAI's spec for every request shape
 //! the client sends. Ignored unless run with `--ignored`; then every server must answer.
 
-#[path = "support/live.rs"]
-mod live;
+use crate::live;
 
 use live::{CHAT_MODEL, live as client, prism};
 use oai_compat::types::{

@@ -2,8 +2,7 @@
 //! whitespace, see `scripts/servers.sh`). Ignored unless run with `--ignored`; the tests of
 //! the `schemars` feature run with `--features schemars`.
 
-#[path = "support/live.rs"]
-mod live;
+use crate::live;
 
 use live::{CHAT_MODEL, live as client};
 use oai_compat::types::{

@@ -1,9 +1,7 @@
 //! Against a real vLLM server on CPU (see `scripts/servers.sh`). Ignored unless run with
 //! `--ignored`; then every server must answer.
 
-#[path = "support/live.rs"]
-mod live;
-mod support;
+use crate::live;
 
 use live::{CHAT_MODEL, EMBED_MODEL, live as client};
 use oai_compat::types::{

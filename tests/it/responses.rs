@@ -1,6 +1,6 @@
 //! The Responses API against the mock, hostile streams included. Both modes.
 
-mod support;
+use crate::support;
 
 use oai_compat::types::{
     InputItem, OutputItem, ResponseRequest, ResponseStatus, ResponseStreamEvent,
@@ -353,7 +353,7 @@ async fn retrieve_cancel_delete_input_items() {
     // An id is one path segment: no route can be reached through it.
     for bad in ["", ".", ".."] {
         let e = c.responses().retrieve(bad).await;
-        assert!(matches!(e, Err(Error::Config(_))), "{e:?}");
+        assert!(matches!(e, Err(Error::InvalidRequest(_))), "{e:?}");
     }
     srv.enqueue_all([
         Reply::json(

@@ -1,6 +1,6 @@
 //! Retries: status rules, server delays, backoff, connection errors and timeouts.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

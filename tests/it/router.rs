@@ -1,6 +1,6 @@
 //! Router: several servers, routed by model, with failover and one retry budget.
 
-mod support;
+use crate::support;
 
 use oai_compat::types::{ChatCompletionRequest, EmbeddingRequest, Message};
 use oai_compat::{Client, Router};
@@ -61,12 +61,17 @@ async fn unknown_model_lists_the_known_ones() {
     let a = serving(&["m1"]);
     let r = Router::builder().backend(backend(&a)).build();
     let err = r.chat_create(&chat("m9")).await.unwrap_err();
+    assert!(matches!(err, oai_compat::Error::NoBackend(_)), "{err:?}");
     let msg = err.to_string();
     assert!(
         msg.contains("`m9`") && msg.contains("m1 (") && msg.contains(&a.url()),
         "{msg}"
     );
     assert_eq!(calls(&a, "/v1/chat/completions"), 0);
+    let empty = Router::builder().build();
+    let err = empty.chat_create(&chat("m1")).await.unwrap_err();
+    assert!(matches!(err, oai_compat::Error::NoBackend(_)), "{err:?}");
+    assert!(err.to_string().contains("RouterBuilder::backend"), "{err}");
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]

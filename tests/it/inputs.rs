@@ -2,7 +2,7 @@
 //! a path, request bodies before they are serialised. Whatever would fail every call, or send
 //! the key somewhere it must not go, fails early with an error that says what to fix.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ async fn a_model_id_never_leaves_its_path_segment() {
     let sent = srv.request_count();
     for bad in ["..", ".", ""] {
         let err = c.models().retrieve(bad).await.unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{bad:?}: {err:?}");
+        assert!(matches!(err, Error::InvalidRequest(_)), "{bad:?}: {err:?}");
         assert!(err.to_string().contains("model id"), "{err}");
     }
     assert_eq!(srv.request_count(), sent, "a refused id was sent");
@@ -218,7 +218,7 @@ async fn non_finite_numbers_are_refused_not_sent_as_null() {
         (&bias, "`logit_bias.50256` is -inf"),
     ] {
         let err = c.chat().create(req).await.unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
         assert!(err.to_string().contains(field), "{err}");
         let err = c.chat().create_stream(req).await.unwrap_err();
         assert!(err.to_string().contains(field), "{err}");

@@ -5,7 +5,7 @@
 //! retries, how long. The same source runs in both modes. `docs/faults.md` is generated from
 //! this table (`fault_table_in_docs_is_current` fails when it is stale).
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
@@ -740,7 +740,7 @@ const CASES: &[Case] = &[
         items: None,
         min: ms(0),
         max: ms(2000),
-        why: "an error body is read up to 1 MiB and reported from that (message asserted in tests/deadlines.rs)",
+        why: "an error body is read up to 1 MiB and reported from that (message asserted in tests/it/deadlines.rs)",
         tune: None,
     },
 ];
@@ -977,7 +977,7 @@ fn fault_table_in_docs_is_current() {
             std::fs::write(path, fresh).expect("write docs/faults.md");
         } else {
             panic!(
-                "docs/faults.md is stale: run `OAI_COMPAT_BLESS=1 cargo test --test faults fault_table` and commit it"
+                "docs/faults.md is stale: run `OAI_COMPAT_BLESS=1 cargo test --test it faults::fault_table` and commit it"
             );
         }
     }

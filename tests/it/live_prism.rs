@@ -2,8 +2,7 @@
 //! breaks the spec, so these prove our requests are what OpenAI accepts. Ignored unless run
 //! with `--ignored` (see `scripts/servers.sh`).
 
-#[path = "support/live.rs"]
-mod live;
+use crate::live;
 
 use live::prism;
 use oai_compat::types::{

@@ -2,7 +2,7 @@
 //! reply and nothing else, errors go to stderr, exit codes are 0 / 1 / 2. `cargo test` builds
 //! the examples; these tests run the binaries against the built-in mock.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

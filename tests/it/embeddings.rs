@@ -1,6 +1,6 @@
 //! Embeddings: base64 by default, floats on request, every input shape, big batches.
 
-mod support;
+use crate::support;
 
 use oai_compat::types::{EmbeddingRequest, EncodingFormat};
 use oai_compat_mock::Reply;

@@ -1,6 +1,6 @@
 //! What the client sends: URL, headers, auth, per-call options.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -112,7 +112,12 @@ fn environment_fills_what_the_builder_leaves_unset() {
     // SAFETY-free: edition 2024 makes set_var unsafe; use a child process instead.
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)
-        .args(["--exact", "env_child", "--nocapture", "--include-ignored"])
+        .args([
+            "--exact",
+            "config::env_child",
+            "--nocapture",
+            "--include-ignored",
+        ])
         .env("OAI_COMPAT_ENV_CHILD", "1")
         .env("OPENAI_BASE_URL", "http://env-host:9/")
         .env("OPENAI_API_KEY", "")

@@ -1,6 +1,6 @@
 //! Error bodies of every shape, and garbage from a server, on every endpoint.
 
-mod support;
+use crate::support;
 
 use oai_compat::types::{ChatCompletionRequest, CompletionRequest, EmbeddingRequest, Message};
 use oai_compat::{Client, Error, ErrorCode};

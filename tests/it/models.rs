@@ -1,6 +1,6 @@
 //! Models: list, and retrieve with vLLM's missing route.
 
-mod support;
+use crate::support;
 
 use oai_compat_mock::Reply;
 use support::{client, server};

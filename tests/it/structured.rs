@@ -1,7 +1,7 @@
 //! Structured outputs parsed into Rust types, against the mock. Both modes; the tests of the
 //! `schemars` feature run with `--features schemars`.
 
-mod support;
+use crate::support;
 
 use oai_compat::types::{
     ChatCompletionRequest, FinishReason, Message, ResponseFormat, ResponseRequest, ResponseStatus,

@@ -1,6 +1,6 @@
 //! Chat completions and text completions against the mock.
 
-mod support;
+use crate::support;
 
 use oai_compat::types::{
     ChatCompletionRequest, CompletionRequest, FinishReason, Message, ResponseFormat, Tool,

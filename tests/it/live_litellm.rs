@@ -5,8 +5,7 @@
 //! What differs from talking to vLLM directly is asserted here exactly as LiteLLM 1.108.7
 //! sends it (the README's "Behind LiteLLM's proxy" section lists it).
 
-#[path = "support/live.rs"]
-mod live;
+use crate::live;
 
 use std::time::{Duration, Instant};
 

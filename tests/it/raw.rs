@@ -1,7 +1,7 @@
 //! Raw JSON calls (`client.raw()`, `Router::raw_post`): any body sent as it is, the answer as
 //! JSON with status and request id, through the same retries and errors as typed calls.
 
-mod support;
+use crate::support;
 
 use oai_compat::{Client, Error, RequestOptions, Router};
 use oai_compat_mock::{MockServer, Reply};
@@ -116,7 +116,7 @@ async fn bad_bodies_and_paths_fail_before_sending() {
         .post("/completions", &json!([1, 2]))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
     assert!(
         err.to_string().contains("JSON object, not an array"),
         "{err}"
@@ -129,9 +129,9 @@ async fn bad_bodies_and_paths_fail_before_sending() {
         "/x\r\nEvil: 1",
     ] {
         let err = c.raw().post(path, &json!({})).await.unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{path:?}: {err:?}");
+        assert!(matches!(err, Error::InvalidRequest(_)), "{path:?}: {err:?}");
         let err = c.raw().get(path).await.unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{path:?}: {err:?}");
+        assert!(matches!(err, Error::InvalidRequest(_)), "{path:?}: {err:?}");
     }
     assert_eq!(srv.request_count(), 0);
 }

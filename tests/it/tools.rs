@@ -1,6 +1,6 @@
 //! Tools from Rust types, typed tool calls and the tool loop, against the mock. Both modes.
 
-mod support;
+use crate::support;
 
 use std::cell::RefCell;
 

@@ -1,7 +1,7 @@
 //! Every call is bounded: one deadline per attempt (redirect hops and error bodies included),
 //! redirect loops are final, and an oversized error body is still reported.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,8 +2,7 @@
 //! structured outputs, no tool parser needed), typed arguments, and the tool loop's round
 //! limit. Ignored unless run with `--ignored`.
 
-#[path = "support/live.rs"]
-mod live;
+use crate::live;
 
 use live::{CHAT_MODEL, live as client};
 use oai_compat::types::{ChatCompletionRequest, FinishReason, Message, Tool, ToolCall, ToolChoice};

@@ -1,6 +1,6 @@
 //! Streams in both modes: decoding, [DONE], in-band errors, truncation, timeouts, retries.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
@@ -423,4 +423,48 @@ async fn accumulated_stream_equals_the_non_streamed_response() {
     assert_eq!(a[0].function, b[0].function);
     assert!(!a[0].id.is_empty());
     assert_eq!(got.choices[0].finish_reason, full.choices[0].finish_reason);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn streams_read_to_their_end_reuse_one_connection() {
+    let srv = server();
+    let c = client(&srv);
+    let req = chat("reuse the connection");
+    for _ in 0..5 {
+        let mut stream = c.chat().create_stream(&req).await.unwrap();
+        let mut n = 0;
+        while stream.try_next().await.unwrap().is_some() {
+            n += 1;
+        }
+        assert!(n > 0);
+    }
+    // The rest of each body (the chunked encoding's end) is read after `[DONE]`, so the
+    // connection goes back to the pool instead of being closed.
+    assert_eq!(srv.connections(), 1, "one connection for five streams");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_body_left_open_after_done_does_not_hold_the_stream() {
+    let srv = server();
+    srv.enqueue(
+        Reply::sse()
+            .event(chunk_json("a"))
+            .done()
+            .pause(Duration::from_secs(5))
+            .event(chunk_json("never read")),
+    );
+    let c = client(&srv);
+    let started = Instant::now();
+    let mut stream = c.chat().create_stream(&chat("hi")).await.unwrap();
+    let mut text = String::new();
+    while let Some(chunk) = stream.try_next().await.unwrap() {
+        text.push_str(chunk.text());
+    }
+    assert_eq!(text, "a");
+    // The drain after `[DONE]` is bounded (50 ms); the server's 5 s pause is not waited for.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }

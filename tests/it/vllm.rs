@@ -1,6 +1,6 @@
 //! vLLM's own endpoints (server root, not `/v1`) against the mock.
 
-mod support;
+use crate::support;
 
 use oai_compat::types::{DetokenizeRequest, Message, RerankRequest, ScoreRequest, TokenizeRequest};
 use oai_compat_mock::Reply;

@@ -3,7 +3,7 @@
 //! the prompt and completion text. A capturing subscriber records every span's fields.
 #![cfg(feature = "tracing")]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -268,7 +268,7 @@ async fn embeddings_and_other_calls_are_named_and_never_show_the_key() {
 fn content_is_recorded_only_when_opted_in() {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
-            "captured_content_child",
+            "telemetry::captured_content_child",
             "--exact",
             "--ignored",
             "--test-threads=1",

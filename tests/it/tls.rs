@@ -1,8 +1,6 @@
 //! TLS failures say what is wrong with the certificate, in both modes.
 #![cfg(any(feature = "rustls", feature = "native-tls"))]
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;

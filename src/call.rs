@@ -1,0 +1,489 @@
+//! The call pipeline, the same for every endpoint and both modes: build the URL and the
+//! headers, serialise the body once, run the one retry loop (redirects followed inside an
+//! attempt), then decode the JSON answer or hand the body over as a stream.
+//!
+//! Resources reach it through one entry point per kind of call: [`Engine::get_json`],
+//! [`Engine::post_json`], [`Engine::post_stream`], [`Engine::send_json`] (a call without a
+//! body, decoded) and [`Engine::send`] (a call without a body whose answer is not needed).
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::body::{RequestBody, StreamRequest};
+use crate::config::{Config, limit};
+use crate::error::{ApiError, Error, Result, TimeoutPhase};
+use crate::headers::Headers;
+use crate::redirect;
+use crate::request::RequestOptions;
+use crate::response::{Response, ResponseMeta};
+use crate::retry;
+use crate::rt;
+use crate::stream::EventStream;
+use crate::telemetry::CallSpan;
+use crate::transport::{
+    AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Reading, Transport, deadline_after,
+    remaining,
+};
+use crate::url::redacted;
+
+/// The most of an error body that is read (the rest is not needed to explain the error).
+const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+/// Where a path is rooted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Path<'a> {
+    /// Under the base URL (`/chat/completions` → `http://host/v1/chat/completions`).
+    Api(&'a str),
+    /// Under the server root, for vLLM's own endpoints (`/health` → `http://host/health`).
+    Root(&'a str),
+}
+
+impl Path<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Path::Api(p) | Path::Root(p) => p,
+        }
+    }
+}
+
+/// What a client runs on: its validated configuration and its transport (the connection
+/// pool). Shared by the clones of a client and borrowed by its resource handles.
+pub(crate) struct Engine {
+    pub(crate) config: Config,
+    transport: Transport,
+    /// The server root (base URL minus a trailing `/v1`), for vLLM's own endpoints.
+    pub(crate) root_url: String,
+}
+
+impl Engine {
+    pub(crate) fn new(config: Config) -> Result<Engine> {
+        let transport = Transport::new(&config)?;
+        let root_url = config
+            .base_url
+            .strip_suffix("/v1")
+            .unwrap_or(&config.base_url)
+            .to_owned();
+        Ok(Engine {
+            config,
+            transport,
+            root_url,
+        })
+    }
+
+    /// The URL of `path` with the options' query appended.
+    fn url(&self, path: Path<'_>, opts: &RequestOptions) -> String {
+        let (base, path) = match path {
+            Path::Api(p) => (&self.config.base_url, p),
+            Path::Root(p) => (&self.root_url, p),
+        };
+        crate::url::join(base, path, &opts.query)
+    }
+
+    /// `e` with the API key replaced in every field (servers and proxies echo it).
+    fn redact(&self, mut e: Error) -> Error {
+        if let Some(key) = &self.config.api_key {
+            e.redact(key.expose());
+        }
+        e
+    }
+
+    /// The headers of every attempt of a call.
+    fn headers(&self, opts: &RequestOptions, reading: Reading, has_body: bool) -> Result<Headers> {
+        let cfg = &self.config;
+        // The builder's headers were checked at build(); a call's are checked here.
+        opts.headers.validate().map_err(Error::config)?;
+        let mut h = Headers::with_capacity(5 + cfg.headers.len() + opts.headers.len());
+        let accept = match reading {
+            Reading::Stream => "text/event-stream",
+            Reading::Whole => "application/json",
+        };
+        h.push("accept", accept);
+        if has_body {
+            h.push("content-type", "application/json");
+        }
+        if let Some(k) = &cfg.api_key {
+            h.push("authorization", format!("Bearer {}", k.expose()));
+        }
+        if let Some(o) = &cfg.organization {
+            h.push("openai-organization", o.as_str());
+        }
+        if let Some(p) = &cfg.project {
+            h.push("openai-project", p.as_str());
+        }
+        h.set_all(&cfg.headers);
+        h.set_all(&opts.headers);
+        Ok(h)
+    }
+}
+
+/// One call as the retry loop sends it.
+struct Call<'a> {
+    method: Method,
+    path: Path<'a>,
+    body: Option<Body>,
+    reading: Reading,
+    options: &'a RequestOptions,
+}
+
+/// What a call's retry loop ends with: the response (its body read unless streamed), the
+/// retry count, and the call's span (still open: decoding or the stream adds to it).
+struct Executed {
+    response: HttpResponse,
+    body: Vec<u8>,
+    meta: ResponseMeta,
+    span: CallSpan,
+}
+
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+impl Engine {
+    /// `GET path`, the answer decoded as a `T` (`what` names it in errors: "model list").
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: Path<'_>,
+        opts: &RequestOptions,
+        what: &'static str,
+    ) -> Result<Response<T>> {
+        self.send_json(Method::Get, path, opts, what).await
+    }
+
+    /// A call without a body (`GET`, a `POST` that takes none), the answer decoded as a `T`.
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: Path<'_>,
+        opts: &RequestOptions,
+        what: &'static str,
+    ) -> Result<Response<T>> {
+        let call = Call {
+            method,
+            path,
+            body: None,
+            reading: Reading::Whole,
+            options: opts,
+        };
+        self.json(call, what).await
+    }
+
+    /// `POST path` with `req` as JSON, the answer decoded as a `T`.
+    pub(crate) async fn post_json<T: DeserializeOwned, B: RequestBody + ?Sized>(
+        &self,
+        path: Path<'_>,
+        req: &B,
+        opts: &RequestOptions,
+        what: &'static str,
+    ) -> Result<Response<T>> {
+        let call = Call {
+            method: Method::Post,
+            path,
+            body: Some(crate::body::plain(req, opts)?),
+            reading: Reading::Whole,
+            options: opts,
+        };
+        self.json(call, what).await
+    }
+
+    /// `POST path` with `req` as JSON and `stream: true`, the answer handed over as a stream
+    /// of `T`. Retried only until the response headers arrive, never after.
+    pub(crate) async fn post_stream<T: DeserializeOwned, B: StreamRequest + ?Sized>(
+        &self,
+        path: Path<'_>,
+        req: &B,
+        opts: &RequestOptions,
+    ) -> Result<EventStream<T>> {
+        let call = Call {
+            method: Method::Post,
+            path,
+            body: Some(crate::body::streamed(req, opts)?),
+            reading: Reading::Stream,
+            options: opts,
+        };
+        let done = self.execute(call).await?;
+        let idle = self.config.timeouts.stream_idle.and_then(limit);
+        let span = done.span.into_stream(done.meta.retries_taken);
+        let key = self.config.api_key.clone();
+        Ok(EventStream::new(done.response, done.meta, idle, key, span))
+    }
+
+    /// A call without a body whose answer is not needed (`GET /health`, `DELETE`): its meta.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: Path<'_>,
+        opts: &RequestOptions,
+    ) -> Result<ResponseMeta> {
+        let call = Call {
+            method,
+            path,
+            body: None,
+            reading: Reading::Whole,
+            options: opts,
+        };
+        Ok(self.execute(call).await?.meta)
+    }
+
+    /// A non-streamed call, its body decoded as a `T`.
+    async fn json<T: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+        what: &'static str,
+    ) -> Result<Response<T>> {
+        // A body over the limit is reported as the endpoint's ("the chat completion response").
+        let done = self.execute(call).await.map_err(|mut e| {
+            if let Error::Decode(d) = &mut e {
+                d.what = what;
+            }
+            e
+        })?;
+        let Executed {
+            body, meta, span, ..
+        } = done;
+        let retries = meta.retries_taken;
+        let failed = |source: &dyn std::fmt::Display| {
+            let mut e = Error::decode(what, source, &body, meta.request_id().map(str::to_owned));
+            e.set_retries_taken(retries);
+            let e = self.redact(e);
+            span.error(&e, retries);
+            e
+        };
+        if body.is_empty() {
+            return Err(failed(&"the body is empty"));
+        }
+        match serde_json::from_slice::<T>(&body) {
+            Ok(value) => {
+                span.response(retries, &body);
+                Ok(Response { value, meta })
+            }
+            Err(source) => Err(failed(&source)),
+        }
+    }
+
+    /// The one retry loop: sends, reads the body of a non-streamed 2xx, turns non-2xx into
+    /// [`Error::Api`], and retries what the policy allows, sleeping in between.
+    async fn execute(&self, call: Call<'_>) -> Result<Executed> {
+        let opts = call.options;
+        let cfg = &self.config;
+        if opts.timeout == Some(Duration::ZERO) {
+            return Err(Error::config(
+                "RequestOptions::timeout is zero: the call could never succeed; use a positive duration (Duration::MAX for no limit)",
+            ));
+        }
+        let url = self.url(call.path, opts);
+        let headers = self
+            .headers(opts, call.reading, call.body.is_some())
+            .map_err(|e| self.redact(e))?;
+        let req = HttpRequest {
+            method: call.method,
+            url: &url,
+            headers: &headers,
+            body: call.body.as_ref(),
+            reading: call.reading,
+            timeouts: AttemptTimeouts {
+                request: limit(opts.timeout.unwrap_or(cfg.timeouts.request)),
+                stream_total: cfg.timeouts.stream_total.and_then(limit),
+            },
+            deadline: None,
+        };
+        let path = call.path.as_str();
+        let span = CallSpan::start(call.method, path, &url, call.body.as_deref());
+        let mut budget = retry::Budget::new(opts.max_retries.unwrap_or(cfg.max_retries));
+        loop {
+            let retries = budget.taken();
+            // The attempt's span closes at the end of this block, before any backoff sleep.
+            let outcome = {
+                let attempt_span = span.attempt(retries);
+                // Redacted before anything (the retry log, the span) can show it.
+                let outcome = self.attempt(&req).await.map_err(|e| self.redact(e));
+                match &outcome {
+                    Ok((response, _)) => attempt_span.status(response.status),
+                    Err(e) => attempt_span.error(e, retries),
+                }
+                outcome
+            };
+            let err = match outcome {
+                Ok((mut response, body)) => {
+                    log::debug!(
+                        "{} {path} -> {} (request id {:?}, {retries} retries)",
+                        call.method.as_str(),
+                        response.status,
+                        response.headers.request_id(),
+                    );
+                    span.status(response.status);
+                    let meta = ResponseMeta {
+                        status: response.status,
+                        // A streamed response keeps reading its body, not its headers.
+                        headers: std::mem::take(&mut response.headers),
+                        retries_taken: retries,
+                    };
+                    return Ok(Executed {
+                        response,
+                        body,
+                        meta,
+                        span,
+                    });
+                }
+                Err(e) => e,
+            };
+            match budget.next_delay(&err) {
+                Some(d) => {
+                    log::info!(
+                        "{} {path}: {err}; retrying in {d:.3?} (retry {} of {}, request id {:?})",
+                        call.method.as_str(),
+                        budget.taken(),
+                        opts.max_retries.unwrap_or(cfg.max_retries),
+                        err.request_id()
+                    );
+                    rt::sleep(d).await;
+                }
+                None => {
+                    let err = budget.give_up(err);
+                    span.error(&err, retries);
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// One attempt: a 2xx response (with its body unless streamed), or the error to judge.
+    /// Redirects are followed here, so a redirect is never counted as a retry.
+    ///
+    /// The attempt has one deadline, set here once: it bounds every redirect hop and every
+    /// body that is not handed over as a stream (an error body, a JSON answer to a stream
+    /// request), in both modes.
+    async fn attempt(&self, req: &HttpRequest<'_>) -> Result<(HttpResponse, Vec<u8>)> {
+        let req = HttpRequest {
+            deadline: deadline_after(req.timeouts.request),
+            ..*req
+        };
+        let mut response = self.send_one(&req).await?;
+        let mut hop: Option<(String, Headers)> = None;
+        let mut trail = redirect::Trail::new(req.url);
+        while redirect::is_redirect(response.status) {
+            let (url, headers) = match &hop {
+                Some((u, h)) => (u.as_str(), h),
+                None => (req.url, req.headers),
+            };
+            let next =
+                redirect::next_hop(req.method, response.status, url, &response.headers, headers)?;
+            trail.push(response.status, &response.headers, &next.0)?;
+            log::debug!(
+                "HTTP {} redirect from {} to {}",
+                response.status,
+                redacted(url),
+                redacted(&next.0)
+            );
+            // The redirect's body is not needed: dropping the response closes its connection
+            // instead of waiting for a body a server may never finish.
+            drop(response);
+            let follow = HttpRequest {
+                url: &next.0,
+                headers: &next.1,
+                ..req
+            };
+            response = self.send_one(&follow).await?;
+            hop = Some(next);
+        }
+        if !(200..300).contains(&response.status) {
+            // An error body that breaks off, stalls or is too long still leaves the status and
+            // the start of the body to report.
+            let (body, _) = response.read_prefix(MAX_ERROR_BODY, req.deadline).await;
+            let headers = std::mem::take(&mut response.headers);
+            let api = ApiError::from_response(response.status, headers, &body);
+            return Err(Error::Api(Box::new(api)));
+        }
+        if req.reading == Reading::Stream {
+            // A server that ignores `stream: true` (or a proxy's page) answers with a plain
+            // body: say so, instead of reporting an event stream that "ended early".
+            let ct = response.headers.get("content-type").unwrap_or("");
+            if !ct.is_empty() && !ct.to_ascii_lowercase().starts_with("text/event-stream") {
+                let why = format!(
+                    "expected an event stream (text/event-stream), got `{ct}`; the server may not support streaming"
+                );
+                let (body, _) = response.read_prefix(MAX_ERROR_BODY, req.deadline).await;
+                let id = response.headers.request_id().map(str::to_owned);
+                return Err(Error::decode("stream", why, &body, id));
+            }
+            return Ok((response, Vec::new()));
+        }
+        let body = response
+            .read_body(self.config.max_response_bytes, req.deadline)
+            .await?;
+        Ok((response, body))
+    }
+
+    /// One request of an attempt (the first, or a redirect hop), by the attempt's deadline.
+    async fn send_one(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
+        if remaining(req.deadline) == Some(Duration::ZERO) {
+            return Err(Error::timeout(TimeoutPhase::Request, req.timeouts.request));
+        }
+        self.transport
+            .send(req)
+            .await
+            .map_err(|e| e.with_host(crate::url::authority(req.url)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientBuilder;
+
+    fn engine(b: ClientBuilder) -> Engine {
+        Engine::new(b.use_env(false).into_config().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn url_building_and_root() {
+        let e = engine(ClientBuilder::new().base_url("http://h:1/v1"));
+        assert_eq!(e.root_url, "http://h:1");
+        let o = RequestOptions::new().query("a b", "c&d").query("x", "1");
+        assert_eq!(
+            e.url(Path::Api("/models"), &o),
+            "http://h:1/v1/models?a%20b=c%26d&x=1"
+        );
+        assert_eq!(
+            e.url(Path::Root("/health"), &RequestOptions::new()),
+            "http://h:1/health"
+        );
+    }
+
+    #[test]
+    fn no_key_means_no_authorization_header() {
+        let e = engine(ClientBuilder::new().base_url("http://h"));
+        let h = e
+            .headers(&RequestOptions::new(), Reading::Whole, true)
+            .unwrap();
+        assert_eq!(h.get("authorization"), None);
+        assert_eq!(h.get("content-type"), Some("application/json"));
+        let e = engine(
+            ClientBuilder::new()
+                .base_url("http://h")
+                .api_key("EMPTY")
+                .header("X-Trace", "a"),
+        );
+        let h = e
+            .headers(
+                &RequestOptions::new().header("x-trace", "b"),
+                Reading::Stream,
+                false,
+            )
+            .unwrap();
+        assert_eq!(h.get("authorization"), Some("Bearer EMPTY"));
+        assert_eq!(h.get("accept"), Some("text/event-stream"));
+        assert_eq!(h.get_all("X-TRACE").collect::<Vec<_>>(), ["b"]);
+        assert_eq!(h.get("content-type"), None);
+    }
+
+    #[test]
+    fn a_bad_call_header_is_refused_before_sending() {
+        let e = engine(ClientBuilder::new().base_url("http://h"));
+        let err = e
+            .headers(
+                &RequestOptions::new().header("x-a", "1\r\nx-b: 2"),
+                Reading::Whole,
+                false,
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+    }
+}
