@@ -21,7 +21,8 @@
 //! - `chunk/<fixture>`: one streamed chat chunk from `tests/fixtures/` decoded into
 //!   [`ChatCompletionChunk`] with `serde_json::from_str`, as the stream does per event: the
 //!   first (role) chunk, a tool-call piece and reasoning pieces (under both names) of vLLM,
-//!   and OpenAI's content chunk (with `service_tier` and `obfuscation`, kept in `extra`).
+//!   and OpenAI's content chunk (with `service_tier` and `obfuscation`, kept in `extra`);
+//!   `chunk/vllm_completion`: a text-completion chunk of vLLM into [`Completion`].
 //! - `chunk_stream/<shape>_1000`: every chunk of a 1,000-chunk stream (`support/streams.rs`,
 //!   1,003 chunks with the role, finish and usage chunks), in vLLM's shape and in OpenAI's
 //!   (the shared harness's mock server). Elements/s are chunks/s.
@@ -38,8 +39,8 @@ use std::hint::black_box;
 use base64::Engine as _;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use oai_compat::types::{
-    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, EmbeddingResponse, Message,
-    ModelList, StreamOptions, Tool,
+    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, EmbeddingResponse,
+    Message, ModelList, StreamOptions, Tool,
 };
 use serde_json::{Value, json};
 
@@ -71,6 +72,9 @@ const CHUNKS: [(&str, &str); 5] = [
         include_str!("../tests/fixtures/openai_chat_chunk_content.json"),
     ),
 ];
+
+/// A text-completion stream chunk as vLLM sends it (`Completion` is also the chunk type).
+const VLLM_COMPLETION_CHUNK: &str = r#"{"id":"cmpl-8f2c6d0b2a1e4c3f9a7b5d4e3c2b1a09","object":"text_completion","created":1761234567,"model":"Qwen/Qwen3-8B","choices":[{"index":0,"text":" Paris","logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}"#;
 
 #[path = "support/streams.rs"]
 mod streams;
@@ -271,6 +275,11 @@ fn chunks(c: &mut Criterion) {
             b.iter(|| serde_json::from_str::<ChatCompletionChunk>(black_box(text)).unwrap())
         });
     }
+    let parsed: Completion = serde_json::from_str(VLLM_COMPLETION_CHUNK).unwrap();
+    assert_eq!(parsed.text(), " Paris");
+    g.bench_function("vllm_completion", |b| {
+        b.iter(|| serde_json::from_str::<Completion>(black_box(VLLM_COMPLETION_CHUNK)).unwrap())
+    });
     g.finish();
 
     let mut g = c.benchmark_group("chunk_stream");

@@ -14,8 +14,8 @@ use super::common::{
 };
 use super::input::Texts;
 
-// `Deserialize` of the stream chunk types.
-mod chunk_decode;
+// `Deserialize` of the stream chunk types; its field helpers also serve `completions`.
+pub(super) mod chunk_decode;
 
 /// The author of a chat message. Open: an unknown role is kept in [`Role::Other`].
 ///

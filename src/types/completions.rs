@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::common::{
-    Extra, FinishReason, StopReason, StreamOptions, Usage, VllmParams, lenient_timestamp,
-    null_default,
+    Extra, FinishReason, StopReason, StreamOptions, Usage, VllmParams, null_default,
 };
 use super::input::{Prompt, Texts};
+
+// `Deserialize` of `Completion` and `CompletionChoice`, without flatten's buffering.
+mod decode;
 
 /// The body of `POST /v1/completions`.
 ///
@@ -96,23 +98,21 @@ impl CompletionRequest {
 
 /// The response of a text completion; also each chunk of a streamed one (the last chunk of a
 /// stream with `include_usage` has `choices: []` and the `usage`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+///
+/// Decoded leniently, like the other response types (a missing key or `null` gives the field's
+/// default; unknown keys go to `extra`), but by a hand-written decoder rather than a derived
+/// one, so that a stream does not pay for the `extra` catch-alls on every chunk.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Completion {
     /// The completion id (vLLM: `cmpl-` followed by the request id).
-    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// Always `"text_completion"`.
-    #[serde(deserialize_with = "null_default")]
     pub object: String,
     /// Creation time, Unix seconds.
-    #[serde(deserialize_with = "lenient_timestamp")]
     pub created: u64,
     /// The model that answered.
-    #[serde(deserialize_with = "null_default")]
     pub model: String,
     /// The generated choices.
-    #[serde(deserialize_with = "null_default")]
     pub choices: Vec<CompletionChoice>,
     /// Token counts (on a stream: the last chunk, with `include_usage`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,14 +140,11 @@ impl Completion {
 }
 
 /// One generated choice of a [`Completion`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CompletionChoice {
     /// The position of this choice (across prompts and `n`).
-    #[serde(deserialize_with = "null_default")]
     pub index: u32,
     /// The generated text (on a stream: the new text of this chunk).
-    #[serde(deserialize_with = "null_default")]
     pub text: String,
     /// Why generation stopped.
     #[serde(skip_serializing_if = "Option::is_none")]

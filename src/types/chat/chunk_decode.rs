@@ -10,6 +10,9 @@
 //! key given twice is an error, the last of an unknown key given twice wins, and a delta's
 //! `reasoning` is read from `reasoning` or, when that is absent or `null`,
 //! `reasoning_content`.
+//!
+//! The field helpers (`Key`, `Timestamp`, `once`, `once_or_default`, `keep`) also serve the
+//! completion decoder (`completions/decode.rs`), whose response type is its stream chunk.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -22,7 +25,7 @@ use crate::types::common::{Extra, lenient_timestamp};
 
 /// An object key, borrowed from the input when it has no escapes (the usual case), so
 /// matching it against the known names allocates nothing.
-struct Key<'de>(Cow<'de, str>);
+pub(in crate::types) struct Key<'de>(pub(in crate::types) Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -53,7 +56,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 /// `created`, read leniently (an integer, a float, or `null`).
-struct Timestamp(u64);
+pub(in crate::types) struct Timestamp(pub(in crate::types) u64);
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -62,7 +65,11 @@ impl<'de> Deserialize<'de> for Timestamp {
 }
 
 /// Reads the value of the known field `name` into `slot`; a second occurrence is an error.
-fn once<'de, A, T>(map: &mut A, slot: &mut Option<T>, name: &'static str) -> Result<(), A::Error>
+pub(in crate::types) fn once<'de, A, T>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    name: &'static str,
+) -> Result<(), A::Error>
 where
     A: MapAccess<'de>,
     T: Deserialize<'de>,
@@ -75,7 +82,7 @@ where
 }
 
 /// Like [`once`] for a field that is not an `Option`: `null` gives its default.
-fn once_or_default<'de, A, T>(
+pub(in crate::types) fn once_or_default<'de, A, T>(
     map: &mut A,
     slot: &mut Option<T>,
     name: &'static str,
@@ -92,7 +99,7 @@ where
 }
 
 /// Keeps the value of a key this crate has no field for.
-fn keep<'de, A: MapAccess<'de>>(
+pub(in crate::types) fn keep<'de, A: MapAccess<'de>>(
     map: &mut A,
     extra: &mut Extra,
     key: Key<'de>,
@@ -233,10 +240,111 @@ impl<'de> Deserialize<'de> for ChatDelta {
     }
 }
 
+/// Decodes `text` as `T` (hand-written) and as `R` (the derived reference); both must fail,
+/// or both succeed with the same result as JSON, which shows every field and every `extra`
+/// entry. Returns the `T`.
+#[cfg(test)]
+pub(in crate::types) fn decoded_alike<T, R>(text: &str) -> Option<T>
+where
+    T: serde::de::DeserializeOwned + serde::Serialize,
+    R: serde::de::DeserializeOwned + serde::Serialize,
+{
+    match (
+        serde_json::from_str::<T>(text),
+        serde_json::from_str::<R>(text),
+    ) {
+        (Ok(ours), Ok(reference)) => {
+            assert_eq!(
+                serde_json::to_value(&ours).unwrap(),
+                serde_json::to_value(&reference).unwrap(),
+                "{text}"
+            );
+            Some(ours)
+        }
+        (Err(_), Err(_)) => None,
+        (ours, reference) => panic!(
+            "{text}: hand-written {:?}, derived {:?}",
+            ours.map(|_| ()),
+            reference.map(|_| ())
+        ),
+    }
+}
+
+/// The documents `text` (a JSON object) turns into when each of its values, one at a time, is
+/// replaced by each of a set of values of other types and shapes (`null`, numbers, strings,
+/// arrays, objects), and when each key is renamed to an unknown one: inputs on which a
+/// hand-written decoder must agree with the derived one it replaces.
+#[cfg(test)]
+pub(in crate::types) fn variants(text: &str) -> Vec<String> {
+    use serde_json::{Value, json};
+
+    fn paths(v: &Value, at: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+        out.push(at.clone());
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m {
+                    at.push(json!(k));
+                    paths(child, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, child) in a.iter().enumerate() {
+                    at.push(json!(i));
+                    paths(child, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    fn at_mut<'a>(v: &'a mut Value, path: &[Value]) -> &'a mut Value {
+        path.iter().fold(v, |v, step| match step {
+            Value::String(k) => &mut v[k.as_str()],
+            Value::Number(i) => &mut v[i.as_u64().unwrap() as usize],
+            _ => unreachable!(),
+        })
+    }
+    let replacements = [
+        json!(null),
+        json!(0),
+        json!(-1),
+        json!(1.5),
+        json!(4_294_967_296_u64),
+        json!(""),
+        json!("stop"),
+        json!("assistant"),
+        json!([]),
+        json!([1, "a"]),
+        json!({}),
+        json!({"index": 2, "content": "x", "text": "y", "unknown": [1]}),
+        json!(true),
+    ];
+    let doc: Value = serde_json::from_str(text).unwrap();
+    let mut all = Vec::new();
+    paths(&doc, &mut Vec::new(), &mut all);
+    let mut out = Vec::new();
+    for path in &all {
+        for replacement in &replacements {
+            let mut changed = doc.clone();
+            *at_mut(&mut changed, path) = replacement.clone();
+            out.push(changed.to_string());
+        }
+        if let Some((Value::String(key), parent)) = path.split_last() {
+            let mut changed = doc.clone();
+            let object = at_mut(&mut changed, parent).as_object_mut().unwrap();
+            let value = object.remove(key).unwrap();
+            object.insert(format!("x_{key}"), value);
+            out.push(changed.to_string());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Serialize;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::super::{ChatLogprobs, Role, ToolCallDelta};
     use super::*;
@@ -332,27 +440,8 @@ mod tests {
         }
     }
 
-    /// Decodes `text` both ways; both must fail, or both succeed with the same result (as
-    /// JSON, which shows every field and every `extra` entry).
     fn agree(text: &str) -> Option<ChatCompletionChunk> {
-        let ours = serde_json::from_str::<ChatCompletionChunk>(text);
-        let reference = serde_json::from_str::<derived::Chunk>(text);
-        match (ours, reference) {
-            (Ok(ours), Ok(reference)) => {
-                assert_eq!(
-                    serde_json::to_value(&ours).unwrap(),
-                    serde_json::to_value(&reference).unwrap(),
-                    "{text}"
-                );
-                Some(ours)
-            }
-            (Err(_), Err(_)) => None,
-            (ours, reference) => panic!(
-                "{text}: hand-written {:?}, derived {:?}",
-                ours.map(|_| ()),
-                reference.map(|_| ())
-            ),
-        }
+        decoded_alike::<ChatCompletionChunk, derived::Chunk>(text)
     }
 
     const FIXTURES: [&str; 11] = [
@@ -377,73 +466,15 @@ mod tests {
     }
 
     /// Every value of every fixture, one at a time, replaced by each of a set of values of
-    /// other types and shapes (`null`, numbers, strings, arrays, objects), and every key
-    /// renamed to an unknown one: the two decoders must agree on each of these documents.
+    /// other types and shapes, and every key renamed to an unknown one: the two decoders must
+    /// agree on each of these documents.
     #[test]
     fn every_value_replaced_decodes_as_derived() {
-        fn paths(v: &Value, at: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
-            out.push(at.clone());
-            match v {
-                Value::Object(m) => {
-                    for (k, child) in m {
-                        at.push(json!(k));
-                        paths(child, at, out);
-                        at.pop();
-                    }
-                }
-                Value::Array(a) => {
-                    for (i, child) in a.iter().enumerate() {
-                        at.push(json!(i));
-                        paths(child, at, out);
-                        at.pop();
-                    }
-                }
-                _ => {}
-            }
-        }
-        fn at_mut<'a>(v: &'a mut Value, path: &[Value]) -> &'a mut Value {
-            path.iter().fold(v, |v, step| match step {
-                Value::String(k) => &mut v[k.as_str()],
-                Value::Number(i) => &mut v[i.as_u64().unwrap() as usize],
-                _ => unreachable!(),
-            })
-        }
-        let replacements = [
-            json!(null),
-            json!(0),
-            json!(-1),
-            json!(1.5),
-            json!(4_294_967_296_u64),
-            json!(""),
-            json!("stop"),
-            json!("assistant"),
-            json!([]),
-            json!([1, "a"]),
-            json!({}),
-            json!({"index": 2, "content": "x", "unknown": [1]}),
-            json!(true),
-        ];
         let mut checked = 0;
         for text in FIXTURES {
-            let doc: Value = serde_json::from_str(text).unwrap();
-            let mut all = Vec::new();
-            paths(&doc, &mut Vec::new(), &mut all);
-            for path in &all {
-                for replacement in &replacements {
-                    let mut changed = doc.clone();
-                    *at_mut(&mut changed, path) = replacement.clone();
-                    agree(&changed.to_string());
-                    checked += 1;
-                }
-                // The key itself renamed: known fields become unknown ones.
-                if let Some((Value::String(key), parent)) = path.split_last() {
-                    let mut changed = doc.clone();
-                    let object = at_mut(&mut changed, parent).as_object_mut().unwrap();
-                    let value = object.remove(key).unwrap();
-                    object.insert(format!("x_{key}"), value);
-                    agree(&changed.to_string());
-                    checked += 1;
-                }
+            for variant in variants(text) {
+                agree(&variant);
+                checked += 1;
             }
         }
         assert!(checked > 1000, "{checked}");
