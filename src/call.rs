@@ -6,6 +6,7 @@
 //! [`Engine::post_json`], [`Engine::post_stream`], [`Engine::send_json`] (a call without a
 //! body, decoded) and [`Engine::send`] (a call without a body whose answer is not needed).
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -54,6 +55,16 @@ pub(crate) struct Engine {
     transport: Transport,
     /// The server root (base URL minus a trailing `/v1`), for vLLM's own endpoints.
     pub(crate) root_url: String,
+    /// The headers of every call of each kind, built once: a call without headers of its own
+    /// sends these as they are.
+    headers: BaseHeaders,
+}
+
+/// The client's headers for each kind of call (see [`Engine::base_headers`]).
+struct BaseHeaders {
+    json: Headers,
+    json_with_body: Headers,
+    stream_with_body: Headers,
 }
 
 impl Engine {
@@ -64,10 +75,16 @@ impl Engine {
             .strip_suffix("/v1")
             .unwrap_or(&config.base_url)
             .to_owned();
+        let headers = BaseHeaders {
+            json: base_headers(&config, Reading::Whole, false),
+            json_with_body: base_headers(&config, Reading::Whole, true),
+            stream_with_body: base_headers(&config, Reading::Stream, true),
+        };
         Ok(Engine {
             config,
             transport,
             root_url,
+            headers,
         })
     }
 
@@ -88,33 +105,53 @@ impl Engine {
         e
     }
 
-    /// The headers of every attempt of a call.
-    fn headers(&self, opts: &RequestOptions, reading: Reading, has_body: bool) -> Result<Headers> {
-        let cfg = &self.config;
-        // The builder's headers were checked at build(); a call's are checked here.
-        opts.headers.validate().map_err(Error::config)?;
-        let mut h = Headers::with_capacity(5 + cfg.headers.len() + opts.headers.len());
-        let accept = match reading {
-            Reading::Stream => "text/event-stream",
-            Reading::Whole => "application/json",
+    /// The headers of every attempt of a call: the client's for its kind, with the call's own
+    /// on top (checked here; the builder's were checked at `build()`).
+    fn headers(
+        &self,
+        opts: &RequestOptions,
+        reading: Reading,
+        has_body: bool,
+    ) -> Result<Cow<'_, Headers>> {
+        let base = match (reading, has_body) {
+            (Reading::Whole, false) => &self.headers.json,
+            (Reading::Whole, true) => &self.headers.json_with_body,
+            // Every streamed call has a body; one without would still ask for a stream.
+            (Reading::Stream, _) => &self.headers.stream_with_body,
         };
-        h.push("accept", accept);
-        if has_body {
-            h.push("content-type", "application/json");
+        if opts.headers.is_empty() {
+            return Ok(Cow::Borrowed(base));
         }
-        if let Some(k) = &cfg.api_key {
-            h.push("authorization", format!("Bearer {}", k.expose()));
-        }
-        if let Some(o) = &cfg.organization {
-            h.push("openai-organization", o.as_str());
-        }
-        if let Some(p) = &cfg.project {
-            h.push("openai-project", p.as_str());
-        }
-        h.set_all(&cfg.headers);
+        opts.headers.validate().map_err(Error::config)?;
+        let mut h = base.clone();
         h.set_all(&opts.headers);
-        Ok(h)
+        Ok(Cow::Owned(h))
     }
+}
+
+/// The client's headers for one kind of call: `Accept`, `Content-Type` when there is a body,
+/// the key, organization and project, and the builder's headers (which win).
+fn base_headers(cfg: &Config, reading: Reading, has_body: bool) -> Headers {
+    let mut h = Headers::with_capacity(5 + cfg.headers.len());
+    let accept = match reading {
+        Reading::Stream => "text/event-stream",
+        Reading::Whole => "application/json",
+    };
+    h.push("accept", accept);
+    if has_body {
+        h.push("content-type", "application/json");
+    }
+    if let Some(k) = &cfg.api_key {
+        h.push("authorization", format!("Bearer {}", k.expose()));
+    }
+    if let Some(o) = &cfg.organization {
+        h.push("openai-organization", o.as_str());
+    }
+    if let Some(p) = &cfg.project {
+        h.push("openai-project", p.as_str());
+    }
+    h.set_all(&cfg.headers);
+    h
 }
 
 /// One call as the retry loop sends it.

@@ -234,9 +234,14 @@ pub(crate) fn authority(url: &str) -> &str {
     authority.rsplit('@').next().unwrap_or(authority)
 }
 
+/// True when the URL's host needs no name lookup: an IP literal or `localhost`.
+pub(crate) fn host_is_literal(url: &str) -> bool {
+    let (host, _) = host_port(url);
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok()
+}
+
 /// Host and port of a URL (the scheme's default port when none is written), IPv6 brackets
 /// removed: OpenTelemetry's `server.address` and `server.port`.
-#[cfg(any(feature = "tracing", test))]
 pub(crate) fn host_port(url: &str) -> (&str, Option<u16>) {
     let scheme = scheme_and_authority(url).map_or("http", |(s, _)| s);
     let authority = authority(url);
@@ -304,6 +309,26 @@ pub(crate) fn resolve(from: &str, location: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn literal_hosts_need_no_lookup() {
+        for url in [
+            "http://127.0.0.1:8000/v1",
+            "http://[::1]:8000/v1",
+            "http://LOCALHOST/v1",
+            "https://10.0.0.2/x",
+        ] {
+            assert!(host_is_literal(url), "{url}");
+        }
+        for url in [
+            "http://vllm:8000/v1",
+            "https://api.openai.com/v1",
+            "http://localhost.example/v1",
+        ] {
+            assert!(!host_is_literal(url), "{url}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -108,15 +108,27 @@ impl Transport {
             (Some(c), Some(l)) => Some(c.min(l)),
             (c, l) => c.or(l),
         };
-        let cfg = self
-            .agent
-            .configure_request(request)
-            .timeout_resolve(left)
-            .timeout_connect(connect);
-        let request = if stream {
-            cfg.timeout_global(t.stream_total).build()
+        // A request-level configuration costs a copy of the agent's per request: skip it when
+        // the agent's own settings already keep within the deadline (a connect timeout that
+        // fits in it, and a host that needs no lookup).
+        let agent_suffices = !stream
+            && left.is_none_or(|l| {
+                crate::config::limit(self.connect).is_some_and(|c| c <= l)
+                    && crate::url::host_is_literal(req.url)
+            });
+        let request = if agent_suffices {
+            request
         } else {
-            cfg.build()
+            let cfg = self
+                .agent
+                .configure_request(request)
+                .timeout_resolve(left)
+                .timeout_connect(connect);
+            if stream {
+                cfg.timeout_global(t.stream_total).build()
+            } else {
+                cfg.build()
+            }
         };
         let started = Instant::now();
         let response = {
