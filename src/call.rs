@@ -502,13 +502,21 @@ mod tests {
             .headers(
                 &RequestOptions::new().header("x-trace", "b"),
                 Reading::Stream,
-                false,
+                true,
             )
             .unwrap();
         assert_eq!(h.get("authorization"), Some("Bearer EMPTY"));
         assert_eq!(h.get("accept"), Some("text/event-stream"));
         assert_eq!(h.get_all("X-TRACE").collect::<Vec<_>>(), ["b"]);
-        assert_eq!(h.get("content-type"), None);
+        assert_eq!(h.get("content-type"), Some("application/json"));
+        // Without headers of its own a call borrows the client's, built once.
+        let plain = e
+            .headers(&RequestOptions::new(), Reading::Whole, false)
+            .unwrap();
+        assert!(matches!(plain, Cow::Borrowed(_)));
+        assert_eq!(plain.get("content-type"), None);
+        assert_eq!(plain.get("accept"), Some("application/json"));
+        assert_eq!(plain.get_all("x-trace").collect::<Vec<_>>(), ["a"]);
     }
 
     #[test]

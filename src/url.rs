@@ -235,6 +235,7 @@ pub(crate) fn authority(url: &str) -> &str {
 }
 
 /// True when the URL's host needs no name lookup: an IP literal or `localhost`.
+#[cfg(any(feature = "blocking", test))]
 pub(crate) fn host_is_literal(url: &str) -> bool {
     let (host, _) = host_port(url);
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok()
@@ -242,6 +243,7 @@ pub(crate) fn host_is_literal(url: &str) -> bool {
 
 /// Host and port of a URL (the scheme's default port when none is written), IPv6 brackets
 /// removed: OpenTelemetry's `server.address` and `server.port`.
+#[cfg(any(feature = "blocking", feature = "tracing", test))]
 pub(crate) fn host_port(url: &str) -> (&str, Option<u16>) {
     let scheme = scheme_and_authority(url).map_or("http", |(s, _)| s);
     let authority = authority(url);
