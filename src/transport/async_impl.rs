@@ -176,6 +176,9 @@ impl HttpResponse {
         deadline: Option<Instant>,
     ) -> (Vec<u8>, Option<Error>) {
         let mut out = Vec::with_capacity(super::capacity_hint(&self.headers, max));
+        // A non-streamed request's own reqwest timeout (the time left in the attempt, set in
+        // `send`) covers its body too: a second timer per request would only cost.
+        let deadline = if self.stream { deadline } else { None };
         loop {
             let next =
                 std::future::poll_fn(|cx| self.poll_until(cx, deadline, TimeoutPhase::Request))
