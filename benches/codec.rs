@@ -11,7 +11,8 @@
 //!   it: `to_value`, then `stream` / `stream_options` inserted into the map, then `to_vec`.
 //! - `decode/<fixture>`: non-streamed responses from `tests/fixtures/` decoded with
 //!   `serde_json::from_slice`, as the client does (`vllm_chat.json`, `openai_chat.json`,
-//!   `vllm_chat_tool_call.json`, `vllm_models.json`).
+//!   `vllm_chat_tool_call.json`, `vllm_models.json`), and `decode/models_list`: a model list
+//!   as OpenAI sends it, ten models, generated in the setup.
 //! - `embeddings/*`: an embeddings response of 64 inputs x 384 dimensions, generated in the
 //!   setup, decoded into [`EmbeddingResponse`]: floats printed as vLLM does (the shortest
 //!   repr of the `f64` widened from each `f32`, ~17 significant digits), floats printed as
@@ -82,6 +83,22 @@ mod streams;
 /// Inputs and dimensions of the generated embeddings response.
 const EMBED_N: usize = 64;
 const EMBED_DIM: usize = 384;
+
+/// `GET /v1/models` as OpenAI answers it: ten models, each with `id`, `object`, `created`
+/// and `owned_by`.
+fn models_list() -> String {
+    let data: Vec<Value> = (0..10)
+        .map(|i| {
+            json!({
+                "id": format!("gpt-4.1-mini-2025-04-{:02}", i + 10),
+                "object": "model",
+                "created": 1_744_316_542 + i,
+                "owned_by": if i % 2 == 0 { "system" } else { "openai" },
+            })
+        })
+        .collect();
+    json!({"object": "list", "data": data}).to_string()
+}
 
 /// A typical chat request: system + user message, a few sampling parameters and one tool.
 fn chat_request() -> ChatCompletionRequest {
@@ -216,6 +233,19 @@ fn decode(c: &mut Criterion) {
     );
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.bench_function("vllm_models", |b| {
+        b.iter(|| serde_json::from_slice::<ModelList>(black_box(bytes)).unwrap())
+    });
+    let list = models_list();
+    let bytes = list.as_bytes();
+    assert_eq!(
+        serde_json::from_slice::<ModelList>(bytes)
+            .unwrap()
+            .data
+            .len(),
+        10
+    );
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("models_list", |b| {
         b.iter(|| serde_json::from_slice::<ModelList>(black_box(bytes)).unwrap())
     });
     g.finish();

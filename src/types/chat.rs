@@ -9,13 +9,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::common::{
-    Extra, FinishReason, StopReason, StreamOptions, Usage, VllmParams, lenient_timestamp,
-    null_default,
+    Extra, FinishReason, StopReason, StreamOptions, Usage, VllmParams, null_default,
 };
 use super::input::Texts;
 
 // `Deserialize` of the stream chunk types; its field helpers also serve `completions`.
 pub(super) mod chunk_decode;
+// `Deserialize` of the response of a chat completion that is not streamed.
+mod completion_decode;
 
 /// The author of a chat message. Open: an unknown role is kept in [`Role::Other`].
 ///
@@ -720,23 +721,21 @@ impl ChatCompletionRequest {
 }
 
 /// The response of a chat completion that is not streamed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+///
+/// Decoded leniently (a missing key or `null` gives the field's default; unknown keys go to
+/// `extra`) by a hand-written decoder rather than a derived one, so that a response does not
+/// pay for the `extra` catch-alls of the response, each choice and each message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatCompletion {
     /// The completion id (vLLM: `chatcmpl-` followed by the request id).
-    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// Always `"chat.completion"`.
-    #[serde(deserialize_with = "null_default")]
     pub object: String,
-    /// Creation time, Unix seconds.
-    #[serde(deserialize_with = "lenient_timestamp")]
+    /// Creation time, Unix seconds (a float is truncated).
     pub created: u64,
     /// The model that answered.
-    #[serde(deserialize_with = "null_default")]
     pub model: String,
     /// The generated choices (`n` of them).
-    #[serde(deserialize_with = "null_default")]
     pub choices: Vec<ChatChoice>,
     /// Token counts.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -789,14 +788,11 @@ impl ChatCompletion {
 }
 
 /// One generated choice of a [`ChatCompletion`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatChoice {
     /// The position of this choice among the `n`.
-    #[serde(deserialize_with = "null_default")]
     pub index: u32,
     /// The generated message.
-    #[serde(deserialize_with = "null_default")]
     pub message: ChatCompletionMessage,
     /// Why generation stopped.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -821,8 +817,7 @@ pub struct ChatChoice {
 /// `reasoning` is read from `reasoning` (vLLM 0.11+, Ollama, OpenRouter) or, when that is
 /// absent, from `reasoning_content` (older vLLM, llama.cpp, DeepSeek); it is written back as
 /// `reasoning`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(from = "RawCompletionMessage")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatCompletionMessage {
     /// The author; `assistant` when the server leaves it out.
     pub role: Role,
@@ -842,34 +837,6 @@ pub struct ChatCompletionMessage {
     /// Keys this crate has no field for (OpenAI: `annotations`, `audio`).
     #[serde(flatten)]
     pub extra: Extra,
-}
-
-/// The wire form of [`ChatCompletionMessage`], accepting both names of the reasoning.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct RawCompletionMessage {
-    #[serde(deserialize_with = "null_default")]
-    role: Role,
-    content: Option<String>,
-    reasoning: Option<String>,
-    reasoning_content: Option<String>,
-    refusal: Option<String>,
-    tool_calls: Option<Vec<ToolCall>>,
-    #[serde(flatten)]
-    extra: Extra,
-}
-
-impl From<RawCompletionMessage> for ChatCompletionMessage {
-    fn from(raw: RawCompletionMessage) -> Self {
-        ChatCompletionMessage {
-            role: raw.role,
-            content: raw.content,
-            reasoning: raw.reasoning.or(raw.reasoning_content),
-            refusal: raw.refusal,
-            tool_calls: raw.tool_calls,
-            extra: raw.extra,
-        }
-    }
 }
 
 /// Token log-probabilities of a chat choice.

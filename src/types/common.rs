@@ -7,6 +7,9 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+// `Deserialize` of `Usage` and its breakdowns.
+mod usage_decode;
+
 /// Extra JSON keys, sent or received at the top level of the object that holds them.
 ///
 /// On a request, every key is sent as a top-level key of the JSON body (openai-python's
@@ -80,17 +83,17 @@ where
 ///
 /// OpenAI, vLLM, llama.cpp and Ollama all send `prompt_tokens` and `total_tokens`; vLLM types
 /// `completion_tokens` as optional (absent for prompt-only work such as embeddings).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+///
+/// Decoded leniently (a missing key or `null` gives the field's default; unknown keys go to
+/// `extra`, here and in the breakdowns) by a hand-written decoder rather than a derived one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Usage {
     /// Tokens in the prompt (after the chat template was applied).
-    #[serde(deserialize_with = "null_default")]
     pub prompt_tokens: u32,
     /// Tokens generated; absent on embeddings responses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_tokens: Option<u32>,
     /// `prompt_tokens + completion_tokens`.
-    #[serde(deserialize_with = "null_default")]
     pub total_tokens: u32,
     /// Breakdown of the prompt tokens (cached tokens with prefix caching).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,8 +107,7 @@ pub struct Usage {
 }
 
 /// Breakdown of the prompt tokens.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PromptTokensDetails {
     /// Prompt tokens served from the prefix cache (OpenAI; vLLM with
     /// `--enable-prompt-tokens-details`).
@@ -120,8 +122,7 @@ pub struct PromptTokensDetails {
 }
 
 /// Breakdown of the generated tokens.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CompletionTokensDetails {
     /// Tokens spent on hidden reasoning (OpenAI reasoning models).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,25 +1,25 @@
 //! Models (`GET /v1/models`): the models a server serves.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::common::{Extra, lenient_opt_timestamp, null_default};
+use super::common::Extra;
+
+mod decode;
 
 /// One model served. vLLM lists the base model and each LoRA adapter (whose `parent` is the
 /// base model).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+///
+/// Decoded leniently (a missing key or `null` gives the field's default; unknown keys go to
+/// `extra`) by a hand-written decoder rather than a derived one, so that a list does not pay
+/// for the `extra` catch-all on every model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Model {
     /// The name to pass as `model` in requests (vLLM: the served model name).
-    #[serde(deserialize_with = "null_default")]
     pub id: String,
     /// Always `"model"`.
-    #[serde(deserialize_with = "null_default")]
     pub object: String,
-    /// Creation time, Unix seconds.
-    #[serde(
-        deserialize_with = "lenient_opt_timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// Creation time, Unix seconds (a float is truncated).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<u64>,
     /// The owner (OpenAI: `"system"`, `"openai"`; vLLM: `"vllm"`; Ollama: `"library"`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,15 +38,12 @@ pub struct Model {
     pub extra: Extra,
 }
 
-/// The response of `GET /v1/models`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+/// The response of `GET /v1/models`, decoded like [`Model`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ModelList {
     /// Always `"list"`.
-    #[serde(deserialize_with = "null_default")]
     pub object: String,
     /// The models.
-    #[serde(deserialize_with = "null_default")]
     pub data: Vec<Model>,
     /// Keys this crate has no field for (llama.cpp: `models`).
     #[serde(flatten)]
