@@ -166,134 +166,64 @@ macro_rules! map_decoder {
 }
 pub(in crate::types) use map_decoder;
 
-impl<'de> Deserialize<'de> for ChatCompletionChunk {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ChunkVisitor;
-
-        impl<'de> Visitor<'de> for ChunkVisitor {
-            type Value = ChatCompletionChunk;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("struct ChatCompletionChunk")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let (mut id, mut object, mut created, mut model) = (None, None, None, None);
-                let (mut choices, mut usage, mut system_fingerprint) = (None, None, None);
-                let mut extra = Extra::new();
-                while let Some(key) = map.next_key::<Key<'de>>()? {
-                    match &*key.0 {
-                        "id" => once_or_default(&mut map, &mut id, "id")?,
-                        "object" => once_or_default(&mut map, &mut object, "object")?,
-                        "created" => once(&mut map, &mut created, "created")?,
-                        "model" => once_or_default(&mut map, &mut model, "model")?,
-                        "choices" => once_or_default(&mut map, &mut choices, "choices")?,
-                        "usage" => once(&mut map, &mut usage, "usage")?,
-                        "system_fingerprint" => {
-                            once(&mut map, &mut system_fingerprint, "system_fingerprint")?
-                        }
-                        _ => keep(&mut map, &mut extra, key)?,
-                    }
-                }
-                Ok(ChatCompletionChunk {
-                    id: id.unwrap_or_default(),
-                    object: object.unwrap_or_default(),
-                    created: created.map_or(0, |Timestamp(t)| t),
-                    model: model.unwrap_or_default(),
-                    choices: choices.unwrap_or_default(),
-                    usage: usage.flatten(),
-                    system_fingerprint: system_fingerprint.flatten(),
-                    extra,
-                })
-            }
-        }
-
-        deserializer.deserialize_map(ChunkVisitor)
+map_decoder! {
+    ChatCompletionChunk {
+        "id" => id by once_or_default,
+        "object" => object by once_or_default,
+        "created" => created by once,
+        "model" => model by once_or_default,
+        "choices" => choices by once_or_default,
+        "usage" => usage by once,
+        "system_fingerprint" => system_fingerprint by once,
+    }
+    extra => ChatCompletionChunk {
+        id: id.unwrap_or_default(),
+        object: object.unwrap_or_default(),
+        created: created.map_or(0, |Timestamp(t)| t),
+        model: model.unwrap_or_default(),
+        choices: choices.unwrap_or_default(),
+        usage: usage.flatten(),
+        system_fingerprint: system_fingerprint.flatten(),
+        extra,
     }
 }
 
-impl<'de> Deserialize<'de> for ChunkChoice {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ChoiceVisitor;
-
-        impl<'de> Visitor<'de> for ChoiceVisitor {
-            type Value = ChunkChoice;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("struct ChunkChoice")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let (mut index, mut delta, mut finish_reason) = (None, None, None);
-                let (mut logprobs, mut stop_reason, mut token_ids) = (None, None, None);
-                let mut extra = Extra::new();
-                while let Some(key) = map.next_key::<Key<'de>>()? {
-                    match &*key.0 {
-                        "index" => once_or_default(&mut map, &mut index, "index")?,
-                        "delta" => once_or_default(&mut map, &mut delta, "delta")?,
-                        "finish_reason" => once(&mut map, &mut finish_reason, "finish_reason")?,
-                        "logprobs" => once(&mut map, &mut logprobs, "logprobs")?,
-                        "stop_reason" => once(&mut map, &mut stop_reason, "stop_reason")?,
-                        "token_ids" => once(&mut map, &mut token_ids, "token_ids")?,
-                        _ => keep(&mut map, &mut extra, key)?,
-                    }
-                }
-                Ok(ChunkChoice {
-                    index: index.unwrap_or_default(),
-                    delta: delta.unwrap_or_default(),
-                    finish_reason: finish_reason.flatten(),
-                    logprobs: logprobs.flatten(),
-                    stop_reason: stop_reason.flatten(),
-                    token_ids: token_ids.flatten(),
-                    extra,
-                })
-            }
-        }
-
-        deserializer.deserialize_map(ChoiceVisitor)
+map_decoder! {
+    ChunkChoice {
+        "index" => index by once_or_default,
+        "delta" => delta by once_or_default,
+        "finish_reason" => finish_reason by once,
+        "logprobs" => logprobs by once,
+        "stop_reason" => stop_reason by once,
+        "token_ids" => token_ids by once,
+    }
+    extra => ChunkChoice {
+        index: index.unwrap_or_default(),
+        delta: delta.unwrap_or_default(),
+        finish_reason: finish_reason.flatten(),
+        logprobs: logprobs.flatten(),
+        stop_reason: stop_reason.flatten(),
+        token_ids: token_ids.flatten(),
+        extra,
     }
 }
 
-impl<'de> Deserialize<'de> for ChatDelta {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct DeltaVisitor;
-
-        impl<'de> Visitor<'de> for DeltaVisitor {
-            type Value = ChatDelta;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("struct ChatDelta")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let (mut role, mut content, mut reasoning) = (None, None, None);
-                let (mut reasoning_content, mut refusal, mut tool_calls) = (None, None, None);
-                let mut extra = Extra::new();
-                while let Some(key) = map.next_key::<Key<'de>>()? {
-                    match &*key.0 {
-                        "role" => once(&mut map, &mut role, "role")?,
-                        "content" => once(&mut map, &mut content, "content")?,
-                        "reasoning" => once(&mut map, &mut reasoning, "reasoning")?,
-                        "reasoning_content" => {
-                            once(&mut map, &mut reasoning_content, "reasoning_content")?
-                        }
-                        "refusal" => once(&mut map, &mut refusal, "refusal")?,
-                        "tool_calls" => once(&mut map, &mut tool_calls, "tool_calls")?,
-                        _ => keep(&mut map, &mut extra, key)?,
-                    }
-                }
-                Ok(ChatDelta {
-                    role: role.flatten(),
-                    content: content.flatten(),
-                    reasoning: reasoning.flatten().or(reasoning_content.flatten()),
-                    refusal: refusal.flatten(),
-                    tool_calls: tool_calls.flatten(),
-                    extra,
-                })
-            }
-        }
-
-        deserializer.deserialize_map(DeltaVisitor)
+map_decoder! {
+    ChatDelta {
+        "role" => role by once,
+        "content" => content by once,
+        "reasoning" => reasoning by once,
+        "reasoning_content" => reasoning_content by once,
+        "refusal" => refusal by once,
+        "tool_calls" => tool_calls by once,
+    }
+    extra => ChatDelta {
+        role: role.flatten(),
+        content: content.flatten(),
+        reasoning: reasoning.flatten().or(reasoning_content.flatten()),
+        refusal: refusal.flatten(),
+        tool_calls: tool_calls.flatten(),
+        extra,
     }
 }
 

@@ -7,130 +7,68 @@
 //! the field's default, a known key given twice is an error, the last of an unknown key given
 //! twice wins.
 
-use std::fmt;
-
-use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
-
-use super::super::chat::chunk_decode::{Key, Timestamp, keep, once, once_or_default};
+use super::super::chat::chunk_decode::{Timestamp, map_decoder};
 use super::{Completion, CompletionChoice};
-use crate::types::common::Extra;
 
-impl<'de> Deserialize<'de> for Completion {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct CompletionVisitor;
-
-        impl<'de> Visitor<'de> for CompletionVisitor {
-            type Value = Completion;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("struct Completion")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let (mut id, mut object, mut created, mut model) = (None, None, None, None);
-                let (mut choices, mut usage, mut system_fingerprint) = (None, None, None);
-                let (mut prompt_logprobs, mut prompt_token_ids) = (None, None);
-                let mut extra = Extra::new();
-                while let Some(key) = map.next_key::<Key<'de>>()? {
-                    match &*key.0 {
-                        "id" => once_or_default(&mut map, &mut id, "id")?,
-                        "object" => once_or_default(&mut map, &mut object, "object")?,
-                        "created" => once(&mut map, &mut created, "created")?,
-                        "model" => once_or_default(&mut map, &mut model, "model")?,
-                        "choices" => once_or_default(&mut map, &mut choices, "choices")?,
-                        "usage" => once(&mut map, &mut usage, "usage")?,
-                        "system_fingerprint" => {
-                            once(&mut map, &mut system_fingerprint, "system_fingerprint")?
-                        }
-                        "prompt_logprobs" => {
-                            once(&mut map, &mut prompt_logprobs, "prompt_logprobs")?
-                        }
-                        "prompt_token_ids" => {
-                            once(&mut map, &mut prompt_token_ids, "prompt_token_ids")?
-                        }
-                        _ => keep(&mut map, &mut extra, key)?,
-                    }
-                }
-                Ok(Completion {
-                    id: id.unwrap_or_default(),
-                    object: object.unwrap_or_default(),
-                    created: created.map_or(0, |Timestamp(t)| t),
-                    model: model.unwrap_or_default(),
-                    choices: choices.unwrap_or_default(),
-                    usage: usage.flatten(),
-                    system_fingerprint: system_fingerprint.flatten(),
-                    prompt_logprobs: prompt_logprobs.flatten(),
-                    prompt_token_ids: prompt_token_ids.flatten(),
-                    extra,
-                })
-            }
-        }
-
-        deserializer.deserialize_map(CompletionVisitor)
+map_decoder! {
+    Completion {
+        "id" => id by once_or_default,
+        "object" => object by once_or_default,
+        "created" => created by once,
+        "model" => model by once_or_default,
+        "choices" => choices by once_or_default,
+        "usage" => usage by once,
+        "system_fingerprint" => system_fingerprint by once,
+        "prompt_logprobs" => prompt_logprobs by once,
+        "prompt_token_ids" => prompt_token_ids by once,
+    }
+    extra => Completion {
+        id: id.unwrap_or_default(),
+        object: object.unwrap_or_default(),
+        created: created.map_or(0, |Timestamp(t)| t),
+        model: model.unwrap_or_default(),
+        choices: choices.unwrap_or_default(),
+        usage: usage.flatten(),
+        system_fingerprint: system_fingerprint.flatten(),
+        prompt_logprobs: prompt_logprobs.flatten(),
+        prompt_token_ids: prompt_token_ids.flatten(),
+        extra,
     }
 }
 
-impl<'de> Deserialize<'de> for CompletionChoice {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ChoiceVisitor;
-
-        impl<'de> Visitor<'de> for ChoiceVisitor {
-            type Value = CompletionChoice;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("struct CompletionChoice")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let (mut index, mut text, mut finish_reason, mut logprobs) =
-                    (None, None, None, None);
-                let (mut stop_reason, mut token_ids) = (None, None);
-                let (mut prompt_logprobs, mut prompt_token_ids) = (None, None);
-                let mut extra = Extra::new();
-                while let Some(key) = map.next_key::<Key<'de>>()? {
-                    match &*key.0 {
-                        "index" => once_or_default(&mut map, &mut index, "index")?,
-                        "text" => once_or_default(&mut map, &mut text, "text")?,
-                        "finish_reason" => once(&mut map, &mut finish_reason, "finish_reason")?,
-                        "logprobs" => once(&mut map, &mut logprobs, "logprobs")?,
-                        "stop_reason" => once(&mut map, &mut stop_reason, "stop_reason")?,
-                        "token_ids" => once(&mut map, &mut token_ids, "token_ids")?,
-                        "prompt_logprobs" => {
-                            once(&mut map, &mut prompt_logprobs, "prompt_logprobs")?
-                        }
-                        "prompt_token_ids" => {
-                            once(&mut map, &mut prompt_token_ids, "prompt_token_ids")?
-                        }
-                        _ => keep(&mut map, &mut extra, key)?,
-                    }
-                }
-                Ok(CompletionChoice {
-                    index: index.unwrap_or_default(),
-                    text: text.unwrap_or_default(),
-                    finish_reason: finish_reason.flatten(),
-                    logprobs: logprobs.flatten(),
-                    stop_reason: stop_reason.flatten(),
-                    token_ids: token_ids.flatten(),
-                    prompt_logprobs: prompt_logprobs.flatten(),
-                    prompt_token_ids: prompt_token_ids.flatten(),
-                    extra,
-                })
-            }
-        }
-
-        deserializer.deserialize_map(ChoiceVisitor)
+map_decoder! {
+    CompletionChoice {
+        "index" => index by once_or_default,
+        "text" => text by once_or_default,
+        "finish_reason" => finish_reason by once,
+        "logprobs" => logprobs by once,
+        "stop_reason" => stop_reason by once,
+        "token_ids" => token_ids by once,
+        "prompt_logprobs" => prompt_logprobs by once,
+        "prompt_token_ids" => prompt_token_ids by once,
+    }
+    extra => CompletionChoice {
+        index: index.unwrap_or_default(),
+        text: text.unwrap_or_default(),
+        finish_reason: finish_reason.flatten(),
+        logprobs: logprobs.flatten(),
+        stop_reason: stop_reason.flatten(),
+        token_ids: token_ids.flatten(),
+        prompt_logprobs: prompt_logprobs.flatten(),
+        prompt_token_ids: prompt_token_ids.flatten(),
+        extra,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde::Serialize;
+    use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
 
     use super::super::super::chat::chunk_decode::{decoded_alike, variants_decoded_alike};
     use super::super::CompletionLogprobs;
     use super::*;
+    use crate::types::common::Extra;
     use crate::types::common::{FinishReason, StopReason, Usage, lenient_timestamp, null_default};
 
     /// The derived decoding this file replaces, kept as the reference that the hand-written
