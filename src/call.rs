@@ -323,7 +323,8 @@ impl Engine {
         };
         let path = call.path.as_str();
         let span = CallSpan::start(call.method, path, &url, call.body.as_deref());
-        let mut budget = retry::Budget::new(opts.max_retries.unwrap_or(cfg.max_retries));
+        let max_retries = opts.max_retries.unwrap_or(cfg.max_retries);
+        let mut budget = retry::Budget::new(max_retries);
         loop {
             let retries = budget.taken();
             // The attempt's span closes at the end of this block, before any backoff sleep.
@@ -364,10 +365,9 @@ impl Engine {
             match budget.next_delay(&err) {
                 Some(d) => {
                     log::info!(
-                        "{} {path}: {err}; retrying in {d:.3?} (retry {} of {}, request id {:?})",
+                        "{} {path}: {err}; retrying in {d:.3?} (retry {} of {max_retries}, request id {:?})",
                         call.method.as_str(),
                         budget.taken(),
-                        opts.max_retries.unwrap_or(cfg.max_retries),
                         err.request_id()
                     );
                     rt::sleep(d).await;

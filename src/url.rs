@@ -234,20 +234,37 @@ pub(crate) fn authority(url: &str) -> &str {
     authority.rsplit('@').next().unwrap_or(authority)
 }
 
-/// True when the URL's host needs no name lookup: an IP literal or `localhost`.
+/// True when the URL's host needs no name lookup: an IP literal or `localhost`. On the
+/// request path (blocking mode): it allocates nothing.
 #[cfg(any(feature = "blocking", test))]
 pub(crate) fn host_is_literal(url: &str) -> bool {
-    let (host, _) = host_port(url);
+    let (host, _) = host_and_written_port(url);
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// Host and port of a URL (the scheme's default port when none is written), IPv6 brackets
 /// removed: OpenTelemetry's `server.address` and `server.port`.
-#[cfg(any(feature = "blocking", feature = "tracing", test))]
+#[cfg(any(feature = "tracing", test))]
 pub(crate) fn host_port(url: &str) -> (&str, Option<u16>) {
     let scheme = scheme_and_authority(url).map_or("http", |(s, _)| s);
+    let (host, port) = host_and_written_port(url);
+    let port = port.and_then(|p| p.parse().ok()).or_else(|| {
+        if scheme.eq_ignore_ascii_case("https") {
+            Some(443)
+        } else if scheme.eq_ignore_ascii_case("http") {
+            Some(80)
+        } else {
+            None
+        }
+    });
+    (host, port)
+}
+
+/// The host of a URL, IPv6 brackets removed, and the port as written (if any).
+#[cfg(any(feature = "blocking", feature = "tracing", test))]
+fn host_and_written_port(url: &str) -> (&str, Option<&str>) {
     let authority = authority(url);
-    let (host, port) = match authority.strip_prefix('[') {
+    match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
             Some((h, p)) => (h, p.strip_prefix(':')),
             None => (v6, None),
@@ -256,15 +273,7 @@ pub(crate) fn host_port(url: &str) -> (&str, Option<u16>) {
             Some((h, p)) => (h, Some(p)),
             None => (authority, None),
         },
-    };
-    let port = port
-        .and_then(|p| p.parse().ok())
-        .or(match scheme.to_ascii_lowercase().as_str() {
-            "https" => Some(443),
-            "http" => Some(80),
-            _ => None,
-        });
-    (host, port)
+    }
 }
 
 /// `scheme://authority`, lower-cased: two URLs with the same origin may share credentials.
