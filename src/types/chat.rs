@@ -910,7 +910,11 @@ pub struct ChatCompletionChunk {
     /// Backend configuration fingerprint (OpenAI).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
-    /// Keys this crate has no field for (OpenAI: `service_tier`, `obfuscation`).
+    /// The processing tier that served the request (OpenAI: `"default"`, `"flex"`,
+    /// `"priority"`, ...), as on [`ChatCompletion::service_tier`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// Keys this crate has no field for (OpenAI: `obfuscation`).
     #[serde(flatten)]
     pub extra: Extra,
 }

@@ -50,6 +50,7 @@
 mod chat;
 mod common;
 mod completions;
+mod decode;
 mod embeddings;
 mod input;
 mod models;

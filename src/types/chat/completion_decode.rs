@@ -1,82 +1,47 @@
 //! Hand-written `Deserialize` for the response of a chat completion that is not streamed:
 //! [`ChatCompletion`], [`ChatChoice`] and [`ChatCompletionMessage`].
 //!
-//! Why not derived: as for the stream chunk (`chunk_decode.rs`, whose field helpers and
-//! `map_decoder!` this uses), a derived `#[serde(flatten)] extra` makes serde buffer the
-//! response, each choice and each message and pick the fields out of the buffer again, and
-//! the message went through a second (raw) struct besides. The rules stay the derive's: a
-//! missing key or `null` gives the field's default (a message's `role`: `assistant`;
-//! `created` is read leniently), a known key given twice is an error, the last of an unknown
-//! key given twice wins, and a message's `reasoning` is read from `reasoning` or, when that
-//! is absent or `null`, `reasoning_content`.
+//! Written by `fill_decoder!` (`types/decode.rs`, which says why these are not derived and
+//! why they decode in place; the message no longer goes through a second, raw, struct to
+//! read `reasoning` or else `reasoning_content`). A missing or `null` `role` is `assistant`.
 
-use super::chunk_decode::{Timestamp, map_decoder};
 use super::{ChatChoice, ChatCompletion, ChatCompletionMessage};
+use crate::types::decode::fill_decoder;
 
-map_decoder! {
+fill_decoder! {
     ChatCompletion {
-        "id" => id by once_or_default,
-        "object" => object by once_or_default,
-        "created" => created by once,
-        "model" => model by once_or_default,
-        "choices" => choices by once_or_default,
-        "usage" => usage by once,
-        "system_fingerprint" => system_fingerprint by once,
-        "service_tier" => service_tier by once,
-        "prompt_logprobs" => prompt_logprobs by once,
-        "prompt_token_ids" => prompt_token_ids by once,
-    }
-    extra => ChatCompletion {
-        id: id.unwrap_or_default(),
-        object: object.unwrap_or_default(),
-        created: created.map_or(0, |Timestamp(t)| t),
-        model: model.unwrap_or_default(),
-        choices: choices.unwrap_or_default(),
-        usage: usage.flatten(),
-        system_fingerprint: system_fingerprint.flatten(),
-        service_tier: service_tier.flatten(),
-        prompt_logprobs: prompt_logprobs.flatten(),
-        prompt_token_ids: prompt_token_ids.flatten(),
-        extra,
+        "id" => id by or_default,
+        "object" => object by or_default,
+        "created" => created by timestamp,
+        "model" => model by or_default,
+        "choices" => choices by elements,
+        "usage" => usage by option_in_place,
+        "system_fingerprint" => system_fingerprint by option,
+        "service_tier" => service_tier by option,
+        "prompt_logprobs" => prompt_logprobs by option,
+        "prompt_token_ids" => prompt_token_ids by option,
     }
 }
 
-map_decoder! {
+fill_decoder! {
     ChatChoice {
-        "index" => index by once_or_default,
-        "message" => message by once_or_default,
-        "finish_reason" => finish_reason by once,
-        "logprobs" => logprobs by once,
-        "stop_reason" => stop_reason by once,
-        "token_ids" => token_ids by once,
-    }
-    extra => ChatChoice {
-        index: index.unwrap_or_default(),
-        message: message.unwrap_or_default(),
-        finish_reason: finish_reason.flatten(),
-        logprobs: logprobs.flatten(),
-        stop_reason: stop_reason.flatten(),
-        token_ids: token_ids.flatten(),
-        extra,
+        "index" => index by or_default,
+        "message" => message by in_place,
+        "finish_reason" => finish_reason by option,
+        "logprobs" => logprobs by option,
+        "stop_reason" => stop_reason by option,
+        "token_ids" => token_ids by option,
     }
 }
 
-map_decoder! {
+fill_decoder! {
     ChatCompletionMessage {
-        "role" => role by once_or_default,
-        "content" => content by once,
-        "reasoning" => reasoning by once,
-        "reasoning_content" => reasoning_content by once,
-        "refusal" => refusal by once,
-        "tool_calls" => tool_calls by once,
-    }
-    extra => ChatCompletionMessage {
-        role: role.unwrap_or_default(),
-        content: content.flatten(),
-        reasoning: reasoning.flatten().or(reasoning_content.flatten()),
-        refusal: refusal.flatten(),
-        tool_calls: tool_calls.flatten(),
-        extra,
+        "role" => role by or_default,
+        "content" => content by option,
+        "reasoning" => reasoning by overriding,
+        "reasoning_content" => reasoning by fallback,
+        "refusal" => refusal by option,
+        "tool_calls" => tool_calls by option,
     }
 }
 
@@ -85,12 +50,12 @@ mod tests {
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
 
-    use super::super::chunk_decode::{decode_error, decoded_alike, variants_decoded_alike};
     use super::super::{ChatLogprobs, Role, ToolCall};
     use super::*;
     use crate::types::common::{
         Extra, FinishReason, StopReason, Usage, lenient_timestamp, null_default,
     };
+    use crate::types::decode::{decode_error, decoded_alike, variants_decoded_alike};
 
     /// The derived decoding this file replaces, kept as the reference that the hand-written
     /// one must agree with.

@@ -2,58 +2,35 @@
 //! [`CompletionTokensDetails`], which come with every response and with the usage chunks of a
 //! stream.
 //!
-//! Why not derived: as for the chat chunk (`chat/chunk_decode.rs`, whose field helpers and
-//! `map_decoder!` this uses), a derived `#[serde(flatten)] extra` makes serde buffer each of
-//! these objects and pick the fields out of the buffer again. The rules stay the derive's: a
-//! missing key or `null` gives the field's default, a known key given twice is an error, the
-//! last of an unknown key given twice wins.
+//! Written by `fill_decoder!` (`types/decode.rs`, which says why these are not derived and
+//! why they decode in place).
 
-use super::super::chat::chunk_decode::map_decoder;
 use super::{CompletionTokensDetails, PromptTokensDetails, Usage};
+use crate::types::decode::fill_decoder;
 
-map_decoder! {
+fill_decoder! {
     Usage {
-        "prompt_tokens" => prompt_tokens by once_or_default,
-        "completion_tokens" => completion_tokens by once,
-        "total_tokens" => total_tokens by once_or_default,
-        "prompt_tokens_details" => prompt_tokens_details by once,
-        "completion_tokens_details" => completion_tokens_details by once,
-    }
-    extra => Usage {
-        prompt_tokens: prompt_tokens.unwrap_or_default(),
-        completion_tokens: completion_tokens.flatten(),
-        total_tokens: total_tokens.unwrap_or_default(),
-        prompt_tokens_details: prompt_tokens_details.flatten(),
-        completion_tokens_details: completion_tokens_details.flatten(),
-        extra,
+        "prompt_tokens" => prompt_tokens by or_default,
+        "completion_tokens" => completion_tokens by option,
+        "total_tokens" => total_tokens by or_default,
+        "prompt_tokens_details" => prompt_tokens_details by option_in_place,
+        "completion_tokens_details" => completion_tokens_details by option_in_place,
     }
 }
 
-map_decoder! {
+fill_decoder! {
     PromptTokensDetails {
-        "cached_tokens" => cached_tokens by once,
-        "audio_tokens" => audio_tokens by once,
-    }
-    extra => PromptTokensDetails {
-        cached_tokens: cached_tokens.flatten(),
-        audio_tokens: audio_tokens.flatten(),
-        extra,
+        "cached_tokens" => cached_tokens by option,
+        "audio_tokens" => audio_tokens by option,
     }
 }
 
-map_decoder! {
+fill_decoder! {
     CompletionTokensDetails {
-        "reasoning_tokens" => reasoning_tokens by once,
-        "audio_tokens" => audio_tokens by once,
-        "accepted_prediction_tokens" => accepted_prediction_tokens by once,
-        "rejected_prediction_tokens" => rejected_prediction_tokens by once,
-    }
-    extra => CompletionTokensDetails {
-        reasoning_tokens: reasoning_tokens.flatten(),
-        audio_tokens: audio_tokens.flatten(),
-        accepted_prediction_tokens: accepted_prediction_tokens.flatten(),
-        rejected_prediction_tokens: rejected_prediction_tokens.flatten(),
-        extra,
+        "reasoning_tokens" => reasoning_tokens by option,
+        "audio_tokens" => audio_tokens by option,
+        "accepted_prediction_tokens" => accepted_prediction_tokens by option,
+        "rejected_prediction_tokens" => rejected_prediction_tokens by option,
     }
 }
 
@@ -62,11 +39,9 @@ mod tests {
     use serde::{Deserialize, Serialize};
     use serde_json::json;
 
-    use super::super::super::chat::chunk_decode::{
-        decode_error, decoded_alike, variants_decoded_alike,
-    };
     use super::super::{Extra, null_default};
     use super::*;
+    use crate::types::decode::{decode_error, decoded_alike, variants_decoded_alike};
 
     /// The derived decoding this file replaces, kept as the reference that the hand-written
     /// one must agree with.

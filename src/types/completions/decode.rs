@@ -1,62 +1,36 @@
 //! Hand-written `Deserialize` for [`Completion`] and [`CompletionChoice`]: the response of a
 //! text completion is also its stream chunk, decoded once per event.
 //!
-//! Why not derived: as for the chat chunk (`chat/chunk_decode.rs`, whose field helpers this
-//! uses), a derived `#[serde(flatten)] extra` makes serde buffer every object and pick the
-//! fields out of the buffer again. The rules stay the derive's: a missing key or `null` gives
-//! the field's default, a known key given twice is an error, the last of an unknown key given
-//! twice wins.
+//! Written by `fill_decoder!` (`types/decode.rs`, which says why these are not derived and
+//! why they decode in place).
 
-use super::super::chat::chunk_decode::{Timestamp, map_decoder};
 use super::{Completion, CompletionChoice};
+use crate::types::decode::fill_decoder;
 
-map_decoder! {
+fill_decoder! {
     Completion {
-        "id" => id by once_or_default,
-        "object" => object by once_or_default,
-        "created" => created by once,
-        "model" => model by once_or_default,
-        "choices" => choices by once_or_default,
-        "usage" => usage by once,
-        "system_fingerprint" => system_fingerprint by once,
-        "prompt_logprobs" => prompt_logprobs by once,
-        "prompt_token_ids" => prompt_token_ids by once,
-    }
-    extra => Completion {
-        id: id.unwrap_or_default(),
-        object: object.unwrap_or_default(),
-        created: created.map_or(0, |Timestamp(t)| t),
-        model: model.unwrap_or_default(),
-        choices: choices.unwrap_or_default(),
-        usage: usage.flatten(),
-        system_fingerprint: system_fingerprint.flatten(),
-        prompt_logprobs: prompt_logprobs.flatten(),
-        prompt_token_ids: prompt_token_ids.flatten(),
-        extra,
+        "id" => id by or_default,
+        "object" => object by or_default,
+        "created" => created by timestamp,
+        "model" => model by or_default,
+        "choices" => choices by elements,
+        "usage" => usage by option_in_place,
+        "system_fingerprint" => system_fingerprint by option,
+        "prompt_logprobs" => prompt_logprobs by option,
+        "prompt_token_ids" => prompt_token_ids by option,
     }
 }
 
-map_decoder! {
+fill_decoder! {
     CompletionChoice {
-        "index" => index by once_or_default,
-        "text" => text by once_or_default,
-        "finish_reason" => finish_reason by once,
-        "logprobs" => logprobs by once,
-        "stop_reason" => stop_reason by once,
-        "token_ids" => token_ids by once,
-        "prompt_logprobs" => prompt_logprobs by once,
-        "prompt_token_ids" => prompt_token_ids by once,
-    }
-    extra => CompletionChoice {
-        index: index.unwrap_or_default(),
-        text: text.unwrap_or_default(),
-        finish_reason: finish_reason.flatten(),
-        logprobs: logprobs.flatten(),
-        stop_reason: stop_reason.flatten(),
-        token_ids: token_ids.flatten(),
-        prompt_logprobs: prompt_logprobs.flatten(),
-        prompt_token_ids: prompt_token_ids.flatten(),
-        extra,
+        "index" => index by or_default,
+        "text" => text by or_default,
+        "finish_reason" => finish_reason by option,
+        "logprobs" => logprobs by option,
+        "stop_reason" => stop_reason by option,
+        "token_ids" => token_ids by option,
+        "prompt_logprobs" => prompt_logprobs by option,
+        "prompt_token_ids" => prompt_token_ids by option,
     }
 }
 
@@ -65,11 +39,11 @@ mod tests {
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
 
-    use super::super::super::chat::chunk_decode::{decoded_alike, variants_decoded_alike};
     use super::super::CompletionLogprobs;
     use super::*;
     use crate::types::common::Extra;
     use crate::types::common::{FinishReason, StopReason, Usage, lenient_timestamp, null_default};
+    use crate::types::decode::{decoded_alike, variants_decoded_alike};
 
     /// The derived decoding this file replaces, kept as the reference that the hand-written
     /// one must agree with.

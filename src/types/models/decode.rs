@@ -1,47 +1,30 @@
 //! Hand-written `Deserialize` for [`ModelList`] and [`Model`], the response of
 //! `GET /v1/models`.
 //!
-//! Why not derived: as for the chat chunk (`chat/chunk_decode.rs`, whose field helpers and
-//! `map_decoder!` this uses), a derived `#[serde(flatten)] extra` makes serde buffer every
-//! object (the list and each model, with vLLM's `permission` arrays) and pick the fields out
-//! of the buffer again. The rules stay the derive's: a missing key or `null` gives the
-//! field's default (`created` is read leniently: an integer, a float truncated, or `null` for
-//! `None`), a known key given twice is an error, the last of an unknown key given twice wins.
+//! Written by `fill_decoder!` (`types/decode.rs`, which says why these are not derived and
+//! why they decode in place); a derived decoder would buffer the list and every model, with
+//! vLLM's `permission` arrays. A model's `created` is read leniently: an integer, a float
+//! truncated, or `null` for `None`.
 
-use super::super::chat::chunk_decode::{OptTimestamp, map_decoder};
 use super::{Model, ModelList};
+use crate::types::decode::fill_decoder;
 
-map_decoder! {
+fill_decoder! {
     ModelList {
-        "object" => object by once_or_default,
-        "data" => data by once_or_default,
-    }
-    extra => ModelList {
-        object: object.unwrap_or_default(),
-        data: data.unwrap_or_default(),
-        extra,
+        "object" => object by or_default,
+        "data" => data by elements,
     }
 }
 
-map_decoder! {
+fill_decoder! {
     Model {
-        "id" => id by once_or_default,
-        "object" => object by once_or_default,
-        "created" => created by once,
-        "owned_by" => owned_by by once,
-        "root" => root by once,
-        "parent" => parent by once,
-        "max_model_len" => max_model_len by once,
-    }
-    extra => Model {
-        id: id.unwrap_or_default(),
-        object: object.unwrap_or_default(),
-        created: created.and_then(|OptTimestamp(t)| t),
-        owned_by: owned_by.flatten(),
-        root: root.flatten(),
-        parent: parent.flatten(),
-        max_model_len: max_model_len.flatten(),
-        extra,
+        "id" => id by or_default,
+        "object" => object by or_default,
+        "created" => created by opt_timestamp,
+        "owned_by" => owned_by by option,
+        "root" => root by option,
+        "parent" => parent by option,
+        "max_model_len" => max_model_len by option,
     }
 }
 
@@ -50,11 +33,9 @@ mod tests {
     use serde::{Deserialize, Serialize};
     use serde_json::json;
 
-    use super::super::super::chat::chunk_decode::{
-        decode_error, decoded_alike, variants_decoded_alike,
-    };
     use super::*;
     use crate::types::common::{Extra, lenient_opt_timestamp, null_default};
+    use crate::types::decode::{decode_error, decoded_alike, variants_decoded_alike};
 
     /// The derived decoding this file replaces, kept as the reference that the hand-written
     /// one must agree with.

@@ -1,0 +1,563 @@
+//! The machinery of the hand-written `Deserialize` impls of the response types (the chat
+//! chunk, chat completion, text completion, model list and usage decoders): object keys
+//! matched without allocating, readers that put each known field's value straight into the
+//! value being built, and `fill_decoder!`, which writes a type's decoder from its list of
+//! keys.
+//!
+//! Why not derived: a derived `#[serde(flatten)] extra` makes serde buffer the whole object
+//! into its private content tree (every key and string copied, every value boxed) and then
+//! pick the fields out of that tree again. These decoders read each known field straight
+//! from the input and put only keys they do not know into `extra`, so an object without
+//! unknown keys builds no map at all.
+//!
+//! Why in place: serde returns every decoded value by value, and each layer (the visitor,
+//! the `Option` or `Vec` around it, the struct literal that collects the fields) copies it
+//! once more. For a stream chunk (close to 300 bytes, with a 300-byte choice inside) that
+//! was about fifteen copies of a few hundred bytes per event. So a decoder starts from the
+//! type's default and its readers write into its fields, a nested decoded type (a choice, a
+//! delta, a message, the usage) is filled where it will stay, and the elements of a `Vec`
+//! are filled in the `Vec`.
+//!
+//! The rules stay the derive's: a missing key or `null` gives the field's default, a known
+//! key given twice is an error, the last of an unknown key given twice wins, and a message's
+//! or delta's `reasoning` is read from `reasoning` or, when that is absent or `null`,
+//! `reasoning_content`. Each decoder's tests check this against the derived decoding it
+//! replaced, on fixtures with every value replaced in turn ([`variants_decoded_alike`]).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::types::common::{Extra, lenient_opt_timestamp, lenient_timestamp};
+
+/// An object key, borrowed from the input when it has no escapes (the usual case), so
+/// matching it against the known names allocates nothing.
+pub(in crate::types) struct Key<'de>(pub(in crate::types) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// A type decoded from a JSON object into an existing value, field by field (implemented by
+/// [`fill_decoder!`]).
+pub(in crate::types) trait Fill<'de>: Default {
+    /// What the decoder expected, for the error on anything but an object.
+    const EXPECTING: &'static str;
+
+    /// Reads the object's keys into `self`, which is the type's default when this starts.
+    fn fill<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+}
+
+/// Decodes an object into the value it borrows (see [`Fill`]).
+pub(in crate::types) struct InPlace<'a, T>(pub(in crate::types) &'a mut T);
+
+impl<'de, T: Fill<'de>> DeserializeSeed<'de> for InPlace<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Fill<'de>> Visitor<'de> for InPlace<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.fill(map)
+    }
+}
+
+/// Marks the known key at `position` of its decoder's list as seen; a second time is an
+/// error, as with a derived decoder.
+pub(in crate::types) fn first<E: de::Error>(
+    seen: &mut u64,
+    position: u32,
+    name: &'static str,
+) -> Result<(), E> {
+    let bit = 1u64 << position;
+    if *seen & bit != 0 {
+        return Err(E::duplicate_field(name));
+    }
+    *seen |= bit;
+    Ok(())
+}
+
+/// Where `key` is in `keys` (evaluated at compile time by [`fill_decoder!`]), or
+/// `keys.len()` if it is not there.
+pub(in crate::types) const fn position(keys: &[&str], key: &str) -> u32 {
+    let mut i = 0;
+    while i < keys.len() {
+        let (a, b) = (keys[i].as_bytes(), key.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i as u32;
+            }
+        }
+        i += 1;
+    }
+    keys.len() as u32
+}
+
+/// A field that is not an `Option`: `null` gives its default.
+pub(in crate::types) fn or_default<'de, A, T>(map: &mut A, slot: &mut T) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de> + Default,
+{
+    *slot = map.next_value::<Option<T>>()?.unwrap_or_default();
+    Ok(())
+}
+
+/// An `Option` field: `null` is `None`.
+pub(in crate::types) fn option<'de, A, T>(map: &mut A, slot: &mut Option<T>) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de>,
+{
+    *slot = map.next_value()?;
+    Ok(())
+}
+
+/// `reasoning`: a value replaces one read from `reasoning_content` before it; `null` leaves
+/// that in place.
+pub(in crate::types) fn overriding<'de, A, T>(
+    map: &mut A,
+    slot: &mut Option<T>,
+) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de>,
+{
+    if let Some(value) = map.next_value::<Option<T>>()? {
+        *slot = Some(value);
+    }
+    Ok(())
+}
+
+/// `reasoning_content`: read into the field only when `reasoning` has not given it a value
+/// (absent so far or `null`); a `reasoning` after it still wins. Always read in full, so a
+/// value of the wrong type is an error as with a derived decoder.
+pub(in crate::types) fn fallback<'de, A, T>(
+    map: &mut A,
+    slot: &mut Option<T>,
+) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de>,
+{
+    let value = map.next_value::<Option<T>>()?;
+    if slot.is_none() {
+        *slot = value;
+    }
+    Ok(())
+}
+
+/// `created`, read leniently (an integer, a float truncated, or `null` for 0).
+pub(in crate::types) fn timestamp<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    slot: &mut u64,
+) -> Result<(), A::Error> {
+    *slot = map.next_value::<Timestamp>()?.0;
+    Ok(())
+}
+
+/// A `created` that may be absent, read leniently (`null` is `None`).
+pub(in crate::types) fn opt_timestamp<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    slot: &mut Option<u64>,
+) -> Result<(), A::Error> {
+    *slot = map.next_value::<OptTimestamp>()?.0;
+    Ok(())
+}
+
+/// A nested decoded type, filled where it stays; `null` leaves its default.
+pub(in crate::types) fn in_place<'de, A, T>(map: &mut A, slot: &mut T) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Fill<'de>,
+{
+    map.next_value_seed(Nullable(slot))
+}
+
+/// An optional nested decoded type: `null` is `None`, an object is filled in the `Some`.
+pub(in crate::types) fn option_in_place<'de, A, T>(
+    map: &mut A,
+    slot: &mut Option<T>,
+) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Fill<'de>,
+{
+    map.next_value_seed(Optional(slot))
+}
+
+/// A list of a decoded type, each element filled in the `Vec`; `null` is an empty list.
+pub(in crate::types) fn elements<'de, A, T>(map: &mut A, slot: &mut Vec<T>) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Fill<'de>,
+{
+    map.next_value_seed(Elements(slot))
+}
+
+/// Keeps the value of a key this crate has no field for.
+pub(in crate::types) fn keep<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    extra: &mut Extra,
+    key: Key<'de>,
+) -> Result<(), A::Error> {
+    let value = map.next_value()?;
+    extra.insert(key.0.into_owned(), value);
+    Ok(())
+}
+
+/// `created`, read leniently (an integer, a float, or `null`).
+struct Timestamp(u64);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        lenient_timestamp(deserializer).map(Timestamp)
+    }
+}
+
+/// A `created` that may be absent, read leniently (an integer, a float, or `null` for `None`).
+struct OptTimestamp(Option<u64>);
+
+impl<'de> Deserialize<'de> for OptTimestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        lenient_opt_timestamp(deserializer).map(OptTimestamp)
+    }
+}
+
+/// [`in_place`]'s seed: `null`, or an object filled into the value.
+struct Nullable<'a, T>(&'a mut T);
+
+impl<'de, T: Fill<'de>> DeserializeSeed<'de> for Nullable<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Fill<'de>> Visitor<'de> for Nullable<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        InPlace(self.0).deserialize(deserializer)
+    }
+}
+
+/// [`option_in_place`]'s seed.
+struct Optional<'a, T>(&'a mut Option<T>);
+
+impl<'de, T: Fill<'de>> DeserializeSeed<'de> for Optional<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Fill<'de>> Visitor<'de> for Optional<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        InPlace(self.0.insert(T::default())).deserialize(deserializer)
+    }
+}
+
+/// [`elements`]' seed: `null`, or an array whose elements are filled in the `Vec`.
+struct Elements<'a, T>(&'a mut Vec<T>);
+
+impl<'de, T: Fill<'de>> DeserializeSeed<'de> for Elements<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Fill<'de>> Visitor<'de> for Elements<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        let list = self.0;
+        loop {
+            // The element is made in the list first: `next_element_seed` only says whether
+            // there was one after filling it.
+            list.push(T::default());
+            let Some(slot) = list.last_mut() else {
+                return Ok(());
+            };
+            if seq.next_element_seed(InPlace(slot))?.is_none() {
+                list.pop();
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Implements [`Fill`] and `Deserialize` for the struct `$ty` from its list of known keys:
+/// each (`"id" => id by or_default`) names the field it is read into and the reader above
+/// that reads it; any other key goes into the struct's `extra`. A macro so that every
+/// response type shares one loop, and only its list of keys is its own.
+macro_rules! fill_decoder {
+    (
+        $ty:ident {
+            $($key:literal => $field:ident by $read:ident),+ $(,)?
+        }
+    ) => {
+        impl<'de> $crate::types::decode::Fill<'de> for $ty {
+            const EXPECTING: &'static str = concat!("struct ", stringify!($ty));
+
+            fn fill<A: serde::de::MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+                use $crate::types::decode as field;
+                const KEYS: &[&str] = &[$($key),+];
+                // A key's position is its bit in `seen`.
+                const { assert!(KEYS.len() <= 64) };
+                let mut seen = 0u64;
+                while let Some(key) = map.next_key::<field::Key<'de>>()? {
+                    match &*key.0 {
+                        $($key => {
+                            field::first(&mut seen, const { field::position(KEYS, $key) }, $key)?;
+                            field::$read(&mut map, &mut self.$field)?;
+                        })+
+                        _ => field::keep(&mut map, &mut self.extra, key)?,
+                    }
+                }
+                Ok(())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let mut value = Self::default();
+                serde::de::DeserializeSeed::deserialize(
+                    $crate::types::decode::InPlace(&mut value),
+                    deserializer,
+                )?;
+                Ok(value)
+            }
+        }
+    };
+}
+pub(in crate::types) use fill_decoder;
+
+/// Decodes `text` as `T` (hand-written) and as `R` (the derived reference); both must fail,
+/// or both succeed with the same result as JSON, which shows every field and every `extra`
+/// entry. Returns the `T`.
+#[cfg(test)]
+pub(in crate::types) fn decoded_alike<T, R>(text: &str) -> Option<T>
+where
+    T: serde::de::DeserializeOwned + serde::Serialize,
+    R: serde::de::DeserializeOwned + serde::Serialize,
+{
+    match (
+        serde_json::from_str::<T>(text),
+        serde_json::from_str::<R>(text),
+    ) {
+        (Ok(ours), Ok(reference)) => {
+            assert_eq!(
+                serde_json::to_value(&ours).unwrap(),
+                serde_json::to_value(&reference).unwrap(),
+                "{text}"
+            );
+            Some(ours)
+        }
+        (Err(_), Err(_)) => None,
+        (ours, reference) => panic!(
+            "{text}: hand-written {:?}, derived {:?}",
+            ours.map(|_| ()),
+            reference.map(|_| ())
+        ),
+    }
+}
+
+/// The message of the error that decoding `text` as `T` fails with.
+#[cfg(test)]
+pub(in crate::types) fn decode_error<T: serde::de::DeserializeOwned>(text: &str) -> String {
+    match serde_json::from_str::<T>(text) {
+        Ok(_) => panic!("{text} decoded"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Checks with [`decoded_alike`] that each of `fixtures` decodes (to the same value both ways)
+/// and that each of its [`variants`] decodes alike, and so do documents that are not an
+/// object at all or not complete JSON; returns how many variants were checked.
+#[cfg(test)]
+pub(in crate::types) fn variants_decoded_alike<T, R>(fixtures: &[&str]) -> usize
+where
+    T: serde::de::DeserializeOwned + serde::Serialize,
+    R: serde::de::DeserializeOwned + serde::Serialize,
+{
+    for text in [
+        "{}",
+        "null",
+        "[]",
+        "[{}]",
+        "\"x\"",
+        "1",
+        "{} trailing",
+        "{\"x\":1",
+    ] {
+        decoded_alike::<T, R>(text);
+    }
+    let mut checked = 0;
+    for text in fixtures {
+        assert!(decoded_alike::<T, R>(text).is_some(), "{text}");
+        for variant in variants(text) {
+            decoded_alike::<T, R>(&variant);
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// The documents `text` (a JSON object) turns into when each of its values, one at a time, is
+/// replaced by each of a set of values of other types and shapes (`null`, numbers, strings,
+/// arrays, objects), and when each key is renamed to an unknown one: inputs on which a
+/// hand-written decoder must agree with the derived one it replaces.
+#[cfg(test)]
+pub(in crate::types) fn variants(text: &str) -> Vec<String> {
+    use serde_json::{Value, json};
+
+    fn paths(v: &Value, at: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+        out.push(at.clone());
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m {
+                    at.push(json!(k));
+                    paths(child, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, child) in a.iter().enumerate() {
+                    at.push(json!(i));
+                    paths(child, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    fn at_mut<'a>(v: &'a mut Value, path: &[Value]) -> &'a mut Value {
+        path.iter().fold(v, |v, step| match step {
+            Value::String(k) => &mut v[k.as_str()],
+            Value::Number(i) => &mut v[i.as_u64().unwrap() as usize],
+            _ => unreachable!(),
+        })
+    }
+    let replacements = [
+        json!(null),
+        json!(0),
+        json!(-1),
+        json!(1.5),
+        json!(4_294_967_296_u64),
+        json!(""),
+        json!("stop"),
+        json!("assistant"),
+        json!([]),
+        json!([1, "a"]),
+        json!({}),
+        json!({"index": 2, "content": "x", "text": "y", "unknown": [1]}),
+        json!(true),
+    ];
+    let doc: Value = serde_json::from_str(text).unwrap();
+    let mut all = Vec::new();
+    paths(&doc, &mut Vec::new(), &mut all);
+    let mut out = Vec::new();
+    for path in &all {
+        for replacement in &replacements {
+            let mut changed = doc.clone();
+            *at_mut(&mut changed, path) = replacement.clone();
+            out.push(changed.to_string());
+        }
+        if let Some((Value::String(key), parent)) = path.split_last() {
+            let mut changed = doc.clone();
+            let object = at_mut(&mut changed, parent).as_object_mut().unwrap();
+            let value = object.remove(key).unwrap();
+            object.insert(format!("x_{key}"), value);
+            out.push(changed.to_string());
+        }
+    }
+    out
+}
