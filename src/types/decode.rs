@@ -358,18 +358,24 @@ impl<'de, T: Fill<'de>> Visitor<'de> for Elements<'_, T> {
     }
 
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while seq.next_element_seed(Pushed(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+}
+
+/// One element of [`Elements`]: `next_element_seed` calls it only when there is one, so the
+/// element is made in the list, filled there and never moved.
+struct Pushed<'a, T>(&'a mut Vec<T>);
+
+impl<'de, T: Fill<'de>> DeserializeSeed<'de> for Pushed<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         let list = self.0;
-        loop {
-            // The element is made in the list first: `next_element_seed` only says whether
-            // there was one after filling it.
-            list.push(T::default());
-            let Some(slot) = list.last_mut() else {
-                return Ok(());
-            };
-            if seq.next_element_seed(InPlace(slot))?.is_none() {
-                list.pop();
-                return Ok(());
-            }
+        list.push(T::default());
+        match list.last_mut() {
+            Some(element) => InPlace(element).deserialize(deserializer),
+            None => Ok(()),
         }
     }
 }
