@@ -49,7 +49,7 @@ fn decode_only(body: &[u8], piece: usize) -> (usize, usize) {
     let (mut events, mut bytes) = (0, 0);
     for chunk in body.chunks(piece) {
         decoder.feed(chunk).unwrap();
-        while let Some(ev) = decoder.next_event() {
+        while let Some(ev) = decoder.next_event_ref() {
             events += 1;
             bytes += ev.data.len();
         }
@@ -64,13 +64,13 @@ fn decode_and_parse(body: &[u8], piece: usize) -> (usize, usize) {
     let (mut chunks, mut content) = (0, 0);
     'body: for piece in body.chunks(piece) {
         decoder.feed(piece).unwrap();
-        while let Some(ev) = decoder.next_event() {
+        while let Some(ev) = decoder.next_event_ref() {
             if ev.data == "[DONE]" {
                 break 'body;
             }
             // The stream probes for an in-band error before parsing a chunk.
             assert!(!ev.data.contains("\"error\""));
-            let chunk: ChatCompletionChunk = serde_json::from_str(&ev.data).unwrap();
+            let chunk: ChatCompletionChunk = serde_json::from_str(ev.data).unwrap();
             chunks += 1;
             content += chunk.text().len();
         }

@@ -21,12 +21,12 @@ pub fn sse(data: &[u8]) {
         if d.feed(chunk).is_err() {
             return;
         }
-        while let Some(ev) = d.next_event() {
+        while let Some(ev) = d.next_event_ref() {
             // What the stream does with each event: look for an in-band error, then decode.
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&ev.data) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(ev.data) {
                 let _ = StreamError::in_band(&v).map(|e| e.to_string());
             }
-            let _ = serde_json::from_str::<ChatCompletionChunk>(&ev.data);
+            let _ = serde_json::from_str::<ChatCompletionChunk>(ev.data);
         }
     }
     let _ = d.finish();

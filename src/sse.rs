@@ -13,7 +13,7 @@
 //!
 //! - **Both client modes share it.** The decoder never touches a socket: the
 //!   blocking client feeds it bytes from a `Read`, the async client feeds it
-//!   bytes from a stream of chunks, and both pop the same [`Event`]s.
+//!   bytes from a stream of chunks, and both pop the same [`EventRef`]s.
 //! - **It stays cheap per chunk.** Complete lines are parsed straight from the
 //!   caller's slice; only a trailing partial line is copied, and only the value
 //!   of a kept field is decoded, so there is no `String` per line. Line ends are
@@ -31,6 +31,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 use std::mem;
+use std::ops::Range;
 use std::str;
 
 /// The default for [`Decoder::with_max_event_size`]: 4 MiB, which bounds both a
@@ -40,26 +41,49 @@ pub const DEFAULT_MAX_EVENT_SIZE: usize = 4 * 1024 * 1024;
 /// The UTF-8 byte-order mark, ignored once at the very start of a stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
-/// One dispatched event.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Event {
+/// One dispatched event, borrowed from the decoder (see [`Decoder::next_event_ref`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
     /// The `event:` type, or `None` for the default type (`message`). An empty
     /// `event:` field also counts as the default type.
-    pub event: Option<String>,
+    pub event: Option<&'a str>,
     /// The `data:` lines of the event joined with `\n` (no trailing newline).
     /// May be empty: a bare `data` line followed by a blank line dispatches an
     /// event with empty data.
-    pub data: String,
+    pub data: &'a str,
     /// The last event ID at the time of dispatch. IDs persist across events
     /// until another `id:` field changes them; `None` when no ID has been set
     /// or an empty `id:` field reset it.
     // `id` and `retry` are decoded as the spec says although the client does not
     // reconnect (no `Last-Event-ID`, no reconnection delay): only the tests read them.
     #[allow(dead_code)]
-    pub id: Option<String>,
+    pub id: Option<&'a str>,
     /// The reconnection time in milliseconds, if a valid `retry:` field (ASCII
     /// digits only) appeared in this event.
     #[allow(dead_code)]
+    pub retry: Option<u64>,
+}
+
+#[cfg(test)]
+impl EventRef<'_> {
+    /// The event as an owned `Event`.
+    pub fn to_owned(self) -> Event {
+        Event {
+            event: self.event.map(str::to_owned),
+            data: self.data.to_owned(),
+            id: self.id.map(str::to_owned),
+            retry: self.retry,
+        }
+    }
+}
+
+/// An [`EventRef`], owned: what the tests compare.
+#[cfg(test)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Event {
+    pub event: Option<String>,
+    pub data: String,
+    pub id: Option<String>,
     pub retry: Option<u64>,
 }
 
@@ -124,22 +148,31 @@ pub struct Decoder {
     /// How many bytes of a BOM have been held back while `at_start`: a chunk
     /// may end in the middle of the BOM.
     bom_matched: usize,
-    /// The data buffer, without the trailing LF the spec appends per line.
-    data: String,
-    /// At least one `data` field was seen, so `data` is meaningful even when
+    /// The text of the events dispatched but not popped yet (their data, type and ID,
+    /// at the ranges `queue` gives), then the data of the event being read, from
+    /// `data_start` on (without the trailing LF the spec appends per line). One buffer,
+    /// emptied whenever the queue is, so that an event costs no allocation of its own.
+    text: String,
+    /// Where the data of the event being read starts in `text`.
+    data_start: usize,
+    /// At least one `data` field was seen, so the data is meaningful even when
     /// empty (the spec's buffer would be `"\n"`, not `""`).
     has_data: bool,
     /// The event type buffer (empty means the default type).
     event_type: String,
     /// The last event ID buffer; persists across events.
     last_id: String,
+    /// Where `last_id` is in `text`, once an event since it changed (and since `text` was
+    /// last emptied) has used it: the events it applies to share one copy, so a long ID
+    /// followed by many small events costs its length once, not once per event.
+    last_id_at: Option<Range<usize>>,
     /// A valid `retry` seen since the last blank line.
     retry: Option<u64>,
     /// A field line was seen since the last blank line, so ending here would
     /// lose (part of) an event.
     in_event: bool,
-    /// Dispatched events not yet popped.
-    queue: VecDeque<Event>,
+    /// Dispatched events not yet popped, as ranges of `text`.
+    queue: VecDeque<Queued>,
     /// Events dispatched over the decoder's lifetime.
     dispatched: u64,
 }
@@ -166,10 +199,12 @@ impl Decoder {
             after_cr: false,
             at_start: true,
             bom_matched: 0,
-            data: String::new(),
+            text: String::new(),
+            data_start: 0,
             has_data: false,
             event_type: String::new(),
             last_id: String::new(),
+            last_id_at: None,
             retry: None,
             in_event: false,
             queue: VecDeque::new(),
@@ -209,9 +244,31 @@ impl Decoder {
         self.process(chunk)
     }
 
-    /// Pops the oldest complete event not yet returned.
+    /// Pops the oldest complete event not yet returned, owned.
+    #[cfg(test)]
     pub fn next_event(&mut self) -> Option<Event> {
-        self.queue.pop_front()
+        self.next_event_ref().map(EventRef::to_owned)
+    }
+
+    /// Pops the oldest complete event not yet returned, borrowed from the decoder: what the
+    /// client's streams use, so that an event is not copied into `String`s of its own.
+    pub fn next_event_ref(&mut self) -> Option<EventRef<'_>> {
+        let Some(queued) = self.queue.pop_front() else {
+            // Nothing is borrowed any more: drop the popped events' text, keeping the data
+            // of an event still being read.
+            self.text.drain(..self.data_start);
+            self.data_start = 0;
+            self.last_id_at = None;
+            return None;
+        };
+        let text = self.text.as_str();
+        let at = |range: Range<usize>| text.get(range).unwrap_or_default();
+        Some(EventRef {
+            event: queued.event.map(at),
+            data: at(queued.data),
+            id: queued.id.map(at),
+            retry: queued.retry,
+        })
     }
 
     /// Signals the end of the body.
@@ -231,7 +288,7 @@ impl Decoder {
         self.after_cr = false;
         self.at_start = false;
         self.bom_matched = 0;
-        self.data.clear();
+        self.text.truncate(self.data_start);
         self.has_data = false;
         self.event_type.clear();
         self.retry = None;
@@ -329,6 +386,7 @@ impl Decoder {
             b"id" if !value.contains(&0) => {
                 self.last_id.clear();
                 self.last_id.push_str(&text(value));
+                self.last_id_at = None;
             }
             // An invalid value leaves any earlier valid one in place.
             b"retry" => self.retry = parse_retry(value).or(self.retry),
@@ -340,13 +398,14 @@ impl Decoder {
     fn push_data(&mut self, value: &[u8]) -> Result<(), SseError> {
         let value = text(value);
         let separator = usize::from(self.has_data);
-        if self.data.len() + separator + value.len() > self.limit {
+        let len = self.text.len() - self.data_start;
+        if len + separator + value.len() > self.limit {
             return Err(SseError::EventTooLarge { limit: self.limit });
         }
         if self.has_data {
-            self.data.push('\n');
+            self.text.push('\n');
         }
-        self.data.push_str(&value);
+        self.text.push_str(&value);
         self.has_data = true;
         Ok(())
     }
@@ -361,24 +420,43 @@ impl Decoder {
             return;
         }
         self.has_data = false;
-        let event = if self.event_type.is_empty() {
-            None
-        } else {
-            Some(mem::take(&mut self.event_type))
+        let data = self.data_start..self.text.len();
+        let event = append(&mut self.text, &self.event_type);
+        self.event_type.clear();
+        let id = match &self.last_id_at {
+            Some(at) => Some(at.clone()),
+            None => append(&mut self.text, &self.last_id),
         };
-        let id = if self.last_id.is_empty() {
-            None
-        } else {
-            Some(self.last_id.clone())
-        };
-        self.queue.push_back(Event {
+        self.last_id_at.clone_from(&id);
+        self.data_start = self.text.len();
+        self.queue.push_back(Queued {
             event,
-            data: mem::take(&mut self.data),
+            data,
             id,
             retry,
         });
         self.dispatched += 1;
     }
+}
+
+/// A dispatched event: where its parts are in the decoder's `text`.
+#[derive(Debug)]
+struct Queued {
+    event: Option<Range<usize>>,
+    data: Range<usize>,
+    id: Option<Range<usize>>,
+    retry: Option<u64>,
+}
+
+/// Appends `value` to `text` and returns where it is; `None` for an empty value (the
+/// default type, no ID).
+fn append(text: &mut String, value: &str) -> Option<Range<usize>> {
+    if value.is_empty() {
+        return None;
+    }
+    let start = text.len();
+    text.push_str(value);
+    Some(start..text.len())
 }
 
 /// The position of the first CR or LF in `bytes`.
@@ -570,6 +648,62 @@ mod tests {
             ev(None, "d", None, None),
         ];
         assert_eq!(decode(input), (expected, false));
+    }
+
+    #[test]
+    fn events_left_queued_across_feeds_keep_their_text() {
+        // Events popped one at a time, with more input fed while some are still queued and
+        // an event half read: none of the borrowed text may move or be dropped early.
+        let mut decoder = Decoder::new();
+        decoder
+            .feed(b"event: e1\nid: 1\ndata: one\n\ndata: two\n\ndata: thr")
+            .unwrap();
+        let first = decoder.next_event_ref().unwrap().to_owned();
+        assert_eq!(first, ev(Some("e1"), "one", Some("1"), None));
+        decoder
+            .feed(b"ee\ndata: 3\n\nid: 2\ndata: four\n\ndata: fi\n")
+            .unwrap();
+        let rest = drain(&mut decoder);
+        assert_eq!(
+            rest,
+            vec![
+                ev(None, "two", Some("1"), None),
+                ev(None, "three\n3", Some("1"), None),
+                ev(None, "four", Some("2"), None),
+            ]
+        );
+        // Everything popped: only the half-read event's data is kept.
+        assert_eq!(decoder.text, "fi");
+        decoder.feed(b"data: ve\n\n").unwrap();
+        assert_eq!(
+            drain(&mut decoder),
+            vec![ev(None, "fi\nve", Some("2"), None)]
+        );
+        assert_eq!((decoder.text.as_str(), decoder.data_start), ("", 0));
+    }
+
+    #[test]
+    fn a_long_id_is_kept_once_for_the_events_it_applies_to() {
+        // 64 KiB of ID, then 10,000 tiny events in one piece: the queued text holds the ID
+        // once (a copy per event would be 640 MiB).
+        let id = "i".repeat(64 * 1024);
+        let mut input = format!("id: {id}\n").into_bytes();
+        for _ in 0..10_000 {
+            input.extend_from_slice(b"data: x\n\n");
+        }
+        let mut decoder = Decoder::new();
+        decoder.feed(&input).unwrap();
+        assert!(
+            decoder.text.len() < 64 * 1024 + 10_001,
+            "{}",
+            decoder.text.len()
+        );
+        let mut n = 0;
+        while let Some(event) = decoder.next_event_ref() {
+            assert_eq!((event.data, event.id), ("x", Some(id.as_str())));
+            n += 1;
+        }
+        assert_eq!(n, 10_000);
     }
 
     #[test]

@@ -183,27 +183,27 @@ impl<T: DeserializeOwned> State<T> {
         if self.finished {
             return None;
         }
-        while let Some(ev) = self.decoder.next_event() {
+        while let Some(ev) = self.decoder.next_event_ref() {
             if ev.data == "[DONE]" {
                 self.end();
                 return None;
             }
-            let kind = ev.event.as_deref().unwrap_or("message");
+            let kind = ev.event.unwrap_or("message");
             if kind.eq_ignore_ascii_case("keepalive") || kind.eq_ignore_ascii_case("ping") {
                 continue;
             }
             // An error payload would parse as an all-default chunk, so look for one first;
             // only data that mentions "error" pays for the extra parse.
             if kind == "error" || ev.data.contains("\"error\"") {
-                let in_band = match serde_json::from_str::<Value>(&ev.data) {
+                let in_band = match serde_json::from_str::<Value>(ev.data) {
                     Ok(v) => StreamError::in_band(&v),
                     Err(_) => None,
                 };
                 // A named `error` event may carry its fields at the top level (Responses API).
                 let in_band = in_band.or_else(|| {
-                    (kind == "error").then(|| match serde_json::from_str::<Value>(&ev.data) {
+                    (kind == "error").then(|| match serde_json::from_str::<Value>(ev.data) {
                         Ok(Value::Object(o)) => StreamError::from_error_object(&o),
-                        _ => StreamError::new(StreamErrorKind::InBand, ev.data.clone()),
+                        _ => StreamError::new(StreamErrorKind::InBand, ev.data.to_owned()),
                     })
                 });
                 if let Some(e) = in_band {
@@ -211,8 +211,8 @@ impl<T: DeserializeOwned> State<T> {
                 }
             }
             self.items += 1;
-            self.span.event(&ev.data);
-            return Some(match serde_json::from_str::<T>(&ev.data) {
+            self.span.event(ev.data);
+            return Some(match serde_json::from_str::<T>(ev.data) {
                 Ok(item) => match (self.ending.classify)(&item) {
                     Ends::No => Ok(item),
                     Ends::After => {
@@ -223,7 +223,8 @@ impl<T: DeserializeOwned> State<T> {
                 },
                 Err(e) => {
                     let id = self.meta.request_id().map(str::to_owned);
-                    Err(self.fail(Error::decode("stream event", e, ev.data.as_bytes(), id)))
+                    let e = Error::decode("stream event", e, ev.data.as_bytes(), id);
+                    Err(self.fail(e))
                 }
             });
         }
@@ -339,9 +340,16 @@ impl<T: DeserializeOwned> EventStream<T> {
     /// The next item, `Ok(None)` at the end of the stream. The same call in both modes
     /// (`.await` it in async mode).
     pub async fn try_next(&mut self) -> Result<Option<T>> {
+        self.next_item().await.transpose()
+    }
+
+    /// The next item as the blocking iterator yields it: built in that shape from the
+    /// start, so an iterator's item (a chunk is a few hundred bytes) is not moved through
+    /// `Result<Option<T>>` and back.
+    async fn next_item(&mut self) -> Option<Result<T>> {
         loop {
             if let Some(item) = self.state.pop() {
-                return item.map(Some);
+                return Some(item);
             }
             if let Some(until) = self.state.drain_deadline() {
                 let read = self.response.chunk(Some(until)).await;
@@ -349,11 +357,13 @@ impl<T: DeserializeOwned> EventStream<T> {
                 continue;
             }
             if self.state.finished {
-                return Ok(None);
+                return None;
             }
             let deadline = self.state.deadline();
             let read = self.response.chunk(deadline).await;
-            self.state.on_chunk(read)?;
+            if let Err(e) = self.state.on_chunk(read) {
+                return Some(Err(e));
+            }
         }
     }
 }
@@ -363,7 +373,7 @@ impl<T: DeserializeOwned> Iterator for EventStream<T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
-        self.try_next().transpose()
+        self.next_item()
     }
 }
 
