@@ -23,8 +23,8 @@ use crate::rt;
 use crate::stream::EventStream;
 use crate::telemetry::CallSpan;
 use crate::transport::{
-    AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Reading, Transport, deadline_after,
-    remaining,
+    AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Reading, RequestHeaders, Transport,
+    deadline_after, remaining,
 };
 use crate::url::redacted;
 
@@ -62,9 +62,9 @@ pub(crate) struct Engine {
 
 /// The client's headers for each kind of call (see [`Engine::base_headers`]).
 struct BaseHeaders {
-    json: Headers,
-    json_with_body: Headers,
-    stream_with_body: Headers,
+    json: RequestHeaders,
+    json_with_body: RequestHeaders,
+    stream_with_body: RequestHeaders,
 }
 
 impl Engine {
@@ -75,10 +75,13 @@ impl Engine {
             .strip_suffix("/v1")
             .unwrap_or(&config.base_url)
             .to_owned();
+        let base = |reading, has_body| {
+            RequestHeaders::new(base_headers(&config, reading, has_body)).map_err(Error::config)
+        };
         let headers = BaseHeaders {
-            json: base_headers(&config, Reading::Whole, false),
-            json_with_body: base_headers(&config, Reading::Whole, true),
-            stream_with_body: base_headers(&config, Reading::Stream, true),
+            json: base(Reading::Whole, false)?,
+            json_with_body: base(Reading::Whole, true)?,
+            stream_with_body: base(Reading::Stream, true)?,
         };
         Ok(Engine {
             config,
@@ -112,7 +115,7 @@ impl Engine {
         opts: &RequestOptions,
         reading: Reading,
         has_body: bool,
-    ) -> Result<Cow<'_, Headers>> {
+    ) -> Result<Cow<'_, RequestHeaders>> {
         let base = match (reading, has_body) {
             (Reading::Whole, false) => &self.headers.json,
             (Reading::Whole, true) => &self.headers.json_with_body,
@@ -123,9 +126,9 @@ impl Engine {
             return Ok(Cow::Borrowed(base));
         }
         opts.headers.validate().map_err(Error::config)?;
-        let mut h = base.clone();
+        let mut h = Headers::clone(base);
         h.set_all(&opts.headers);
-        Ok(Cow::Owned(h))
+        Ok(Cow::Owned(RequestHeaders::new(h).map_err(Error::config)?))
     }
 }
 
@@ -393,15 +396,19 @@ impl Engine {
             ..*req
         };
         let mut response = self.send_one(&req).await?;
-        let mut hop: Option<(String, Headers)> = None;
+        let mut hop: Option<(String, RequestHeaders)> = None;
         let mut trail = redirect::Trail::new(req.url);
         while redirect::is_redirect(response.status) {
             let (url, headers) = match &hop {
                 Some((u, h)) => (u.as_str(), h),
                 None => (req.url, req.headers),
             };
-            let next =
+            let (to, kept) =
                 redirect::next_hop(req.method, response.status, url, &response.headers, headers)?;
+            let next = (
+                to,
+                RequestHeaders::new(kept).map_err(Error::invalid_request)?,
+            );
             trail.push(response.status, &response.headers, &next.0)?;
             log::debug!(
                 "HTTP {} redirect from {} to {}",

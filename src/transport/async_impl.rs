@@ -87,35 +87,32 @@ impl Transport {
             Method::Delete => reqwest::Method::DELETE,
         };
         let mut b = self.client.request(method, req.url);
-        for (n, v) in req.headers.iter() {
-            b = b.header(n, v);
-        }
         if let Some(body) = req.body {
             b = b.body(body.clone());
         }
         let t = req.timeouts;
         let stream = req.reading == Reading::Stream;
         let started = Instant::now();
-        let response = if stream {
+        if stream {
             if let Some(total) = t.stream_total {
                 b = b.timeout(total);
             }
-            match req.deadline {
-                Some(at) => {
-                    let at = tokio::time::Instant::from_std(at);
-                    match tokio::time::timeout_at(at, b.send()).await {
-                        Ok(r) => r,
-                        Err(_) => return Err(Error::timeout(TimeoutPhase::Request, t.request)),
-                    }
-                }
-                None => b.send().await,
-            }
-        } else {
+        } else if let Some(left) = remaining(req.deadline) {
             // The time left in the attempt, so redirect hops share one deadline.
-            if let Some(left) = remaining(req.deadline) {
-                b = b.timeout(left);
+            b = b.timeout(left);
+        }
+        let mut request = b.build().map_err(|e| map_error(e, stream, &t, started))?;
+        *request.headers_mut() = req.headers.wire();
+        let send = self.client.execute(request);
+        let response = match req.deadline {
+            // A stream's total is its own; the attempt's deadline bounds its headers.
+            Some(at) if stream => {
+                match tokio::time::timeout_at(tokio::time::Instant::from_std(at), send).await {
+                    Ok(r) => r,
+                    Err(_) => return Err(Error::timeout(TimeoutPhase::Request, t.request)),
+                }
             }
-            b.send().await
+            _ => send.await,
         }
         .map_err(|e| map_error(e, stream, &t, started))?;
         let mut headers = Headers::with_capacity(response.headers().len());

@@ -87,16 +87,13 @@ impl Transport {
     }
 
     pub(crate) fn send(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
-        let mut b = ureq::http::Request::builder()
-            .method(req.method.as_str())
-            .uri(req.url);
-        for (n, v) in req.headers.iter() {
-            b = b.header(n, v);
-        }
         let body: &[u8] = req.body.map(Vec::as_slice).unwrap_or_default();
-        let request = b
+        let mut request = ureq::http::Request::builder()
+            .method(req.method.as_str())
+            .uri(req.url)
             .body(body)
             .map_err(|e| Error::invalid_request(e.to_string()))?;
+        *request.headers_mut() = req.headers.wire();
         let t = req.timeouts;
         let stream = req.reading == Reading::Stream;
         // The attempt's deadline (shared by its redirect hops) bounds every socket wait through

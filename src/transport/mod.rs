@@ -14,6 +14,9 @@ pub(crate) const USER_AGENT: &str = concat!("oai-compat/", env!("CARGO_PKG_VERSI
 mod async_impl;
 #[cfg(feature = "blocking")]
 mod blocking;
+mod request_headers;
+
+pub(crate) use request_headers::RequestHeaders;
 
 #[cfg(not(feature = "blocking"))]
 pub(crate) use async_impl::{Body, HttpResponse, Transport};
@@ -66,7 +69,7 @@ pub(crate) struct AttemptTimeouts {
 pub(crate) struct HttpRequest<'a> {
     pub(crate) method: Method,
     pub(crate) url: &'a str,
-    pub(crate) headers: &'a Headers,
+    pub(crate) headers: &'a RequestHeaders,
     pub(crate) body: Option<&'a Body>,
     pub(crate) reading: Reading,
     pub(crate) timeouts: AttemptTimeouts,
