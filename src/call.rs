@@ -135,7 +135,7 @@ impl Engine {
 /// The client's headers for one kind of call: `Accept`, `Content-Type` when there is a body,
 /// the key, organization and project, and the builder's headers (which win).
 fn base_headers(cfg: &Config, reading: Reading, has_body: bool) -> Headers {
-    let mut h = Headers::with_capacity(5 + cfg.headers.len());
+    let mut h = Headers::with_capacity(5 + cfg.headers.len(), 128);
     let accept = match reading {
         Reading::Stream => "text/event-stream",
         Reading::Whole => "application/json",

@@ -239,7 +239,7 @@ impl ClientBuilder {
     /// set. A header whose name looks like a credential (`key`, `token`, `secret`, `auth`,
     /// `cookie`, `password`, `session` in it) is redacted in `Debug`.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push(name, value);
+        self.headers.push(name.into(), value.into());
         self
     }
 

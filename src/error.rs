@@ -186,7 +186,7 @@ impl Error {
                 code(&mut e.code);
                 opt(&mut e.param);
                 opt(&mut e.request_id);
-                e.headers.values_mut().for_each(r);
+                e.headers.map_values(r);
             }
             Error::Decode(e) => {
                 r(&mut e.message);

@@ -34,9 +34,14 @@ const SENSITIVE_PARTS: &[&str] = &[
 /// assert_eq!(h.request_id(), Some("req-1"));
 /// assert_eq!(h.get("missing"), None);
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Headers {
-    pairs: Vec<(String, String)>,
+    /// Every name and value, back to back: one allocation for all of them, where a list of
+    /// owned pairs took two per header on every response.
+    text: String,
+    /// Where each pair is in `text`: the name's start, its end (the value's start), the
+    /// value's end.
+    pairs: Vec<[usize; 3]>,
 }
 
 impl Headers {
@@ -44,28 +49,25 @@ impl Headers {
     pub fn from_pairs<N: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (N, V)>,
     ) -> Self {
-        Headers {
-            pairs: pairs
-                .into_iter()
-                .map(|(n, v)| (n.into(), v.into()))
-                .collect(),
+        let mut h = Headers::default();
+        for (n, v) in pairs {
+            h.push(n.into(), v.into());
         }
+        h
     }
 
     /// The first value of the header `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
+        self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// Every value of the header `name` (case-insensitive), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.pairs
-            .iter()
+        self.iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// The server's request id: `x-request-id` (OpenAI, vLLM with `--enable-request-id-headers`).
@@ -75,7 +77,13 @@ impl Headers {
 
     /// All `(name, value)` pairs, in the order received.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        let text = self.text.as_str();
+        self.pairs.iter().map(move |&[start, mid, end]| {
+            (
+                text.get(start..mid).unwrap_or_default(),
+                text.get(mid..end).unwrap_or_default(),
+            )
+        })
     }
 
     /// Number of header lines.
@@ -88,9 +96,17 @@ impl Headers {
         self.pairs.is_empty()
     }
 
-    /// Every value, to rewrite in place (redaction).
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut String> {
-        self.pairs.iter_mut().map(|(_, v)| v)
+    /// Rewrites every value with `f` (redaction).
+    pub(crate) fn map_values(&mut self, mut f: impl FnMut(&mut String)) {
+        let mut out = Headers::with_capacity(self.len(), self.text.len());
+        let mut value = String::new();
+        for (n, v) in self.iter() {
+            value.clear();
+            value.push_str(v);
+            f(&mut value);
+            out.push(n, &value);
+        }
+        *self = out;
     }
 
     /// The `Content-Length` header as a number, when present and valid. A claim only: it is
@@ -105,20 +121,40 @@ impl Headers {
         self.get("content-length")?.trim().parse().ok()
     }
 
-    pub(crate) fn with_capacity(n: usize) -> Self {
+    /// Room for `pairs` headers whose names and values add up to `text` bytes.
+    pub(crate) fn with_capacity(pairs: usize, text: usize) -> Self {
         Headers {
-            pairs: Vec::with_capacity(n),
+            text: String::with_capacity(text),
+            pairs: Vec::with_capacity(pairs),
         }
     }
 
-    pub(crate) fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.pairs.push((name.into(), value.into()));
+    /// The headers of a response as the HTTP library gives them: values that are not valid
+    /// UTF-8 are kept lossily. Sized first, so this allocates twice whatever the count.
+    pub(crate) fn from_wire<'a, I>(pairs: impl Fn() -> I) -> Self
+    where
+        I: Iterator<Item = (&'a str, &'a [u8])>,
+    {
+        let text = pairs().map(|(n, v)| n.len() + v.len()).sum();
+        let mut h = Headers::with_capacity(pairs().size_hint().0, text);
+        for (n, v) in pairs() {
+            h.push(n, &String::from_utf8_lossy(v));
+        }
+        h
+    }
+
+    pub(crate) fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        let start = self.text.len();
+        self.text.push_str(name.as_ref());
+        let mid = self.text.len();
+        self.text.push_str(value.as_ref());
+        self.pairs.push([start, mid, self.text.len()]);
     }
 
     /// Sets `name` to `value`, replacing every earlier value of `name` (any case).
     pub(crate) fn set(&mut self, name: &str, value: &str) {
-        self.pairs.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        self.pairs.push((name.to_owned(), value.to_owned()));
+        self.retain_names(|n| !n.eq_ignore_ascii_case(name));
+        self.push(name, value);
     }
 
     /// Every pair in `other`, each replacing the values of its name here.
@@ -130,7 +166,16 @@ impl Headers {
 
     /// Keeps the pairs whose name passes `keep`.
     pub(crate) fn retain_names(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.pairs.retain(|(n, _)| keep(n));
+        if self.iter().all(|(n, _)| keep(n)) {
+            return;
+        }
+        let mut out = Headers::with_capacity(self.len(), self.text.len());
+        for (n, v) in self.iter() {
+            if keep(n) {
+                out.push(n, v);
+            }
+        }
+        *self = out;
     }
 
     /// Checks every pair the way the transports will send it (see [`validate`]).
@@ -138,6 +183,15 @@ impl Headers {
         self.iter().try_for_each(|(n, v)| validate(n, v))
     }
 }
+
+/// The same pairs in the same order.
+impl PartialEq for Headers {
+    fn eq(&self, other: &Headers) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
 
 /// Headers the HTTP layer writes itself: set by hand, they break the framing or the
 /// connection (blocking: a connection error on every call; async: a body cut short).
@@ -225,6 +279,47 @@ mod tests {
         assert_eq!(h.get("a"), Some("1"));
         assert_eq!(h.get_all("A").collect::<Vec<_>>(), ["1", "3"]);
         assert_eq!(h.len(), 3);
+    }
+
+    #[test]
+    fn set_replaces_every_value_of_a_name_and_keeps_the_rest_in_order() {
+        let mut h = Headers::from_pairs([("A", "1"), ("b", "2"), ("a", "3"), ("c", "4")]);
+        h.set("a", "x");
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("b", "2"), ("c", "4"), ("a", "x")]
+        );
+        // The replaced pairs' text is gone, not just unlisted.
+        assert_eq!(h.text, "b2c4ax");
+        assert_eq!(h, Headers::from_pairs([("b", "2"), ("c", "4"), ("a", "x")]));
+        assert_ne!(h, Headers::from_pairs([("c", "4"), ("b", "2"), ("a", "x")]));
+        h.retain_names(|n| n != "c");
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("b", "2"), ("a", "x")]);
+    }
+
+    #[test]
+    fn values_are_rewritten_in_place_of_the_old_ones() {
+        let mut h = Headers::from_pairs([("x-echo", "key sk-1 here"), ("y", "sk-1")]);
+        h.map_values(|v| *v = v.replace("sk-1", "[redacted]"));
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("x-echo", "key [redacted] here"), ("y", "[redacted]")]
+        );
+        assert!(!h.text.contains("sk-1"));
+    }
+
+    #[test]
+    fn wire_headers_keep_invalid_utf8_lossily_in_one_buffer() {
+        let pairs: [(&str, &[u8]); 3] = [
+            ("content-type", b"application/json"),
+            ("x-latin-1", b"caf\xe9"),
+            ("x-utf-8", "caf\u{e9}".as_bytes()),
+        ];
+        let h = Headers::from_wire(|| pairs.iter().copied());
+        assert_eq!(h.get("X-LATIN-1"), Some("caf\u{fffd}"));
+        assert_eq!(h.get("x-utf-8"), Some("caf\u{e9}"));
+        assert_eq!(h.len(), 3);
+        assert!(h.text.capacity() >= 45 && h.pairs.capacity() >= 3);
     }
 
     #[test]

@@ -115,10 +115,12 @@ impl Transport {
             _ => send.await,
         }
         .map_err(|e| map_error(e, stream, &t, started))?;
-        let mut headers = Headers::with_capacity(response.headers().len());
-        for (n, v) in response.headers() {
-            headers.push(n.as_str(), String::from_utf8_lossy(v.as_bytes()));
-        }
+        let headers = Headers::from_wire(|| {
+            response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        });
         Ok(HttpResponse {
             status: response.status().as_u16(),
             headers,

@@ -136,10 +136,12 @@ impl Transport {
         }
         .map_err(|e| map_error(e, stream, &t, started))?;
         let (parts, body) = response.into_parts();
-        let mut headers = Headers::with_capacity(parts.headers.len());
-        for (n, v) in &parts.headers {
-            headers.push(n.as_str(), String::from_utf8_lossy(v.as_bytes()));
-        }
+        let headers = Headers::from_wire(|| {
+            parts
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        });
         Ok(HttpResponse {
             status: parts.status.as_u16(),
             headers,
