@@ -834,9 +834,61 @@ pub struct ChatCompletionMessage {
     /// The tool calls the model made (vLLM sends an empty list when there are none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
-    /// Keys this crate has no field for (OpenAI: `annotations`, `audio`).
+    /// Notes on parts of the content: the sources OpenAI's web search cites. OpenAI sends an
+    /// empty list when there are none, vLLM `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Vec<Annotation>>,
+    /// Keys this crate has no field for (OpenAI: `audio`).
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// A note the model attached to part of its message: OpenAI's web search cites each source
+/// it used with a `url_citation` annotation.
+///
+/// ```
+/// use oai_compat::types::ChatCompletionMessage;
+///
+/// let m: ChatCompletionMessage = serde_json::from_str(
+///     r#"{"content": "See example.com.", "annotations": [{"type": "url_citation",
+///         "url_citation": {"start_index": 4, "end_index": 15,
+///                          "url": "https://example.com/", "title": "Example"}}]}"#,
+/// )?;
+/// let cited = m.annotations.unwrap_or_default();
+/// let source = cited[0].url_citation.as_ref().unwrap();
+/// assert_eq!((source.url.as_str(), source.start_index), ("https://example.com/", 4));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Annotation {
+    /// The kind of note: `"url_citation"`.
+    #[serde(rename = "type", deserialize_with = "null_default")]
+    pub kind: String,
+    /// The cited page, on a `url_citation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_citation: Option<UrlCitation>,
+    /// Keys this crate has no field for (those of other kinds of note).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A web page cited in a message, and where the message cites it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UrlCitation {
+    /// Where the citation starts in the message's content (a character index).
+    #[serde(deserialize_with = "null_default")]
+    pub start_index: u64,
+    /// Where it ends (exclusive).
+    #[serde(deserialize_with = "null_default")]
+    pub end_index: u64,
+    /// The page's URL.
+    #[serde(deserialize_with = "null_default")]
+    pub url: String,
+    /// The page's title.
+    #[serde(deserialize_with = "null_default")]
+    pub title: String,
 }
 
 /// Token log-probabilities of a chat choice.
@@ -1281,7 +1333,7 @@ mod tests {
         assert_eq!(choice.finish_reason, Some(FinishReason::Stop));
         assert_eq!(choice.message.role, Role::Assistant);
         assert_eq!(choice.message.refusal, None);
-        assert_eq!(choice.message.extra["annotations"], json!([]));
+        assert_eq!(choice.message.annotations, Some(vec![]));
         let usage = c.usage.as_ref().unwrap();
         assert_eq!((usage.prompt_tokens, usage.total_tokens), (19, 29));
         assert_eq!(usage.completion_tokens, Some(10));

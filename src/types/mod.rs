@@ -58,10 +58,11 @@ mod responses;
 mod vllm;
 
 pub use chat::{
-    ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionRequest,
-    ChatDelta, ChatLogprobs, ChunkChoice, Content, ContentPart, FunctionCall, FunctionCallDelta,
-    FunctionDefinition, ImageUrl, InputAudio, JsonSchemaFormat, Message, ResponseFormat, Role,
-    TokenLogprob, Tool, ToolCall, ToolCallDelta, ToolChoice, TopLogprob,
+    Annotation, ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage,
+    ChatCompletionRequest, ChatDelta, ChatLogprobs, ChunkChoice, Content, ContentPart,
+    FunctionCall, FunctionCallDelta, FunctionDefinition, ImageUrl, InputAudio, JsonSchemaFormat,
+    Message, ResponseFormat, Role, TokenLogprob, Tool, ToolCall, ToolCallDelta, ToolChoice,
+    TopLogprob, UrlCitation,
 };
 pub use common::{
     CompletionTokensDetails, Extra, FinishReason, PromptTokensDetails, StopReason, StreamOptions,

@@ -42,6 +42,7 @@ fill_decoder! {
         "reasoning_content" => reasoning by fallback,
         "refusal" => refusal by option,
         "tool_calls" => tool_calls by option,
+        "annotations" => annotations by option,
     }
 }
 
@@ -50,7 +51,7 @@ mod tests {
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
 
-    use super::super::{ChatLogprobs, Role, ToolCall};
+    use super::super::{Annotation, ChatLogprobs, Role, ToolCall};
     use super::*;
     use crate::types::common::{
         Extra, FinishReason, StopReason, Usage, lenient_timestamp, null_default,
@@ -120,6 +121,8 @@ mod tests {
             refusal: Option<String>,
             #[serde(skip_serializing_if = "Option::is_none")]
             tool_calls: Option<Vec<ToolCall>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            annotations: Option<Vec<Annotation>>,
             #[serde(flatten)]
             extra: Extra,
         }
@@ -134,6 +137,7 @@ mod tests {
             reasoning_content: Option<String>,
             refusal: Option<String>,
             tool_calls: Option<Vec<ToolCall>>,
+            annotations: Option<Vec<Annotation>>,
             #[serde(flatten)]
             extra: Extra,
         }
@@ -146,6 +150,7 @@ mod tests {
                     reasoning: raw.reasoning.or(raw.reasoning_content),
                     refusal: raw.refusal,
                     tool_calls: raw.tool_calls,
+                    annotations: raw.annotations,
                     extra: raw.extra,
                 }
             }
@@ -221,12 +226,14 @@ mod tests {
     fn unknown_keys_kept_at_every_level() {
         let c = decoded_alike::<ChatCompletion, derived::Completion>(
             r#"{"kv_transfer_params":null,"choices":[{"matched_stop":"x",
-                "message":{"annotations":[],"c\u006fntent":"hi"}}]}"#,
+                "message":{"audio":null,"annotations":[],"c\u006fntent":"hi"}}]}"#,
         )
         .unwrap();
         assert_eq!(c.extra["kv_transfer_params"], Value::Null);
         assert_eq!(c.choices[0].extra["matched_stop"], "x");
-        assert_eq!(c.choices[0].message.extra["annotations"], json!([]));
+        assert_eq!(c.choices[0].message.extra["audio"], Value::Null);
+        assert_eq!(c.choices[0].message.annotations, Some(vec![]));
+        assert!(!c.choices[0].message.extra.contains_key("annotations"));
         // An escaped known key is still that key, not an unknown one.
         assert_eq!(c.text(), Some("hi"));
         assert!(!c.choices[0].message.extra.contains_key("content"));
