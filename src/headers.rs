@@ -138,7 +138,7 @@ impl Headers {
         let text = pairs().map(|(n, v)| n.len() + v.len()).sum();
         let mut h = Headers::with_capacity(pairs().size_hint().0, text);
         for (n, v) in pairs() {
-            h.push(n, &String::from_utf8_lossy(v));
+            h.push(n, String::from_utf8_lossy(v));
         }
         h
     }
