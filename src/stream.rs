@@ -346,13 +346,14 @@ impl<T: DeserializeOwned> EventStream<T> {
     /// The next item as the blocking iterator yields it: built in that shape from the
     /// start, so an iterator's item (a chunk is a few hundred bytes) is not moved through
     /// `Result<Option<T>>` and back.
-    async fn next_item(&mut self) -> Option<Result<T>> {
+    #[cfg(feature = "blocking")]
+    fn next_item(&mut self) -> Option<Result<T>> {
         loop {
             if let Some(item) = self.state.pop() {
                 return Some(item);
             }
             if let Some(until) = self.state.drain_deadline() {
-                let read = self.response.chunk(Some(until)).await;
+                let read = self.response.chunk(Some(until));
                 self.state.on_drained(read.map(|c| c.map(<[u8]>::len)));
                 continue;
             }
@@ -360,11 +361,19 @@ impl<T: DeserializeOwned> EventStream<T> {
                 return None;
             }
             let deadline = self.state.deadline();
-            let read = self.response.chunk(deadline).await;
+            let read = self.response.chunk(deadline);
             if let Err(e) = self.state.on_chunk(read) {
                 return Some(Err(e));
             }
         }
+    }
+
+    /// The next item, from the same poll loop as the `Stream` impl: an `async fn` loop
+    /// around `chunk(..).await` would move each item (a chunk is a few hundred bytes)
+    /// through every nested future's output once more.
+    #[cfg(not(feature = "blocking"))]
+    async fn next_item(&mut self) -> Option<Result<T>> {
+        std::future::poll_fn(|cx| self.poll_item(cx)).await
     }
 }
 
@@ -378,6 +387,37 @@ impl<T: DeserializeOwned> Iterator for EventStream<T> {
 }
 
 #[cfg(not(feature = "blocking"))]
+impl<T: DeserializeOwned> EventStream<T> {
+    /// The poll loop behind both `try_next` and the `Stream` impl.
+    fn poll_item(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<T>>> {
+        use std::task::Poll;
+        loop {
+            if let Some(item) = self.state.pop() {
+                return Poll::Ready(Some(item));
+            }
+            if let Some(until) = self.state.drain_deadline() {
+                match self.response.poll_chunk(cx, Some(until)) {
+                    Poll::Ready(read) => self.state.on_drained(read.map(|c| c.map(<[u8]>::len))),
+                    Poll::Pending => return Poll::Pending,
+                }
+                continue;
+            }
+            if self.state.finished {
+                return Poll::Ready(None);
+            }
+            let deadline = self.state.deadline();
+            let taken = match self.response.poll_chunk(cx, deadline) {
+                Poll::Ready(read) => self.state.on_chunk(read),
+                Poll::Pending => return Poll::Pending,
+            };
+            if let Err(e) = taken {
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "blocking"))]
 impl<T: DeserializeOwned> futures_core::Stream for EventStream<T> {
     type Item = Result<T>;
 
@@ -385,30 +425,6 @@ impl<T: DeserializeOwned> futures_core::Stream for EventStream<T> {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<T>>> {
-        use std::task::Poll;
-        let this = &mut *self;
-        loop {
-            if let Some(item) = this.state.pop() {
-                return Poll::Ready(Some(item));
-            }
-            if let Some(until) = this.state.drain_deadline() {
-                match this.response.poll_chunk(cx, Some(until)) {
-                    Poll::Ready(read) => this.state.on_drained(read.map(|c| c.map(<[u8]>::len))),
-                    Poll::Pending => return Poll::Pending,
-                }
-                continue;
-            }
-            if this.state.finished {
-                return Poll::Ready(None);
-            }
-            let deadline = this.state.deadline();
-            let taken = match this.response.poll_chunk(cx, deadline) {
-                Poll::Ready(read) => this.state.on_chunk(read),
-                Poll::Pending => return Poll::Pending,
-            };
-            if let Err(e) = taken {
-                return Poll::Ready(Some(Err(e)));
-            }
-        }
+        self.poll_item(cx)
     }
 }

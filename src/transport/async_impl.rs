@@ -143,6 +143,7 @@ pub(crate) struct HttpResponse {
     /// The piece `chunk` handed out last (kept so both modes hand out `&[u8]`).
     last: Bytes,
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Where `idle` is set to (see `poll_until`).
     idle_deadline: Option<Instant>,
     stream: bool,
     timeouts: AttemptTimeouts,
@@ -197,13 +198,8 @@ impl HttpResponse {
     }
 
     /// The next piece of a streamed body, `None` at its end; a `StreamIdle` timeout (without
-    /// its limit, which the stream knows) when `deadline` passes first.
-    pub(crate) async fn chunk(&mut self, deadline: Option<Instant>) -> Result<Option<&[u8]>> {
-        let got = std::future::poll_fn(|cx| self.poll_more(cx, deadline)).await?;
-        Ok(got.then_some(&self.last[..]))
-    }
-
-    /// Poll form of [`HttpResponse::chunk`], for the `Stream` impl of `EventStream`.
+    /// its limit, which the stream knows) when `deadline` passes first. The poll form of the
+    /// blocking transport's `chunk`: `EventStream` polls it from its one poll loop.
     pub(crate) fn poll_chunk(
         &mut self,
         cx: &mut Context<'_>,
@@ -247,18 +243,32 @@ impl HttpResponse {
         let Some(deadline) = deadline else {
             return Poll::Pending;
         };
-        if self.idle_deadline != Some(deadline) {
-            let at = tokio::time::Instant::from_std(deadline);
-            match &mut self.idle {
-                Some(sleep) => sleep.as_mut().reset(at),
-                None => self.idle = Some(Box::pin(tokio::time::sleep_until(at))),
+        // A stream's deadline moves on with every event. Moving the timer each time would
+        // cost a timer-wheel update per event, so the timer stays where it is while the
+        // deadline only moves later, and when it fires before the deadline it is set again,
+        // to the deadline of that moment: one update per idle period instead of per event.
+        // An earlier deadline (a new read) moves it at once.
+        let at = tokio::time::Instant::from_std(deadline);
+        let sleep = match &mut self.idle {
+            Some(sleep) => {
+                if self.idle_deadline.is_none_or(|armed| deadline < armed) {
+                    sleep.as_mut().reset(at);
+                    self.idle_deadline = Some(deadline);
+                }
+                sleep
             }
-            self.idle_deadline = Some(deadline);
-        }
-        let expired = match &mut self.idle {
-            Some(sleep) => sleep.as_mut().poll(cx).is_ready(),
-            None => false,
+            None => {
+                self.idle_deadline = Some(deadline);
+                self.idle.insert(Box::pin(tokio::time::sleep_until(at)))
+            }
         };
+        let mut expired = sleep.as_mut().poll(cx).is_ready();
+        if expired && self.idle_deadline.is_some_and(|armed| armed < deadline) {
+            // It fired at an older deadline: wait on for this one.
+            sleep.as_mut().reset(at);
+            self.idle_deadline = Some(deadline);
+            expired = sleep.as_mut().poll(cx).is_ready();
+        }
         if expired {
             let limit = match phase {
                 // The stream knows its idle limit and fills it in.

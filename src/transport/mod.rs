@@ -1,7 +1,9 @@
 //! The HTTP transport: one concrete type per mode with the same method names and signatures,
-//! so the shared code (`call.rs`, `stream.rs`) calls `send(..).await`, `read_body(..).await`
-//! and `chunk(..).await` without knowing which library is underneath. The transport knows
-//! nothing above it: it takes an [`HttpRequest`] and hands back an `HttpResponse`.
+//! so the shared code (`call.rs`) calls `send(..).await` and `read_body(..).await` without
+//! knowing which library is underneath. A stream's body is read with `chunk` (blocking) or
+//! `poll_chunk` (async): `stream.rs` reads it in its iterator and its poll loop, the two
+//! places where the modes differ anyway. The transport knows nothing above it: it takes an
+//! [`HttpRequest`] and hands back an `HttpResponse`.
 
 use std::time::{Duration, Instant};
 

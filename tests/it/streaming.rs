@@ -218,6 +218,39 @@ async fn keep_alives_do_not_reset_the_event_idle_timeout() {
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn steady_events_outlive_the_idle_limit_and_a_later_silence_still_trips_it() {
+    // Events every 100 ms for 1.2 s under a 400 ms idle limit: the limit is measured from
+    // the last event (the timer set at the first one must not fire the stream), and the
+    // silence after them trips it about 400 ms after the last one.
+    let srv = server();
+    let mut reply = Reply::sse();
+    for i in 0..12 {
+        reply = reply
+            .event(chunk_json(&format!("t{i}")))
+            .pause(Duration::from_millis(100));
+    }
+    srv.enqueue(reply.pause(Duration::from_secs(3)).done());
+    let c = builder(&srv)
+        .stream_idle_timeout(Some(Duration::from_millis(400)))
+        .build()
+        .unwrap();
+    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    for i in 0..12 {
+        let chunk = s.try_next().await.unwrap().unwrap();
+        assert_eq!(chunk.text(), format!("t{i}"));
+    }
+    let t = Instant::now();
+    let err = s.try_next().await.unwrap_err();
+    let took = t.elapsed();
+    assert!(
+        matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle),
+        "{err:?}"
+    );
+    assert!(took >= Duration::from_millis(250), "{took:?}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn a_silent_connection_trips_the_idle_timeout() {
     let srv = server();
     srv.enqueue(
