@@ -169,3 +169,33 @@ async fn base64_embedding_of_wrong_length_is_a_decode_error() {
         .unwrap_err();
     assert!(matches!(e, Error::Decode(_)), "{e:?}");
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn invalid_utf8_in_a_json_answer_is_a_decode_error_and_valid_text_decodes() {
+    // The body is checked as UTF-8 as a whole before it is parsed: a valid non-ASCII answer
+    // decodes, and a byte that is not UTF-8 (here inside the content) is still an error that
+    // says where, as when each string was checked on its own.
+    let srv = server();
+    let answer = |content: &[u8]| {
+        let mut body = br#"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":""#.to_vec();
+        body.extend_from_slice(content);
+        body.extend_from_slice(br#""},"finish_reason":"stop"}]}"#);
+        body
+    };
+    srv.enqueue(Reply::text(
+        200,
+        "application/json",
+        answer("héllo ✓".as_bytes()),
+    ));
+    srv.enqueue(Reply::text(200, "application/json", answer(b"h\xe9llo")));
+    let c = no_retry(&srv);
+    let req = ChatCompletionRequest::new(MODEL, vec![Message::user("x")]);
+    let ok = c.chat().create(&req).await.unwrap();
+    assert_eq!(ok.text(), Some("héllo ✓"));
+    let e = c.chat().create(&req).await.unwrap_err();
+    let Error::Decode(d) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(e.to_string().contains("could not decode"), "{e}");
+    assert!(d.message.contains("line 1 column"), "{}", d.message);
+}
