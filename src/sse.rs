@@ -252,13 +252,21 @@ impl Decoder {
 
     /// Pops the oldest complete event not yet returned, borrowed from the decoder: what the
     /// client's streams use, so that an event is not copied into `String`s of its own.
+    #[inline]
     pub fn next_event_ref(&mut self) -> Option<EventRef<'_>> {
         let Some(queued) = self.queue.pop_front() else {
             // Nothing is borrowed any more: drop the popped events' text, keeping the data
-            // of an event still being read.
-            self.text.drain(..self.data_start);
-            self.data_start = 0;
-            self.last_id_at = None;
+            // of an event still being read. (Checked first: on tiny network reads this runs
+            // once per read, mostly with nothing to drop.)
+            if self.data_start > 0 {
+                if self.text.len() == self.data_start {
+                    self.text.clear();
+                } else {
+                    self.text.drain(..self.data_start);
+                }
+                self.data_start = 0;
+                self.last_id_at = None;
+            }
             return None;
         };
         let text = self.text.as_str();
