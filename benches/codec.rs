@@ -9,8 +9,9 @@
 //!   `serde_json::to_vec`, the client's path when no extra body keys are set (`json_body`).
 //! - `encode/chat_request_stream_path`: the same request the way `create_stream` serialises
 //!   it: `to_value`, then `stream` / `stream_options` inserted into the map, then `to_vec`.
-//! - `decode/<fixture>`: non-streamed responses from `tests/fixtures/` decoded with
-//!   `serde_json::from_slice`, as the client does (`vllm_chat.json`, `openai_chat.json`,
+//! - `decode/<fixture>`: non-streamed responses from `tests/fixtures/` decoded as the client
+//!   does (`as_client`: the bytes checked as UTF-8 at once, then `serde_json::from_str`;
+//!   `vllm_chat.json`, `openai_chat.json`,
 //!   `vllm_chat_tool_call.json`, `vllm_models.json`), and `decode/models_list`: a model list
 //!   as OpenAI sends it, ten models, generated in the setup.
 //! - `embeddings/*`: an embeddings response of 64 inputs x 384 dimensions, generated in the
@@ -208,6 +209,12 @@ fn encode(c: &mut Criterion) {
     g.finish();
 }
 
+/// A response body decoded the way the client decodes it (`call.rs`): checked as UTF-8 as a
+/// whole, then parsed as text, so serde_json does not check each string again.
+fn as_client<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
+    serde_json::from_str(std::str::from_utf8(bytes).unwrap()).unwrap()
+}
+
 fn decode(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
     for (name, text) in [
@@ -221,7 +228,7 @@ fn decode(c: &mut Criterion) {
         assert_eq!(parsed.choices.len(), 1, "{name}");
         g.throughput(Throughput::Bytes(bytes.len() as u64));
         g.bench_function(name, |b| {
-            b.iter(|| serde_json::from_slice::<ChatCompletion>(black_box(bytes)).unwrap())
+            b.iter(|| as_client::<ChatCompletion>(black_box(bytes)))
         });
     }
     let bytes = VLLM_MODELS.as_bytes();
@@ -233,7 +240,7 @@ fn decode(c: &mut Criterion) {
     );
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.bench_function("vllm_models", |b| {
-        b.iter(|| serde_json::from_slice::<ModelList>(black_box(bytes)).unwrap())
+        b.iter(|| as_client::<ModelList>(black_box(bytes)))
     });
     let list = models_list();
     let bytes = list.as_bytes();
@@ -246,7 +253,7 @@ fn decode(c: &mut Criterion) {
     );
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.bench_function("models_list", |b| {
-        b.iter(|| serde_json::from_slice::<ModelList>(black_box(bytes)).unwrap())
+        b.iter(|| as_client::<ModelList>(black_box(bytes)))
     });
     g.finish();
 }
@@ -289,7 +296,7 @@ fn embeddings(c: &mut Criterion) {
     ] {
         g.throughput(Throughput::Bytes(body.len() as u64));
         g.bench_function(name, |b| {
-            b.iter(|| serde_json::from_slice::<EmbeddingResponse>(black_box(body)).unwrap())
+            b.iter(|| as_client::<EmbeddingResponse>(black_box(body)))
         });
     }
     g.finish();

@@ -21,7 +21,7 @@ mod completion_decode;
 /// The author of a chat message. Open: an unknown role is kept in [`Role::Other`].
 ///
 /// The default is [`Role::Assistant`], the role of a generated message whose `role` is missing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Instructions for the model (`"system"`).
@@ -55,6 +55,17 @@ impl Role {
             Role::Function => "function",
             Role::Other(s) => s,
         }
+    }
+}
+
+crate::types::decode::open_enum_decoder! {
+    Role {
+        "system" => System,
+        "developer" => Developer,
+        "user" => User,
+        "assistant" => Assistant,
+        "tool" => Tool,
+        "function" => Function,
     }
 }
 

@@ -143,7 +143,7 @@ pub struct CompletionTokensDetails {
 
 /// Why the server stopped generating a choice. Open: an unknown value is kept in
 /// [`FinishReason::Other`] rather than failing the response.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FinishReason {
     /// A natural stop: end-of-sequence token, a stop sequence or a stop token id.
@@ -181,6 +181,19 @@ impl FinishReason {
             FinishReason::Repetition => "repetition",
             FinishReason::Other(s) => s,
         }
+    }
+}
+
+crate::types::decode::open_enum_decoder! {
+    FinishReason {
+        "stop" => Stop,
+        "length" => Length,
+        "tool_calls" => ToolCalls,
+        "content_filter" => ContentFilter,
+        "function_call" => FunctionCall,
+        "abort" => Abort,
+        "error" => Error,
+        "repetition" => Repetition,
     }
 }
 

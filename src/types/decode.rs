@@ -32,35 +32,35 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use crate::types::common::{Extra, lenient_opt_timestamp, lenient_timestamp};
 
-/// An object key, borrowed from the input when it has no escapes (the usual case), so
-/// matching it against the known names allocates nothing.
-pub(in crate::types) struct Key<'de>(pub(in crate::types) Cow<'de, str>);
+/// A string (an object key, an open enum's value), borrowed from the input when it has no
+/// escapes (the usual case), so matching it against the known names allocates nothing.
+pub(in crate::types) struct Text<'de>(pub(in crate::types) Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Key<'de> {
+impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
+        struct TextVisitor;
 
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object key")
+                f.write_str("a string")
             }
 
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
             }
 
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
             }
 
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
             }
         }
 
-        deserializer.deserialize_str(KeyVisitor)
+        deserializer.deserialize_str(TextVisitor)
     }
 }
 
@@ -238,7 +238,7 @@ where
 pub(in crate::types) fn keep<'de, A: MapAccess<'de>>(
     map: &mut A,
     extra: &mut Extra,
-    key: Key<'de>,
+    key: Text<'de>,
 ) -> Result<(), A::Error> {
     let value = map.next_value()?;
     extra.insert(key.0.into_owned(), value);
@@ -399,7 +399,7 @@ macro_rules! fill_decoder {
                 // A key's position is its bit in `seen`.
                 const { assert!(KEYS.len() <= 64) };
                 let mut seen = 0u64;
-                while let Some(key) = map.next_key::<field::Key<'de>>()? {
+                while let Some(key) = map.next_key::<field::Text<'de>>()? {
                     match &*key.0 {
                         $($key => {
                             field::first(&mut seen, const { field::position(KEYS, $key) }, $key)?;
@@ -425,6 +425,25 @@ macro_rules! fill_decoder {
     };
 }
 pub(in crate::types) use fill_decoder;
+
+/// Implements `Deserialize` for an open string enum (`Role`, `FinishReason`): each known value
+/// is its variant, any other string is kept in `Other`. Hand-written because the derive, for
+/// an enum with an `#[serde(untagged)]` variant, buffers every value into serde's content
+/// tree and then tries it twice (as a variant name, then as the untagged variant).
+macro_rules! open_enum_decoder {
+    ($ty:ident { $($wire:literal => $variant:ident),+ $(,)? }) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = $crate::types::decode::Text::deserialize(deserializer)?;
+                Ok(match &*text.0 {
+                    $($wire => $ty::$variant,)+
+                    _ => $ty::Other(text.0.into_owned()),
+                })
+            }
+        }
+    };
+}
+pub(in crate::types) use open_enum_decoder;
 
 /// Decodes `text` as `T` (hand-written) and as `R` (the derived reference); both must fail,
 /// or both succeed with the same result as JSON, which shows every field and every `extra`
@@ -566,4 +585,54 @@ pub(in crate::types) fn variants(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::types::{FinishReason, Role};
+
+    #[test]
+    fn open_enums_read_every_known_value_and_keep_others() {
+        let roles = [
+            Role::System,
+            Role::Developer,
+            Role::User,
+            Role::Assistant,
+            Role::Tool,
+            Role::Function,
+            Role::Other("narrator".into()),
+        ];
+        for role in roles {
+            let text = serde_json::to_string(&role).unwrap();
+            assert_eq!(text, format!("\"{}\"", role.as_str()));
+            assert_eq!(serde_json::from_str::<Role>(&text).unwrap(), role);
+        }
+        let reasons = [
+            FinishReason::Stop,
+            FinishReason::Length,
+            FinishReason::ToolCalls,
+            FinishReason::ContentFilter,
+            FinishReason::FunctionCall,
+            FinishReason::Abort,
+            FinishReason::Error,
+            FinishReason::Repetition,
+            FinishReason::Other("eos_token".into()),
+        ];
+        for reason in reasons {
+            let text = serde_json::to_string(&reason).unwrap();
+            assert_eq!(text, format!("\"{}\"", reason.as_str()));
+            assert_eq!(serde_json::from_str::<FinishReason>(&text).unwrap(), reason);
+        }
+        // Escaped, a known value is still that value; the match is exact.
+        let stop: FinishReason = serde_json::from_str(r#""st\u006fp""#).unwrap();
+        assert_eq!(stop, FinishReason::Stop);
+        let upper: Role = serde_json::from_str(r#""User""#).unwrap();
+        assert_eq!(upper, Role::Other("User".into()));
+        // From a `Value` too (owned strings).
+        let tool: Role = serde_json::from_value(serde_json::json!("tool")).unwrap();
+        assert_eq!(tool, Role::Tool);
+        let e = serde_json::from_str::<FinishReason>("5").unwrap_err();
+        assert!(e.to_string().contains("expected a string"), "{e}");
+        assert!(serde_json::from_str::<Role>(r#"{"user":null}"#).is_err());
+    }
 }
