@@ -355,6 +355,12 @@ impl<'de, T: Fill<'de>> DeserializeSeed<'de> for Pushed<'_, T> {
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         let list = self.0;
+        if list.capacity() == 0 {
+            // Almost every list here has one element (one choice per chunk); `push` would
+            // make room for four, which for a choice (~300 bytes) is an allocation too big for
+            // the allocator's fast per-thread cache.
+            list.reserve_exact(1);
+        }
         list.push(T::default());
         match list.last_mut() {
             Some(element) => InPlace(element).deserialize(deserializer),
@@ -572,7 +578,23 @@ pub(in crate::types) fn variants(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::types::{FinishReason, Role};
+    use crate::types::{ChatCompletionChunk, FinishReason, Role};
+
+    #[test]
+    fn list_elements_are_filled_in_order_in_a_list_sized_for_one_first() {
+        let one: ChatCompletionChunk =
+            serde_json::from_str(r#"{"choices":[{"index":0,"delta":{"content":"a"}}]}"#).unwrap();
+        assert_eq!(one.choices.capacity(), 1);
+        let three: ChatCompletionChunk = serde_json::from_str(
+            r#"{"choices":[{"index":0,"delta":{"content":"a"}},{"index":1},{"index":2,"delta":null}]}"#,
+        )
+        .unwrap();
+        let indexes: Vec<u32> = three.choices.iter().map(|c| c.index).collect();
+        assert_eq!(indexes, [0, 1, 2]);
+        assert_eq!(three.choices[0].delta.content.as_deref(), Some("a"));
+        let none: ChatCompletionChunk = serde_json::from_str(r#"{"choices":[]}"#).unwrap();
+        assert_eq!((none.choices.len(), none.choices.capacity()), (0, 0));
+    }
 
     #[test]
     fn open_enums_read_known_values_escaped_or_not_and_keep_others() {
