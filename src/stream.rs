@@ -106,6 +106,24 @@ pub(crate) enum Ends {
     Failed(StreamError),
 }
 
+/// A read of the body the stream asks for (see [`State::next_read`]).
+#[derive(Clone, Copy)]
+enum Read {
+    /// More of the body, by the event-idle deadline (`None`: no limit).
+    Body(Option<Instant>),
+    /// The rest of the body after the end, by the drain's time limit (see [`DRAIN_BYTES`]).
+    Drain(Instant),
+}
+
+impl Read {
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Read::Body(deadline) => deadline,
+            Read::Drain(until) => Some(until),
+        }
+    }
+}
+
 impl<T> Default for Ending<T> {
     fn default() -> Self {
         Ending {
@@ -240,9 +258,31 @@ impl<T: DeserializeOwned> State<T> {
             .map(|until| (DRAIN_BYTES, until));
     }
 
-    /// The deadline of the next drain read, while draining (see [`DRAIN_BYTES`]).
-    fn drain_deadline(&self) -> Option<Instant> {
-        self.drain.map(|(_, until)| until)
+    /// The read to make once no decoded item is waiting, `None` when the stream is over (and
+    /// drained). Both modes' loops ask this, read, and hand the result to [`State::took`]:
+    /// only the read itself differs between them.
+    fn next_read(&self) -> Option<Read> {
+        if let Some((_, until)) = self.drain {
+            return Some(Read::Drain(until));
+        }
+        if self.finished {
+            return None;
+        }
+        // An idle limit too far to represent is no deadline, never an overflow.
+        Some(Read::Body(
+            self.idle.and_then(|d| self.last_event.checked_add(d)),
+        ))
+    }
+
+    /// Takes the result of the read `read` asked for.
+    fn took(&mut self, read: Read, got: Result<Option<&[u8]>>) -> Result<()> {
+        match read {
+            Read::Drain(_) => {
+                self.on_drained(got.map(|c| c.map(<[u8]>::len)));
+                Ok(())
+            }
+            Read::Body(_) => self.on_chunk(got),
+        }
     }
 
     /// Takes one drain read: the body's end, an error or the limits stop the drain.
@@ -253,15 +293,6 @@ impl<T: DeserializeOwned> State<T> {
             }
             _ => None,
         };
-    }
-
-    /// The instant the event-idle timeout expires.
-    fn deadline(&self) -> Option<Instant> {
-        if self.finished {
-            return None;
-        }
-        // An idle limit too far to represent is no deadline, never an overflow.
-        self.idle.and_then(|d| self.last_event.checked_add(d))
     }
 
     /// Takes one result of reading the body.
@@ -352,17 +383,9 @@ impl<T: DeserializeOwned> EventStream<T> {
             if let Some(item) = self.state.pop() {
                 return Some(item);
             }
-            if let Some(until) = self.state.drain_deadline() {
-                let read = self.response.chunk(Some(until));
-                self.state.on_drained(read.map(|c| c.map(<[u8]>::len)));
-                continue;
-            }
-            if self.state.finished {
-                return None;
-            }
-            let deadline = self.state.deadline();
-            let read = self.response.chunk(deadline);
-            if let Err(e) = self.state.on_chunk(read) {
+            let read = self.state.next_read()?;
+            let got = self.response.chunk(read.deadline());
+            if let Err(e) = self.state.took(read, got) {
                 return Some(Err(e));
             }
         }
@@ -395,22 +418,14 @@ impl<T: DeserializeOwned> EventStream<T> {
             if let Some(item) = self.state.pop() {
                 return Poll::Ready(Some(item));
             }
-            if let Some(until) = self.state.drain_deadline() {
-                match self.response.poll_chunk(cx, Some(until)) {
-                    Poll::Ready(read) => self.state.on_drained(read.map(|c| c.map(<[u8]>::len))),
-                    Poll::Pending => return Poll::Pending,
-                }
-                continue;
-            }
-            if self.state.finished {
+            let Some(read) = self.state.next_read() else {
                 return Poll::Ready(None);
-            }
-            let deadline = self.state.deadline();
-            let taken = match self.response.poll_chunk(cx, deadline) {
-                Poll::Ready(read) => self.state.on_chunk(read),
+            };
+            let got = match self.response.poll_chunk(cx, read.deadline()) {
+                Poll::Ready(got) => got,
                 Poll::Pending => return Poll::Pending,
             };
-            if let Err(e) = taken {
+            if let Err(e) = self.state.took(read, got) {
                 return Poll::Ready(Some(Err(e)));
             }
         }
