@@ -252,7 +252,6 @@ impl Decoder {
 
     /// Pops the oldest complete event not yet returned, borrowed from the decoder: what the
     /// client's streams use, so that an event is not copied into `String`s of its own.
-    #[inline]
     pub fn next_event_ref(&mut self) -> Option<EventRef<'_>> {
         let Some(queued) = self.queue.pop_front() else {
             // Nothing is borrowed any more: drop the popped events' text, keeping the data
