@@ -361,7 +361,9 @@ impl<'de, T: Fill<'de>> DeserializeSeed<'de> for Pushed<'_, T> {
             // the allocator's fast per-thread cache.
             list.reserve_exact(1);
         }
-        list.push(T::default());
+        // `resize_with` writes the default where it stays; `push(T::default())` built it on
+        // the stack and copied it in.
+        list.resize_with(list.len() + 1, T::default);
         match list.last_mut() {
             Some(element) => InPlace(element).deserialize(deserializer),
             None => Ok(()),
