@@ -17,6 +17,8 @@ pub fn sse(data: &[u8]) {
     };
     let piece = usize::from(first % 17) + 1;
     let mut d = Decoder::with_max_event_size(4096);
+    // `next_into`'s value, reused across the events.
+    let mut reused = ChatCompletionChunk::default();
     for chunk in rest.chunks(piece) {
         if d.feed(chunk).is_err() {
             return;
@@ -26,7 +28,17 @@ pub fn sse(data: &[u8]) {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(ev.data) {
                 let _ = StreamError::in_band(&v).map(|e| e.to_string());
             }
-            let _ = serde_json::from_str::<ChatCompletionChunk>(ev.data);
+            let fresh = serde_json::from_str::<ChatCompletionChunk>(ev.data);
+            // Decoded into the value the events before it were decoded into, it must be the
+            // same (or fail the same way).
+            let mut de = serde_json::Deserializer::from_str(ev.data);
+            let into = serde::Deserialize::deserialize_in_place(&mut de, &mut reused)
+                .and_then(|()| de.end());
+            match (fresh, into) {
+                (Ok(fresh), Ok(())) => assert_eq!(fresh, reused, "{}", ev.data),
+                (Err(_), Err(_)) => {}
+                (fresh, into) => panic!("{}: new {fresh:?}, reused {into:?}", ev.data),
+            }
         }
     }
     let _ = d.finish();

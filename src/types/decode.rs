@@ -66,18 +66,49 @@ impl<'de> Deserialize<'de> for Text<'de> {
 
 /// A type decoded from a JSON object into an existing value, field by field (implemented by
 /// [`fill_decoder!`]).
-pub(in crate::types) trait Fill<'de>: Default {
+pub(in crate::types) trait Fill<'de>: Default + Deserialize<'de> {
     /// What the decoder expected, for the error on anything but an object.
     const EXPECTING: &'static str;
 
-    /// Reads the object's keys into `self`, which is the type's default when this starts.
-    fn fill<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+    /// Reads the object's keys into `self`. With [`Fresh`], `self` is the type's default when
+    /// this starts. With [`Reused`], `self` may hold an earlier value (a value decoded into
+    /// again, as `deserialize_in_place` does); when this returns `Ok`, it is what decoding
+    /// into the default gives, with the earlier value's allocations reused where a field can
+    /// keep them (strings, lists, nested decoded types).
+    fn fill<A: MapAccess<'de>, M: Mode>(&mut self, map: A, mode: M) -> Result<(), A::Error>;
+}
+
+/// Whether a decoder fills a default ([`Fresh`]) or a value that may hold an earlier one
+/// ([`Reused`]). A type, not a flag, so that each is compiled on its own: the fresh decoding
+/// (every `Deserialize::deserialize`) carries none of the reuse's work.
+pub(in crate::types) trait Mode: Copy {
+    /// Whether the value may hold an earlier one.
+    const REUSE: bool;
+}
+
+/// Filling a default.
+#[derive(Clone, Copy)]
+pub(in crate::types) struct Fresh;
+
+impl Mode for Fresh {
+    const REUSE: bool = false;
+}
+
+/// Filling a value that may hold an earlier one.
+#[derive(Clone, Copy)]
+pub(in crate::types) struct Reused;
+
+impl Mode for Reused {
+    const REUSE: bool = true;
 }
 
 /// Decodes an object into the value it borrows (see [`Fill`]).
-pub(in crate::types) struct InPlace<'a, T>(pub(in crate::types) &'a mut T);
+pub(in crate::types) struct InPlace<'a, T, M> {
+    pub(in crate::types) value: &'a mut T,
+    pub(in crate::types) mode: M,
+}
 
-impl<'de, T: Fill<'de>> DeserializeSeed<'de> for InPlace<'_, T> {
+impl<'de, T: Fill<'de>, M: Mode> DeserializeSeed<'de> for InPlace<'_, T, M> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -85,7 +116,7 @@ impl<'de, T: Fill<'de>> DeserializeSeed<'de> for InPlace<'_, T> {
     }
 }
 
-impl<'de, T: Fill<'de>> Visitor<'de> for InPlace<'_, T> {
+impl<'de, T: Fill<'de>, M: Mode> Visitor<'de> for InPlace<'_, T, M> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -93,7 +124,7 @@ impl<'de, T: Fill<'de>> Visitor<'de> for InPlace<'_, T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        self.0.fill(map)
+        self.value.fill(map, self.mode)
     }
 }
 
@@ -117,46 +148,98 @@ pub(in crate::types) fn first<E: de::Error>(
 pub(in crate::types) const fn position(keys: &[&str], key: &str) -> u32 {
     let mut i = 0;
     while i < keys.len() {
-        let (a, b) = (keys[i].as_bytes(), key.as_bytes());
-        if a.len() == b.len() {
-            let mut j = 0;
-            while j < a.len() && a[j] == b[j] {
-                j += 1;
-            }
-            if j == a.len() {
-                return i as u32;
-            }
+        if same(keys[i], key) {
+            return i as u32;
         }
         i += 1;
     }
     keys.len() as u32
 }
 
-/// A field that is not an `Option`: `null` gives its default.
-pub(in crate::types) fn or_default<'de, A, T>(map: &mut A, slot: &mut T) -> Result<(), A::Error>
+/// `a == b`, at compile time.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The bits (positions in `keys`) of every key read into `field`; `fields[i]` is the field
+/// `keys[i]` is read into. Evaluated at compile time by [`fill_decoder!`].
+pub(in crate::types) const fn field_keys(keys: &[&str], fields: &[&str], field: &str) -> u64 {
+    let mut bits = 0u64;
+    let mut i = 0;
+    while i < keys.len() && i < fields.len() {
+        if same(fields[i], field) {
+            bits |= 1u64 << i;
+        }
+        i += 1;
+    }
+    bits
+}
+
+/// A field that is not an `Option`: `null` gives its default. [`Reused`], a value is decoded
+/// into the one the field holds (a string or a list keeps its allocation).
+pub(in crate::types) fn or_default<'de, A, T, M>(
+    map: &mut A,
+    slot: &mut T,
+    _: M,
+) -> Result<(), A::Error>
 where
     A: MapAccess<'de>,
     T: Deserialize<'de> + Default,
+    M: Mode,
 {
-    *slot = map.next_value::<Option<T>>()?.unwrap_or_default();
-    Ok(())
+    if !M::REUSE {
+        *slot = map.next_value::<Option<T>>()?.unwrap_or_default();
+        return Ok(());
+    }
+    map.next_value_seed(Nullable {
+        slot,
+        null: |value| *value = T::default(),
+        open: |value| Some(value),
+        new: |value, new| *value = new,
+    })
 }
 
-/// An `Option` field: `null` is `None`.
-pub(in crate::types) fn option<'de, A, T>(map: &mut A, slot: &mut Option<T>) -> Result<(), A::Error>
+/// An `Option` field: `null` is `None`. [`Reused`], a value is decoded into the one the field
+/// holds, if any (a string keeps its allocation).
+pub(in crate::types) fn option<'de, A, T, M>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    _: M,
+) -> Result<(), A::Error>
 where
     A: MapAccess<'de>,
     T: Deserialize<'de>,
+    M: Mode,
 {
-    *slot = map.next_value()?;
-    Ok(())
+    if !M::REUSE {
+        *slot = map.next_value()?;
+        return Ok(());
+    }
+    map.next_value_seed(Nullable {
+        slot,
+        null: |value| *value = None,
+        open: Option::as_mut,
+        new: |value, new| *value = Some(new),
+    })
 }
 
 /// `reasoning`: a value replaces one read from `reasoning_content` before it; `null` leaves
-/// that in place.
+/// that in place. (A field read from two keys starts from its default, reused or not.)
 pub(in crate::types) fn overriding<'de, A, T>(
     map: &mut A,
     slot: &mut Option<T>,
+    _: impl Mode,
 ) -> Result<(), A::Error>
 where
     A: MapAccess<'de>,
@@ -174,6 +257,7 @@ where
 pub(in crate::types) fn fallback<'de, A, T>(
     map: &mut A,
     slot: &mut Option<T>,
+    _: impl Mode,
 ) -> Result<(), A::Error>
 where
     A: MapAccess<'de>,
@@ -190,6 +274,7 @@ where
 pub(in crate::types) fn timestamp<'de, A: MapAccess<'de>>(
     map: &mut A,
     slot: &mut u64,
+    _: impl Mode,
 ) -> Result<(), A::Error> {
     *slot = map.next_value::<Timestamp>()?.0;
     Ok(())
@@ -199,47 +284,67 @@ pub(in crate::types) fn timestamp<'de, A: MapAccess<'de>>(
 pub(in crate::types) fn opt_timestamp<'de, A: MapAccess<'de>>(
     map: &mut A,
     slot: &mut Option<u64>,
+    _: impl Mode,
 ) -> Result<(), A::Error> {
     *slot = map.next_value::<OptTimestamp>()?.0;
     Ok(())
 }
 
-/// A nested decoded type, filled where it stays; `null` leaves its default.
-pub(in crate::types) fn in_place<'de, A, T>(map: &mut A, slot: &mut T) -> Result<(), A::Error>
-where
-    A: MapAccess<'de>,
-    T: Fill<'de>,
-{
-    map.next_value_seed(Nullable {
-        slot,
-        null: |_| {},
-        open: |value| value,
-    })
-}
-
-/// An optional nested decoded type: `null` is `None`, an object is filled in the `Some`.
-pub(in crate::types) fn option_in_place<'de, A, T>(
+/// A nested decoded type, filled where it stays; `null` gives its default.
+pub(in crate::types) fn in_place<'de, A, T, M>(
     map: &mut A,
-    slot: &mut Option<T>,
+    slot: &mut T,
+    mode: M,
 ) -> Result<(), A::Error>
 where
     A: MapAccess<'de>,
     T: Fill<'de>,
+    M: Mode,
 {
-    map.next_value_seed(Nullable {
+    map.next_value_seed(Nested {
         slot,
-        null: |value| *value = None,
-        open: |value| value.insert(T::default()),
+        mode,
+        null: |value| *value = T::default(),
+        open: |value| (value, false),
     })
 }
 
-/// A list of a decoded type, each element filled in the `Vec`; `null` is an empty list.
-pub(in crate::types) fn elements<'de, A, T>(map: &mut A, slot: &mut Vec<T>) -> Result<(), A::Error>
+/// An optional nested decoded type: `null` is `None`, an object is filled in the `Some`
+/// (made in place, not decoded apart and moved in: a usage is 136 bytes).
+pub(in crate::types) fn option_in_place<'de, A, T, M>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    mode: M,
+) -> Result<(), A::Error>
 where
     A: MapAccess<'de>,
     T: Fill<'de>,
+    M: Mode,
 {
-    map.next_value_seed(Elements(slot))
+    map.next_value_seed(Nested {
+        slot,
+        mode,
+        null: |value| *value = None,
+        open: |value| match value {
+            Some(earlier) => (earlier, false),
+            None => (value.insert(T::default()), true),
+        },
+    })
+}
+
+/// A list of a decoded type, each element filled in the `Vec` ([`Reused`], into the element
+/// already at its place, if any); `null` is an empty list.
+pub(in crate::types) fn elements<'de, A, T, M>(
+    map: &mut A,
+    slot: &mut Vec<T>,
+    mode: M,
+) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Fill<'de>,
+    M: Mode,
+{
+    map.next_value_seed(Elements { list: slot, mode })
 }
 
 /// Keeps the value of a key this crate has no field for.
@@ -271,17 +376,20 @@ impl<'de> Deserialize<'de> for OptTimestamp {
     }
 }
 
-/// The seed of [`in_place`] and [`option_in_place`]: `null`, or an object filled into the
-/// value `open` gives.
+/// The seed of [`or_default`] and [`option`] when they reuse: `null`, or a value decoded
+/// into the one `open` finds in the slot (`deserialize_in_place`: a string or a list keeps
+/// its allocation), or, when there is none, decoded anew and put there by `new`.
 struct Nullable<'a, S, T> {
     slot: &'a mut S,
     /// What `null` does to the slot.
     null: fn(&mut S),
-    /// The value in the slot that an object is filled into.
-    open: fn(&mut S) -> &mut T,
+    /// The value in the slot that a value is decoded into, if there is one.
+    open: fn(&mut S) -> Option<&mut T>,
+    /// Puts a value decoded anew into the slot.
+    new: fn(&mut S, T),
 }
 
-impl<'de, S, T: Fill<'de>> DeserializeSeed<'de> for Nullable<'_, S, T> {
+impl<'de, S, T: Deserialize<'de>> DeserializeSeed<'de> for Nullable<'_, S, T> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -289,7 +397,56 @@ impl<'de, S, T: Fill<'de>> DeserializeSeed<'de> for Nullable<'_, S, T> {
     }
 }
 
-impl<'de, S, T: Fill<'de>> Visitor<'de> for Nullable<'_, S, T> {
+impl<'de, S, T: Deserialize<'de>> Visitor<'de> for Nullable<'_, S, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        (self.null)(self.slot);
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        match (self.open)(self.slot) {
+            Some(value) => T::deserialize_in_place(deserializer, value),
+            None => {
+                let value = T::deserialize(deserializer)?;
+                (self.new)(self.slot, value);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The seed of [`in_place`] and [`option_in_place`]: `null`, or an object filled into the
+/// value `open` gives, which says too whether that value was just made (a default, so filled
+/// [`Fresh`]).
+struct Nested<'a, S, T, M> {
+    slot: &'a mut S,
+    /// Whether the slot may hold an earlier value.
+    mode: M,
+    /// What `null` does to the slot.
+    null: fn(&mut S),
+    /// The value in the slot that an object is filled into, and whether it is new.
+    open: fn(&mut S) -> (&mut T, bool),
+}
+
+impl<'de, S, T: Fill<'de>, M: Mode> DeserializeSeed<'de> for Nested<'_, S, T, M> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, S, T: Fill<'de>, M: Mode> Visitor<'de> for Nested<'_, S, T, M> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -306,14 +463,26 @@ impl<'de, S, T: Fill<'de>> Visitor<'de> for Nullable<'_, S, T> {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        InPlace((self.open)(self.slot)).deserialize(deserializer)
+        let (value, new) = (self.open)(self.slot);
+        if M::REUSE && !new {
+            InPlace {
+                value,
+                mode: self.mode,
+            }
+            .deserialize(deserializer)
+        } else {
+            InPlace { value, mode: Fresh }.deserialize(deserializer)
+        }
     }
 }
 
 /// [`elements`]' seed: `null`, or an array whose elements are filled in the `Vec`.
-struct Elements<'a, T>(&'a mut Vec<T>);
+struct Elements<'a, T, M> {
+    list: &'a mut Vec<T>,
+    mode: M,
+}
 
-impl<'de, T: Fill<'de>> DeserializeSeed<'de> for Elements<'_, T> {
+impl<'de, T: Fill<'de>, M: Mode> DeserializeSeed<'de> for Elements<'_, T, M> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -321,7 +490,7 @@ impl<'de, T: Fill<'de>> DeserializeSeed<'de> for Elements<'_, T> {
     }
 }
 
-impl<'de, T: Fill<'de>> Visitor<'de> for Elements<'_, T> {
+impl<'de, T: Fill<'de>, M: Mode> Visitor<'de> for Elements<'_, T, M> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -329,11 +498,12 @@ impl<'de, T: Fill<'de>> Visitor<'de> for Elements<'_, T> {
     }
 
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.list.clear();
         Ok(())
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
+        self.visit_none()
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -341,31 +511,57 @@ impl<'de, T: Fill<'de>> Visitor<'de> for Elements<'_, T> {
     }
 
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        while seq.next_element_seed(Pushed(&mut *self.0))?.is_some() {}
+        let list = self.list;
+        let mut read = 0;
+        while seq
+            .next_element_seed(Element {
+                list: &mut *list,
+                at: read,
+                mode: self.mode,
+            })?
+            .is_some()
+        {
+            read += 1;
+        }
+        list.truncate(read);
         Ok(())
     }
 }
 
-/// One element of [`Elements`]: `next_element_seed` calls it only when there is one, so the
-/// element is made in the list, filled there and never moved.
-struct Pushed<'a, T>(&'a mut Vec<T>);
+/// The element at `at` of [`Elements`]' list: `next_element_seed` calls it only when there is
+/// one, so it is filled into the element already there (an earlier value's), or one made in
+/// the list and filled there; never moved.
+struct Element<'a, T, M> {
+    list: &'a mut Vec<T>,
+    at: usize,
+    /// Whether the list may hold an earlier value's elements.
+    mode: M,
+}
 
-impl<'de, T: Fill<'de>> DeserializeSeed<'de> for Pushed<'_, T> {
+impl<'de, T: Fill<'de>, M: Mode> DeserializeSeed<'de> for Element<'_, T, M> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        let list = self.0;
-        if list.capacity() == 0 {
-            // Almost every list here has one element (one choice per chunk); `push` would
-            // make room for four, which for a choice (~300 bytes) is an allocation too big for
-            // the allocator's fast per-thread cache.
-            list.reserve_exact(1);
+        let list = self.list;
+        let earlier = M::REUSE && self.at < list.len();
+        if self.at >= list.len() {
+            if list.capacity() == 0 {
+                // Almost every list here has one element (one choice per chunk); `push` would
+                // make room for four, which for a choice (~300 bytes) is an allocation too big
+                // for the allocator's fast per-thread cache.
+                list.reserve_exact(1);
+            }
+            // `resize_with` writes the default where it stays; `push(T::default())` built it
+            // on the stack and copied it in.
+            list.resize_with(self.at + 1, T::default);
         }
-        // `resize_with` writes the default where it stays; `push(T::default())` built it on
-        // the stack and copied it in.
-        list.resize_with(list.len() + 1, T::default);
-        match list.last_mut() {
-            Some(element) => InPlace(element).deserialize(deserializer),
+        match list.get_mut(self.at) {
+            Some(value) if earlier => InPlace {
+                value,
+                mode: self.mode,
+            }
+            .deserialize(deserializer),
+            Some(value) => InPlace { value, mode: Fresh }.deserialize(deserializer),
             None => Ok(()),
         }
     }
@@ -384,20 +580,40 @@ macro_rules! fill_decoder {
         impl<'de> $crate::types::decode::Fill<'de> for $ty {
             const EXPECTING: &'static str = concat!("struct ", stringify!($ty));
 
-            fn fill<A: serde::de::MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+            fn fill<A: serde::de::MapAccess<'de>, M: $crate::types::decode::Mode>(
+                &mut self,
+                mut map: A,
+                mode: M,
+            ) -> Result<(), A::Error> {
                 use $crate::types::decode as field;
                 const KEYS: &[&str] = &[$($key),+];
+                const FIELDS: &[&str] = &[$(stringify!($field)),+];
                 // A key's position is its bit in `seen`.
                 const { assert!(KEYS.len() <= 64) };
+                if M::REUSE {
+                    // A field read from two keys (`reasoning`, `reasoning_content`) starts
+                    // from its default: its readers combine what the keys give.
+                    $(if const { field::field_keys(KEYS, FIELDS, stringify!($field)).count_ones() > 1 } {
+                        self.$field = Default::default();
+                    })+
+                    self.extra.clear();
+                }
                 let mut seen = 0u64;
                 while let Some(key) = map.next_key::<field::Text<'de>>()? {
                     match &*key.0 {
                         $($key => {
                             field::first(&mut seen, const { field::position(KEYS, $key) }, $key)?;
-                            field::$read(&mut map, &mut self.$field)?;
+                            field::$read(&mut map, &mut self.$field, mode)?;
                         })+
                         _ => field::keep(&mut map, &mut self.extra, key)?,
                     }
+                }
+                if M::REUSE {
+                    // A field none of whose keys came takes its default, in place of the
+                    // earlier value's.
+                    $(if seen & const { field::field_keys(KEYS, FIELDS, stringify!($field)) } == 0 {
+                        self.$field = Default::default();
+                    })+
                 }
                 Ok(())
             }
@@ -407,10 +623,28 @@ macro_rules! fill_decoder {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let mut value = Self::default();
                 serde::de::DeserializeSeed::deserialize(
-                    $crate::types::decode::InPlace(&mut value),
+                    $crate::types::decode::InPlace {
+                        value: &mut value,
+                        mode: $crate::types::decode::Fresh,
+                    },
                     deserializer,
                 )?;
                 Ok(value)
+            }
+
+            /// Decodes into `place`, reusing the allocations of the value it holds; after
+            /// an error, `place` holds a partly decoded value.
+            fn deserialize_in_place<D: serde::Deserializer<'de>>(
+                deserializer: D,
+                place: &mut Self,
+            ) -> Result<(), D::Error> {
+                serde::de::DeserializeSeed::deserialize(
+                    $crate::types::decode::InPlace {
+                        value: place,
+                        mode: $crate::types::decode::Reused,
+                    },
+                    deserializer,
+                )
             }
         }
     };
@@ -475,15 +709,46 @@ pub(in crate::types) fn decode_error<T: serde::de::DeserializeOwned>(text: &str)
     }
 }
 
+/// Decodes `text` into a copy of `earlier` (reusing it, as a stream's `next_into` does) and
+/// into a new value: both must fail, or both succeed with the same value.
+#[cfg(test)]
+pub(in crate::types) fn reused_alike<T>(earlier: &T, text: &str)
+where
+    T: serde::de::DeserializeOwned + serde::Serialize + Clone,
+{
+    let mut place = earlier.clone();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let reused = T::deserialize_in_place(&mut de, &mut place).and_then(|()| de.end());
+    match (reused, serde_json::from_str::<T>(text)) {
+        (Ok(()), Ok(fresh)) => assert_eq!(
+            serde_json::to_value(&place).unwrap(),
+            serde_json::to_value(&fresh).unwrap(),
+            "{text}"
+        ),
+        (Err(_), Err(_)) => {}
+        (reused, fresh) => panic!(
+            "{text}: reused {:?}, new {:?}",
+            reused.map(|_| ()),
+            fresh.map(|_| ())
+        ),
+    }
+}
+
 /// Checks with [`decoded_alike`] that each of `fixtures` decodes (to the same value both ways)
 /// and that each of its [`variants`] decodes alike, and so do documents that are not an
-/// object at all or not complete JSON; returns how many variants were checked.
+/// object at all or not complete JSON; and with [`reused_alike`] that each decodes into a
+/// value that held another fixture, or the variant before it, as into a new one. Returns
+/// how many variants were checked.
 #[cfg(test)]
 pub(in crate::types) fn variants_decoded_alike<T, R>(fixtures: &[&str]) -> usize
 where
-    T: serde::de::DeserializeOwned + serde::Serialize,
+    T: serde::de::DeserializeOwned + serde::Serialize + Clone,
     R: serde::de::DeserializeOwned + serde::Serialize,
 {
+    let decoded: Vec<T> = fixtures
+        .iter()
+        .map(|text| decoded_alike::<T, R>(text).unwrap_or_else(|| panic!("{text}")))
+        .collect();
     for text in [
         "{}",
         "null",
@@ -495,12 +760,23 @@ where
         "{\"x\":1",
     ] {
         decoded_alike::<T, R>(text);
+        for earlier in &decoded {
+            reused_alike(earlier, text);
+        }
     }
     let mut checked = 0;
-    for text in fixtures {
-        assert!(decoded_alike::<T, R>(text).is_some(), "{text}");
+    for (i, text) in fixtures.iter().enumerate() {
+        for earlier in &decoded {
+            reused_alike(earlier, text);
+        }
+        let other = &decoded[(i + 1) % decoded.len()];
+        let mut before = decoded[i].clone();
         for variant in variants(text) {
-            decoded_alike::<T, R>(&variant);
+            if let Some(value) = decoded_alike::<T, R>(&variant) {
+                reused_alike(other, &variant);
+                reused_alike(&before, &variant);
+                before = value;
+            }
             checked += 1;
         }
     }
