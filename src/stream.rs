@@ -1,8 +1,9 @@
 //! [`EventStream`]: a streamed response, one type in both modes.
 //!
 //! The decoding (SSE, `[DONE]`, in-band errors, the event-idle timeout) is shared sync code;
-//! only the way the next body chunk is awaited differs: `try_next()` is written once for both
-//! modes, and the blocking mode adds `Iterator`, the async mode `futures_core::Stream`. The
+//! only the way the next body chunk is awaited differs: `try_next()` and `next_into()` are
+//! written once for both modes, and the blocking mode adds `Iterator`, the async mode
+//! `futures_core::Stream`. The
 //! body is polled directly: no spawned task, no channel. Dropping the stream closes the
 //! connection.
 
@@ -24,6 +25,8 @@ use crate::transport::HttpResponse;
 ///
 /// Blocking mode: an `Iterator<Item = Result<T>>`, or call [`EventStream::try_next`].
 /// Async mode: a `futures_core::Stream<Item = Result<T>>`, or `try_next().await`.
+/// In both, [`EventStream::next_into`] decodes each event into one value you keep, reusing
+/// its memory.
 ///
 /// The stream ends after `data: [DONE]`. A body that ends without it, an in-band error event
 /// (`data: {"error": ...}`) or an oversized event yields one [`Error::Stream`]; a gap between
@@ -115,6 +118,50 @@ enum Read {
     Drain(Instant),
 }
 
+/// Where [`State::pop`] decodes an event to: a new item ([`New`]) or the caller's
+/// ([`Reuse`]). The pipeline around the decoding (ends, in-band errors, the decode error) is
+/// the same for both.
+trait Target<T> {
+    /// What a decoded event gives the caller.
+    type Out;
+    /// Decodes `data`.
+    fn decode(&mut self, data: &str) -> serde_json::Result<Self::Out>;
+    /// The item decoded, for the stream's own look at it (does it end the stream?).
+    fn item<'a>(&'a self, out: &'a Self::Out) -> &'a T;
+}
+
+/// Each event decoded into a new item (the iterator, the `Stream` impl, `try_next`).
+struct New;
+
+impl<T: DeserializeOwned> Target<T> for New {
+    type Out = T;
+
+    fn decode(&mut self, data: &str) -> serde_json::Result<T> {
+        serde_json::from_str(data)
+    }
+
+    fn item<'a>(&'a self, out: &'a T) -> &'a T {
+        out
+    }
+}
+
+/// Each event decoded into the caller's item, reusing what it holds ([`EventStream::next_into`]).
+struct Reuse<'a, T>(&'a mut T);
+
+impl<T: DeserializeOwned> Target<T> for Reuse<'_, T> {
+    type Out = ();
+
+    fn decode(&mut self, data: &str) -> serde_json::Result<()> {
+        let mut de = serde_json::Deserializer::from_str(data);
+        T::deserialize_in_place(&mut de, self.0)?;
+        de.end()
+    }
+
+    fn item<'a>(&'a self, _: &'a ()) -> &'a T {
+        self.0
+    }
+}
+
 impl Read {
     fn deadline(self) -> Option<Instant> {
         match self {
@@ -196,8 +243,8 @@ impl<T> EventStream<T> {
 }
 
 impl<T: DeserializeOwned> State<T> {
-    /// The next decoded item already received, if any.
-    fn pop(&mut self) -> Option<Result<T>> {
+    /// The next item already received, if any, decoded to `target`.
+    fn pop<G: Target<T>>(&mut self, target: &mut G) -> Option<Result<G::Out>> {
         if self.finished {
             return None;
         }
@@ -230,12 +277,12 @@ impl<T: DeserializeOwned> State<T> {
             }
             self.items += 1;
             self.span.event(ev.data);
-            return Some(match serde_json::from_str::<T>(ev.data) {
-                Ok(item) => match (self.ending.classify)(&item) {
-                    Ends::No => Ok(item),
+            return Some(match target.decode(ev.data) {
+                Ok(out) => match (self.ending.classify)(target.item(&out)) {
+                    Ends::No => Ok(out),
                     Ends::After => {
                         self.end();
-                        Ok(item)
+                        Ok(out)
                     }
                     Ends::Failed(e) => Err(self.fail_with(e)),
                 },
@@ -371,16 +418,48 @@ impl<T: DeserializeOwned> EventStream<T> {
     /// The next item, `Ok(None)` at the end of the stream. The same call in both modes
     /// (`.await` it in async mode).
     pub async fn try_next(&mut self) -> Result<Option<T>> {
-        self.next_item().await.transpose()
+        self.next_to(&mut New).await.transpose()
     }
 
-    /// The next item as the blocking iterator yields it: built in that shape from the
-    /// start, so an iterator's item (a chunk is a few hundred bytes) is not moved through
-    /// `Result<Option<T>>` and back.
+    /// Reads the next item into `item`, reusing the memory it holds: `Ok(true)` when it
+    /// holds the next item, `Ok(false)` at the end of the stream. The same call in both
+    /// modes (`.await` it in async mode).
+    ///
+    /// For streams with many events: decoding every chunk into one value keeps its strings
+    /// and lists (the id, the model, each choice and its content) from one event to the
+    /// next, where the iterator allocates them anew for each event. The value `item` holds
+    /// afterwards is the same as the iterator's next item; what it keeps allocated is at
+    /// most what the largest event so far needed. After an error, which ends the stream as
+    /// it does for the iterator, `item` may hold a partly decoded value.
+    ///
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
+    /// use oai_compat::{Client, types::{ChatCompletionChunk, ChatCompletionRequest, Message}};
+    /// let client = Client::builder().base_url("http://localhost:8000/v1").build()?;
+    /// let req = ChatCompletionRequest::new("my-model", [Message::user("Tell a story")]);
+    /// let mut stream = client.chat().create_stream(&req)?;
+    /// let mut chunk = ChatCompletionChunk::default();
+    /// while stream.next_into(&mut chunk)? {
+    ///     print!("{}", chunk.text());
+    /// }
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn next_into(&mut self, item: &mut T) -> Result<bool> {
+        match self.next_to(&mut Reuse(item)).await {
+            Some(Ok(())) => Ok(true),
+            Some(Err(e)) => Err(e),
+            None => Ok(false),
+        }
+    }
+
+    /// The next item decoded to `target`, in the blocking iterator's shape: built that way
+    /// from the start, so an iterator's item (a chunk is a few hundred bytes) is not moved
+    /// through `Result<Option<T>>` and back.
     #[cfg(feature = "blocking")]
-    fn next_item(&mut self) -> Option<Result<T>> {
+    fn next_to<G: Target<T>>(&mut self, target: &mut G) -> Option<Result<G::Out>> {
         loop {
-            if let Some(item) = self.state.pop() {
+            if let Some(item) = self.state.pop(target) {
                 return Some(item);
             }
             let read = self.state.next_read()?;
@@ -391,12 +470,12 @@ impl<T: DeserializeOwned> EventStream<T> {
         }
     }
 
-    /// The next item, from the same poll loop as the `Stream` impl: an `async fn` loop
-    /// around `chunk(..).await` would move each item (a chunk is a few hundred bytes)
-    /// through every nested future's output once more.
+    /// The next item decoded to `target`, from the same poll loop as the `Stream` impl: an
+    /// `async fn` loop around `chunk(..).await` would move each item (a chunk is a few
+    /// hundred bytes) through every nested future's output once more.
     #[cfg(not(feature = "blocking"))]
-    async fn next_item(&mut self) -> Option<Result<T>> {
-        std::future::poll_fn(|cx| self.poll_item(cx)).await
+    async fn next_to<G: Target<T>>(&mut self, target: &mut G) -> Option<Result<G::Out>> {
+        std::future::poll_fn(|cx| self.poll_to(cx, target)).await
     }
 }
 
@@ -405,17 +484,21 @@ impl<T: DeserializeOwned> Iterator for EventStream<T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
-        self.next_item()
+        self.next_to(&mut New)
     }
 }
 
 #[cfg(not(feature = "blocking"))]
 impl<T: DeserializeOwned> EventStream<T> {
-    /// The poll loop behind both `try_next` and the `Stream` impl.
-    fn poll_item(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<T>>> {
+    /// The poll loop behind `try_next`, `next_into` and the `Stream` impl.
+    fn poll_to<G: Target<T>>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        target: &mut G,
+    ) -> std::task::Poll<Option<Result<G::Out>>> {
         use std::task::Poll;
         loop {
-            if let Some(item) = self.state.pop() {
+            if let Some(item) = self.state.pop(target) {
                 return Poll::Ready(Some(item));
             }
             let Some(read) = self.state.next_read() else {
@@ -440,6 +523,6 @@ impl<T: DeserializeOwned> futures_core::Stream for EventStream<T> {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<T>>> {
-        self.poll_item(cx)
+        self.poll_to(cx, &mut New)
     }
 }

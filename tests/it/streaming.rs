@@ -501,3 +501,119 @@ async fn a_body_left_open_after_done_does_not_hold_the_stream() {
         started.elapsed()
     );
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn next_into_gives_the_iterator_s_items_and_reuses_the_value() {
+    let srv = server();
+    let c = client(&srv);
+    let mut req = chat("tell me about streams please, in many words");
+    req.stream_options = Some(StreamOptions {
+        include_usage: Some(true),
+        ..Default::default()
+    });
+    let mut expected = Vec::new();
+    let mut s = c.chat().create_stream(&req).await.unwrap();
+    while let Some(chunk) = s.try_next().await.unwrap() {
+        expected.push(chunk);
+    }
+    assert!(expected.len() > 3);
+
+    let mut s = c.chat().create_stream(&req).await.unwrap();
+    // An earlier value in the place: every field of it must be replaced or reset.
+    let mut chunk: oai_compat::types::ChatCompletionChunk =
+        serde_json::from_value(serde_json::json!({
+            "id": "an-earlier-id-that-is-long-enough", "object": "x", "created": 9,
+            "model": "an-earlier-model", "system_fingerprint": "fp", "service_tier": "flex",
+            "usage": {"prompt_tokens": 1, "total_tokens": 1}, "obfuscation": "k",
+            "choices": [
+                {"index": 0, "delta": {"role": "tool", "content": "old", "reasoning": "r"},
+                 "finish_reason": "length", "matched_stop": 1},
+                {"index": 1, "delta": {"content": "second"}}
+            ]
+        }))
+        .unwrap();
+    let id_buffer = chunk.id.as_ptr();
+    let mut got = Vec::new();
+    while s.next_into(&mut chunk).await.unwrap() {
+        got.push(chunk.clone());
+    }
+    // Each request has its own completion id; everything else is the same.
+    assert!(
+        got.iter()
+            .all(|g| g.id == got[0].id && g.id != expected[0].id)
+    );
+    for chunk in got.iter_mut().chain(&mut expected) {
+        chunk.id.clear();
+    }
+    assert_eq!(got, expected);
+    // The id was read into the string the value already had (the mock's id is shorter).
+    assert_eq!(chunk.id.as_ptr(), id_buffer);
+    assert!(s.is_finished());
+    let again = s.next_into(&mut chunk).await.unwrap();
+    assert!(!again, "a finished stream stays finished");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn next_into_ends_with_an_in_band_error_then_stays_finished() {
+    let srv = server();
+    srv.enqueue(
+        Reply::sse()
+            .event(chunk_json("a"))
+            .event(chunk_json("b"))
+            .event(r#"{"error":{"message":"engine died","type":"InternalServerError","code":500}}"#)
+            .done(),
+    );
+    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let mut chunk = oai_compat::types::ChatCompletionChunk::default();
+    let mut got = Vec::new();
+    let err = loop {
+        match s.next_into(&mut chunk).await {
+            Ok(true) => got.push(chunk.text().to_owned()),
+            Ok(false) => panic!("the stream ended without the error"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(got, ["a", "b"]);
+    assert!(
+        matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::InBand && e.message == "engine died"),
+        "{err:?}"
+    );
+    let after = s.next_into(&mut chunk).await.unwrap();
+    assert!(!after, "fused after an error");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn next_into_reports_an_event_that_does_not_decode() {
+    let srv = server();
+    srv.enqueue(
+        Reply::sse()
+            .event(chunk_json("a"))
+            .event(r#"{"choices":[{"index":"zero"}]}"#)
+            .event(chunk_json("never read"))
+            .done(),
+    );
+    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let mut chunk = oai_compat::types::ChatCompletionChunk::default();
+    let read = s.next_into(&mut chunk).await.unwrap();
+    assert!(read);
+    assert_eq!(chunk.text(), "a");
+    let err = s.next_into(&mut chunk).await.unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    let after = s.next_into(&mut chunk).await.unwrap();
+    assert!(!after, "fused after an error");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn next_into_on_a_completion_stream() {
+    let srv = server();
+    let c = client(&srv);
+    let req = CompletionRequest::new(MODEL, "a prompt of words");
+    let full = c.completions().create(&req).await.unwrap();
+    let mut s = c.completions().create_stream(&req).await.unwrap();
+    let mut chunk = oai_compat::types::Completion::default();
+    let mut text = String::new();
+    while s.next_into(&mut chunk).await.unwrap() {
+        text.push_str(chunk.text());
+    }
+    assert_eq!(text, full.text());
+}
