@@ -344,6 +344,51 @@ fn chunks(c: &mut Criterion) {
         g.bench_function(format!("{shape}_1000"), |b| {
             b.iter(|| decode_all(black_box(&data)))
         });
+        // As `next_into` decodes: every event into one chunk, reusing its strings and lists.
+        let decode_reused = |data: &[String]| {
+            let mut chunk = ChatCompletionChunk::default();
+            data.iter()
+                .map(|d| {
+                    let mut de = serde_json::Deserializer::from_str(d);
+                    serde::Deserialize::deserialize_in_place(&mut de, &mut chunk).unwrap();
+                    de.end().unwrap();
+                    chunk.text().len()
+                })
+                .sum::<usize>()
+        };
+        assert_eq!(decode_reused(&data), decode_all(&data));
+        g.bench_function(format!("{shape}_1000_reused"), |b| {
+            b.iter(|| decode_reused(black_box(&data)))
+        });
+        // The floor the harness's raw clients stand on: only each choice's content decoded
+        // (their `ChunkResp`), everything else skipped.
+        #[derive(serde::Deserialize)]
+        struct ContentOnly {
+            choices: Vec<ContentChoice>,
+        }
+        #[derive(serde::Deserialize)]
+        struct ContentChoice {
+            delta: ContentDelta,
+        }
+        #[derive(serde::Deserialize)]
+        struct ContentDelta {
+            content: Option<String>,
+        }
+        let decode_content = |data: &[String]| {
+            data.iter()
+                .map(|d| {
+                    let c: ContentOnly = serde_json::from_slice(d.as_bytes()).unwrap();
+                    c.choices
+                        .iter()
+                        .map(|c| c.delta.content.as_deref().map_or(0, str::len))
+                        .sum::<usize>()
+                })
+                .sum::<usize>()
+        };
+        assert_eq!(decode_content(&data), decode_all(&data));
+        g.bench_function(format!("{shape}_1000_content_only"), |b| {
+            b.iter(|| decode_content(black_box(&data)))
+        });
     }
     g.finish();
 }

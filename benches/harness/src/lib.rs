@@ -5,6 +5,12 @@
 //! but goes through the library's typed API as a user would: `chat().create`,
 //! `chat().create_stream` consumed to `[DONE]`, `embeddings().create` (base64 decoded into
 //! `Vec<f32>` by the library), `models().list`.
+//!
+//! With `OAI_COMPAT_BENCH_NEXT_INTO=1` in the environment, `chat-stream` reads the stream with
+//! `next_into` (every chunk decoded into one reused value) instead of the iterator: in
+//! `clients.txt`, a second line such as
+//! `oai-compat-into env OAI_COMPAT_BENCH_NEXT_INTO=1 /path/to/oai-compat-bench`. (The
+//! harness's argument parser is shared and kept verbatim, hence a variable, not a flag.)
 
 /// The harness's shared Rust module, copied verbatim from
 /// `../shared/bench/peers/common/bench_common.rs` (the client contract: arguments, timing,
@@ -34,6 +40,8 @@ pub struct Ctx {
     pub args: Args,
     pub chat: ChatCompletionRequest,
     pub embed: EmbeddingRequest,
+    /// `chat-stream` with `next_into` (see the crate's documentation).
+    pub next_into: bool,
 }
 
 impl Ctx {
@@ -69,13 +77,20 @@ impl Ctx {
             args,
             chat,
             embed,
+            next_into: next_into(),
         }
     }
 }
 
+/// Whether `OAI_COMPAT_BENCH_NEXT_INTO=1` asks for `next_into` on streams.
+pub fn next_into() -> bool {
+    std::env::var_os("OAI_COMPAT_BENCH_NEXT_INTO").is_some_and(|v| v == "1")
+}
+
 /// The report's `library` field: the library and how this binary runs it.
 pub fn library(mode: &str) -> String {
-    format!("oai-compat ({mode}, typed API, defaults)")
+    let streams = if next_into() { ", streams by next_into" } else { "" };
+    format!("oai-compat ({mode}, typed API, defaults{streams})")
 }
 
 /// `chat`: content bytes of every choice.

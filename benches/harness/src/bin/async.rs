@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use oai_compat_bench_harness::common::{cpu_seconds, die, parse_args, One, Report, Scenario};
+use oai_compat::types::ChatCompletionChunk;
 use oai_compat_bench_harness::{chat_sum, chunk_sum, embed_sum, library, models_sum, Ctx};
 
 /// One request of the scenario, its response decoded; returns the checksum.
@@ -18,8 +19,15 @@ async fn one(ctx: &Ctx) -> Result<f64, String> {
         Scenario::ChatStream => {
             let mut stream = c.chat().create_stream(&ctx.chat).await.map_err(e)?;
             let mut sum = 0;
-            while let Some(chunk) = stream.try_next().await.map_err(e)? {
-                sum += chunk_sum(&chunk);
+            if ctx.next_into {
+                let mut chunk = ChatCompletionChunk::default();
+                while stream.next_into(&mut chunk).await.map_err(e)? {
+                    sum += chunk_sum(&chunk);
+                }
+            } else {
+                while let Some(chunk) = stream.try_next().await.map_err(e)? {
+                    sum += chunk_sum(&chunk);
+                }
             }
             sum as f64
         }

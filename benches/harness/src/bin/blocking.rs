@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use oai_compat_bench_harness::common::{die, measure, parse_args, One, Report, Scenario};
+use oai_compat::types::ChatCompletionChunk;
 use oai_compat_bench_harness::{chat_sum, chunk_sum, embed_sum, library, models_sum, Ctx};
 
 /// One request of the scenario, its response decoded; returns the checksum.
@@ -15,8 +16,16 @@ fn one(ctx: &Ctx) -> Result<f64, String> {
         Scenario::Chat => chat_sum(&c.chat().create(&ctx.chat).map_err(e)?),
         Scenario::ChatStream => {
             let mut sum = 0;
-            for chunk in c.chat().create_stream(&ctx.chat).map_err(e)? {
-                sum += chunk_sum(&chunk.map_err(e)?);
+            let mut stream = c.chat().create_stream(&ctx.chat).map_err(e)?;
+            if ctx.next_into {
+                let mut chunk = ChatCompletionChunk::default();
+                while stream.next_into(&mut chunk).map_err(e)? {
+                    sum += chunk_sum(&chunk);
+                }
+            } else {
+                for chunk in stream {
+                    sum += chunk_sum(&chunk.map_err(e)?);
+                }
             }
             sum as f64
         }
