@@ -3,9 +3,8 @@
 //! The decoding (SSE, `[DONE]`, in-band errors, the event-idle timeout) is shared sync code;
 //! only the way the next body chunk is awaited differs: `try_next()` and `next_into()` are
 //! written once for both modes, and the blocking mode adds `Iterator`, the async mode
-//! `futures_core::Stream`. The
-//! body is polled directly: no spawned task, no channel. Dropping the stream closes the
-//! connection.
+//! `futures_core::Stream`. The body is polled directly: no spawned task, no channel.
+//! Dropping the stream closes the connection.
 
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
