@@ -271,6 +271,37 @@ async fn streamed_chat_accumulates_to_the_non_streamed_one() {
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 #[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
+async fn streamed_chat_read_with_next_into_accumulates_to_the_non_streamed_one() {
+    let c = client(&live::vllm_chat_url());
+    let mut req = chat_req("Tell me a story about a robot", 24);
+    req.stream_options = Some(StreamOptions {
+        include_usage: Some(true),
+        ..Default::default()
+    });
+    let full = c.chat().create(&req).await.unwrap();
+    let mut acc = ChatCompletionAccumulator::new();
+    let mut s = c.chat().create_stream(&req).await.unwrap();
+    // One value for every event: the role chunk, the content chunks, the finish chunk and
+    // the usage chunk (no choices) are each decoded into what the one before left.
+    let mut chunk = oai_compat::types::ChatCompletionChunk::default();
+    let mut events = 0;
+    while s.next_into(&mut chunk).await.unwrap() {
+        acc.push(&chunk);
+        events += 1;
+    }
+    assert!(events > 3, "{events}");
+    assert!(
+        chunk.choices.is_empty() && chunk.usage.is_some(),
+        "{chunk:?}"
+    );
+    let got = acc.finish();
+    assert_eq!(got.text(), full.text());
+    assert_eq!(got.usage, full.usage);
+    assert_eq!(got.choices[0].finish_reason, full.choices[0].finish_reason);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
 async fn streamed_tool_call_accumulates_to_the_same_call() {
     let c = client(&live::vllm_chat_url());
     let mut req = chat_req("What is the weather in Paris?", 60);
