@@ -66,7 +66,7 @@ impl<'de> Deserialize<'de> for Text<'de> {
 
 /// A type decoded from a JSON object into an existing value, field by field (implemented by
 /// [`fill_decoder!`]).
-pub(in crate::types) trait Fill<'de>: Default + Deserialize<'de> {
+pub(in crate::types) trait Fill<'de>: Default {
     /// What the decoder expected, for the error on anything but an object.
     const EXPECTING: &'static str;
 
