@@ -258,46 +258,42 @@ async fn streamed_chat_accumulates_to_the_non_streamed_one() {
         ..Default::default()
     });
     let full = c.chat().create(&req).await.unwrap();
-    let mut acc = ChatCompletionAccumulator::new();
-    let mut s = c.chat().create_stream(&req).await.unwrap();
-    while let Some(chunk) = s.try_next().await.unwrap() {
-        acc.push(&chunk);
+    // Read once with the iterator's `try_next`, once with `next_into`: one value for every
+    // event, so the role chunk, the content chunks, the finish chunk and the usage chunk (no
+    // choices) are each decoded into what the one before left.
+    for reuse in [false, true] {
+        let mut acc = ChatCompletionAccumulator::new();
+        let mut s = c.chat().create_stream(&req).await.unwrap();
+        let mut chunk = oai_compat::types::ChatCompletionChunk::default();
+        let mut events = 0;
+        loop {
+            let more = if reuse {
+                s.next_into(&mut chunk).await.unwrap()
+            } else {
+                match s.try_next().await.unwrap() {
+                    Some(next) => {
+                        chunk = next;
+                        true
+                    }
+                    None => false,
+                }
+            };
+            if !more {
+                break;
+            }
+            acc.push(&chunk);
+            events += 1;
+        }
+        assert!(events > 3, "{events}");
+        assert!(
+            chunk.choices.is_empty() && chunk.usage.is_some(),
+            "{chunk:?}"
+        );
+        let got = acc.finish();
+        assert_eq!(got.text(), full.text(), "reuse: {reuse}");
+        assert_eq!(got.usage, full.usage, "reuse: {reuse}");
+        assert_eq!(got.choices[0].finish_reason, full.choices[0].finish_reason);
     }
-    let got = acc.finish();
-    assert_eq!(got.text(), full.text());
-    assert_eq!(got.usage, full.usage);
-    assert_eq!(got.choices[0].finish_reason, full.choices[0].finish_reason);
-}
-
-#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
-#[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
-async fn streamed_chat_read_with_next_into_accumulates_to_the_non_streamed_one() {
-    let c = client(&live::vllm_chat_url());
-    let mut req = chat_req("Tell me a story about a robot", 24);
-    req.stream_options = Some(StreamOptions {
-        include_usage: Some(true),
-        ..Default::default()
-    });
-    let full = c.chat().create(&req).await.unwrap();
-    let mut acc = ChatCompletionAccumulator::new();
-    let mut s = c.chat().create_stream(&req).await.unwrap();
-    // One value for every event: the role chunk, the content chunks, the finish chunk and
-    // the usage chunk (no choices) are each decoded into what the one before left.
-    let mut chunk = oai_compat::types::ChatCompletionChunk::default();
-    let mut events = 0;
-    while s.next_into(&mut chunk).await.unwrap() {
-        acc.push(&chunk);
-        events += 1;
-    }
-    assert!(events > 3, "{events}");
-    assert!(
-        chunk.choices.is_empty() && chunk.usage.is_some(),
-        "{chunk:?}"
-    );
-    let got = acc.finish();
-    assert_eq!(got.text(), full.text());
-    assert_eq!(got.usage, full.usage);
-    assert_eq!(got.choices[0].finish_reason, full.choices[0].finish_reason);
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]

@@ -4,13 +4,26 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
-use oai_compat::types::{ChatCompletionRequest, CompletionRequest, Message, StreamOptions};
+use oai_compat::types::{
+    ChatCompletionChunk, ChatCompletionRequest, CompletionRequest, Message, StreamOptions,
+};
 use oai_compat::{Error, ErrorCode, StreamErrorKind, TimeoutPhase};
 use oai_compat_mock::Reply;
 use support::{MODEL, builder, client, server};
 
 fn chat(text: &str) -> ChatCompletionRequest {
     ChatCompletionRequest::new(MODEL, [Message::user(text)])
+}
+
+/// A chat request whose stream ends with a usage chunk (`include_usage`).
+fn chat_with_usage(text: &str) -> ChatCompletionRequest {
+    ChatCompletionRequest {
+        stream_options: Some(StreamOptions {
+            include_usage: Some(true),
+            ..Default::default()
+        }),
+        ..chat(text)
+    }
 }
 
 fn chunk_json(content: &str) -> String {
@@ -21,15 +34,31 @@ fn chunk_json(content: &str) -> String {
     .to_string()
 }
 
+/// An SSE reply of one chunk per text, each followed by `gap`.
+fn paced<'a>(texts: impl IntoIterator<Item = &'a str>, gap: Duration) -> Reply {
+    texts.into_iter().fold(Reply::sse(), |reply, text| {
+        reply.event(chunk_json(text)).pause(gap)
+    })
+}
+
+/// Reads `s` on; the read must fail with the event-idle timeout. Returns how long it took.
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+async fn idle_timeout_of(s: &mut oai_compat::ChatCompletionStream) -> Duration {
+    let t = Instant::now();
+    let err = s.try_next().await.unwrap_err();
+    let took = t.elapsed();
+    assert!(
+        matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle),
+        "{err:?}"
+    );
+    took
+}
+
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn streamed_chat_concatenates_to_the_non_streamed_content() {
     let srv = server();
     let c = client(&srv);
-    let mut req = chat("tell me about streams please");
-    req.stream_options = Some(StreamOptions {
-        include_usage: Some(true),
-        ..Default::default()
-    });
+    let req = chat_with_usage("tell me about streams please");
     let full = c.chat().create(&req).await.unwrap();
     let mut stream = c.chat().create_stream(&req).await.unwrap();
     assert_eq!(stream.status(), 200);
@@ -81,34 +110,47 @@ async fn streamed_completion_matches_too() {
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn in_band_error_after_three_chunks() {
-    let srv = server();
-    srv.enqueue(
-        Reply::sse()
-            .event(chunk_json("a"))
-            .event(chunk_json("b"))
-            .event(chunk_json("c"))
-            .event(r#"{"error":{"message":"engine died","type":"InternalServerError","param":null,"code":500}}"#)
-            .done(),
-    );
-    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
-    let mut got = Vec::new();
-    let err = loop {
-        match s.try_next().await {
-            Ok(Some(c)) => got.push(c.text().to_owned()),
-            Ok(None) => panic!("the stream ended without the error"),
-            Err(e) => break e,
-        }
-    };
-    assert_eq!(got, ["a", "b", "c"]);
-    let Error::Stream(se) = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(se.kind, StreamErrorKind::InBand);
-    assert_eq!(se.message, "engine died");
-    assert_eq!(se.error_type.as_deref(), Some("InternalServerError"));
-    assert_eq!(se.code, Some(ErrorCode::Int(500)));
-    let after = s.try_next().await.unwrap();
-    assert!(after.is_none(), "fused after an error");
+    // Read with `try_next`, then with `next_into` (one value for every event).
+    for reuse in [false, true] {
+        let srv = server();
+        srv.enqueue(
+            Reply::sse()
+                .event(chunk_json("a"))
+                .event(chunk_json("b"))
+                .event(chunk_json("c"))
+                .event(r#"{"error":{"message":"engine died","type":"InternalServerError","param":null,"code":500}}"#)
+                .done(),
+        );
+        let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+        let mut chunk = ChatCompletionChunk::default();
+        let mut got = Vec::new();
+        let err = loop {
+            let read = if reuse {
+                s.next_into(&mut chunk)
+                    .await
+                    .map(|more| more.then(|| chunk.text().to_owned()))
+            } else {
+                s.try_next().await.map(|c| c.map(|c| c.text().to_owned()))
+            };
+            match read {
+                Ok(Some(text)) => got.push(text),
+                Ok(None) => panic!("the stream ended without the error"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(got, ["a", "b", "c"], "reuse: {reuse}");
+        let Error::Stream(se) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(se.kind, StreamErrorKind::InBand);
+        assert_eq!(se.message, "engine died");
+        assert_eq!(se.error_type.as_deref(), Some("InternalServerError"));
+        assert_eq!(se.code, Some(ErrorCode::Int(500)));
+        let after = s.try_next().await.unwrap();
+        assert!(after.is_none(), "fused after an error");
+        let after = s.next_into(&mut chunk).await.unwrap();
+        assert!(!after, "fused after an error");
+    }
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
@@ -206,13 +248,7 @@ async fn keep_alives_do_not_reset_the_event_idle_timeout() {
     let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
     let first = s.try_next().await.unwrap().unwrap();
     assert_eq!(first.text(), "first");
-    let t = Instant::now();
-    let err = s.try_next().await.unwrap_err();
-    let took = t.elapsed();
-    assert!(
-        matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle),
-        "{err:?}"
-    );
+    let took = idle_timeout_of(&mut s).await;
     assert!(took >= Duration::from_millis(850), "{took:?}");
     assert!(took < Duration::from_millis(1600), "{took:?}");
 }
@@ -223,29 +259,19 @@ async fn steady_events_outlive_the_idle_limit_and_a_later_silence_still_trips_it
     // the last event (the timer set at the first one must not fire the stream), and the
     // silence after them trips it about 400 ms after the last one.
     let srv = server();
-    let mut reply = Reply::sse();
-    for i in 0..12 {
-        reply = reply
-            .event(chunk_json(&format!("t{i}")))
-            .pause(Duration::from_millis(100));
-    }
+    let texts: Vec<String> = (0..12).map(|i| format!("t{i}")).collect();
+    let reply = paced(texts.iter().map(String::as_str), Duration::from_millis(100));
     srv.enqueue(reply.pause(Duration::from_secs(3)).done());
     let c = builder(&srv)
         .stream_idle_timeout(Some(Duration::from_millis(400)))
         .build()
         .unwrap();
     let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
-    for i in 0..12 {
+    for text in &texts {
         let chunk = s.try_next().await.unwrap().unwrap();
-        assert_eq!(chunk.text(), format!("t{i}"));
+        assert_eq!(chunk.text(), text);
     }
-    let t = Instant::now();
-    let err = s.try_next().await.unwrap_err();
-    let took = t.elapsed();
-    assert!(
-        matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle),
-        "{err:?}"
-    );
+    let took = idle_timeout_of(&mut s).await;
     assert!(took >= Duration::from_millis(250), "{took:?}");
     assert!(took < Duration::from_millis(1500), "{took:?}");
 }
@@ -265,29 +291,15 @@ async fn a_silent_connection_trips_the_idle_timeout() {
         .unwrap();
     let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
     s.try_next().await.unwrap().unwrap();
-    let t = Instant::now();
-    let err = s.try_next().await.unwrap_err();
-    assert!(
-        matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::StreamIdle),
-        "{err:?}"
-    );
-    assert!(
-        t.elapsed() < Duration::from_millis(2000),
-        "{:?}",
-        t.elapsed()
-    );
+    let took = idle_timeout_of(&mut s).await;
+    assert!(took < Duration::from_millis(2000), "{took:?}");
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn the_total_stream_deadline_holds() {
     let srv = server();
-    let mut reply = Reply::sse();
-    for i in 0..30 {
-        reply = reply
-            .event(chunk_json(&i.to_string()))
-            .pause(Duration::from_millis(100));
-    }
-    srv.enqueue(reply.done());
+    let texts: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+    srv.enqueue(paced(texts.iter().map(String::as_str), Duration::from_millis(100)).done());
     let c = builder(&srv)
         .stream_timeout(Some(Duration::from_millis(700)))
         .build()
@@ -411,12 +423,8 @@ async fn async_stream_is_a_futures_stream_and_send() {
 async fn accumulated_stream_equals_the_non_streamed_response() {
     let srv = server();
     let c = client(&srv);
-    let mut req = chat("two choices please");
+    let mut req = chat_with_usage("two choices please");
     req.n = Some(2);
-    req.stream_options = Some(StreamOptions {
-        include_usage: Some(true),
-        ..Default::default()
-    });
     let full = c.chat().create(&req).await.unwrap();
     let mut acc = oai_compat::ChatCompletionAccumulator::new();
     let mut s = c.chat().create_stream(&req).await.unwrap();
@@ -506,11 +514,7 @@ async fn a_body_left_open_after_done_does_not_hold_the_stream() {
 async fn next_into_gives_the_iterator_s_items_and_reuses_the_value() {
     let srv = server();
     let c = client(&srv);
-    let mut req = chat("tell me about streams please, in many words");
-    req.stream_options = Some(StreamOptions {
-        include_usage: Some(true),
-        ..Default::default()
-    });
+    let req = chat_with_usage("tell me about streams please, in many words");
     let mut expected = Vec::new();
     let mut s = c.chat().create_stream(&req).await.unwrap();
     while let Some(chunk) = s.try_next().await.unwrap() {
@@ -520,18 +524,17 @@ async fn next_into_gives_the_iterator_s_items_and_reuses_the_value() {
 
     let mut s = c.chat().create_stream(&req).await.unwrap();
     // An earlier value in the place: every field of it must be replaced or reset.
-    let mut chunk: oai_compat::types::ChatCompletionChunk =
-        serde_json::from_value(serde_json::json!({
-            "id": "an-earlier-id-that-is-long-enough", "object": "x", "created": 9,
-            "model": "an-earlier-model", "system_fingerprint": "fp", "service_tier": "flex",
-            "usage": {"prompt_tokens": 1, "total_tokens": 1}, "obfuscation": "k",
-            "choices": [
-                {"index": 0, "delta": {"role": "tool", "content": "old", "reasoning": "r"},
-                 "finish_reason": "length", "matched_stop": 1},
-                {"index": 1, "delta": {"content": "second"}}
-            ]
-        }))
-        .unwrap();
+    let mut chunk: ChatCompletionChunk = serde_json::from_value(serde_json::json!({
+        "id": "an-earlier-id-that-is-long-enough", "object": "x", "created": 9,
+        "model": "an-earlier-model", "system_fingerprint": "fp", "service_tier": "flex",
+        "usage": {"prompt_tokens": 1, "total_tokens": 1}, "obfuscation": "k",
+        "choices": [
+            {"index": 0, "delta": {"role": "tool", "content": "old", "reasoning": "r"},
+             "finish_reason": "length", "matched_stop": 1},
+            {"index": 1, "delta": {"content": "second"}}
+        ]
+    }))
+    .unwrap();
     let id_buffer = chunk.id.as_ptr();
     let mut got = Vec::new();
     while s.next_into(&mut chunk).await.unwrap() {
@@ -554,35 +557,6 @@ async fn next_into_gives_the_iterator_s_items_and_reuses_the_value() {
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
-async fn next_into_ends_with_an_in_band_error_then_stays_finished() {
-    let srv = server();
-    srv.enqueue(
-        Reply::sse()
-            .event(chunk_json("a"))
-            .event(chunk_json("b"))
-            .event(r#"{"error":{"message":"engine died","type":"InternalServerError","code":500}}"#)
-            .done(),
-    );
-    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
-    let mut chunk = oai_compat::types::ChatCompletionChunk::default();
-    let mut got = Vec::new();
-    let err = loop {
-        match s.next_into(&mut chunk).await {
-            Ok(true) => got.push(chunk.text().to_owned()),
-            Ok(false) => panic!("the stream ended without the error"),
-            Err(e) => break e,
-        }
-    };
-    assert_eq!(got, ["a", "b"]);
-    assert!(
-        matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::InBand && e.message == "engine died"),
-        "{err:?}"
-    );
-    let after = s.next_into(&mut chunk).await.unwrap();
-    assert!(!after, "fused after an error");
-}
-
-#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn next_into_reports_an_event_that_does_not_decode() {
     let srv = server();
     srv.enqueue(
@@ -593,7 +567,7 @@ async fn next_into_reports_an_event_that_does_not_decode() {
             .done(),
     );
     let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
-    let mut chunk = oai_compat::types::ChatCompletionChunk::default();
+    let mut chunk = ChatCompletionChunk::default();
     let read = s.next_into(&mut chunk).await.unwrap();
     assert!(read);
     assert_eq!(chunk.text(), "a");
