@@ -46,7 +46,9 @@ pub struct Timeouts {
     pub request: Duration,
     /// The longest gap between two stream **events**. Keep-alive comments do not reset it, so
     /// a proxy's keep-alives cannot keep a dead generation open forever; a silent connection
-    /// ends at the same deadline. Default 600 s.
+    /// ends at the same deadline. The gap is the client's wait for the server: it counts from
+    /// the moment a read after an event first has to wait, so the caller's own time between
+    /// reads never counts. Default 600 s.
     pub stream_idle: Option<Duration>,
     /// The whole stream, from the request to the last event. Default: none.
     pub stream_total: Option<Duration>,
@@ -264,8 +266,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest gap between two stream events (keep-alive comments do not count);
-    /// `None` turns it off. Default 600 s.
+    /// The longest gap between two stream events (keep-alive comments do not count), as the
+    /// client waits for the next one: a caller slower than this between reads does not trip
+    /// it. `None` turns it off. Default 600 s.
     ///
     /// `Some(ZERO)` is refused at [`build`](ClientBuilder::build); `Some(Duration::MAX)` (or
     /// anything from about 136 years up) is the same as `None`.

@@ -18,7 +18,7 @@ use crate::headers::Headers;
 use crate::response::ResponseMeta;
 use crate::sse::Decoder;
 use crate::telemetry::StreamSpan;
-use crate::transport::HttpResponse;
+use crate::transport::{HttpResponse, ReadDeadline};
 
 /// A stream of decoded server-sent events.
 ///
@@ -73,7 +73,9 @@ struct State<T> {
     /// The longest gap between events: the stream owns this deadline and passes it to each
     /// read of the body, in both modes.
     idle: Option<Duration>,
-    last_event: Instant,
+    /// The deadline of the current gap: `idle` from the first wait after the last event,
+    /// settled by that wait (see [`ReadDeadline`]).
+    gap: ReadDeadline,
     /// While the rest of the body is read after the end: the bytes still allowed and the
     /// time limit.
     drain: Option<(usize, Instant)>,
@@ -109,12 +111,11 @@ pub(crate) enum Ends {
 }
 
 /// A read of the body the stream asks for (see [`State::next_read`]).
-#[derive(Clone, Copy)]
 enum Read {
-    /// More of the body, by the event-idle deadline (`None`: no limit).
-    Body(Option<Instant>),
+    /// More of the body, by the current gap's deadline ([`State::gap`]).
+    Body,
     /// The rest of the body after the end, by the drain's time limit (see [`DRAIN_BYTES`]).
-    Drain(Instant),
+    Drain(ReadDeadline),
 }
 
 /// Where [`State::pop`] decodes an event to: a new item ([`New`]) or the caller's
@@ -161,15 +162,6 @@ impl<T: DeserializeOwned> Target<T> for Reuse<'_, T> {
     }
 }
 
-impl Read {
-    fn deadline(self) -> Option<Instant> {
-        match self {
-            Read::Body(deadline) => deadline,
-            Read::Drain(until) => Some(until),
-        }
-    }
-}
-
 impl<T> Default for Ending<T> {
     fn default() -> Self {
         Ending {
@@ -195,7 +187,7 @@ impl<T> EventStream<T> {
                 decoder: Decoder::new(),
                 meta,
                 idle,
-                last_event: Instant::now(),
+                gap: ReadDeadline::after_wait(idle),
                 drain: None,
                 seen_events: 0,
                 finished: false,
@@ -309,15 +301,20 @@ impl<T: DeserializeOwned> State<T> {
     /// only the read itself differs between them.
     fn next_read(&self) -> Option<Read> {
         if let Some((_, until)) = self.drain {
-            return Some(Read::Drain(until));
+            return Some(Read::Drain(ReadDeadline::At(until)));
         }
         if self.finished {
             return None;
         }
-        // An idle limit too far to represent is no deadline, never an overflow.
-        Some(Read::Body(
-            self.idle.and_then(|d| self.last_event.checked_add(d)),
-        ))
+        Some(Read::Body)
+    }
+
+    /// The deadline of `read`, for the transport to settle if the read waits.
+    fn deadline<'a>(&'a mut self, read: &'a mut Read) -> &'a mut ReadDeadline {
+        match read {
+            Read::Body => &mut self.gap,
+            Read::Drain(until) => until,
+        }
     }
 
     /// Takes the result of the read `read` asked for.
@@ -327,7 +324,7 @@ impl<T: DeserializeOwned> State<T> {
                 self.on_drained(got.map(|c| c.map(<[u8]>::len)));
                 Ok(())
             }
-            Read::Body(_) => self.on_chunk(got),
+            Read::Body => self.on_chunk(got),
         }
     }
 
@@ -348,16 +345,14 @@ impl<T: DeserializeOwned> State<T> {
                 if let Err(e) = self.decoder.feed(bytes) {
                     return Err(self.fail(Error::stream(StreamErrorKind::TooLarge, e.to_string())));
                 }
-                let now = Instant::now();
                 let dispatched = self.decoder.events_dispatched();
                 if dispatched > self.seen_events {
                     self.seen_events = dispatched;
-                    self.last_event = now;
-                } else if let Some(idle) = self.idle {
+                    // A new gap, counted from the next wait (no clock read per event).
+                    self.gap = ReadDeadline::after_wait(self.idle);
+                } else if self.gap.passed_without_event() {
                     // Keep-alive comments arrive, but no event: the generation may be stuck.
-                    if now.duration_since(self.last_event) >= idle {
-                        return Err(self.fail(Error::timeout(TimeoutPhase::StreamIdle, Some(idle))));
-                    }
+                    return Err(self.fail(Error::timeout(TimeoutPhase::StreamIdle, self.idle)));
                 }
                 Ok(())
             }
@@ -461,8 +456,8 @@ impl<T: DeserializeOwned> EventStream<T> {
             if let Some(item) = self.state.pop(target) {
                 return Some(item);
             }
-            let read = self.state.next_read()?;
-            let got = self.response.chunk(read.deadline());
+            let mut read = self.state.next_read()?;
+            let got = self.response.chunk(self.state.deadline(&mut read));
             if let Err(e) = self.state.took(read, got) {
                 return Some(Err(e));
             }
@@ -500,10 +495,10 @@ impl<T: DeserializeOwned> EventStream<T> {
             if let Some(item) = self.state.pop(target) {
                 return Poll::Ready(Some(item));
             }
-            let Some(read) = self.state.next_read() else {
+            let Some(mut read) = self.state.next_read() else {
                 return Poll::Ready(None);
             };
-            let got = match self.response.poll_chunk(cx, read.deadline()) {
+            let got = match self.response.poll_chunk(cx, self.state.deadline(&mut read)) {
                 Poll::Ready(got) => got,
                 Poll::Pending => return Poll::Pending,
             };

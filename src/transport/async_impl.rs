@@ -15,7 +15,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures_core::Stream;
 
-use super::{AttemptTimeouts, HttpRequest, Method, Reading, remaining};
+use super::{AttemptTimeouts, HttpRequest, Method, ReadDeadline, Reading, remaining};
 use crate::config::Config;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::headers::Headers;
@@ -205,11 +205,12 @@ impl HttpResponse {
         let mut out = Vec::with_capacity(super::capacity_hint(&self.headers, max));
         // A non-streamed request's own reqwest timeout (the time left in the attempt, set in
         // `send`) covers its body too: a second timer per request would only cost.
-        let deadline = if self.stream { deadline } else { None };
+        let mut deadline = ReadDeadline::from(if self.stream { deadline } else { None });
         loop {
-            let next =
-                std::future::poll_fn(|cx| self.poll_until(cx, deadline, TimeoutPhase::Request))
-                    .await;
+            let next = std::future::poll_fn(|cx| {
+                self.poll_until(cx, &mut deadline, TimeoutPhase::Request)
+            })
+            .await;
             match next {
                 Ok(Some(chunk)) => {
                     let room = max - out.len();
@@ -225,12 +226,13 @@ impl HttpResponse {
     }
 
     /// The next piece of a streamed body, `None` at its end; a `StreamIdle` timeout (without
-    /// its limit, which the stream knows) when `deadline` passes first. The poll form of the
-    /// blocking transport's `chunk`: `EventStream` polls it from its one poll loop.
+    /// its limit, which the stream knows) when `deadline` passes first; a wait settles
+    /// `deadline` (see [`ReadDeadline`]). The poll form of the blocking transport's `chunk`:
+    /// `EventStream` polls it from its one poll loop.
     pub(crate) fn poll_chunk(
         &mut self,
         cx: &mut Context<'_>,
-        deadline: Option<Instant>,
+        deadline: &mut ReadDeadline,
     ) -> Poll<Result<Option<&[u8]>>> {
         match self.poll_more(cx, deadline) {
             Poll::Ready(Ok(got)) => Poll::Ready(Ok(got.then_some(&self.last[..]))),
@@ -240,7 +242,11 @@ impl HttpResponse {
     }
 
     /// Moves the next piece into `last`: `true`, or `false` at the end of the body.
-    fn poll_more(&mut self, cx: &mut Context<'_>, deadline: Option<Instant>) -> Poll<Result<bool>> {
+    fn poll_more(
+        &mut self,
+        cx: &mut Context<'_>,
+        deadline: &mut ReadDeadline,
+    ) -> Poll<Result<bool>> {
         match self.poll_until(cx, deadline, TimeoutPhase::StreamIdle) {
             Poll::Ready(Ok(Some(b))) => {
                 self.last = b;
@@ -252,11 +258,12 @@ impl HttpResponse {
         }
     }
 
-    /// The next piece of the body, or a `phase` timeout once `deadline` passes.
+    /// The next piece of the body, or a `phase` timeout once `deadline` passes; the body's
+    /// first `Pending` is the wait that settles `deadline`.
     fn poll_until(
         &mut self,
         cx: &mut Context<'_>,
-        deadline: Option<Instant>,
+        deadline: &mut ReadDeadline,
         phase: TimeoutPhase,
     ) -> Poll<Result<Option<Bytes>>> {
         match self.body.as_mut().poll_next(cx) {
@@ -267,7 +274,7 @@ impl HttpResponse {
             Poll::Ready(None) => return Poll::Ready(Ok(None)),
             Poll::Pending => {}
         }
-        let Some(deadline) = deadline else {
+        let Some(deadline) = deadline.instant_at_wait() else {
             return Poll::Pending;
         };
         // A stream's deadline moves on with every event. Moving the timer each time would

@@ -22,7 +22,7 @@ use ureq::unversioned::transport::{
     Transport as UreqTransport,
 };
 
-use super::{AttemptTimeouts, HttpRequest, Method, Reading, remaining};
+use super::{AttemptTimeouts, HttpRequest, Method, ReadDeadline, Reading, remaining};
 use crate::config::Config;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::headers::Headers;
@@ -129,7 +129,7 @@ impl Transport {
         };
         let started = Instant::now();
         let response = {
-            let _deadline = DeadlineGuard::set(req.deadline);
+            let _deadline = DeadlineGuard::set(req.deadline.into());
             match req.method {
                 Method::Get | Method::Post | Method::Delete => self.agent.run(request),
             }
@@ -226,7 +226,7 @@ impl HttpResponse {
         max: usize,
         deadline: Option<Instant>,
     ) -> (Vec<u8>, Option<Error>) {
-        let _deadline = DeadlineGuard::set(deadline);
+        let _deadline = DeadlineGuard::set(deadline.into());
         let mut out = Vec::with_capacity(super::capacity_hint(&self.headers, max));
         let max = u64::try_from(max).unwrap_or(u64::MAX);
         let failed = (&mut self.reader)
@@ -238,40 +238,45 @@ impl HttpResponse {
     }
 
     /// The next piece of a streamed body, `None` at its end; a `StreamIdle` timeout (without
-    /// its limit, which the stream knows) when `deadline` passes first.
-    pub(crate) fn chunk(&mut self, deadline: Option<Instant>) -> Result<Option<&[u8]>> {
-        let _deadline = DeadlineGuard::set(deadline);
+    /// its limit, which the stream knows) when `deadline` passes first. A wait settles
+    /// `deadline` (see [`ReadDeadline`]).
+    pub(crate) fn chunk(&mut self, deadline: &mut ReadDeadline) -> Result<Option<&[u8]>> {
+        let guard = DeadlineGuard::set(*deadline);
         self.buf.resize(CHUNK, 0);
-        let n = loop {
+        let read = loop {
             match self.reader.read(&mut self.buf) {
-                Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let e = map_io(e, self.stream, &self.timeouts, self.started);
-                    let total =
-                        matches!(&e, Error::Timeout(t) if t.phase == TimeoutPhase::StreamTotal);
-                    if e.is_timeout() && !total && remaining(deadline) == Some(Duration::ZERO) {
-                        return Err(Error::timeout(TimeoutPhase::StreamIdle, None));
-                    }
-                    return Err(e);
-                }
+                read => break read,
             }
         };
-        Ok((n > 0).then(|| &self.buf[..n]))
+        *deadline = DEADLINE.get();
+        drop(guard);
+        match read {
+            Ok(n) => Ok((n > 0).then(|| &self.buf[..n])),
+            Err(e) => {
+                let e = map_io(e, self.stream, &self.timeouts, self.started);
+                let total = matches!(&e, Error::Timeout(t) if t.phase == TimeoutPhase::StreamTotal);
+                if e.is_timeout() && !total && deadline.is_past() {
+                    return Err(Error::timeout(TimeoutPhase::StreamIdle, None));
+                }
+                Err(e)
+            }
+        }
     }
 }
 
 thread_local! {
     /// The deadline of the body read (or exchange) running on this thread, set by
-    /// [`DeadlineGuard`]; `None` leaves ureq's own timers alone.
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// [`DeadlineGuard`] and settled by the read's first wait; none leaves ureq's own timers
+    /// alone.
+    static DEADLINE: Cell<ReadDeadline> = const { Cell::new(ReadDeadline::None) };
 }
 
 /// Sets this thread's [`DEADLINE`] until dropped, then restores the previous one.
-struct DeadlineGuard(Option<Instant>);
+struct DeadlineGuard(ReadDeadline);
 
 impl DeadlineGuard {
-    fn set(deadline: Option<Instant>) -> DeadlineGuard {
+    fn set(deadline: ReadDeadline) -> DeadlineGuard {
         DeadlineGuard(DEADLINE.replace(deadline))
     }
 }
@@ -285,7 +290,10 @@ impl Drop for DeadlineGuard {
 /// ureq's wait for I/O, shortened to this thread's deadline when that comes first; an
 /// expiry is reported as ureq's global timeout (our request phase).
 fn capped(mut t: NextTimeout) -> NextTimeout {
-    if let Some(left) = remaining(DEADLINE.get()) {
+    let mut deadline = DEADLINE.get();
+    let left = deadline.left_at_wait();
+    DEADLINE.set(deadline);
+    if let Some(left) = left {
         let left = ureq::unversioned::transport::time::Duration::Exact(coarse(left));
         if left < t.after {
             t.after = left;

@@ -16,8 +16,10 @@ pub(crate) const USER_AGENT: &str = concat!("oai-compat/", env!("CARGO_PKG_VERSI
 mod async_impl;
 #[cfg(feature = "blocking")]
 mod blocking;
+mod read_deadline;
 mod request_headers;
 
+pub(crate) use read_deadline::ReadDeadline;
 pub(crate) use request_headers::RequestHeaders;
 
 #[cfg(not(feature = "blocking"))]

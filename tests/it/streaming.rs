@@ -256,8 +256,8 @@ async fn keep_alives_do_not_reset_the_event_idle_timeout() {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn steady_events_outlive_the_idle_limit_and_a_later_silence_still_trips_it() {
     // Events every 100 ms for 1.2 s under a 400 ms idle limit: the limit is measured from
-    // the last event (the timer set at the first one must not fire the stream), and the
-    // silence after them trips it about 400 ms after the last one.
+    // the wait after the last event (the timer set at the first one must not fire the
+    // stream), and the silence after them trips it about 400 ms after the last one.
     let srv = server();
     let texts: Vec<String> = (0..12).map(|i| format!("t{i}")).collect();
     let reply = paced(texts.iter().map(String::as_str), Duration::from_millis(100));
@@ -274,6 +274,40 @@ async fn steady_events_outlive_the_idle_limit_and_a_later_silence_still_trips_it
     let took = idle_timeout_of(&mut s).await;
     assert!(took >= Duration::from_millis(250), "{took:?}");
     assert!(took < Duration::from_millis(1500), "{took:?}");
+}
+
+/// The caller busy with something else for `d` between two reads (a slow consumer).
+#[cfg(feature = "blocking")]
+fn busy_for(d: Duration) {
+    std::thread::sleep(d);
+}
+
+/// The caller busy with something else for `d` between two reads (a slow consumer).
+#[cfg(not(feature = "blocking"))]
+async fn busy_for(d: Duration) {
+    tokio::time::sleep(d).await;
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_slow_consumer_does_not_trip_the_idle_timeout() {
+    // The server sends every event at once; the caller spends longer than the idle limit on
+    // each. The limit is on the server's silence while the client waits, not on the caller's
+    // own time between reads: nothing times out, and every event arrives.
+    let srv = server();
+    let texts = ["a", "b", "c", "d"];
+    srv.enqueue(paced(texts, Duration::from_millis(100)).done());
+    let c = builder(&srv)
+        .stream_idle_timeout(Some(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    busy_for(Duration::from_millis(400)).await;
+    let mut got = Vec::new();
+    while let Some(chunk) = s.try_next().await.unwrap() {
+        got.push(chunk.text().to_owned());
+        busy_for(Duration::from_millis(400)).await;
+    }
+    assert_eq!(got, texts);
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
