@@ -596,7 +596,10 @@ macro_rules! fill_decoder {
                     $(if const { field::field_keys(KEYS, FIELDS, stringify!($field)).count_ones() > 1 } {
                         self.$field = Default::default();
                     })+
-                    self.extra.clear();
+                    // Usually empty: `clear` would still build and drop an iterator.
+                    if !self.extra.is_empty() {
+                        self.extra.clear();
+                    }
                 }
                 let mut seen = 0u64;
                 while let Some(key) = map.next_key::<field::Text<'de>>()? {
