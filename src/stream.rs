@@ -94,8 +94,8 @@ struct State<T> {
 /// What ends a stream, for protocols that end with a named event instead of `data: [DONE]`
 /// (the Responses API's `response.completed`). The default is `[DONE]` only.
 pub(crate) struct Ending<T> {
-    /// Classifies each decoded item.
-    pub(crate) classify: fn(&T) -> Ends,
+    /// Classifies each decoded item (`None`: none ends the stream, with no call per event).
+    pub(crate) classify: Option<fn(&T) -> Ends>,
     /// Names the expected end in the truncation error, e.g. "`data: [DONE]`".
     pub(crate) expected: &'static str,
 }
@@ -165,7 +165,7 @@ impl<T: DeserializeOwned> Target<T> for Reuse<'_, T> {
 impl<T> Default for Ending<T> {
     fn default() -> Self {
         Ending {
-            classify: |_| Ends::No,
+            classify: None,
             expected: "`data: [DONE]`",
         }
     }
@@ -269,7 +269,11 @@ impl<T: DeserializeOwned> State<T> {
             self.items += 1;
             self.span.event(ev.data);
             return Some(match target.decode(ev.data) {
-                Ok(out) => match (self.ending.classify)(target.item(&out)) {
+                Ok(out) => match self
+                    .ending
+                    .classify
+                    .map_or(Ends::No, |f| f(target.item(&out)))
+                {
                     Ends::No => Ok(out),
                     Ends::After => {
                         self.end();

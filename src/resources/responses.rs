@@ -23,7 +23,7 @@ super::handle!(
 /// event; `response.failed` and `error` are in-band errors.
 pub(crate) fn ending() -> Ending<ResponseStreamEvent> {
     Ending {
-        classify: |event| match event {
+        classify: Some(|event| match event {
             ResponseStreamEvent::Completed(_) | ResponseStreamEvent::Incomplete(_) => Ends::After,
             ResponseStreamEvent::Failed(e) => Ends::Failed(failed(&e.response)),
             ResponseStreamEvent::Error(e) => {
@@ -41,7 +41,7 @@ pub(crate) fn ending() -> Ending<ResponseStreamEvent> {
                 Ends::Failed(err)
             }
             _ => Ends::No,
-        },
+        }),
         expected: "a `response.completed`, `response.incomplete` or `response.failed` event",
     }
 }

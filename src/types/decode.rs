@@ -26,6 +26,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -202,12 +203,7 @@ where
         *slot = map.next_value::<Option<T>>()?.unwrap_or_default();
         return Ok(());
     }
-    map.next_value_seed(Nullable {
-        slot,
-        null: |value| *value = T::default(),
-        open: |value| Some(value),
-        new: |value, new| *value = new,
-    })
+    map.next_value_seed(Nullable::<T, T>(slot, PhantomData))
 }
 
 /// An `Option` field: `null` is `None`. [`Reused`], a value is decoded into the one the field
@@ -226,12 +222,7 @@ where
         *slot = map.next_value()?;
         return Ok(());
     }
-    map.next_value_seed(Nullable {
-        slot,
-        null: |value| *value = None,
-        open: Option::as_mut,
-        new: |value, new| *value = Some(new),
-    })
+    map.next_value_seed(Nullable::<Option<T>, T>(slot, PhantomData))
 }
 
 /// `reasoning`: a value replaces one read from `reasoning_content` before it; `null` leaves
@@ -377,19 +368,50 @@ impl<'de> Deserialize<'de> for OptTimestamp {
 }
 
 /// The seed of [`or_default`] and [`option`] when they reuse: `null`, or a value decoded
-/// into the one `open` finds in the slot (`deserialize_in_place`: a string or a list keeps
-/// its allocation), or, when there is none, decoded anew and put there by `new`.
-struct Nullable<'a, S, T> {
-    slot: &'a mut S,
+/// into the one the slot holds (`deserialize_in_place`: a string or a list keeps its
+/// allocation), or, when it holds none, decoded anew and put there.
+struct Nullable<'a, S, T>(&'a mut S, PhantomData<fn() -> T>);
+
+/// A field [`Nullable`] reads into: a `T` whose `null` is its default, or an `Option<T>`.
+/// A trait rather than function pointers in the seed, so that each is inlined.
+trait NullableSlot<T> {
     /// What `null` does to the slot.
-    null: fn(&mut S),
+    fn null(&mut self);
     /// The value in the slot that a value is decoded into, if there is one.
-    open: fn(&mut S) -> Option<&mut T>,
+    fn open(&mut self) -> Option<&mut T>;
     /// Puts a value decoded anew into the slot.
-    new: fn(&mut S, T),
+    fn put(&mut self, value: T);
 }
 
-impl<'de, S, T: Deserialize<'de>> DeserializeSeed<'de> for Nullable<'_, S, T> {
+impl<T: Default> NullableSlot<T> for T {
+    fn null(&mut self) {
+        *self = T::default();
+    }
+
+    fn open(&mut self) -> Option<&mut T> {
+        Some(self)
+    }
+
+    fn put(&mut self, value: T) {
+        *self = value;
+    }
+}
+
+impl<T> NullableSlot<T> for Option<T> {
+    fn null(&mut self) {
+        *self = None;
+    }
+
+    fn open(&mut self) -> Option<&mut T> {
+        self.as_mut()
+    }
+
+    fn put(&mut self, value: T) {
+        *self = Some(value);
+    }
+}
+
+impl<'de, S: NullableSlot<T>, T: Deserialize<'de>> DeserializeSeed<'de> for Nullable<'_, S, T> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -397,7 +419,7 @@ impl<'de, S, T: Deserialize<'de>> DeserializeSeed<'de> for Nullable<'_, S, T> {
     }
 }
 
-impl<'de, S, T: Deserialize<'de>> Visitor<'de> for Nullable<'_, S, T> {
+impl<'de, S: NullableSlot<T>, T: Deserialize<'de>> Visitor<'de> for Nullable<'_, S, T> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -405,7 +427,7 @@ impl<'de, S, T: Deserialize<'de>> Visitor<'de> for Nullable<'_, S, T> {
     }
 
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        (self.null)(self.slot);
+        self.0.null();
         Ok(())
     }
 
@@ -414,11 +436,11 @@ impl<'de, S, T: Deserialize<'de>> Visitor<'de> for Nullable<'_, S, T> {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        match (self.open)(self.slot) {
+        match self.0.open() {
             Some(value) => T::deserialize_in_place(deserializer, value),
             None => {
                 let value = T::deserialize(deserializer)?;
-                (self.new)(self.slot, value);
+                self.0.put(value);
                 Ok(())
             }
         }
