@@ -292,11 +292,10 @@ where
     T: Fill<'de>,
     M: Mode,
 {
-    map.next_value_seed(Nested {
+    map.next_value_seed(Nested::<T, T, M> {
         slot,
         mode,
-        null: |value| *value = T::default(),
-        open: |value| (value, false),
+        _t: PhantomData,
     })
 }
 
@@ -312,14 +311,10 @@ where
     T: Fill<'de>,
     M: Mode,
 {
-    map.next_value_seed(Nested {
+    map.next_value_seed(Nested::<Option<T>, T, M> {
         slot,
         mode,
-        null: |value| *value = None,
-        open: |value| match value {
-            Some(earlier) => (earlier, false),
-            None => (value.insert(T::default()), true),
-        },
+        _t: PhantomData,
     })
 }
 
@@ -372,18 +367,23 @@ impl<'de> Deserialize<'de> for OptTimestamp {
 /// allocation), or, when it holds none, decoded anew and put there.
 struct Nullable<'a, S, T>(&'a mut S, PhantomData<fn() -> T>);
 
-/// A field [`Nullable`] reads into: a `T` whose `null` is its default, or an `Option<T>`.
-/// A trait rather than function pointers in the seed, so that each is inlined.
-trait NullableSlot<T> {
+/// A field [`Nullable`] and [`Nested`] read into: a `T` whose `null` is its default, or an
+/// `Option<T>`. A trait rather than function pointers in the seeds, so that each is inlined.
+trait Slot<T> {
     /// What `null` does to the slot.
     fn null(&mut self);
     /// The value in the slot that a value is decoded into, if there is one.
     fn open(&mut self) -> Option<&mut T>;
     /// Puts a value decoded anew into the slot.
     fn put(&mut self, value: T);
+    /// The value in the slot, made as `T`'s default if there is none, and whether it was
+    /// just made.
+    fn open_or_default(&mut self) -> (&mut T, bool)
+    where
+        T: Default;
 }
 
-impl<T: Default> NullableSlot<T> for T {
+impl<T: Default> Slot<T> for T {
     fn null(&mut self) {
         *self = T::default();
     }
@@ -395,9 +395,13 @@ impl<T: Default> NullableSlot<T> for T {
     fn put(&mut self, value: T) {
         *self = value;
     }
+
+    fn open_or_default(&mut self) -> (&mut T, bool) {
+        (self, false)
+    }
 }
 
-impl<T> NullableSlot<T> for Option<T> {
+impl<T> Slot<T> for Option<T> {
     fn null(&mut self) {
         *self = None;
     }
@@ -409,9 +413,19 @@ impl<T> NullableSlot<T> for Option<T> {
     fn put(&mut self, value: T) {
         *self = Some(value);
     }
+
+    fn open_or_default(&mut self) -> (&mut T, bool)
+    where
+        T: Default,
+    {
+        match self {
+            Some(earlier) => (earlier, false),
+            None => (self.insert(T::default()), true),
+        }
+    }
 }
 
-impl<'de, S: NullableSlot<T>, T: Deserialize<'de>> DeserializeSeed<'de> for Nullable<'_, S, T> {
+impl<'de, S: Slot<T>, T: Deserialize<'de>> DeserializeSeed<'de> for Nullable<'_, S, T> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -419,7 +433,7 @@ impl<'de, S: NullableSlot<T>, T: Deserialize<'de>> DeserializeSeed<'de> for Null
     }
 }
 
-impl<'de, S: NullableSlot<T>, T: Deserialize<'de>> Visitor<'de> for Nullable<'_, S, T> {
+impl<'de, S: Slot<T>, T: Deserialize<'de>> Visitor<'de> for Nullable<'_, S, T> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -448,19 +462,16 @@ impl<'de, S: NullableSlot<T>, T: Deserialize<'de>> Visitor<'de> for Nullable<'_,
 }
 
 /// The seed of [`in_place`] and [`option_in_place`]: `null`, or an object filled into the
-/// value `open` gives, which says too whether that value was just made (a default, so filled
+/// value the slot holds or, when it holds none, into a default made there (filled
 /// [`Fresh`]).
 struct Nested<'a, S, T, M> {
     slot: &'a mut S,
     /// Whether the slot may hold an earlier value.
     mode: M,
-    /// What `null` does to the slot.
-    null: fn(&mut S),
-    /// The value in the slot that an object is filled into, and whether it is new.
-    open: fn(&mut S) -> (&mut T, bool),
+    _t: PhantomData<fn() -> T>,
 }
 
-impl<'de, S, T: Fill<'de>, M: Mode> DeserializeSeed<'de> for Nested<'_, S, T, M> {
+impl<'de, S: Slot<T>, T: Fill<'de>, M: Mode> DeserializeSeed<'de> for Nested<'_, S, T, M> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -468,7 +479,7 @@ impl<'de, S, T: Fill<'de>, M: Mode> DeserializeSeed<'de> for Nested<'_, S, T, M>
     }
 }
 
-impl<'de, S, T: Fill<'de>, M: Mode> Visitor<'de> for Nested<'_, S, T, M> {
+impl<'de, S: Slot<T>, T: Fill<'de>, M: Mode> Visitor<'de> for Nested<'_, S, T, M> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -476,7 +487,7 @@ impl<'de, S, T: Fill<'de>, M: Mode> Visitor<'de> for Nested<'_, S, T, M> {
     }
 
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        (self.null)(self.slot);
+        self.slot.null();
         Ok(())
     }
 
@@ -485,7 +496,7 @@ impl<'de, S, T: Fill<'de>, M: Mode> Visitor<'de> for Nested<'_, S, T, M> {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        let (value, new) = (self.open)(self.slot);
+        let (value, new) = self.slot.open_or_default();
         if M::REUSE && !new {
             InPlace {
                 value,
