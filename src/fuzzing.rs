@@ -31,9 +31,7 @@ pub fn sse(data: &[u8]) {
             let fresh = serde_json::from_str::<ChatCompletionChunk>(ev.data);
             // Decoded into the value the events before it were decoded into, it must be the
             // same (or fail the same way).
-            let mut de = serde_json::Deserializer::from_str(ev.data);
-            let into = serde::Deserialize::deserialize_in_place(&mut de, &mut reused)
-                .and_then(|()| de.end());
+            let into = crate::stream::decode_into(ev.data, &mut reused);
             match (fresh, into) {
                 (Ok(fresh), Ok(())) => assert_eq!(fresh, reused, "{}", ev.data),
                 (Err(_), Err(_)) => {}

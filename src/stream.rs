@@ -152,14 +152,24 @@ impl<T: DeserializeOwned> Target<T> for Reuse<'_, T> {
     type Out = ();
 
     fn decode(&mut self, data: &str) -> serde_json::Result<()> {
-        let mut de = serde_json::Deserializer::from_str(data);
-        T::deserialize_in_place(&mut de, self.0)?;
-        de.end()
+        decode_into(data, self.0)
     }
 
     fn item<'a>(&'a self, _: &'a ()) -> &'a T {
         self.0
     }
+}
+
+/// Decodes the JSON `text` into `place`, reusing what it holds (`deserialize_in_place`),
+/// as [`EventStream::next_into`] decodes each event. After an error, `place` may hold a
+/// partly decoded value.
+pub(crate) fn decode_into<'de, T: serde::Deserialize<'de>>(
+    text: &'de str,
+    place: &mut T,
+) -> serde_json::Result<()> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    T::deserialize_in_place(&mut de, place)?;
+    de.end()
 }
 
 impl<T> Default for Ending<T> {
