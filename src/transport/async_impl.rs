@@ -384,6 +384,7 @@ mod tests {
         }
         // A clone of the transport (a clone of the client) shares what was parsed.
         let clone = t.clone();
+        assert!(Arc::ptr_eq(&clone.last_url, &t.last_url));
         assert_eq!(clone.url(b).unwrap().as_str(), b);
     }
 
