@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::client::Client;
 use crate::config::DEFAULT_MAX_RETRIES;
@@ -433,6 +434,33 @@ impl Router {
             model,
             |c| async move { c.raw().post(path, body).await },
         )
+        .await
+    }
+
+    /// [`Raw::post_text`](crate::resources::Raw::post_text) on a backend serving `model`:
+    /// [`Router::raw_post`] for a body given, and an answer kept, as JSON text (no tree of
+    /// values is built, so a large batch line costs a small multiple of its bytes).
+    ///
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
+    /// use serde_json::value::RawValue;
+    /// let router = oai_compat::Router::from_urls(["http://gpu-a:8000/v1", "http://gpu-b:8000/v1"])?;
+    /// let line = r#"{"model": "tiny-llama", "messages": [{"role": "user", "content": "Hi"}]}"#;
+    /// let body = serde_json::from_str::<&RawValue>(line).expect("JSON text");
+    /// let reply = router.raw_post_text("tiny-llama", "/chat/completions", body)?;
+    /// println!("{}", reply.value.get());
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn raw_post_text(
+        &self,
+        model: &str,
+        path: &str,
+        body: &RawValue,
+    ) -> Result<Response<Box<RawValue>>> {
+        route(self, model, |c| async move {
+            c.raw().post_text(path, body).await
+        })
         .await
     }
 }

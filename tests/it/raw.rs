@@ -267,3 +267,99 @@ async fn router_raw_post_routes_by_model_and_fails_over() {
     assert!(err.to_string().contains("llm"), "{err}");
     assert_eq!(chat_calls(&chat_a) + chat_calls(&chat_b), 3);
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn post_text_sends_the_members_as_written_and_keeps_the_answer_as_text() {
+    use serde_json::value::RawValue;
+    let srv = server();
+    // Number spellings, key order, escapes and white space inside values are kept to the
+    // byte; `stream` and `stream_options` go, wherever they stand.
+    let text = r#"{"stream": true, "model": "MODEL", "input": [15, 2],
+        "spelled": [1.50, 2e3, -0], "note": "\u00e9\/x", "stream_options": {"include_usage": true}, "nested": {"b": 1, "a": [ ]}}"#
+        .replace("MODEL", MODEL);
+    let body: &RawValue = serde_json::from_str(&text).unwrap();
+    let out = client(&srv)
+        .raw()
+        .post_text("/embeddings", body)
+        .await
+        .unwrap();
+    assert_eq!(out.meta.status, 200);
+    let answer: serde_json::Value = serde_json::from_str(out.value.get()).unwrap();
+    assert_eq!(answer["object"], "list");
+    let sent = String::from_utf8(srv.requests()[0].body.clone()).unwrap();
+    assert_eq!(
+        sent,
+        format!(
+            r#"{{"model":"{MODEL}","input":[15, 2],"spelled":[1.50, 2e3, -0],"note":"\u00e9\/x","nested":{{"b": 1, "a": [ ]}}}}"#
+        )
+    );
+    // Extra body keys win, as for `post`.
+    let out = client(&srv)
+        .raw()
+        .with_options(RequestOptions::new().extra_body("input", "y"))
+        .post_text("/embeddings", body)
+        .await
+        .unwrap();
+    assert_eq!(out.meta.status, 200);
+    let sent = srv.requests()[1].json().unwrap();
+    assert_eq!(
+        (sent["input"].as_str(), sent.get("stream")),
+        (Some("y"), None)
+    );
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn post_text_refuses_what_is_not_an_object_and_reports_errors_like_post() {
+    use serde_json::value::RawValue;
+    let srv = server();
+    let c = client(&srv);
+    for (text, kind) in [
+        ("[1]", "an array"),
+        (" \"x\"", "a string"),
+        ("null", "null"),
+        ("true", "a boolean"),
+        ("-1", "a number"),
+    ] {
+        let body: &RawValue = serde_json::from_str(text).unwrap();
+        let err = c.raw().post_text("/completions", body).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains(&format!("must be a JSON object, not {kind}")),
+            "{err}"
+        );
+    }
+    assert_eq!(srv.request_count(), 0);
+    let body: &RawValue = serde_json::from_str(r#"{"model":"m"}"#).unwrap();
+    srv.enqueue(Reply::json(200, "<html>proxy page</html>"));
+    let err = c.raw().post_text("/completions", body).await.unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    srv.enqueue(Reply::json(
+        404,
+        r#"{"error":{"message":"no such model","code":"model_not_found"}}"#,
+    ));
+    let err = c.raw().post_text("/completions", body).await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn router_raw_post_text_routes_by_model() {
+    use serde_json::value::RawValue;
+    let (a, b) = (server(), server());
+    a.set_models(["model-a"]);
+    b.set_models(["model-b"]);
+    let router = Router::from_urls([a.url().as_str(), b.url().as_str()]).unwrap();
+    let body: &RawValue =
+        serde_json::from_str(r#"{"model":"model-b","prompt":"hi","max_tokens":1}"#).unwrap();
+    let out = router
+        .raw_post_text("model-b", "/completions", body)
+        .await
+        .unwrap();
+    assert!(
+        out.value.get().contains("\"text_completion\""),
+        "{}",
+        out.value.get()
+    );
+    let posts = |s: &MockServer| s.requests().iter().filter(|r| r.method == "POST").count();
+    assert_eq!((posts(&a), posts(&b)), (0, 1));
+}
