@@ -737,3 +737,369 @@ fn a_second_ctrl_c_quits_at_once() {
     assert_eq!(posts(&srv), 2, "no new line was taken after Ctrl-C");
     assert_eq!(std::fs::read_to_string(&output).unwrap(), "");
 }
+
+// Trust, round 3 (issue 20): the batch runner never loses a line. Each test below failed on
+// the runner before that round; the case names (B1 ...) are those of docs/faults.md.
+
+/// Three failed results, a0 a1 a2, in a new output in `d` (500s, no retries).
+fn three_failures(d: &Path) -> (MockServer, PathBuf, Vec<String>) {
+    let srv = MockServer::start().unwrap();
+    // The first answers the runner's /models probe.
+    srv.enqueue_all((0..4).map(|_| Reply::error(500, "boom")));
+    let lines: Vec<String> = (0..3)
+        .map(|i| chat_line(&format!("a{i}"), "mock-model", "x"))
+        .collect();
+    let input = write_input(d, &lines);
+    let output = d.join("out.jsonl");
+    let out = batch(&srv, &input, &output, &["-c", "1", "--max-retries", "0"]);
+    assert_eq!(summary(&out), (0, 3, 0));
+    (srv, output, lines)
+}
+
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// `oai ARGS` as a child against `srv`, its output piped.
+fn spawn(srv: &MockServer, args: &[&str]) -> std::process::Child {
+    oai()
+        .env("OPENAI_BASE_URL", srv.url())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// `oai batch` as a child, stdin from a pipe fed with `text` by a thread.
+fn spawn_with_input(srv: &MockServer, args: &[&str], text: String) -> std::process::Child {
+    let mut child = oai()
+        .env("OPENAI_BASE_URL", srv.url())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(text.as_bytes());
+    });
+    child
+}
+
+/// Waits for a child at most `secs` seconds (killing it then, and failing).
+#[track_caller]
+fn finish(mut child: std::process::Child, secs: u64) -> Output {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!("oai did not end in {secs} s; stderr: {}", stderr(&o));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn b1_retry_failed_from_stdin_keeps_the_failures_of_other_ids() {
+    let d = dir("batch-b1");
+    let (srv, output, lines) = three_failures(&d);
+    // Only a0's line comes, on stdin: a1 and a2 are not in this input and keep their results.
+    let out = run_in(
+        &srv,
+        &[
+            "batch",
+            "-",
+            "-o",
+            output.to_str().unwrap(),
+            "--retry-failed",
+        ],
+        &format!("{}\n", lines[0]),
+    );
+    assert_eq!(summary(&out), (1, 0, 0), "{}", stderr(&out));
+    let got = by_custom_id(&output);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got["a0"]["error"], Value::Null);
+    assert_eq!(got["a1"]["error"]["code"], "500");
+    assert_eq!(got["a2"]["error"]["code"], "500");
+}
+
+#[test]
+fn b2_b3_a_pipe_or_a_fifo_is_read_once_with_every_option() {
+    let d = dir("batch-b2");
+    let (srv, output, lines) = three_failures(&d);
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    // A pipe given by name (as `<(cat in.jsonl)` is), with --retry-failed.
+    let child = spawn_with_input(
+        &srv,
+        &[
+            "batch",
+            "/dev/stdin",
+            "-o",
+            output.to_str().unwrap(),
+            "--retry-failed",
+        ],
+        text.clone(),
+    );
+    let out = finish(child, 30);
+    assert_exit(&out, 0);
+    assert_eq!(summary(&out), (3, 0, 0));
+    let got = by_custom_id(&output);
+    assert!(got.values().all(|l| l["error"].is_null()), "{got:?}");
+
+    // A FIFO, written by another process once it is opened.
+    let fifo = d.join("fifo");
+    mkfifo(&fifo);
+    let more: Vec<String> = (0..3)
+        .map(|i| chat_line(&format!("f{i}"), "mock-model", "x"))
+        .collect();
+    let writer = {
+        let (fifo, text) = (
+            fifo.clone(),
+            more.iter().map(|l| format!("{l}\n")).collect::<String>(),
+        );
+        std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+    };
+    let child = spawn(
+        &srv,
+        &[
+            "batch",
+            fifo.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--retry-failed",
+        ],
+    );
+    let out = finish(child, 30);
+    writer.join().unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(summary(&out), (3, 0, 0));
+    assert_eq!(by_custom_id(&output).len(), 6);
+}
+
+#[test]
+fn b3_a_fifo_without_a_writer_ends_on_sigterm() {
+    let d = dir("batch-b3");
+    let srv = MockServer::start().unwrap();
+    let fifo = d.join("fifo");
+    mkfifo(&fifo);
+    let child = spawn(
+        &srv,
+        &[
+            "batch",
+            fifo.to_str().unwrap(),
+            "-o",
+            d.join("out.jsonl").to_str().unwrap(),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = finish(child, 10);
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(posts(&srv), 0);
+}
+
+#[test]
+fn b4_the_progress_bar_on_a_terminal_never_drains_a_piped_input() {
+    // `script` gives the command a terminal for stderr, which turns the progress bar on.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let d = dir("batch-b4");
+    let srv = MockServer::start().unwrap();
+    let lines: Vec<String> = (0..500)
+        .map(|i| chat_line(&format!("p{i}"), "mock-model", "x"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let (oai, input, output) = (env!("CARGO_BIN_EXE_oai"), input.display(), output.display());
+    // A pipe given by name, then a regular file (the bar measures its bytes).
+    for cmd in [
+        format!("cat {input} | {oai} batch /dev/stdin -o {output} -c 4"),
+        format!("rm {output} && {oai} batch {input} -o {output} -c 4"),
+    ] {
+        let out = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("OPENAI_BASE_URL", srv.url())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{cmd}: {shown}");
+        let done = by_custom_id(Path::new(&output.to_string()));
+        assert_eq!(done.len(), 500, "{cmd}: {shown}");
+    }
+}
+
+#[test]
+fn b5_an_output_that_cannot_be_read_back_is_refused_and_dash_is_stdout() {
+    let d = dir("batch-b5");
+    let srv = MockServer::start().unwrap();
+    let lines: Vec<String> = (0..3)
+        .map(|i| chat_line(&format!("s{i}"), "mock-model", "x"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let fifo = d.join("fifo");
+    mkfifo(&fifo);
+    for (out_path, kind) in [
+        ("/dev/full", "a character device"),
+        ("/dev/urandom", "a character device"),
+        (fifo.to_str().unwrap(), "a pipe (FIFO)"),
+        (d.to_str().unwrap(), "a directory"),
+        // stdout is a pipe here.
+        ("/dev/stdout", "a pipe"),
+    ] {
+        let out = batch(&srv, &input, Path::new(out_path), &[]);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains(kind) && err.contains("`-o -`"),
+            "{out_path}: {err}"
+        );
+    }
+    assert_eq!(posts(&srv), 0, "nothing was sent");
+    // `-o -`: the results on stdout, nothing read back.
+    let out = run(&srv, &["batch", input.to_str().unwrap(), "-o", "-"]);
+    assert_exit(&out, 0);
+    let got: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|l| l["error"].is_null()));
+    assert!(!Path::new("-").exists() && !d.join("-").exists());
+    let out = run(
+        &srv,
+        &[
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            "-",
+            "--retry-failed",
+        ],
+    );
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--retry-failed"), "{}", stderr(&out));
+}
+
+#[test]
+fn b6_a_rewrite_keeps_the_mode_and_writes_through_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = dir("batch-b6");
+    let (srv, output, lines) = three_failures(&d);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&output), 0o600, "a new output is its owner's only");
+    std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = d.join("link.jsonl");
+    std::os::unix::fs::symlink(&output, &link).unwrap();
+    let input = write_input(&d, &lines[..2]);
+    let out = batch(&srv, &input, &link, &["--retry-failed"]);
+    assert_eq!(summary(&out), (2, 0, 0), "{}", stderr(&out));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the symlink is still a symlink"
+    );
+    assert_eq!(mode(&output), 0o640, "the mode is kept");
+    let got = by_custom_id(&output);
+    assert_eq!(got.len(), 3);
+    assert!(got["a0"]["error"].is_null() && got["a1"]["error"].is_null());
+    assert_eq!(got["a2"]["error"]["code"], "500");
+    assert!(!std::fs::read_dir(&d).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("oai-rewrite")
+    }));
+}
+
+#[test]
+fn b9_a_dead_server_is_noticed_in_seconds_and_what_was_not_answered_runs_again() {
+    let d = dir("batch-b9");
+    let srv = MockServer::start().unwrap();
+    // Slow enough answers that the run is still going when the server dies.
+    srv.enqueue_all((0..2000).map(|_| Reply::default_answer().delay(Duration::from_millis(4))));
+    let lines: Vec<String> = (0..2000)
+        .map(|i| chat_line(&format!("d{i}"), "mock-model", "x"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let child = spawn(
+        &srv,
+        &[
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "-c",
+            "8",
+        ],
+    );
+    wait_for("50 results", || {
+        std::fs::read_to_string(&output).is_ok_and(|t| t.lines().count() >= 50)
+    });
+    let died = std::time::Instant::now();
+    drop(srv);
+    let out = finish(child, 60);
+    let took = died.elapsed();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("in a row got no answer") && err.contains("rerun"),
+        "{err}"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "noticed after {took:?}: {err}"
+    );
+    let written = by_custom_id(&output);
+    assert!(written.len() < 2000);
+    assert!(
+        written.values().all(|l| l["error"].is_null()),
+        "no line was written as a failure"
+    );
+    // The rerun, against a server that is up, finishes every line exactly once.
+    let srv = MockServer::start().unwrap();
+    let out = batch(&srv, &input, &output, &["-c", "8"]);
+    assert_exit(&out, 0);
+    let got = by_custom_id(&output);
+    assert_eq!(got.len(), 2000);
+    assert!(got.values().all(|l| l["error"].is_null()));
+    assert_eq!(posts(&srv), 2000 - written.len());
+}
+
+#[test]
+fn c1_a_key_twice_in_a_line_is_named() {
+    let d = dir("batch-c1");
+    let srv = MockServer::start().unwrap();
+    let line = r#"{"custom_id":"x","custom_id":"y","method":"POST","url":"/v1/chat/completions","body":{"model":"m"}}"#;
+    let input = write_input(&d, &[line.to_owned()]);
+    let out = batch(&srv, &input, &d.join("out.jsonl"), &[]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("line 1: duplicate key custom_id"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -9,17 +9,19 @@
 //! Ctrl-C stops the reading, lets the requests in flight finish and be written, and exits
 //! 130; a rerun with the same output resumes.
 
+mod breaker;
+mod input;
 mod keys;
 mod lines;
+mod output;
 mod progress;
 mod request;
 mod result;
 mod resume;
 mod target;
 
-use std::fs::{File, OpenOptions};
+use std::collections::HashSet;
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -30,10 +32,14 @@ use crate::args::{BatchArgs, Global};
 use crate::fail::Failure;
 use crate::interrupt;
 
-use self::keys::{Keys, Table};
+use self::breaker::Breaker;
+use self::keys::{Key, Keys, Table};
 use self::lines::Lines;
+use self::output::{Output, Writer};
 use self::progress::Progress;
 use self::request::Job;
+use self::result::{Failed, Outcome};
+use self::resume::Previous;
 use self::target::Target;
 
 /// The longest input line accepted (the mock server's and a common proxy's body limit).
@@ -48,60 +54,63 @@ fn say(msg: &str) {
 
 pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    let input = open_input(&a.input, &a.output)?;
+    let output = Output::resolve(&a.output, a.retry_failed)?;
+    // Opened once, before Ctrl-C turns graceful: a FIFO with no writer yet can still be
+    // given up on with Ctrl-C or SIGTERM.
+    let input = input::open(&a.input, &output)?;
     let concurrency = a.concurrency as usize;
     let target = Target::new(g, &a.backends, concurrency)?;
-    // From here on Ctrl-C lets the run end cleanly: a --retry-failed rewrite completes (no
-    // temporary file is left behind), requests in flight are written.
+    // From here on Ctrl-C lets the run end cleanly: requests in flight are written, and the
+    // output is compacted.
     interrupt::graceful(Some(
         "interrupted: finishing the requests in flight and writing them (Ctrl-C again quits at once)",
     ));
     let keys = Keys::new();
-    let prev = resume::load(&a.output, &a.input, &keys, a.retry_failed)?;
-    if prev.kept > 0 || prev.removed > 0 {
-        let mut msg = format!(
-            "resuming: {} result(s) already in {}",
-            prev.kept,
-            a.output.display()
-        );
+    let shown = output.shown();
+    let prev = match output.file() {
+        Some(real) => resume::load(real, &shown, &keys)?,
+        None => Previous {
+            next_id: 1,
+            ..Previous::default()
+        },
+    };
+    if prev.kept > 0 {
+        let mut msg = format!("resuming: {} result(s) already in {shown}", prev.kept);
         if prev.kept_failed > 0 {
             msg.push_str(&format!(
-                " ({} failed; --retry-failed runs them again)",
-                prev.kept_failed
+                " ({} failed; {})",
+                prev.kept_failed,
+                if a.retry_failed {
+                    "they run again as their lines come"
+                } else {
+                    "--retry-failed runs them again"
+                }
             ));
-        }
-        if prev.removed > 0 {
-            msg.push_str(&format!("; running {} failed one(s) again", prev.removed));
         }
         say(&msg);
     }
-    let output = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&a.output)
-        .map_err(|e| Failure::error(format!("{}: {e}", a.output.display())))?;
-    let total = if Progress::wanted() && a.input != Path::new("-") {
-        count_lines(&a.input).map(|n| n.saturating_sub(prev.kept))
-    } else {
-        None
-    };
-    let progress = Progress::new(total);
+    let writer = output.open()?;
+    let progress = Progress::new(input.size);
 
     let run = Run {
         feeder: Mutex::new(Feeder {
-            lines: Lines::new(BufReader::with_capacity(256 * 1024, input), MAX_LINE),
+            lines: Lines::new(BufReader::with_capacity(256 * 1024, input.reader), MAX_LINE),
             buf: Vec::new(),
             seen: prev.results,
             keys,
+            retry_failed: a.retry_failed,
+            rerun: prev.repeated,
             skipped: 0,
             still_failed: 0,
             error: None,
         }),
         sink: Mutex::new(Sink {
-            out: BufWriter::with_capacity(256 * 1024, output),
+            out: BufWriter::with_capacity(256 * 1024, writer),
             dirty: false,
             ok: 0,
             failed: 0,
+            breaker: Breaker::new(Breaker::limit(concurrency)),
+            last_unanswered: None,
             error: None,
         }),
         target,
@@ -155,12 +164,20 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
         .sink
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
-    sink.finish();
+    let left = sink.finish();
     if let Some(e) = sink.error {
         return Err(Failure::error(format!(
-            "writing {}: {e} (rerun to resume)",
-            a.output.display()
+            "writing {shown}: {e} (rerun to resume)"
         )));
+    }
+    // Each custom_id keeps one line: its latest (a rerun failure appended its new result).
+    if let Some(real) = output.file() {
+        let replaced = resume::compact(real, &shown, &feeder.keys, &feeder.rerun)?;
+        if replaced > 0 {
+            say(&format!(
+                "{shown}: {replaced} earlier result(s) replaced by their new one"
+            ));
+        }
     }
     if let Some(f) = feeder.error {
         return Err(f);
@@ -172,6 +189,13 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
         feeder.skipped,
         started.elapsed().as_secs_f64()
     );
+    if sink.breaker.tripped() {
+        return Err(Failure::error(format!(
+            "stopped: {} line(s) in a row got no answer (last: {}); the server looks down. Those {left} line(s) and the rest of the input were not written: rerun the same command to resume",
+            Breaker::limit(concurrency),
+            sink.last_unanswered.as_deref().unwrap_or("no answer"),
+        )));
+    }
     if interrupt::requested() {
         eprintln!("interrupted: rerun the same command to resume");
         return Err(Failure::Interrupted);
@@ -216,6 +240,10 @@ struct Feeder {
     buf: Vec<u8>,
     seen: Table,
     keys: Keys,
+    retry_failed: bool,
+    /// Ids that may have more than one line in the output (run again, or found repeated on
+    /// load): the compaction at the end keeps their last line.
+    rerun: HashSet<Key>,
     /// Bad lines, reported and not run.
     skipped: u64,
     /// Lines whose earlier failed result was kept (no `--retry-failed`).
@@ -236,66 +264,106 @@ impl Feeder {
                 }
             };
             let n = self.lines.number;
+            let bytes = end.len + u64::from(end.newline);
             if end.too_long {
-                self.bad(progress, n, &format!("longer than {} MiB", MAX_LINE >> 20));
+                self.bad(
+                    progress,
+                    n,
+                    bytes,
+                    &format!("longer than {} MiB", MAX_LINE >> 20),
+                );
                 continue;
             }
             if self.buf.iter().all(u8::is_ascii_whitespace) {
+                progress.passed(bytes);
                 continue;
             }
-            let job = match request::parse(&self.buf) {
+            let mut job = match request::parse(&self.buf) {
                 Ok(job) => job,
                 Err(why) => {
-                    self.bad(progress, n, &why);
+                    self.bad(progress, n, bytes, &why);
                     continue;
                 }
             };
-            let entry = self.seen.entry(self.keys.of(&job.custom_id)).or_default();
+            job.bytes = bytes;
+            let key = self.keys.of(&job.custom_id);
+            let entry = self.seen.entry(key).or_default();
             let first = entry.line();
             if first != 0 {
                 let why = format!(
                     "duplicate custom_id {:?} (first on line {first})",
                     job.custom_id
                 );
-                self.bad(progress, n, &why);
+                self.bad(progress, n, bytes, &why);
                 continue;
             }
             entry.set_line(n);
             match entry.result() {
-                Some(false) => {}
-                Some(true) => self.still_failed += 1,
                 None => return Some(job),
+                Some(true) if self.retry_failed => {
+                    self.rerun.insert(key);
+                    return Some(job);
+                }
+                Some(true) => self.still_failed += 1,
+                Some(false) => {}
             }
+            progress.passed(bytes);
         }
     }
 
-    fn bad(&mut self, progress: &Progress, n: u64, why: &str) {
+    fn bad(&mut self, progress: &Progress, n: u64, bytes: u64, why: &str) {
         progress.say(&format!("line {n}: {why}"));
-        progress.skipped();
+        progress.passed(bytes);
         self.skipped += 1;
     }
 }
 
 /// The output side: finished lines appended in completion order.
 struct Sink {
-    out: BufWriter<File>,
+    out: BufWriter<Writer>,
     /// Lines were written since the last flush.
     dirty: bool,
     ok: u64,
     failed: u64,
+    /// Lines that got no answer, held back while they come in a row.
+    breaker: Breaker,
+    /// The error of the last line that got no answer, for the message when the run stops.
+    last_unanswered: Option<String>,
     error: Option<io::Error>,
 }
 
 impl Sink {
-    fn write(&mut self, line: &[u8], ok: bool) -> io::Result<()> {
-        self.out.write_all(line)?;
+    /// Records a finished line; true when the run must stop taking lines (the fleet looks
+    /// down, or the output cannot be written).
+    fn record(&mut self, line: Vec<u8>, how: Outcome, why: Option<String>) -> bool {
+        if how == Outcome::Unanswered {
+            self.last_unanswered = why;
+            return self.breaker.unanswered(line);
+        }
+        for held in self.breaker.answered() {
+            if self.write(&held, false) {
+                return true;
+            }
+        }
+        self.write(&line, how == Outcome::Ok)
+    }
+
+    /// Writes one line; true on a write error (kept in `error`).
+    fn write(&mut self, line: &[u8], ok: bool) -> bool {
+        if self.error.is_some() {
+            return true;
+        }
+        if let Err(e) = self.out.write_all(line) {
+            self.error = Some(e);
+            return true;
+        }
         self.dirty = true;
         if ok {
             self.ok += 1;
         } else {
             self.failed += 1;
         }
-        Ok(())
+        false
     }
 
     fn flush(&mut self) {
@@ -307,14 +375,22 @@ impl Sink {
         }
     }
 
-    /// Everything written and on disk.
-    fn finish(&mut self) {
+    /// Writes the lines still held (unless the fleet was found down: those stay for the
+    /// rerun), then everything reaches the disk; returns how many lines were left unwritten.
+    fn finish(&mut self) -> usize {
+        let (held, left) = self.breaker.finish();
+        for line in held {
+            if self.write(&line, false) {
+                break;
+            }
+        }
         self.flush();
         if self.error.is_none() {
-            if let Err(e) = self.out.get_ref().sync_data() {
+            if let Err(e) = self.out.get_mut().sync() {
                 self.error = Some(e);
             }
         }
+        left
     }
 }
 
@@ -329,17 +405,19 @@ fn work(run: &Run) {
             return;
         };
         let outcome = run.target.send(&job);
+        let why = match &outcome {
+            Err(Failed::Client(e)) => Some(e.to_string()),
+            _ => None,
+        };
         let id = run.next_id.fetch_add(1, Ordering::Relaxed);
-        let (line, ok) = result::line(id, &job.custom_id, outcome);
+        let (line, how) = result::line(id, &job.custom_id, outcome);
         let mut sink = lock(&run.sink);
-        if let Err(e) = sink.write(&line, ok) {
-            sink.error.get_or_insert(e);
+        if sink.record(line, how, why) {
             run.stop.store(true, Ordering::SeqCst);
-            return;
         }
-        let failed = sink.failed;
+        let (done, failed) = (sink.ok + sink.failed, sink.failed);
         drop(sink);
-        run.progress.done(failed, ok);
+        run.progress.done(done, failed, job.bytes);
     }
 }
 
@@ -353,39 +431,4 @@ fn flush_periodically(run: &Run, quit: &mpsc::Receiver<()>) {
             run.stop.store(true, Ordering::SeqCst);
         }
     }
-}
-/// The input (a file, or stdin for `-`), refusing to read the output file itself.
-fn open_input(input: &Path, output: &Path) -> Result<Box<dyn Read + Send>, Failure> {
-    if input == Path::new("-") {
-        return Ok(Box::new(io::stdin()));
-    }
-    let file =
-        File::open(input).map_err(|e| Failure::error(format!("{}: {e}", input.display())))?;
-    if let (Ok(i), Ok(o)) = (input.canonicalize(), output.canonicalize()) {
-        if i == o {
-            return Err(Failure::usage(format!(
-                "the input and the output are the same file ({}): choose another -o",
-                input.display()
-            )));
-        }
-    }
-    Ok(Box::new(file))
-}
-
-/// The number of lines of a file (for the progress bar's total), read in blocks.
-fn count_lines(path: &Path) -> Option<u64> {
-    let mut f = File::open(path).ok()?;
-    let mut buf = vec![0u8; 256 * 1024];
-    let (mut n, mut last) = (0u64, b'\n');
-    loop {
-        let got = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(k) => k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
-        };
-        n += buf[..got].iter().filter(|&&b| b == b'\n').count() as u64;
-        last = buf[got - 1];
-    }
-    Some(n + u64::from(last != b'\n'))
 }

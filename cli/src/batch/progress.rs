@@ -1,11 +1,11 @@
-//! The progress bar (done/total, rate, failures, ETA), drawn on stderr only when stderr is a
-//! terminal; messages printed while it is drawn go above it.
+//! The progress bar, drawn on stderr only when stderr is a terminal; messages printed while it
+//! is drawn go above it. Over a regular file it measures the bytes of input done against the
+//! file's size (percent and ETA) rather than lines, so the input is never read ahead to count
+//! them (that would drain a pipe); over a pipe it is a spinner with the count done.
 
 use std::io::IsTerminal;
 
-use std::fmt::Write;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Clone)]
 pub struct Progress {
@@ -13,50 +13,37 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Whether a bar will be drawn (so whether a total is worth counting).
-    pub fn wanted() -> bool {
-        std::io::stderr().is_terminal()
-    }
-
-    /// A bar over `total` lines when [`Progress::wanted`], else nothing.
-    pub fn new(total: Option<u64>) -> Progress {
-        if !Progress::wanted() {
+    /// A bar over an input of `size` bytes (a spinner when unknown) if stderr is a terminal,
+    /// else nothing.
+    pub fn new(size: Option<u64>) -> Progress {
+        if !std::io::stderr().is_terminal() {
             return Progress { bar: None };
         }
-        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-        let template = if total.is_some() {
-            "{wide_bar} {pos}/{len} {rate} {msg} ETA {eta}"
+        let bar = ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr());
+        let template = if size.is_some() {
+            "{wide_bar} {percent:>3}% {msg} ETA {eta}"
         } else {
-            "{spinner} {pos} done {rate} {msg}"
+            "{spinner} {msg}"
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(
-                style.with_key("rate", |s: &ProgressState, w: &mut dyn Write| {
-                    let _ = write!(w, "{:.0}/s", s.per_sec());
-                }),
-            );
+            bar.set_style(style);
         }
-        bar.set_message("0 failed");
+        bar.set_message("0 done, 0 failed");
         Progress { bar: Some(bar) }
     }
 
-    /// One more line done.
-    pub fn done(&self, failed_so_far: u64, ok: bool) {
+    /// One more line done (its result written), `bytes` long in the input.
+    pub fn done(&self, done: u64, failed: u64, bytes: u64) {
         if let Some(b) = &self.bar {
-            if b.length().is_some_and(|l| b.position() >= l) {
-                b.inc_length(1);
-            }
-            b.inc(1);
-            if !ok {
-                b.set_message(format!("{failed_so_far} failed"));
-            }
+            b.inc(bytes);
+            b.set_message(format!("{done} done, {failed} failed"));
         }
     }
 
-    /// One more line skipped (a bad line).
-    pub fn skipped(&self) {
+    /// One more line passed over (a bad line, or one whose result the output holds).
+    pub fn passed(&self, bytes: u64) {
         if let Some(b) = &self.bar {
-            b.inc(1);
+            b.inc(bytes);
         }
     }
 

@@ -1,8 +1,16 @@
 //! One input line: `{"custom_id": ..., "method": "POST", "url": "/v1/...", "body": {...}}`
 //! (OpenAI's Batch file format), checked and turned into a request to send.
+//!
+//! The body is kept as the JSON text of the line, never as a tree of values: a tree of a
+//! long array of numbers takes about 18 times its text, so a 60 MiB line would cost a
+//! gigabyte. Only the body's `model` is read out of it (to route the line).
 
-use serde::Deserialize;
-use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 
 /// The endpoints a line may call, and their paths under the client's base URL.
 const ENDPOINTS: [(&str, &str); 4] = [
@@ -18,61 +26,232 @@ pub struct Job {
     pub custom_id: String,
     /// The path under the base URL (`/chat/completions`).
     pub path: &'static str,
-    pub body: Value,
-}
-
-impl Job {
+    /// The body's JSON text, as written in the line.
+    pub body: Box<RawValue>,
     /// The body's `model`, which picks the backends when there are several.
-    pub fn model(&self) -> Option<&str> {
-        self.body.get("model").and_then(Value::as_str)
-    }
-}
-
-#[derive(Deserialize)]
-struct Line {
-    custom_id: Option<Value>,
-    method: Option<Value>,
-    url: Option<Value>,
-    body: Option<Value>,
+    pub model: Option<String>,
+    /// The line's length in the input, in bytes (the progress bar counts bytes).
+    pub bytes: u64,
 }
 
 /// Checks a line; `Err` says what is wrong with it, for `line N: <why>`.
 pub fn parse(bytes: &[u8]) -> Result<Job, String> {
     let line: Line = match serde_json::from_slice(bytes) {
         Ok(l) => l,
-        Err(e) if e.is_data() => return Err("not a JSON object".to_owned()),
+        // An array, a string ... where the object should be.
+        Err(e) if e.is_data() && e.to_string().starts_with("invalid type") => {
+            return Err("not a JSON object".to_owned());
+        }
+        // Our own message ("duplicate key ...") without serde's position suffix; a syntax
+        // error keeps it (it says where to look).
+        Err(e) if e.is_data() => return Err(without_position(&e)),
         Err(e) => return Err(format!("not JSON ({e})")),
     };
     let custom_id = match line.custom_id {
-        None | Some(Value::Null) => return Err("no custom_id".to_owned()),
-        Some(Value::String(s)) if !s.is_empty() => s,
-        Some(Value::String(_)) => return Err("custom_id is empty".to_owned()),
+        None | Some(Field::Null) => return Err("no custom_id".to_owned()),
+        Some(Field::Text(s)) if !s.is_empty() => s.into_owned(),
+        Some(Field::Text(_)) => return Err("custom_id is empty".to_owned()),
         Some(_) => return Err("custom_id is not a string".to_owned()),
     };
-    match line.method.as_ref().and_then(Value::as_str) {
-        Some(m) if m.eq_ignore_ascii_case("POST") => {}
-        Some(m) => return Err(format!("method {m:?} is not POST")),
-        None => return Err("no method (it must be \"POST\")".to_owned()),
+    match &line.method {
+        Some(Field::Text(m)) if m.eq_ignore_ascii_case("POST") => {}
+        Some(Field::Text(m)) => return Err(format!("method {m:?} is not POST")),
+        None | Some(Field::Null) => return Err("no method (it must be \"POST\")".to_owned()),
+        Some(_) => return Err("method is not a string (it must be \"POST\")".to_owned()),
     }
     let url = match line.url {
-        Some(Value::String(u)) => u,
+        Some(Field::Text(u)) => u,
+        None | Some(Field::Null) => return Err("no url".to_owned()),
         Some(_) => return Err("url is not a string".to_owned()),
-        None => return Err("no url".to_owned()),
     };
     let Some(&(_, path)) = ENDPOINTS.iter().find(|(u, _)| *u == url) else {
         let known: Vec<&str> = ENDPOINTS.iter().map(|(u, _)| *u).collect();
         return Err(format!("unknown url {url:?} (one of {})", known.join(", ")));
     };
     let body = match line.body {
-        Some(b @ Value::Object(_)) => b,
-        None | Some(Value::Null) => return Err("no body".to_owned()),
-        Some(_) => return Err("body is not a JSON object".to_owned()),
+        None => return Err("no body".to_owned()),
+        Some(b) => b,
     };
+    match body.get().as_bytes().first() {
+        Some(b'{') => {}
+        Some(b'n') => return Err("no body".to_owned()),
+        _ => return Err("body is not a JSON object".to_owned()),
+    }
+    let model = serde_json::from_str::<Model>(body.get())
+        .map_err(|e| format!("body: {}", without_position(&e)))?
+        .0;
     Ok(Job {
         custom_id,
         path,
-        body,
+        body: body.to_owned(),
+        model,
+        bytes: bytes.len() as u64,
     })
+}
+
+/// serde_json's message without its " at line L column C" (always line 1 here).
+fn without_position(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg,
+    }
+}
+
+/// The line's own keys. Each may appear once: `custom_id` twice would leave it open which
+/// result is which line's.
+struct Line<'a> {
+    custom_id: Option<Field<'a>>,
+    method: Option<Field<'a>>,
+    url: Option<Field<'a>>,
+    body: Option<&'a RawValue>,
+}
+
+/// A key's value, as far as a check needs it.
+enum Field<'a> {
+    Text(Cow<'a, str>),
+    Null,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Line<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(LineVisitor)
+    }
+}
+
+struct LineVisitor;
+
+impl<'de> Visitor<'de> for LineVisitor {
+    type Value = Line<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Line<'de>, A::Error> {
+        let mut line = Line {
+            custom_id: None,
+            method: None,
+            url: None,
+            body: None,
+        };
+        while let Some(Name(key)) = a.next_key()? {
+            fn once<T, E: de::Error>(slot: &Option<T>, key: &str) -> Result<(), E> {
+                match slot {
+                    Some(_) => Err(E::custom(format_args!("duplicate key {key}"))),
+                    None => Ok(()),
+                }
+            }
+            match &*key {
+                "custom_id" => {
+                    once(&line.custom_id, &key)?;
+                    line.custom_id = Some(a.next_value()?);
+                }
+                "method" => {
+                    once(&line.method, &key)?;
+                    line.method = Some(a.next_value()?);
+                }
+                "url" => {
+                    once(&line.url, &key)?;
+                    line.url = Some(a.next_value()?);
+                }
+                "body" => {
+                    once(&line.body, &key)?;
+                    line.body = Some(a.next_value()?);
+                }
+                _ => {
+                    a.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(line)
+    }
+}
+
+impl<'de> Deserialize<'de> for Field<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Field<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Field<'de>, E> {
+                Ok(Field::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Field<'de>, E> {
+                Ok(Field::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_unit<E>(self) -> Result<Field<'de>, E> {
+                Ok(Field::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Field<'de>, E> {
+                Ok(Field::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Field<'de>, E> {
+                Ok(Field::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Field<'de>, E> {
+                Ok(Field::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Field<'de>, E> {
+                Ok(Field::Other)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Field<'de>, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Field::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Field<'de>, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Field::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A key, borrowed from the line unless it has escapes.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Field::deserialize(d)? {
+            Field::Text(t) => Ok(Name(t)),
+            _ => Err(de::Error::custom("a key is not a string")),
+        }
+    }
+}
+
+/// The body's `model` (the last one, as a server reading the JSON would take it), if it is
+/// a string; every other member is skipped without being kept.
+struct Model(Option<String>);
+
+impl<'de> Deserialize<'de> for Model {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Model;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Model, A::Error> {
+                let mut model = None;
+                while let Some(Name(key)) = a.next_key()? {
+                    if key == "model" {
+                        model = match a.next_value()? {
+                            Field::Text(m) => Some(m.into_owned()),
+                            _ => None,
+                        };
+                    } else {
+                        a.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Model(model))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[cfg(test)]
@@ -83,12 +262,29 @@ mod tests {
     fn good_lines() {
         let j = parse(br#"{"custom_id":"a","method":"POST","url":"/v1/embeddings","body":{"model":"m","input":"x"}}"#).unwrap();
         assert_eq!(
-            (j.custom_id.as_str(), j.path, j.model()),
+            (j.custom_id.as_str(), j.path, j.model.as_deref()),
             ("a", "/embeddings", Some("m"))
         );
-        let j =
-            parse(br#"{"custom_id":"b","method":"post","url":"/v1/responses","body":{}}"#).unwrap();
-        assert_eq!((j.path, j.model()), ("/responses", None));
+        assert_eq!(j.body.get(), r#"{"model":"m","input":"x"}"#);
+        let j = parse(
+            br#"{"custom_id":"b","x":[1,{"y":2}],"method":"post","url":"/v1/responses","body":{ "model" : 3 }}"#,
+        )
+        .unwrap();
+        assert_eq!((j.path, j.model), ("/responses", None));
+        assert_eq!(
+            j.body.get(),
+            r#"{ "model" : 3 }"#,
+            "the body's text as written"
+        );
+        // Escaped keys and ids are read like any others.
+        let j = parse(
+            br#"{"custom\u005fid":"\u00e9","method":"POST","url":"\/v1\/completions","body":{"m\u006fdel":"a\nb"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (j.custom_id.as_str(), j.path, j.model.as_deref()),
+            ("é", "/completions", Some("a\nb"))
+        );
     }
 
     #[test]
@@ -96,6 +292,7 @@ mod tests {
         for (line, why) in [
             (&b"{not json"[..], "not JSON"),
             (b"[1,2]", "not a JSON object"),
+            (b"\"x\"", "a JSON object"),
             (b"{\"custom_id\":\"a\"} trailing", "not JSON"),
             (
                 br#"{"method":"POST","url":"/v1/completions","body":{}}"#,
@@ -118,6 +315,10 @@ mod tests {
                 "no method",
             ),
             (
+                br#"{"custom_id":"a","method":1,"url":"/v1/completions","body":{}}"#,
+                "method is not a string",
+            ),
+            (
                 br#"{"custom_id":"a","method":"POST","url":"/v1/models","body":{}}"#,
                 "unknown url \"/v1/models\"",
             ),
@@ -130,12 +331,39 @@ mod tests {
                 "no body",
             ),
             (
+                br#"{"custom_id":"a","method":"POST","url":"/v1/completions","body":null}"#,
+                "no body",
+            ),
+            (
                 br#"{"custom_id":"a","method":"POST","url":"/v1/completions","body":"x"}"#,
+                "not a JSON object",
+            ),
+            (
+                br#"{"custom_id":"a","method":"POST","url":"/v1/completions","body":[{}]}"#,
                 "not a JSON object",
             ),
         ] {
             let e = parse(line).unwrap_err();
             assert!(e.contains(why), "{}: {e}", String::from_utf8_lossy(line));
         }
+    }
+
+    #[test]
+    fn a_key_twice_is_named() {
+        for key in ["custom_id", "method", "url", "body"] {
+            let line = format!(
+                r#"{{"custom_id":"a","method":"POST","url":"/v1/completions","body":{{}},"{key}":"b"}}"#
+            );
+            assert_eq!(
+                parse(line.as_bytes()).unwrap_err(),
+                format!("duplicate key {key}")
+            );
+        }
+        // Escaped spelling of the same key is the same key.
+        let e = parse(br#"{"custom_id":"a","custom\u005fid":"b","method":"POST","url":"/v1/completions","body":{}}"#)
+            .unwrap_err();
+        assert_eq!(e, "duplicate key custom_id");
+        // Other keys may repeat (they are not read).
+        assert!(parse(br#"{"x":1,"x":2,"custom_id":"a","method":"POST","url":"/v1/completions","body":{}}"#).is_ok());
     }
 }

@@ -9,9 +9,22 @@
 
 use std::borrow::Cow;
 
-use oai_compat::{Error, Response};
+use oai_compat::{Error, Response, TimeoutPhase};
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// How a line ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A 2xx answer.
+    Ok,
+    /// An answer that is an error, or a line the client refused to send.
+    Failed,
+    /// No server answered: the connection was refused or reset, or could not be opened in
+    /// time. Many in a row mean the fleet is down (see `breaker`).
+    Unanswered,
+}
 
 /// Why a line has no 2xx answer.
 pub enum Failed {
@@ -33,7 +46,16 @@ struct Out<'a> {
 struct Answer<'a> {
     status_code: u16,
     request_id: Option<&'a str>,
-    body: &'a Value,
+    body: Body<'a>,
+}
+
+/// An answer's body: the server's JSON text as it came, or its text as a JSON string when
+/// it is not JSON.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Body<'a> {
+    Json(&'a RawValue),
+    Text(&'a str),
 }
 
 #[derive(Serialize)]
@@ -42,8 +64,12 @@ struct ErrorOut<'a> {
     message: Cow<'a, str>,
 }
 
-/// The line (with its `\n`) for `custom_id`'s outcome, and whether it succeeded.
-pub fn line(id: u64, custom_id: &str, outcome: Result<Response<Value>, Failed>) -> (Vec<u8>, bool) {
+/// The line (with its `\n`) for `custom_id`'s outcome, and how it ended.
+pub fn line(
+    id: u64,
+    custom_id: &str,
+    outcome: Result<Response<Box<RawValue>>, Failed>,
+) -> (Vec<u8>, Outcome) {
     let id = format!("batch_req_{id}");
     let mut out = Out {
         id: &id,
@@ -52,24 +78,26 @@ pub fn line(id: u64, custom_id: &str, outcome: Result<Response<Value>, Failed>) 
         error: None,
     };
     // Owned pieces the borrowed line points into.
-    let error_body: Value;
-    let ok = match &outcome {
+    let error_body: Option<Box<RawValue>>;
+    let how = match &outcome {
         Ok(r) => {
             out.response = Some(Answer {
                 status_code: r.meta.status,
                 request_id: r.meta.request_id(),
-                body: &r.value,
+                body: Body::Json(&r.value),
             });
-            true
+            Outcome::Ok
         }
         Err(Failed::Client(Error::Api(api))) => {
             // The body as JSON when it is (it is cut at 1 MiB), else as a string.
-            error_body =
-                serde_json::from_str(&api.body).unwrap_or_else(|_| Value::String(api.body.clone()));
+            error_body = serde_json::from_str(&api.body).ok();
             out.response = Some(Answer {
                 status_code: api.status,
                 request_id: api.request_id.as_deref(),
-                body: &error_body,
+                body: match &error_body {
+                    Some(json) => Body::Json(json),
+                    None => Body::Text(&api.body),
+                },
             });
             out.error = Some(ErrorOut {
                 code: match &api.code {
@@ -78,7 +106,7 @@ pub fn line(id: u64, custom_id: &str, outcome: Result<Response<Value>, Failed>) 
                 },
                 message: Cow::Borrowed(&api.message),
             });
-            false
+            Outcome::Failed
         }
         Err(Failed::Client(e)) => {
             let code = match e {
@@ -95,7 +123,11 @@ pub fn line(id: u64, custom_id: &str, outcome: Result<Response<Value>, Failed>) 
                 code: Cow::Borrowed(code),
                 message: Cow::Owned(e.to_string()),
             });
-            false
+            match e {
+                Error::Connection(_) => Outcome::Unanswered,
+                Error::Timeout(t) if t.phase == TimeoutPhase::Connect => Outcome::Unanswered,
+                _ => Outcome::Failed,
+            }
         }
         Err(Failed::NoModel) => {
             out.error = Some(ErrorOut {
@@ -104,7 +136,7 @@ pub fn line(id: u64, custom_id: &str, outcome: Result<Response<Value>, Failed>) 
                     "the body has no \"model\": with several backends, lines are routed by model",
                 ),
             });
-            false
+            Outcome::Failed
         }
     };
     let mut bytes = serde_json::to_vec(&out).unwrap_or_else(|e| {
@@ -117,5 +149,5 @@ pub fn line(id: u64, custom_id: &str, outcome: Result<Response<Value>, Failed>) 
         .into_bytes()
     });
     bytes.push(b'\n');
-    (bytes, ok)
+    (bytes, how)
 }

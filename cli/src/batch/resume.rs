@@ -1,22 +1,27 @@
-//! Resuming: what an earlier run already wrote to the output file.
+//! Resuming: what earlier runs already wrote to the output file, and keeping one line per
+//! `custom_id` in it.
 //!
-//! The file is read as a stream. Each result line's `custom_id` is remembered (as a
-//! [`Key`]) with whether it failed, and the highest `batch_req_<n>` id is
-//! noted so new ids never repeat. A torn last line (a crash mid-write) is cut off, so its
-//! request runs again. With `--retry-failed`, failed results are removed by rewriting the file
-//! atomically (a temporary file renamed over it), so each `custom_id` keeps one result.
+//! The file is read as a stream. Each result line's `custom_id` is remembered (as a [`Key`])
+//! with whether its latest result failed, and the highest `batch_req_<n>` id is noted so new
+//! ids never repeat. A torn last line (a crash mid-write) is cut off, so its request runs
+//! again. Nothing here reads the input: a rerun of a failed line (`--retry-failed`) appends
+//! its new result, and [`compact`] then rewrites the file keeping each `custom_id`'s last
+//! line, so the failures of ids that are not in this input are never touched, and a crash at
+//! any moment leaves at worst two lines of one id, the later one being the latest (which the
+//! next run reads as such, and compacts).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::keys::{Key, Keys, Seen, Table};
 use super::lines::Lines;
-use super::{request, say};
+use super::output;
+use super::say;
 use crate::fail::Failure;
 
 /// The longest output line read back (a result body can be large: a big embedding batch).
@@ -29,11 +34,11 @@ pub struct Previous {
     pub results: Table,
     /// The next `batch_req_<n>` number.
     pub next_id: u64,
-    /// Results kept, and how many of them failed.
+    /// Ids with a result, and how many of them failed (their latest result).
     pub kept: u64,
     pub kept_failed: u64,
-    /// Failed results removed by `--retry-failed`.
-    pub removed: u64,
+    /// Ids with more than one line in the file (a run killed before it compacted).
+    pub repeated: HashSet<Key>,
 }
 
 #[derive(Deserialize)]
@@ -43,20 +48,14 @@ struct ResultLine {
     error: Option<IgnoredAny>,
 }
 
-/// Reads `output` (if it exists), cuts a torn last line, and with `retry_failed` removes the
-/// failed results whose `custom_id` is in `input` (all of them when the input is stdin).
-pub fn load(
-    output: &Path,
-    input: &Path,
-    keys: &Keys,
-    retry_failed: bool,
-) -> Result<Previous, Failure> {
-    let fail = |e: io::Error| Failure::error(format!("{}: {e}", output.display()));
+/// Reads the regular file `real` (if it exists) and cuts a torn last line.
+pub fn load(real: &Path, shown: &str, keys: &Keys) -> Result<Previous, Failure> {
+    let fail = |e: io::Error| Failure::error(format!("{shown}: {e}"));
     let mut prev = Previous {
         next_id: 1,
         ..Previous::default()
     };
-    let file = match File::open(output) {
+    let file = match File::open(real) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(prev),
         Err(e) => return Err(fail(e)),
@@ -67,11 +66,10 @@ pub fn load(
     while let Some(end) = lines.next_into(&mut buf).map_err(fail)? {
         if !end.newline {
             say(&format!(
-                "{}: dropping a torn last line ({} bytes, from an interrupted run); its request runs again",
-                output.display(),
+                "{shown}: dropping a torn last line ({} bytes, from an interrupted run); its request runs again",
                 end.len
             ));
-            let f = OpenOptions::new().write(true).open(output).map_err(fail)?;
+            let f = OpenOptions::new().write(true).open(real).map_err(fail)?;
             f.set_len(complete_bytes).map_err(fail)?;
             f.sync_all().map_err(fail)?;
             break;
@@ -82,24 +80,20 @@ pub fn load(
         }
         let Some((key, failed, n)) = (!end.too_long).then(|| parse(&buf, keys)).flatten() else {
             say(&format!(
-                "{} line {}: not a batch result line; left as is",
-                output.display(),
+                "{shown} line {}: not a batch result line; left as is",
                 lines.number
             ));
             continue;
         };
         prev.next_id = prev.next_id.max(n.saturating_add(1));
-        // A custom_id written twice (a crash between a retry's write and the rewrite): the
-        // later line is the latest result.
+        // An id written twice: the later line is the latest result.
         if let Some(was) = prev.results.insert(key, Seen::previous(failed)) {
             prev.kept -= 1;
             prev.kept_failed -= u64::from(was.result() == Some(true));
+            prev.repeated.insert(key);
         }
         prev.kept += 1;
         prev.kept_failed += u64::from(failed);
-    }
-    if retry_failed && prev.kept_failed > 0 {
-        remove_failed(output, input, keys, &mut prev)?;
     }
     Ok(prev)
 }
@@ -115,100 +109,62 @@ fn parse(line: &[u8], keys: &Keys) -> Option<(Key, bool, u64)> {
     Some((keys.of(&r.custom_id?), r.error.is_some(), n))
 }
 
-/// `--retry-failed`: rewrites the output without the failed results that the input will run
-/// again (a failed `custom_id` no longer in the input keeps its result).
-fn remove_failed(
-    output: &Path,
-    input: &Path,
-    keys: &Keys,
-    prev: &mut Previous,
-) -> Result<(), Failure> {
-    let rerun = input_failed_ids(input, keys, prev)?;
-    let fail = |e: io::Error| Failure::error(format!("rewriting {}: {e}", output.display()));
-    let tmp = temp_path(output);
-    let result = (|| -> io::Result<()> {
-        let src = File::open(output)?;
-        let mut lines = Lines::new(BufReader::with_capacity(256 * 1024, src), MAX_RESULT_LINE);
-        let mut w = BufWriter::with_capacity(256 * 1024, File::create(&tmp)?);
-        let mut buf = Vec::new();
-        while let Some(end) = lines.next_into(&mut buf)? {
-            let drop_it = !end.too_long
-                && matches!(parse(&buf, keys), Some((k, true, _)) if rerun.as_ref().is_none_or(|r| r.contains(&k)));
-            if drop_it {
-                continue;
-            }
-            if end.too_long {
-                // Not kept in memory, so not copied; say so rather than lose it silently.
-                return Err(io::Error::other(format!(
-                    "line {} is longer than {MAX_RESULT_LINE} bytes and cannot be copied",
-                    lines.number
-                )));
-            }
-            w.write_all(&buf)?;
-            w.write_all(b"\n")?;
-        }
-        let f = w.into_inner().map_err(io::IntoInnerError::into_error)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, output)?;
-        if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // Make the rename itself durable (best effort: not every platform allows it).
-            let _ = File::open(dir).and_then(|d| d.sync_all());
+/// Rewrites `real` (atomically, keeping its mode) so that each id in `ids` keeps only its
+/// last line; returns how many lines were dropped. The file itself is counted first, so what
+/// is kept depends only on what was really written (a line held back or lost never makes
+/// another one go).
+pub fn compact(real: &Path, shown: &str, keys: &Keys, ids: &HashSet<Key>) -> Result<u64, Failure> {
+    let fail = |e: io::Error| Failure::error(format!("rewriting {shown}: {e} (rerun to finish)"));
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut left: HashMap<Key, u32> = HashMap::new();
+    each_line(real, |buf| {
+        if let Some((k, _, _)) = parse(buf, keys).filter(|(k, _, _)| ids.contains(k)) {
+            *left.entry(k).or_default() += 1;
         }
         Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
+    })
+    .map_err(fail)?;
+    if left.values().all(|&n| n <= 1) {
+        return Ok(0);
     }
-    let mut removed = 0;
-    prev.results.retain(|k, seen| {
-        let redo = seen.result() == Some(true) && rerun.as_ref().is_none_or(|r| r.contains(k));
-        removed += u64::from(redo);
-        !redo
-    });
-    prev.removed = removed;
-    prev.kept -= removed;
-    prev.kept_failed -= removed;
-    Ok(())
-}
-
-/// The failed `custom_id`s that appear in the input file (`None`: the input is stdin, which
-/// cannot be read twice, so every failed result is run again if its line comes).
-fn input_failed_ids(
-    input: &Path,
-    keys: &Keys,
-    prev: &Previous,
-) -> Result<Option<HashSet<Key>>, Failure> {
-    if input == Path::new("-") {
-        return Ok(None);
-    }
-    let file =
-        File::open(input).map_err(|e| Failure::error(format!("{}: {e}", input.display())))?;
-    let mut lines = Lines::new(BufReader::with_capacity(256 * 1024, file), super::MAX_LINE);
-    let mut buf = Vec::new();
-    let mut found = HashSet::new();
-    while let Some(end) = lines
-        .next_into(&mut buf)
-        .map_err(|e| Failure::error(format!("{}: {e}", input.display())))?
-    {
-        if end.too_long {
-            continue;
-        }
-        if let Ok(job) = request::parse(&buf) {
-            let k = keys.of(&job.custom_id);
-            if prev.results.get(&k).and_then(|s| s.result()) == Some(true) {
-                found.insert(k);
+    let mut dropped = 0u64;
+    output::rewrite(real, |f| {
+        let mut w = BufWriter::with_capacity(256 * 1024, f);
+        each_line(real, |buf| {
+            if let Some((k, _, _)) = parse(buf, keys) {
+                if let Some(n) = left.get_mut(&k) {
+                    *n -= 1;
+                    if *n > 0 {
+                        dropped += 1;
+                        return Ok(());
+                    }
+                }
             }
-        }
-    }
-    Ok(Some(found))
+            w.write_all(buf)?;
+            w.write_all(b"\n")
+        })?;
+        w.flush()
+    })
+    .map_err(fail)?;
+    Ok(dropped)
 }
 
-/// A temporary file beside `output` (same file system, so the rename is atomic).
-fn temp_path(output: &Path) -> PathBuf {
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".to_owned());
-    output.with_file_name(format!(".{name}.oai-rewrite-{}", std::process::id()))
+/// Calls `f` with each line of `path`. A line too long to keep in memory is an error (it
+/// could not be copied, and is never silently lost).
+fn each_line(path: &Path, mut f: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+    let file = File::open(path)?;
+    let mut lines = Lines::new(BufReader::with_capacity(256 * 1024, file), MAX_RESULT_LINE);
+    let mut buf = Vec::new();
+    while let Some(end) = lines.next_into(&mut buf)? {
+        if end.too_long {
+            return Err(io::Error::other(format!(
+                "line {} is longer than {MAX_RESULT_LINE} bytes and cannot be copied",
+                lines.number
+            )));
+        }
+        f(&buf)?;
+    }
+    Ok(())
 }

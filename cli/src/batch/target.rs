@@ -2,7 +2,7 @@
 //! the library's `Router` (by the body's `model`, with failover).
 
 use oai_compat::{Client, Error, RequestOptions, Response, Router};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::request::Job;
 use super::result::Failed;
@@ -60,12 +60,17 @@ impl Target {
         Ok(Target::Fleet(router))
     }
 
-    /// Sends one line.
-    pub fn send(&self, job: &Job) -> Result<Response<Value>, Failed> {
+    /// Sends one line; the answer stays JSON text.
+    pub fn send(&self, job: &Job) -> Result<Response<Box<RawValue>>, Failed> {
         match self {
-            Target::One(c) => c.raw().post(job.path, &job.body).map_err(Failed::Client),
-            Target::Fleet(r) => match job.model() {
-                Some(m) => r.raw_post(m, job.path, &job.body).map_err(Failed::Client),
+            Target::One(c) => c
+                .raw()
+                .post_text(job.path, &job.body)
+                .map_err(Failed::Client),
+            Target::Fleet(r) => match &job.model {
+                Some(m) => r
+                    .raw_post_text(m, job.path, &job.body)
+                    .map_err(Failed::Client),
                 None => Err(Failed::NoModel),
             },
         }
