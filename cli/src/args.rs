@@ -168,7 +168,8 @@ pub struct BatchArgs {
     #[arg(value_name = "INPUT.jsonl")]
     pub input: PathBuf,
     /// The results, one JSON line per request in completion order; rerunning with the same
-    /// file skips what it already holds and appends
+    /// file skips what it already holds and appends. It must be a regular file (`-`: stdout,
+    /// without resume)
     #[arg(short, long, value_name = "OUTPUT.jsonl")]
     pub output: PathBuf,
     /// Requests in flight at once
