@@ -104,10 +104,13 @@ fn interactive(client: &Client, model: &str, a: &ChatArgs) -> Result<(), Failure
                     eprint!("> ");
                 }
                 line.clear();
-                let n = stdin
-                    .lock()
-                    .read_line(&mut line)
-                    .map_err(|e| Failure::error(format!("reading stdin: {e}")))?;
+                let n = stdin.lock().read_line(&mut line).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::InvalidData {
+                        Failure::usage("a line on stdin is not UTF-8 text: convert it first, e.g. with `iconv -f latin1 -t utf-8`")
+                    } else {
+                        Failure::error(format!("reading stdin: {e}"))
+                    }
+                })?;
                 if n == 0 {
                     if prompt_shown {
                         eprintln!();

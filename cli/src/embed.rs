@@ -32,9 +32,12 @@ pub fn run(g: &Global, a: &EmbedArgs) -> Result<(), Failure> {
         return stdout.flush().map_err(out::write_failed);
     }
     crate::prompt::hint_when_typing();
-    for line in std::io::stdin().lock().lines() {
-        let line = line.map_err(|e| Failure::error(format!("reading stdin: {e}")))?;
-        batch.push(line.strip_suffix('\r').map(str::to_owned).unwrap_or(line));
+    for (n, line) in std::io::stdin().lock().split(b'\n').enumerate() {
+        let mut line = line.map_err(|e| Failure::error(format!("reading stdin: {e}")))?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        batch.push(crate::prompt::utf8(line, &format!("stdin line {}", n + 1))?);
         if batch.len() == size {
             send(
                 &client,

@@ -9,11 +9,11 @@ use crate::fail::Failure;
 pub fn read(words: &[String]) -> Result<String, Failure> {
     let text = if words.is_empty() {
         hint_when_typing();
-        let mut s = String::new();
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .read_to_end(&mut bytes)
             .map_err(|e| Failure::error(format!("reading the prompt from stdin: {e}")))?;
-        s
+        utf8(bytes, "the prompt on stdin")?
     } else {
         words.join(" ")
     };
@@ -23,6 +23,18 @@ pub fn read(words: &[String]) -> Result<String, Failure> {
         ));
     }
     Ok(text)
+}
+
+/// `bytes` as text; `what` names them in the usage error when they are not UTF-8 (which byte,
+/// where, and how to convert it), since a server takes only UTF-8 JSON.
+pub fn utf8(bytes: Vec<u8>, what: &str) -> Result<String, Failure> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let byte = e.as_bytes()[at];
+        Failure::usage(format!(
+            "{what} is not UTF-8 text (byte 0x{byte:02X} at offset {at}): convert it first, e.g. with `iconv -f latin1 -t utf-8`"
+        ))
+    })
 }
 
 /// Someone typing at a terminal gets told how the input ends (nothing is printed for a pipe).

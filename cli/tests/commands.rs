@@ -267,6 +267,43 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn input_that_is_not_utf8_is_a_usage_error_saying_where() {
+    let srv = MockServer::start().unwrap();
+    for (args, input, what) in [
+        (
+            &["chat", "-m", "m"][..],
+            &b"caf\xe9 au lait"[..],
+            "the prompt on stdin is not UTF-8 text (byte 0xE9 at offset 3)",
+        ),
+        (
+            &["respond", "-m", "m"],
+            b"\xff",
+            "the prompt on stdin is not UTF-8 text (byte 0xFF at offset 0)",
+        ),
+        (
+            &["embed", "-m", "m"],
+            b"ok\nok\r\nno \xc3(\n",
+            "stdin line 3 is not UTF-8 text (byte 0xC3 at offset 3)",
+        ),
+        (
+            &["chat", "-m", "m", "-i"],
+            b"\xfe\n",
+            "a line on stdin is not UTF-8 text",
+        ),
+    ] {
+        let out = run_in(&srv, args, input);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains(what) && err.contains("iconv"),
+            "{args:?}: {err}"
+        );
+    }
+    let posts = srv.requests().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(posts, 0, "nothing was sent");
+}
+
+#[test]
 fn verbose_logs_requests_and_retries_but_never_the_key() {
     let srv = MockServer::start().unwrap();
     srv.enqueue(Reply::error(503, "busy").header("retry-after-ms", "10"));

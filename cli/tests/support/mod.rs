@@ -27,8 +27,8 @@ pub fn oai() -> Command {
     c
 }
 
-/// `oai ARGS` against `srv`, with `stdin` as its input.
-pub fn run_in(srv: &MockServer, args: &[&str], stdin: &str) -> Output {
+/// `oai ARGS` against `srv`, with `stdin` (text or any bytes) as its input.
+pub fn run_in(srv: &MockServer, args: &[&str], stdin: impl AsRef<[u8]>) -> Output {
     let mut child = oai()
         .env("OPENAI_BASE_URL", srv.url())
         .args(args)
@@ -38,7 +38,7 @@ pub fn run_in(srv: &MockServer, args: &[&str], stdin: &str) -> Output {
         .spawn()
         .expect("spawn oai");
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
+    input.write_all(stdin.as_ref()).unwrap();
     drop(input);
     child.wait_with_output().unwrap()
 }
