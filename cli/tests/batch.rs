@@ -822,7 +822,7 @@ fn b1_retry_failed_from_stdin_keeps_the_failures_of_other_ids() {
             output.to_str().unwrap(),
             "--retry-failed",
         ],
-        &format!("{}\n", lines[0]),
+        format!("{}\n", lines[0]),
     );
     assert_eq!(summary(&out), (1, 0, 0), "{}", stderr(&out));
     let got = by_custom_id(&output);
