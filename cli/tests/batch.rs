@@ -1103,3 +1103,64 @@ fn c1_a_key_twice_in_a_line_is_named() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_crash_before_the_compaction_is_mended_by_the_next_run() {
+    let d = dir("batch-crash-compact");
+    let srv = MockServer::start().unwrap();
+    let input = write_input(
+        &d,
+        &[
+            chat_line("x", "mock-model", "1"),
+            chat_line("y", "mock-model", "2"),
+        ],
+    );
+    // What a kill -9 after a rerun's append leaves: x's failure, then x's new result.
+    let output = d.join("out.jsonl");
+    let failed = r#"{"id":"batch_req_1","custom_id":"x","response":null,"error":{"code":"timeout","message":"t"}}"#;
+    let ok = |id: &str, n: u32| {
+        format!(
+            r#"{{"id":"batch_req_{n}","custom_id":"{id}","response":{{"status_code":200,"request_id":null,"body":{{}}}},"error":null}}"#
+        )
+    };
+    std::fs::write(
+        &output,
+        format!("{failed}\n{}\n{}\n", ok("y", 2), ok("x", 3)),
+    )
+    .unwrap();
+    let out = batch(&srv, &input, &output, &[]);
+    assert_exit(&out, 0);
+    assert_eq!(summary(&out), (0, 0, 0));
+    assert_eq!(posts(&srv), 0, "both are done");
+    let got = by_custom_id(&output);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got["x"]["id"], "batch_req_3", "the later line is kept");
+    assert!(
+        stderr(&out).contains("1 earlier result(s) replaced"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Every test named in docs/faults.md's batch table exists.
+#[test]
+fn the_fault_docs_name_real_tests() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let doc = std::fs::read_to_string(format!("{root}/docs/faults.md")).unwrap();
+    let start = doc.find("<!-- batch-table:start -->").unwrap();
+    let end = doc.find("<!-- batch-table:end -->").unwrap();
+    let mut named = 0;
+    for cell in doc[start..end].split('`').skip(1).step_by(2) {
+        let Some((file, test)) = cell.split_once(".rs::") else {
+            continue;
+        };
+        let src = std::fs::read_to_string(format!("{root}/{file}.rs"))
+            .unwrap_or_else(|_| panic!("docs/faults.md names {file}.rs, which does not exist"));
+        assert!(
+            src.contains(&format!("fn {test}(")),
+            "docs/faults.md names {file}.rs::{test}, which does not exist"
+        );
+        named += 1;
+    }
+    assert!(named >= 12, "only {named} tests named");
+}
