@@ -1063,6 +1063,7 @@ fn b9_a_dead_server_is_noticed_in_seconds_and_what_was_not_answered_runs_again()
     drop(srv);
     let out = finish(child, 60);
     let took = died.elapsed();
+    eprintln!("the run ended {took:?} after the server died");
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(
