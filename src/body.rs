@@ -93,18 +93,19 @@ impl StreamRequest for Map<String, Value> {
     }
 }
 
-/// A JSON object given as text (`client.raw().post_text`): its members in order, each value
-/// the text as written, so a body is never turned into a tree of values (a `Value` costs
-/// about 18 times the bytes of a long array of numbers). Its `stream` and `stream_options`
-/// members are left out: this body is for answers read whole.
+/// A JSON object given as text (`client.raw().post_text`), sent member by member as written:
+/// no tree of values is built, and no list of its members either (a body of a million tiny
+/// members would cost several times its text), since each member goes from the text
+/// straight to the request's bytes. Its `stream` and `stream_options` members are left out:
+/// this body is for answers read whole.
 pub(crate) struct TextObject<'a> {
-    members: Vec<(Cow<'a, str>, &'a RawValue)>,
+    text: &'a RawValue,
     /// Always empty: every member is the body's own.
     none: Map<String, Value>,
 }
 
 impl<'a> TextObject<'a> {
-    /// The members of `text`, which must be a JSON object.
+    /// `text`, which must be a JSON object.
     pub(crate) fn parse(text: &'a RawValue) -> Result<TextObject<'a>> {
         let kind = match text.get().trim_start().as_bytes().first() {
             Some(b'{') => None,
@@ -114,32 +115,34 @@ impl<'a> TextObject<'a> {
             Some(b't' | b'f') => Some("a boolean"),
             _ => Some("a number"),
         };
-        if let Some(kind) = kind {
-            return Err(Error::invalid_request(format!(
+        match kind {
+            None => Ok(TextObject {
+                text,
+                none: Map::new(),
+            }),
+            Some(kind) => Err(Error::invalid_request(format!(
                 "the body of a raw POST must be a JSON object, not {kind}"
-            )));
+            ))),
         }
-        let members = serde_json::from_str::<Members<'a>>(text.get())
-            .map_err(|e| Error::invalid_request(format!("the body of a raw POST: {e}")))?
-            .0;
-        Ok(TextObject {
-            members: members
-                .into_iter()
-                .filter(|(k, _)| k != "stream" && k != "stream_options")
-                .collect(),
-            none: Map::new(),
-        })
     }
 }
 
 impl Serialize for TextObject<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.members.len()))?;
-        for (k, v) in &self.members {
-            m.serialize_entry(k, v)?;
+        use serde::ser::{Error as _, SerializeMap};
+        let mut map = s.serialize_map(None)?;
+        let mut failed = None;
+        let copier = Copier {
+            map: &mut map,
+            failed: &mut failed,
+        };
+        let read = serde_json::Deserializer::from_str(self.text.get()).deserialize_map(copier);
+        if let Some(e) = failed {
+            return Err(e);
         }
-        m.end()
+        // The text is valid JSON (a `RawValue`) and an object (checked by `parse`).
+        read.map_err(S::Error::custom)?;
+        map.end()
     }
 }
 
@@ -149,29 +152,32 @@ impl RequestBody for TextObject<'_> {
     }
 }
 
-/// The top-level members of a JSON object, values unparsed.
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+/// Copies each member of the object it visits into `map`, except the stream keys; an error
+/// of `map` is kept in `failed` (the visit then stops).
+struct Copier<'m, M: serde::ser::SerializeMap> {
+    map: &'m mut M,
+    failed: &'m mut Option<M::Error>,
+}
 
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("must be a JSON object")
+impl<'de, M: serde::ser::SerializeMap> Visitor<'de> for Copier<'_, M> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> std::result::Result<(), A::Error> {
+        while let Some(Key(k)) = a.next_key()? {
+            let v: &RawValue = a.next_value()?;
+            if k == "stream" || k == "stream_options" {
+                continue;
             }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut a: A,
-            ) -> std::result::Result<Self::Value, A::Error> {
-                let mut members = Vec::new();
-                while let Some(Key(k)) = a.next_key()? {
-                    members.push((k, a.next_value()?));
-                }
-                Ok(Members(members))
+            if let Err(e) = self.map.serialize_entry(&k, v) {
+                *self.failed = Some(e);
+                return Err(serde::de::Error::custom("the request could not be written"));
             }
         }
-        d.deserialize_map(V)
+        Ok(())
     }
 }
 
