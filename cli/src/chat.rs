@@ -7,6 +7,7 @@ use oai_compat::Client;
 use oai_compat::types::{ChatCompletionRequest, Message, ResponseFormat};
 
 use crate::args::{ChatArgs, Global};
+use crate::connect::Explain;
 use crate::fail::Failure;
 use crate::schema::{self, Schema};
 use crate::{connect, out, prompt};
@@ -30,7 +31,10 @@ pub fn run(g: &Global, a: &ChatArgs) -> Result<(), Failure> {
     if a.sampling.json {
         // The server's own object, every field as it sent it.
         let body = serde_json::to_value(&req).map_err(Failure::error)?;
-        let reply = client.raw().post("/chat/completions", &body)?;
+        let reply = client
+            .raw()
+            .post("/chat/completions", &body)
+            .explained(&client, "/chat/completions")?;
         if schema.is_some() {
             let choice = &reply.value["choices"][0];
             schema::reply_line(
@@ -41,7 +45,10 @@ pub fn run(g: &Global, a: &ChatArgs) -> Result<(), Failure> {
         return out::json_line(&mut stdout, &reply.value);
     }
     if schema.is_some() {
-        let reply = client.chat().create(&req)?;
+        let reply = client
+            .chat()
+            .create(&req)
+            .explained(&client, "/chat/completions")?;
         let choice = reply.choices.first();
         if let Some(refusal) = choice.and_then(|c| c.message.refusal.as_deref()) {
             return Err(Failure::error(format!("the model refused: {refusal}")));
@@ -53,13 +60,19 @@ pub fn run(g: &Global, a: &ChatArgs) -> Result<(), Failure> {
         return out::flush_text(&mut stdout, &(line + "\n"));
     }
     if a.sampling.no_stream {
-        let reply = client.chat().create(&req)?;
+        let reply = client
+            .chat()
+            .create(&req)
+            .explained(&client, "/chat/completions")?;
         return out::flush_text(
             &mut stdout,
             &format!("{}\n", reply.text().unwrap_or_default()),
         );
     }
-    let stream = client.chat().create_stream(&req)?;
+    let stream = client
+        .chat()
+        .create_stream(&req)
+        .explained(&client, "/chat/completions")?;
     out::stream_text(&mut stdout, stream, |c| c.text()).map(drop)
 }
 

@@ -3,6 +3,7 @@
 use oai_compat::types::CompletionRequest;
 
 use crate::args::{CompleteArgs, Global};
+use crate::connect::Explain;
 use crate::fail::Failure;
 use crate::{connect, out, prompt};
 
@@ -16,13 +17,22 @@ pub fn run(g: &Global, a: &CompleteArgs) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     if a.sampling.json {
         let body = serde_json::to_value(&req).map_err(Failure::error)?;
-        let reply = client.raw().post("/completions", &body)?;
+        let reply = client
+            .raw()
+            .post("/completions", &body)
+            .explained(&client, "/completions")?;
         return out::json_line(&mut stdout, &reply.value);
     }
     if a.sampling.no_stream {
-        let reply = client.completions().create(&req)?;
+        let reply = client
+            .completions()
+            .create(&req)
+            .explained(&client, "/completions")?;
         return out::flush_text(&mut stdout, &format!("{}\n", reply.text()));
     }
-    let stream = client.completions().create_stream(&req)?;
+    let stream = client
+        .completions()
+        .create_stream(&req)
+        .explained(&client, "/completions")?;
     out::stream_text(&mut stdout, stream, |c| c.text()).map(drop)
 }

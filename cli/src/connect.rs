@@ -1,6 +1,6 @@
 //! The client (or router) the global options describe, and the model a command uses.
 
-use oai_compat::{Client, ClientBuilder, Router};
+use oai_compat::{Client, ClientBuilder, RequestOptions, Router};
 
 use crate::args::Global;
 use crate::fail::Failure;
@@ -72,5 +72,41 @@ pub fn model(client: &Client, given: Option<&str>) -> Result<String, Failure> {
             "{} lists no models: pass -m MODEL",
             client.base_url()
         ))),
+    }
+}
+
+/// A failed call as the user reads it. On a 404 (a route or a model that this server does not
+/// have: `oai embed` against a chat server, a mistyped `-m`) the message also says which
+/// models the server serves, from one `/models` call made on that path only.
+pub trait Explain<T> {
+    fn explained(self, client: &Client, route: &str) -> Result<T, Failure>;
+}
+
+impl<T> Explain<T> for Result<T, oai_compat::Error> {
+    fn explained(self, client: &Client, route: &str) -> Result<T, Failure> {
+        self.map_err(|e| {
+            if e.status() != Some(404) {
+                return Failure::from(e);
+            }
+            let models = client
+                .models()
+                .with_options(RequestOptions::new().max_retries(0))
+                .list();
+            let served = match models {
+                Ok(list) if list.data.is_empty() => "it lists no models".to_owned(),
+                Ok(list) => {
+                    let ids: Vec<&str> = list.data.iter().map(|m| m.id.as_str()).collect();
+                    format!(
+                        "it serves {}: pass -m with one of them, or the --base-url of a server that serves {route}",
+                        ids.join(", ")
+                    )
+                }
+                Err(l) => format!("listing its models failed too ({l}): check --base-url"),
+            };
+            Failure::error(format!(
+                "{route} at {}: {e}; {served}",
+                client.base_url()
+            ))
+        })
     }
 }

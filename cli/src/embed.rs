@@ -9,6 +9,7 @@ use oai_compat::types::EmbeddingRequest;
 use serde::Serialize;
 
 use crate::args::{EmbedArgs, Global};
+use crate::connect::Explain;
 use crate::fail::Failure;
 use crate::{connect, out};
 
@@ -72,7 +73,10 @@ fn send(
     let n = texts.len();
     let mut req = EmbeddingRequest::new(model, texts);
     req.dimensions = a.dimensions;
-    let mut reply = client.embeddings().create(&req)?;
+    let mut reply = client
+        .embeddings()
+        .create(&req)
+        .explained(client, "/embeddings")?;
     // Servers may answer out of order: `index` says which input each vector belongs to.
     reply.data.sort_by_key(|e| e.index);
     let in_order = reply.data.len() == n

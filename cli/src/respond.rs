@@ -4,6 +4,7 @@
 use oai_compat::types::{ResponseObject, ResponseRequest, ResponseStatus, TextFormat};
 
 use crate::args::{Global, RespondArgs};
+use crate::connect::Explain;
 use crate::fail::Failure;
 use crate::schema::{self, Schema};
 use crate::{connect, out, prompt};
@@ -18,7 +19,10 @@ pub fn run(g: &Global, a: &RespondArgs) -> Result<(), Failure> {
     if a.sampling.json {
         // The server's own object, every field as it sent it.
         let body = serde_json::to_value(&req).map_err(Failure::error)?;
-        let reply = client.raw().post("/responses", &body)?;
+        let reply = client
+            .raw()
+            .post("/responses", &body)
+            .explained(&client, "/responses")?;
         if schema.is_some() {
             let typed: ResponseObject =
                 serde_json::from_value(reply.value.clone()).map_err(|e| {
@@ -29,7 +33,10 @@ pub fn run(g: &Global, a: &RespondArgs) -> Result<(), Failure> {
         return out::json_line(&mut stdout, &reply.value);
     }
     if schema.is_some() || a.sampling.no_stream {
-        let reply = client.responses().create(&req)?;
+        let reply = client
+            .responses()
+            .create(&req)
+            .explained(&client, "/responses")?;
         let line = if schema.is_some() {
             json_reply(&reply)?
         } else {
@@ -39,7 +46,10 @@ pub fn run(g: &Global, a: &RespondArgs) -> Result<(), Failure> {
     }
     // The stream ends after `response.completed`/`response.incomplete`; `response.failed`,
     // an `error` event or a cut body end it with an error.
-    let stream = client.responses().create_stream(&req)?;
+    let stream = client
+        .responses()
+        .create_stream(&req)
+        .explained(&client, "/responses")?;
     out::stream_text(&mut stdout, stream, |e| e.text_delta().unwrap_or("")).map(drop)
 }
 

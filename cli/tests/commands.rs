@@ -267,6 +267,47 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn a_missing_route_or_model_says_what_the_server_serves() {
+    let srv = MockServer::start().unwrap();
+    srv.set_models(["tiny-llama", "other"]);
+    // vLLM serving a chat model has no /embeddings route: FastAPI's 404.
+    srv.enqueue(Reply::json(404, r#"{"detail":"Not Found"}"#));
+    let out = run(&srv, &["embed", "-m", "tiny-llama", "hello"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("/embeddings at http://127.0.0.1:")
+            && err.contains("404")
+            && err.contains("Not Found")
+            && err.contains("it serves tiny-llama, other: pass -m"),
+        "{err}"
+    );
+    let methods: Vec<String> = srv.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "GET"], "one /models call, after the 404");
+    // A mistyped model, on chat.
+    srv.enqueue(Reply::openai_error(
+        404,
+        "NotFoundError",
+        "model_not_found",
+        "The model `tiny-lama` does not exist.",
+    ));
+    let out = run(&srv, &["chat", "-m", "tiny-lama", "--no-stream", "hi"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("does not exist") && err.contains("it serves tiny-llama, other"),
+        "{err}"
+    );
+    // Other errors make no extra call.
+    srv.enqueue(Reply::error(400, "bad"));
+    let before = srv.request_count();
+    let out = run(&srv, &["embed", "-m", "tiny-llama", "hello"]);
+    assert_exit(&out, 1);
+    assert!(!stderr(&out).contains("it serves"), "{}", stderr(&out));
+    assert_eq!(srv.request_count(), before + 1);
+}
+
+#[test]
 fn input_that_is_not_utf8_is_a_usage_error_saying_where() {
     let srv = MockServer::start().unwrap();
     for (args, input, what) in [
