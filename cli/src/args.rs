@@ -111,7 +111,8 @@ pub struct ChatArgs {
     /// A chat loop that keeps the conversation; `/exit` or end of input ends it
     #[arg(short, long, conflicts_with_all = ["json", "schema"])]
     pub interactive: bool,
-    /// The prompt (several words are joined with spaces) [default: all of stdin]
+    /// The prompt (several words are joined with spaces), after what is piped on stdin, as
+    /// `llm` does [default: all of stdin]
     #[arg(value_name = "PROMPT")]
     pub prompt: Vec<String>,
 }
@@ -122,7 +123,8 @@ pub struct CompleteArgs {
     pub model: ModelArg,
     #[command(flatten)]
     pub sampling: Sampling,
-    /// The prompt (several words are joined with spaces) [default: all of stdin]
+    /// The prompt (several words are joined with spaces), after what is piped on stdin, as
+    /// `llm` does [default: all of stdin]
     #[arg(value_name = "PROMPT")]
     pub prompt: Vec<String>,
 }
@@ -156,7 +158,8 @@ pub struct RespondArgs {
     /// as one JSON line, and anything that is not JSON fails
     #[arg(long, value_name = "FILE.json")]
     pub schema: Option<PathBuf>,
-    /// The prompt (several words are joined with spaces) [default: all of stdin]
+    /// The prompt (several words are joined with spaces), after what is piped on stdin, as
+    /// `llm` does [default: all of stdin]
     #[arg(value_name = "PROMPT")]
     pub prompt: Vec<String>,
 }

@@ -1,19 +1,27 @@
-//! The prompt of a one-shot command: the arguments joined with spaces, else all of stdin.
+//! The prompt of a one-shot command: the arguments joined with spaces, after what is piped
+//! on stdin (as `llm` does: `echo CONTEXT | oai chat summarize` sends `CONTEXT\n summarize`),
+//! else all of stdin.
 
 use std::io::{IsTerminal, Read};
 
 use crate::fail::Failure;
 
-/// The prompt from `words`, or from stdin when there are none. An empty prompt is a usage
-/// error (a server would only answer 400).
+/// The prompt: what stdin holds when it is not a terminal, then `words` joined with spaces,
+/// the two joined with one space (`llm`'s order and rule; stdin is kept as it is, indented
+/// code included). With no words, all of stdin (typed at a terminal too). An empty prompt is
+/// a usage error (a server would only answer 400).
 pub fn read(words: &[String]) -> Result<String, Failure> {
+    let piped = !std::io::stdin().is_terminal();
     let text = if words.is_empty() {
         hint_when_typing();
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|e| Failure::error(format!("reading the prompt from stdin: {e}")))?;
-        utf8(bytes, "the prompt on stdin")?
+        stdin_text()?
+    } else if piped {
+        let context = stdin_text()?;
+        if context.is_empty() {
+            words.join(" ")
+        } else {
+            format!("{context} {}", words.join(" "))
+        }
     } else {
         words.join(" ")
     };
@@ -23,6 +31,15 @@ pub fn read(words: &[String]) -> Result<String, Failure> {
         ));
     }
     Ok(text)
+}
+
+/// All of stdin, as UTF-8 text.
+fn stdin_text() -> Result<String, Failure> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::error(format!("reading the prompt from stdin: {e}")))?;
+    utf8(bytes, "the prompt on stdin")
 }
 
 /// `bytes` as text; `what` names them in the usage error when they are not UTF-8 (which byte,

@@ -89,6 +89,46 @@ fn chat_options_reach_the_request() {
 }
 
 #[test]
+fn piped_context_comes_before_the_prompt_as_with_llm() {
+    let srv = MockServer::start().unwrap();
+    srv.set_models(["m"]);
+    let user_text = |srv: &MockServer| {
+        let body = last_body(srv);
+        let msgs = body["messages"].as_array().unwrap().clone();
+        msgs.last().unwrap()["content"].as_str().unwrap().to_owned()
+    };
+    let out = run_in(
+        &srv,
+        &["chat", "-m", "m", "--no-stream", "summarize", "this"],
+        "  CONTEXT\n",
+    );
+    assert_exit(&out, 0);
+    assert_eq!(
+        user_text(&srv),
+        "  CONTEXT\n summarize this",
+        "stdin as it is, then the words"
+    );
+    // Nothing piped: the words alone; only stdin: all of it.
+    let out = run_in(&srv, &["chat", "-m", "m", "--no-stream", "summarize"], "");
+    assert_exit(&out, 0);
+    assert_eq!(user_text(&srv), "summarize");
+    let out = run_in(
+        &srv,
+        &["complete", "-m", "m", "--no-stream", "and then"],
+        "Once upon a time,",
+    );
+    assert_exit(&out, 0);
+    assert_eq!(last_body(&srv)["prompt"], "Once upon a time, and then");
+    let out = run_in(
+        &srv,
+        &["respond", "-m", "m", "--no-stream", "summarize"],
+        "CONTEXT",
+    );
+    assert_exit(&out, 0);
+    assert_eq!(last_body(&srv)["input"], "CONTEXT summarize");
+}
+
+#[test]
 fn model_from_the_environment_and_global_options_after_the_command() {
     let srv = MockServer::start().unwrap();
     srv.set_models(["a", "b"]);
