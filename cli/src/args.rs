@@ -93,6 +93,15 @@ pub struct Sampling {
     /// Print the whole (non-streamed) response object as one JSON line instead of the text
     #[arg(long)]
     pub json: bool,
+    /// A request field, typed where known (top_p, stop, seed, n, logit_bias, vLLM's top_k,
+    /// min_p, repetition_penalty ...: --options lists them); any other key is sent as JSON
+    /// if it parses, else as text. Repeatable
+    #[arg(short = 'o', long = "option", value_names = ["KEY", "VALUE"], num_args = 2,
+          action = ArgAction::Append, allow_hyphen_values = true)]
+    pub options: Vec<String>,
+    /// List the request fields -o knows, and exit
+    #[arg(long = "options")]
+    pub list_options: bool,
 }
 
 #[derive(Debug, Args)]

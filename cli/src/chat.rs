@@ -5,19 +5,24 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use oai_compat::Client;
 use oai_compat::types::{ChatCompletionRequest, Message, ResponseFormat};
+use serde_json::{Map, Value};
 
 use crate::args::{ChatArgs, Global};
 use crate::connect::Explain;
 use crate::fail::Failure;
 use crate::schema::{self, Schema};
-use crate::{connect, out, prompt};
+use crate::{connect, options, out, prompt};
 
 pub fn run(g: &Global, a: &ChatArgs) -> Result<(), Failure> {
+    if a.sampling.list_options {
+        return out::flush_text(&mut std::io::stdout().lock(), &options::list());
+    }
+    let fields = options::fields(&a.sampling.options)?;
     let client = connect::client(g, 1)?;
     let schema = a.schema.as_deref().map(Schema::load).transpose()?;
     if a.interactive {
         let model = connect::model(&client, a.model.model.as_deref())?;
-        return interactive(&client, &model, a);
+        return interactive(&client, &model, a, &fields);
     }
     let prompt = prompt::read(&a.prompt)?;
     let model = connect::model(&client, a.model.model.as_deref())?;
@@ -26,7 +31,7 @@ pub fn run(g: &Global, a: &ChatArgs) -> Result<(), Failure> {
         messages.push(Message::system(s.as_str()));
     }
     messages.push(Message::user(prompt));
-    let req = request(&model, a, messages, schema.as_ref());
+    let req = request(&model, a, messages, schema.as_ref(), &fields);
     let mut stdout = std::io::stdout().lock();
     if a.sampling.json {
         // The server's own object, every field as it sent it.
@@ -81,8 +86,10 @@ fn request(
     a: &ChatArgs,
     messages: Vec<Message>,
     schema: Option<&Schema>,
+    fields: &Map<String, Value>,
 ) -> ChatCompletionRequest {
     let mut req = ChatCompletionRequest::new(model, messages);
+    req.extra.extend(fields.clone());
     req.temperature = a.sampling.temperature;
     req.max_tokens = a.sampling.max_tokens;
     if let Some(s) = schema {
@@ -97,7 +104,12 @@ fn request(
 
 /// The chat loop: each line of input is a user turn; the conversation is kept. An error
 /// is reported and the turn dropped, so the loop goes on.
-fn interactive(client: &Client, model: &str, a: &ChatArgs) -> Result<(), Failure> {
+fn interactive(
+    client: &Client,
+    model: &str,
+    a: &ChatArgs,
+    fields: &Map<String, Value>,
+) -> Result<(), Failure> {
     let mut messages = Vec::new();
     if let Some(s) = &a.system {
         messages.push(Message::system(s.as_str()));
@@ -139,7 +151,7 @@ fn interactive(client: &Client, model: &str, a: &ChatArgs) -> Result<(), Failure
             _ => {}
         }
         messages.push(Message::user(turn));
-        let req = request(model, a, messages.clone(), None);
+        let req = request(model, a, messages.clone(), None, fields);
         let mut stdout = std::io::stdout().lock();
         let reply = if a.sampling.no_stream {
             client

@@ -5,15 +5,20 @@ use oai_compat::types::CompletionRequest;
 use crate::args::{CompleteArgs, Global};
 use crate::connect::Explain;
 use crate::fail::Failure;
-use crate::{connect, out, prompt};
+use crate::{connect, options, out, prompt};
 
 pub fn run(g: &Global, a: &CompleteArgs) -> Result<(), Failure> {
+    if a.sampling.list_options {
+        return out::flush_text(&mut std::io::stdout().lock(), &options::list());
+    }
+    let fields = options::fields(&a.sampling.options)?;
     let client = connect::client(g, 1)?;
     let prompt = prompt::read(&a.prompt)?;
     let model = connect::model(&client, a.model.model.as_deref())?;
     let mut req = CompletionRequest::new(model, prompt);
     req.temperature = a.sampling.temperature;
     req.max_tokens = a.sampling.max_tokens;
+    req.extra.extend(fields);
     let mut stdout = std::io::stdout().lock();
     if a.sampling.json {
         let body = serde_json::to_value(&req).map_err(Failure::error)?;

@@ -17,6 +17,7 @@ mod interrupt;
 mod logger;
 mod mock;
 mod models;
+mod options;
 mod out;
 mod prompt;
 mod respond;

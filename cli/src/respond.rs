@@ -7,14 +7,19 @@ use crate::args::{Global, RespondArgs};
 use crate::connect::Explain;
 use crate::fail::Failure;
 use crate::schema::{self, Schema};
-use crate::{connect, out, prompt};
+use crate::{connect, options, out, prompt};
 
 pub fn run(g: &Global, a: &RespondArgs) -> Result<(), Failure> {
+    if a.sampling.list_options {
+        return out::flush_text(&mut std::io::stdout().lock(), &options::list());
+    }
+    let fields = options::fields(&a.sampling.options)?;
     let client = connect::client(g, 1)?;
     let schema = a.schema.as_deref().map(Schema::load).transpose()?;
     let prompt = prompt::read(&a.prompt)?;
     let model = connect::model(&client, a.model.model.as_deref())?;
-    let req = request(&model, prompt, a, schema.as_ref());
+    let mut req = request(&model, prompt, a, schema.as_ref());
+    req.extra.extend(fields);
     let mut stdout = std::io::stdout().lock();
     if a.sampling.json {
         // The server's own object, every field as it sent it.

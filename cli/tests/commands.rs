@@ -129,6 +129,114 @@ fn piped_context_comes_before_the_prompt_as_with_llm() {
 }
 
 #[test]
+fn dash_o_sets_any_request_field_typed_where_known() {
+    let srv = MockServer::start().unwrap();
+    srv.set_models(["m"]);
+    let out = run(
+        &srv,
+        &[
+            "chat",
+            "-m",
+            "m",
+            "--no-stream",
+            "-o",
+            "top_p",
+            "0.5",
+            "-o",
+            "stop",
+            "END",
+            "-o",
+            "stop",
+            "-x-",
+            "-o",
+            "seed",
+            "-3",
+            "-o",
+            "top_k",
+            "20",
+            "-o",
+            "ignore_eos",
+            "true",
+            "-o",
+            "note",
+            "free text",
+            "hi",
+        ],
+    );
+    assert_exit(&out, 0);
+    let body = last_body(&srv);
+    assert_eq!(body["top_p"], 0.5);
+    assert_eq!(body["stop"], json!(["END", "-x-"]));
+    assert_eq!(
+        (body["seed"].clone(), body["top_k"].clone()),
+        (json!(-3), json!(20))
+    );
+    assert_eq!(
+        (body["ignore_eos"].clone(), body["note"].clone()),
+        (json!(true), json!("free text"))
+    );
+    assert_eq!(body["messages"][0]["content"], "hi");
+    let out = run(
+        &srv,
+        &["complete", "-m", "m", "--no-stream", "-o", "n", "2", "x"],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(last_body(&srv)["n"], 2);
+    let out = run(
+        &srv,
+        &[
+            "respond",
+            "-m",
+            "m",
+            "--no-stream",
+            "-o",
+            "top_p",
+            "0.25",
+            "x",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(last_body(&srv)["top_p"], 0.25);
+    // --options lists them without a server; a bad value sends nothing.
+    let before = srv.request_count();
+    let out = run(&srv, &["chat", "--options"]);
+    assert_exit(&out, 0);
+    for key in [
+        "top_p",
+        "stop",
+        "seed",
+        "n",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "top_k",
+        "min_p",
+        "repetition_penalty",
+    ] {
+        assert!(
+            stdout(&out).contains(&format!("  {key} ")),
+            "{key}: {}",
+            stdout(&out)
+        );
+    }
+    let out = run(&srv, &["chat", "-m", "m", "-o", "top_p", "2", "hi"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("-o top_p \"2\": must be from 0 to 1"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&srv, &["chat", "-m", "m", "-o", "temperature", "1", "hi"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("set by --temperature"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(srv.request_count(), before);
+}
+
+#[test]
 fn model_from_the_environment_and_global_options_after_the_command() {
     let srv = MockServer::start().unwrap();
     srv.set_models(["a", "b"]);
