@@ -90,7 +90,8 @@ pub struct Sampling {
     /// Wait for the whole reply instead of streaming it
     #[arg(long)]
     pub no_stream: bool,
-    /// Print the whole (non-streamed) response object as one JSON line instead of the text
+    /// Print the server's objects as JSON lines instead of the text: each stream event as it
+    /// arrives, or with --no-stream (or --schema) the whole response as one line
     #[arg(long)]
     pub json: bool,
     /// A request field, typed where known (top_p, stop, seed, n, logit_bias, vLLM's top_k,

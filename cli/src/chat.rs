@@ -36,6 +36,15 @@ pub fn run(g: &Global, a: &ChatArgs) -> Result<(), Failure> {
     if a.sampling.json {
         // The server's own object, every field as it sent it.
         let body = serde_json::to_value(&req).map_err(Failure::error)?;
+        if !a.sampling.no_stream && schema.is_none() {
+            // Each of the server's stream events, as it arrives.
+            let stream = client
+                .raw()
+                .post_stream("/chat/completions", &body)
+                .explained(&client, "/chat/completions")?;
+            return out::json_lines(&mut stdout, stream, |_| false).map(drop);
+        }
+        // The server's own object, every field as it sent it.
         let reply = client
             .raw()
             .post("/chat/completions", &body)

@@ -22,6 +22,15 @@ pub fn run(g: &Global, a: &CompleteArgs) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     if a.sampling.json {
         let body = serde_json::to_value(&req).map_err(Failure::error)?;
+        if !a.sampling.no_stream {
+            // Each of the server's stream events, as it arrives.
+            let stream = client
+                .raw()
+                .post_stream("/completions", &body)
+                .explained(&client, "/completions")?;
+            return out::json_lines(&mut stdout, stream, |_| false).map(drop);
+        }
+        // The server's own object, every field as it sent it.
         let reply = client
             .raw()
             .post("/completions", &body)

@@ -53,3 +53,23 @@ pub fn stream_text<T>(
     flush_text(w, "\n")?;
     Ok(text)
 }
+
+/// Prints each streamed event as one JSON line as it arrives (flushed), up to the end of the
+/// stream or the event `is_final` holds for (an API that ends its streams with a named event
+/// instead of `[DONE]`), which it returns. A stream that breaks keeps the lines printed and
+/// fails with the stream's error.
+pub fn json_lines(
+    w: &mut impl Write,
+    stream: impl IntoIterator<Item = oai_compat::Result<serde_json::Value>>,
+    is_final: impl Fn(&serde_json::Value) -> bool,
+) -> Result<Option<serde_json::Value>, Failure> {
+    for event in stream {
+        let event = event?;
+        json_line(w, &event)?;
+        w.flush().map_err(write_failed)?;
+        if is_final(&event) {
+            return Ok(Some(event));
+        }
+    }
+    Ok(None)
+}

@@ -24,6 +24,29 @@ pub fn run(g: &Global, a: &RespondArgs) -> Result<(), Failure> {
     if a.sampling.json {
         // The server's own object, every field as it sent it.
         let body = serde_json::to_value(&req).map_err(Failure::error)?;
+        if !a.sampling.no_stream && schema.is_none() {
+            // Each of the server's stream events, as it arrives.
+            let stream = client
+                .raw()
+                .post_stream("/responses", &body)
+                .explained(&client, "/responses")?;
+            let last = out::json_lines(&mut stdout, stream, |e| {
+                matches!(
+                    e["type"].as_str(),
+                    Some("response.completed" | "response.incomplete" | "response.failed")
+                )
+            })?;
+            return match last {
+                Some(e) if e["type"] == "response.failed" => Err(Failure::error(format!(
+                    "the response failed: {}",
+                    e["response"]["error"]["message"]
+                        .as_str()
+                        .unwrap_or("no message")
+                ))),
+                _ => Ok(()),
+            };
+        }
+        // The server's own object, every field as it sent it.
         let reply = client
             .raw()
             .post("/responses", &body)

@@ -4,7 +4,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 
 use serde_json::{Value, json};
 use support::*;
@@ -264,7 +264,10 @@ fn model_from_the_environment_and_global_options_after_the_command() {
 #[test]
 fn json_prints_the_servers_completion_object_on_one_line() {
     let srv = MockServer::start().unwrap();
-    let out = run(&srv, &["chat", "--json", "-m", "mock-model", "hi"]);
+    let out = run(
+        &srv,
+        &["chat", "--json", "--no-stream", "-m", "mock-model", "hi"],
+    );
     assert_exit(&out, 0);
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 1);
@@ -275,10 +278,64 @@ fn json_prints_the_servers_completion_object_on_one_line() {
         v["choices"][0].get("stop_reason").is_some(),
         "vLLM's fields are kept: {v}"
     );
-    let out = run(&srv, &["complete", "--json", "-m", "mock-model", "once"]);
+    let out = run(
+        &srv,
+        &[
+            "complete",
+            "--json",
+            "--no-stream",
+            "-m",
+            "mock-model",
+            "once",
+        ],
+    );
     assert_exit(&out, 0);
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["object"], "text_completion");
+}
+
+#[test]
+fn json_streams_the_servers_chunks_as_json_lines() {
+    let srv = MockServer::start().unwrap();
+    let lines = |o: &Output| -> Vec<Value> {
+        stdout(o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let out = run(&srv, &["chat", "--json", "-m", "mock-model", "a b"]);
+    assert_exit(&out, 0);
+    let chunks = lines(&out);
+    assert!(chunks.len() > 2, "{chunks:?}");
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk")
+    );
+    let text: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(text, "Mock reply to: a b");
+    assert_eq!(last_body(&srv)["stream"], true);
+    let out = run(&srv, &["complete", "--json", "-m", "mock-model", "once"]);
+    assert_exit(&out, 0);
+    assert!(lines(&out).iter().all(|c| c["object"] == "text_completion"));
+    let out = run(&srv, &["respond", "--json", "-m", "mock-model", "hi"]);
+    assert_exit(&out, 0);
+    let events = lines(&out);
+    assert_eq!(
+        events.last().unwrap()["type"],
+        "response.completed",
+        "{events:?}"
+    );
+    // A stream cut without its end: the lines that came, then the error.
+    srv.enqueue(
+        Reply::sse().event(r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"part"}}]}"#),
+    );
+    let out = run(&srv, &["chat", "--json", "-m", "mock-model", "x"]);
+    assert_exit(&out, 1);
+    assert_eq!(lines(&out).len(), 1);
 }
 
 #[test]

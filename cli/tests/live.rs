@@ -98,6 +98,7 @@ fn chat_models_and_complete_on_vllm() {
         &[
             "chat",
             "--json",
+            "--no-stream",
             "-m",
             live::CHAT_MODEL,
             "--max-tokens",
@@ -109,6 +110,31 @@ fn chat_models_and_complete_on_vllm() {
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["object"], "chat.completion");
     assert_eq!(v["usage"]["completion_tokens"], 4);
+    // --json streamed: vLLM's chunks, one JSON line each.
+    let out = oai_at(
+        &url,
+        &[
+            "chat",
+            "--json",
+            "-m",
+            live::CHAT_MODEL,
+            "--max-tokens",
+            "4",
+            "Hi",
+        ],
+    );
+    assert_exit(&out, 0);
+    let chunks: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(chunks.len() >= 2, "{chunks:?}");
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk"),
+        "{chunks:?}"
+    );
     let out = oai_at(
         &url,
         &[
@@ -362,6 +388,7 @@ fn respond_on_vllm() {
         &[
             "respond",
             "--json",
+            "--no-stream",
             "--max-tokens",
             "3",
             "-s",

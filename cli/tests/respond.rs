@@ -116,9 +116,9 @@ fn no_stream_json_and_schema() {
     let body = srv.requests().last().unwrap().json().unwrap();
     assert!(body.get("stream").is_none());
     assert_eq!(body["input"], "from stdin");
-    // --json: the final response object, one line.
+    // --json --no-stream: the final response object, one line.
     srv.enqueue(Reply::json(200, response("completed", "x").to_string()));
-    let out = run(&srv, &["respond", "--json", "-m", "m", "hi"]);
+    let out = run(&srv, &["respond", "--json", "--no-stream", "-m", "m", "hi"]);
     assert_exit(&out, 0);
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["object"], "response");
