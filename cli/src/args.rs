@@ -59,6 +59,8 @@ pub enum Command {
     Respond(RespondArgs),
     /// Run a JSONL file of requests (OpenAI's Batch format), resumably, over one or more servers
     Batch(BatchArgs),
+    /// Show the history of exchanges (newest last), kept unless --no-log
+    Logs(LogsArgs),
     /// Serve the built-in mock server (an OpenAI-compatible test server) until interrupted
     Mock(MockArgs),
 }
@@ -76,6 +78,55 @@ pub struct ModelArg {
     /// The model [default: the first model the server lists]
     #[arg(short, long, env = "OAI_MODEL", value_name = "MODEL")]
     pub model: Option<String>,
+}
+
+/// Whether an exchange goes to the history (`oai logs`).
+#[derive(Debug, Args)]
+pub struct LogArg {
+    /// Keep this exchange out of the history (also OAI_NO_LOG=1)
+    #[arg(long, env = "OAI_NO_LOG", action = ArgAction::SetTrue,
+          value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_log: bool,
+}
+
+/// A chat's use of the history: continuing a conversation, templates.
+#[derive(Debug, Args)]
+pub struct ChatHistory {
+    /// Continue the newest conversation: its messages are sent again before the prompt, and
+    /// its model is the default
+    #[arg(short = 'c', long = "continue", conflicts_with = "cid")]
+    pub continue_last: bool,
+    /// Continue the conversation with this id (`oai logs` shows them)
+    #[arg(long, value_name = "ID")]
+    pub cid: Option<String>,
+    /// Use a saved template: its model, system prompt, -o fields, and its prompt text before
+    /// the prompt
+    #[arg(short = 't', long = "template", value_name = "NAME")]
+    pub template: Option<String>,
+    /// Save this command's -m, -s, -o and prompt words as the template NAME, send nothing,
+    /// and exit
+    #[arg(long, value_name = "NAME",
+          conflicts_with_all = ["template", "continue_last", "cid", "interactive"])]
+    pub save: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// How many exchanges to show, the newest last (0: all)
+    #[arg(short = 'n', long = "count", value_name = "N", default_value_t = 3)]
+    pub count: u32,
+    /// One JSON object per exchange, one a line
+    #[arg(long)]
+    pub json: bool,
+    /// Only the exchanges whose prompt, reply or system prompt contain TEXT
+    #[arg(short = 'q', long = "query", value_name = "TEXT")]
+    pub query: Option<String>,
+    /// Only the exchanges of this conversation
+    #[arg(long, value_name = "ID")]
+    pub cid: Option<String>,
+    /// Print where the history is kept, and exit
+    #[arg(long)]
+    pub path: bool,
 }
 
 /// Sampling options shared by the generation commands.
@@ -121,6 +172,10 @@ pub struct ChatArgs {
     /// A chat loop that keeps the conversation; `/exit` or end of input ends it
     #[arg(short, long, conflicts_with_all = ["json", "schema"])]
     pub interactive: bool,
+    #[command(flatten)]
+    pub history: ChatHistory,
+    #[command(flatten)]
+    pub log: LogArg,
     /// The prompt (several words are joined with spaces), after what is piped on stdin, as
     /// `llm` does [default: all of stdin]
     #[arg(value_name = "PROMPT")]
@@ -133,6 +188,8 @@ pub struct CompleteArgs {
     pub model: ModelArg,
     #[command(flatten)]
     pub sampling: Sampling,
+    #[command(flatten)]
+    pub log: LogArg,
     /// The prompt (several words are joined with spaces), after what is piped on stdin, as
     /// `llm` does [default: all of stdin]
     #[arg(value_name = "PROMPT")]
@@ -168,6 +225,8 @@ pub struct RespondArgs {
     /// as one JSON line, and anything that is not JSON fails
     #[arg(long, value_name = "FILE.json")]
     pub schema: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: LogArg,
     /// The prompt (several words are joined with spaces), after what is piped on stdin, as
     /// `llm` does [default: all of stdin]
     #[arg(value_name = "PROMPT")]

@@ -13,8 +13,10 @@ mod complete;
 mod connect;
 mod embed;
 mod fail;
+mod history;
 mod interrupt;
 mod logger;
+mod logs;
 mod mock;
 mod models;
 mod options;
@@ -49,6 +51,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Embed(a) => embed::run(g, a),
         Command::Respond(a) => respond::run(g, a),
         Command::Batch(a) => batch::run(g, a),
+        Command::Logs(a) => logs::run(a),
         Command::Mock(a) => mock::run(a),
     }
 }

@@ -11,6 +11,11 @@ use crate::fail::Failure;
 /// code included). With no words, all of stdin (typed at a terminal too). An empty prompt is
 /// a usage error (a server would only answer 400).
 pub fn read(words: &[String]) -> Result<String, Failure> {
+    read_or_empty(words, false)
+}
+
+/// [`read`], where an empty prompt is fine when `may_be_empty` (a template gives the text).
+pub fn read_or_empty(words: &[String], may_be_empty: bool) -> Result<String, Failure> {
     let piped = !std::io::stdin().is_terminal();
     let text = if words.is_empty() {
         hint_when_typing();
@@ -25,7 +30,7 @@ pub fn read(words: &[String]) -> Result<String, Failure> {
     } else {
         words.join(" ")
     };
-    if text.trim().is_empty() {
+    if text.trim().is_empty() && !may_be_empty {
         return Err(Failure::usage(
             "the prompt is empty: give it as an argument or on stdin",
         ));

@@ -1,11 +1,18 @@
 //! `oai respond`: the Responses API (`client.responses()`), with `oai chat`'s conventions:
 //! streamed text, `--no-stream`, `--json` (the final response object), `--schema`.
 
-use oai_compat::types::{ResponseObject, ResponseRequest, ResponseStatus, TextFormat};
+use std::cell::Cell;
+use std::time::Instant;
+
+use oai_compat::Client;
+use oai_compat::types::{
+    ResponseObject, ResponseRequest, ResponseStatus, ResponseUsage, TextFormat,
+};
 
 use crate::args::{Global, RespondArgs};
 use crate::connect::Explain;
 use crate::fail::Failure;
+use crate::history::{self, Exchange, Reply};
 use crate::schema::{self, Schema};
 use crate::{connect, options, out, prompt};
 
@@ -18,19 +25,56 @@ pub fn run(g: &Global, a: &RespondArgs) -> Result<(), Failure> {
     let schema = a.schema.as_deref().map(Schema::load).transpose()?;
     let prompt = prompt::read(&a.prompt)?;
     let model = connect::model(&client, a.model.model.as_deref())?;
-    let mut req = request(&model, prompt, a, schema.as_ref());
+    let log = history::for_logging(a.log.no_log);
+    let mut req = request(&model, prompt.clone(), a, schema.as_ref());
     req.extra.extend(fields);
+    let started = Instant::now();
+    let reply = answer(&client, a, &req, schema.as_ref())?;
+    if let Some(log) = log {
+        log.keep(&Exchange {
+            conversation: &history::new_conversation_id(),
+            command: "respond",
+            server: client.base_url(),
+            model: &model,
+            system: a.system.as_deref(),
+            prompt: &prompt,
+            response: &reply.text,
+            options: &req.extra,
+            input_tokens: reply.input_tokens,
+            output_tokens: reply.output_tokens,
+            duration_ms: history::millis_since(started),
+        });
+    }
+    Ok(())
+}
+
+/// Prints the response as the options ask, and returns it for the history.
+fn answer(
+    client: &Client,
+    a: &RespondArgs,
+    req: &ResponseRequest,
+    schema: Option<&Schema>,
+) -> Result<Reply, Failure> {
+    const ROUTE: &str = "/responses";
     let mut stdout = std::io::stdout().lock();
     if a.sampling.json {
-        // The server's own object, every field as it sent it.
-        let body = serde_json::to_value(&req).map_err(Failure::error)?;
+        let body = serde_json::to_value(req).map_err(Failure::error)?;
         if !a.sampling.no_stream && schema.is_none() {
-            // Each of the server's stream events, as it arrives.
+            // Each of the server's stream events, as it arrives, up to the final one.
             let stream = client
                 .raw()
-                .post_stream("/responses", &body)
-                .explained(&client, "/responses")?;
-            let last = out::json_lines(&mut stdout, stream, |e| {
+                .post_stream(ROUTE, &body)
+                .explained(client, ROUTE)?;
+            let mut reply = Reply::default();
+            let events = stream.into_iter().inspect(|e| {
+                if let Ok(e) = e {
+                    if e["type"] == "response.output_text.delta" {
+                        reply.text.push_str(e["delta"].as_str().unwrap_or_default());
+                    }
+                    reply.count_json(&e["response"]["usage"]);
+                }
+            });
+            let last = out::json_lines(&mut stdout, events, |e| {
                 matches!(
                     e["type"].as_str(),
                     Some("response.completed" | "response.incomplete" | "response.failed")
@@ -43,42 +87,66 @@ pub fn run(g: &Global, a: &RespondArgs) -> Result<(), Failure> {
                         .as_str()
                         .unwrap_or("no message")
                 ))),
-                _ => Ok(()),
+                _ => Ok(reply),
             };
         }
         // The server's own object, every field as it sent it.
-        let reply = client
-            .raw()
-            .post("/responses", &body)
-            .explained(&client, "/responses")?;
+        let whole = client.raw().post(ROUTE, &body).explained(client, ROUTE)?;
+        let typed: Option<ResponseObject> = serde_json::from_value(whole.value.clone()).ok();
         if schema.is_some() {
-            let typed: ResponseObject =
-                serde_json::from_value(reply.value.clone()).map_err(|e| {
-                    Failure::error(format!("the response is not a response object: {e}"))
-                })?;
-            json_reply(&typed)?;
+            let typed = typed
+                .as_ref()
+                .ok_or_else(|| Failure::error("the response is not a response object"))?;
+            json_reply(typed)?;
         }
-        return out::json_line(&mut stdout, &reply.value);
+        out::json_line(&mut stdout, &whole.value)?;
+        let mut reply = Reply {
+            text: typed.map(|t| t.output_text()).unwrap_or_default(),
+            ..Reply::default()
+        };
+        reply.count_json(&whole.value["usage"]);
+        return Ok(reply);
     }
     if schema.is_some() || a.sampling.no_stream {
-        let reply = client
-            .responses()
-            .create(&req)
-            .explained(&client, "/responses")?;
+        let whole = client.responses().create(req).explained(client, ROUTE)?;
         let line = if schema.is_some() {
-            json_reply(&reply)?
+            json_reply(&whole)?
         } else {
-            text_of(&reply)?
+            text_of(&whole)?
         };
-        return out::flush_text(&mut stdout, &(line + "\n"));
+        out::flush_text(&mut stdout, &format!("{line}\n"))?;
+        return Ok(counted(line, whole.usage.as_ref()));
     }
     // The stream ends after `response.completed`/`response.incomplete`; `response.failed`,
     // an `error` event or a cut body end it with an error.
     let stream = client
         .responses()
-        .create_stream(&req)
-        .explained(&client, "/responses")?;
-    out::stream_text(&mut stdout, stream, |e| e.text_delta().unwrap_or("")).map(drop)
+        .create_stream(req)
+        .explained(client, ROUTE)?;
+    let usage = Cell::new(None);
+    let text = out::stream_text(&mut stdout, stream, |e| {
+        if let Some(u) = e.response().and_then(|r| r.usage.as_ref()) {
+            usage.set(Some((u.input_tokens, u.output_tokens)));
+        }
+        e.text_delta().unwrap_or("")
+    })?;
+    let mut reply = Reply {
+        text,
+        ..Reply::default()
+    };
+    if let Some((i, o)) = usage.get() {
+        (reply.input_tokens, reply.output_tokens) = (Some(i), Some(o));
+    }
+    Ok(reply)
+}
+
+/// A reply with the Responses API's token counts.
+fn counted(text: String, usage: Option<&ResponseUsage>) -> Reply {
+    Reply {
+        text,
+        input_tokens: usage.map(|u| u.input_tokens),
+        output_tokens: usage.map(|u| u.output_tokens),
+    }
 }
 
 /// The request: `input` is the prompt, `-s` the instructions, `--max-tokens` goes as

@@ -20,9 +20,12 @@ pub fn oai() -> Command {
         "OPENAI_PROJECT_ID",
         "OAI_MODEL",
         "OAI_COMPAT_BACKENDS",
+        "OAI_DATA_DIR",
     ] {
         c.env_remove(var);
     }
+    // No test writes to the developer's history; tests of the history give their own folder.
+    c.env("OAI_NO_LOG", "1");
     c.env("NO_PROXY", "127.0.0.1").env("no_proxy", "127.0.0.1");
     c
 }
