@@ -207,8 +207,9 @@ impl Error {
                 r(&mut e.message);
                 opt(&mut e.finish_reason);
             }
-            // The conversation is the caller's own data (prompts, tool results).
-            Error::Timeout(_) | Error::ToolLoop(_) => {}
+            // The pending calls and the server's turns are the server's text.
+            Error::ToolLoop(e) => e.redact(key),
+            Error::Timeout(_) => {}
         }
     }
 

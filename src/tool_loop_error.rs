@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use crate::types::{ChatCompletion, InputItem, Message, ResponseObject, ToolCall};
 
 /// The conversation of a tool loop when it stopped.
@@ -41,6 +44,11 @@ pub struct ToolLoopError {
     pub conversation: ToolConversation,
 }
 
+/// At most this many pending calls are named by `Display`, each in at most [`NAME_SHOWN`]
+/// characters: the names are the server's text, as many and as long as it likes.
+const NAMES_SHOWN: usize = 8;
+const NAME_SHOWN: usize = 64;
+
 impl fmt::Display for ToolLoopError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -48,11 +56,60 @@ impl fmt::Display for ToolLoopError {
             "the model still asked for tools after {} round(s) (the limit):",
             self.max_rounds
         )?;
-        for (i, call) in self.pending.iter().enumerate() {
+        for (i, call) in self.pending.iter().take(NAMES_SHOWN).enumerate() {
             let sep = if i == 0 { " " } else { ", " };
-            write!(f, "{sep}{}", call.function.name)?;
+            let name = &call.function.name;
+            // Escaped, so that a name cannot break the error's one line.
+            let shown: String = name.chars().take(NAME_SHOWN).collect();
+            write!(f, "{sep}{}", shown.escape_debug())?;
+            if shown.len() < name.len() {
+                f.write_str("...")?;
+            }
+        }
+        if let Some(more) = self
+            .pending
+            .len()
+            .checked_sub(NAMES_SHOWN)
+            .filter(|n| *n > 0)
+        {
+            write!(f, " and {more} more")?;
         }
         f.write_str("; raise max_rounds or check the tool results")
+    }
+}
+
+impl ToolLoopError {
+    /// Replaces `key` in the pending calls and the conversation: the server's turns (and
+    /// tool results quoting them) may echo it. See [`redact_text`](crate::error::redact_text).
+    pub(crate) fn redact(&mut self, key: &str) {
+        redact_strings(&mut self.pending, key);
+        match &mut self.conversation {
+            ToolConversation::Chat { messages, last } => {
+                redact_strings(messages, key);
+                redact_strings(last, key);
+            }
+            ToolConversation::Responses { input, last } => {
+                redact_strings(input, key);
+                redact_strings(last, key);
+            }
+        }
+    }
+}
+
+/// Replaces `key` in every string of `value`, through its JSON text: one generic walk over
+/// every field of the chat and Responses types. The value is rebuilt only when the key was
+/// found; a rebuild that does not decode (a key that is a whole enum value, such as a role)
+/// keeps the value as it was.
+fn redact_strings<T: Serialize + DeserializeOwned>(value: &mut T, key: &str) {
+    let Ok(text) = serde_json::to_string(value) else {
+        return;
+    };
+    let mut redacted = text.clone();
+    crate::error::redact_text(&mut redacted, key);
+    if redacted != text {
+        if let Ok(v) = serde_json::from_str(&redacted) {
+            *value = v;
+        }
     }
 }
 

@@ -471,3 +471,88 @@ async fn a_reply_that_does_not_parse_never_shows_the_key() {
         }
     }
 }
+
+/// A chat completion asking for `n` calls of a tool named `name`, with this id and these
+/// arguments (JSON text, as the server's JSON spells it).
+fn tool_calls_reply(n: usize, name: &str, id: &str, arguments: &str) -> Reply {
+    let call = format!(
+        r#"{{"id":"{id}","type":"function","function":{{"name":"{name}","arguments":"{arguments}"}}}}"#
+    );
+    let calls = vec![call; n].join(",");
+    Reply::json(
+        200,
+        format!(
+            r#"{{"id":"c","object":"chat.completion","model":"m","choices":[{{"index":0,"message":{{"role":"assistant","content":"{arguments}","tool_calls":[{calls}]}},"finish_reason":"tool_calls"}}]}}"#
+        ),
+    )
+}
+
+/// A Responses API response asking for one call, echoing like [`tool_calls_reply`].
+fn function_call_reply(name: &str, id: &str, arguments: &str) -> Reply {
+    Reply::json(
+        200,
+        format!(
+            r#"{{"id":"r","object":"response","status":"completed","output":[{{"type":"function_call","id":"fc","call_id":"{id}","name":"{name}","arguments":"{arguments}"}}]}}"#
+        ),
+    )
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_tool_loop_that_never_ends_never_shows_the_key() {
+    for key in [KEY, "k3y9"] {
+        let srv = server();
+        let esc = escaped(key);
+        // The name plain, the id and arguments escaped (the arguments as JSON text inside a
+        // JSON string: escaped twice).
+        let args = format!(r#"{{\"k\":\"{}\"}}"#, esc.replace('\\', "\\\\"));
+        for _ in 0..2 {
+            srv.enqueue(tool_calls_reply(1, key, &esc, &args));
+        }
+        for _ in 0..2 {
+            srv.enqueue(function_call_reply(key, &esc, &args));
+        }
+        let c = builder(&srv).api_key(key).max_retries(0).build().unwrap();
+        let tool = |call: &oai_compat::types::ToolCall| {
+            Err(format!("no tool {}", call.function.arguments))
+        };
+        let chat_err = c.chat().run_tools(&chat(), tool, 2).await.unwrap_err();
+        let req = oai_compat::types::ResponseRequest::new(MODEL, "hi");
+        let resp_err = c.responses().run_tools(&req, tool, 2).await.unwrap_err();
+        for e in [&chat_err, &resp_err] {
+            let oai_compat::Error::ToolLoop(t) = e else {
+                panic!("{e:?}")
+            };
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains(key), "{key} leaked: {shown}");
+            // Decoded, the arguments do not give it back either.
+            let args: serde_json::Value = serde_json::from_str(&t.pending[0].function.arguments)
+                .unwrap_or_else(|err| panic!("{err}: {}", t.pending[0].function.arguments));
+            assert!(!args.to_string().contains(key), "{args}");
+            assert!(!t.pending[0].id.contains(key));
+            assert_eq!(t.pending.len(), 1);
+        }
+    }
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn thousands_of_pending_calls_make_a_short_one_line_error() {
+    let srv = server();
+    let name = format!("tool\r\n{}", "n".repeat(500));
+    srv.enqueue(tool_calls_reply(
+        5000,
+        &name.replace("\r\n", "\\r\\n"),
+        "c",
+        "{}",
+    ));
+    let c = builder(&srv).max_retries(0).build().unwrap();
+    let tool = |_: &oai_compat::types::ToolCall| Ok(String::new());
+    let e = c.chat().run_tools(&chat(), tool, 1).await.unwrap_err();
+    let oai_compat::Error::ToolLoop(t) = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(t.pending.len(), 5000);
+    let shown = e.to_string();
+    assert!(shown.len() < 2000, "{} bytes", shown.len());
+    assert!(!shown.contains('\n') && !shown.contains('\r'), "{shown}");
+    assert!(shown.contains("and 4992 more"), "{shown}");
+}
