@@ -207,8 +207,22 @@ impl Error {
                 r(&mut e.message);
                 opt(&mut e.finish_reason);
             }
-            // The pending calls and the server's turns are the server's text.
-            Error::ToolLoop(e) => e.redact(key),
+            // The pending calls and the server's turns (and tool results quoting them) are
+            // the server's text.
+            Error::ToolLoop(e) => {
+                use crate::tool_loop_error::ToolConversation as C;
+                redact_strings(&mut e.pending, key);
+                match &mut e.conversation {
+                    C::Chat { messages, last } => {
+                        redact_strings(messages, key);
+                        redact_strings(last, key);
+                    }
+                    C::Responses { input, last } => {
+                        redact_strings(input, key);
+                        redact_strings(last, key);
+                    }
+                }
+            }
             Error::Timeout(_) => {}
         }
     }
@@ -774,6 +788,23 @@ pub(crate) fn redact_text(text: &mut String, key: &str) {
     if text.contains('\\') {
         let spans = escaped_occurrences(text, key);
         replace_spans(text, &spans);
+    }
+}
+
+/// Replaces `key` in every string of `value`, through its JSON text: one generic walk over
+/// every field of the chat and Responses types. The value is rebuilt only when the key was
+/// found; a rebuild that does not decode (a key that is a whole enum value, such as a role)
+/// keeps the value as it was.
+fn redact_strings<T: serde::Serialize + serde::de::DeserializeOwned>(value: &mut T, key: &str) {
+    let Ok(text) = serde_json::to_string(value) else {
+        return;
+    };
+    let mut redacted = text.clone();
+    redact_text(&mut redacted, key);
+    if redacted != text {
+        if let Ok(v) = serde_json::from_str(&redacted) {
+            *value = v;
+        }
     }
 }
 

@@ -2,9 +2,6 @@
 
 use std::fmt;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
 use crate::types::{ChatCompletion, InputItem, Message, ResponseObject, ToolCall};
 
 /// The conversation of a tool loop when it stopped.
@@ -75,41 +72,6 @@ impl fmt::Display for ToolLoopError {
             write!(f, " and {more} more")?;
         }
         f.write_str("; raise max_rounds or check the tool results")
-    }
-}
-
-impl ToolLoopError {
-    /// Replaces `key` in the pending calls and the conversation: the server's turns (and
-    /// tool results quoting them) may echo it. See [`redact_text`](crate::error::redact_text).
-    pub(crate) fn redact(&mut self, key: &str) {
-        redact_strings(&mut self.pending, key);
-        match &mut self.conversation {
-            ToolConversation::Chat { messages, last } => {
-                redact_strings(messages, key);
-                redact_strings(last, key);
-            }
-            ToolConversation::Responses { input, last } => {
-                redact_strings(input, key);
-                redact_strings(last, key);
-            }
-        }
-    }
-}
-
-/// Replaces `key` in every string of `value`, through its JSON text: one generic walk over
-/// every field of the chat and Responses types. The value is rebuilt only when the key was
-/// found; a rebuild that does not decode (a key that is a whole enum value, such as a role)
-/// keeps the value as it was.
-fn redact_strings<T: Serialize + DeserializeOwned>(value: &mut T, key: &str) {
-    let Ok(text) = serde_json::to_string(value) else {
-        return;
-    };
-    let mut redacted = text.clone();
-    crate::error::redact_text(&mut redacted, key);
-    if redacted != text {
-        if let Ok(v) = serde_json::from_str(&redacted) {
-            *value = v;
-        }
     }
 }
 
