@@ -1178,6 +1178,50 @@ mod tests {
     }
 
     #[test]
+    fn random_escapes_never_panic_and_never_decode_to_the_key() {
+        // Noise (pieces of escapes, halves of surrogate pairs, multi-byte characters) around
+        // the key spelt with a random escape per character, by a fixed pseudo-random sequence.
+        let noise = [
+            "\\", "u", "0073", "k", "\\u0073", "-", "\\/", "\"", "\\\"", "é", "\\ud83d", "\\ude00",
+            "😀", "a", "\\\\", "\\n", "x\\u00", " ",
+        ];
+        let key = "sk-live/0123";
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut inner = String::new();
+            for _ in 0..next(6) {
+                inner.push_str(noise[next(noise.len())]);
+            }
+            for c in key.chars() {
+                match next(4) {
+                    0 => inner.push(c),
+                    1 => inner.push_str(&format!("\\u{:04x}", c as u32)),
+                    2 => inner.push_str(&format!("\\u{:04X}", c as u32)),
+                    _ if c == '/' => inner.push_str("\\/"),
+                    _ => inner.push(c),
+                }
+            }
+            for _ in 0..next(6) {
+                inner.push_str(noise[next(noise.len())]);
+            }
+            let mut text = format!("\"{inner}\"");
+            let was_json = serde_json::from_str::<String>(&text).is_ok();
+            redact_text(&mut text, key);
+            match serde_json::from_str::<String>(&text) {
+                Ok(decoded) => assert!(!decoded.contains(key), "{inner:?} -> {text:?}"),
+                Err(e) => assert!(!was_json, "{e}: {inner:?} -> {text:?}"),
+            }
+            assert!(!text.contains(key), "{text:?}");
+        }
+    }
+
+    #[test]
     fn escaped_redaction_is_linear() {
         // 1 MiB of escapes, every one of them part of a near miss of the key.
         let key = "sk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab";
