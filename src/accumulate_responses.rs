@@ -1,7 +1,7 @@
 //! [`ResponseAccumulator`]: rebuilds the final [`ResponseObject`] of a streamed Responses API
 //! call from its events, and [`ResponseStream::final_response`] which drives it.
 
-use crate::error::Result;
+use crate::error::{Error, Result, StreamErrorKind};
 use crate::resources::responses::ResponseStream;
 use crate::types::{
     FunctionCallItem, OutputContent, OutputItem, OutputMessage, OutputText, ResponseObject,
@@ -14,7 +14,9 @@ use crate::types::{
 /// function-call arguments grow by their deltas. The final event (`response.completed` /
 /// `response.incomplete`) supplies the status, usage and the rest; its `output` replaces the
 /// accumulated one only when it has one (some servers send a final response without output).
-/// A server that sends no `*.added` events still works: deltas create what they need.
+/// A server that sends no `*.added` events still works: deltas create what they need. The
+/// items and parts created for indexes an event skips over (placeholders) are bounded in
+/// total, so indexes a server makes up cannot make it allocate more than the events do.
 ///
 /// ```
 /// use oai_compat::ResponseAccumulator;
@@ -34,11 +36,16 @@ use crate::types::{
 pub struct ResponseAccumulator {
     response: ResponseObject,
     finished: bool,
+    /// Placeholders created so far (see [`MAX_PLACEHOLDERS`]).
+    placeholders: usize,
 }
 
-/// The most output items or parts an event index may create: a bound on what a lying
-/// `output_index` can make the accumulator allocate.
-const MAX_INDEX: usize = 4096;
+/// The most output items and message parts, all together, created for indexes that events
+/// skip over. The item or part an event addresses costs one slot and comes with its event;
+/// the ones before it are placeholders, and without a bound in total a stream of small
+/// events with far indexes (output `i`, content 4,095) would build millions of parts. An
+/// event whose index would pass the bound is dropped.
+const MAX_PLACEHOLDERS: usize = 4096;
 
 impl ResponseAccumulator {
     /// An empty accumulator.
@@ -127,32 +134,29 @@ impl ResponseAccumulator {
 
     /// The output item at `index`, creating empty messages up to it (bounded).
     fn item(&mut self, index: usize) -> Option<&mut OutputItem> {
-        if index >= MAX_INDEX {
-            return None;
-        }
-        let output = &mut self.response.output;
-        while output.len() <= index {
-            output.push(OutputItem::Message(OutputMessage::default()));
-        }
-        output.get_mut(index)
+        slot(
+            &mut self.response.output,
+            index,
+            &mut self.placeholders,
+            || OutputItem::Message(OutputMessage::default()),
+        )
     }
 
     /// The content part `content` of the message at `output`, creating what is missing.
     fn part(&mut self, output: usize, item_id: &str, content: usize) -> Option<&mut OutputContent> {
-        if content >= MAX_INDEX {
-            return None;
-        }
-        let OutputItem::Message(m) = self.item(output)? else {
+        let placeholders = &mut self.placeholders;
+        let item = slot(&mut self.response.output, output, placeholders, || {
+            OutputItem::Message(OutputMessage::default())
+        });
+        let OutputItem::Message(m) = item? else {
             return None;
         };
         if m.id.is_empty() {
             m.id = item_id.to_owned();
         }
-        while m.content.len() <= content {
-            m.content
-                .push(OutputContent::OutputText(OutputText::default()));
-        }
-        m.content.get_mut(content)
+        slot(&mut m.content, content, placeholders, || {
+            OutputContent::OutputText(OutputText::default())
+        })
     }
 
     /// The function call at `output`, turning a placeholder message into one.
@@ -173,11 +177,35 @@ impl ResponseAccumulator {
     }
 }
 
+/// `items[index]`, made (with `make`) if missing, as are the placeholders before it; `None`,
+/// and nothing made, when that would take `placeholders` past [`MAX_PLACEHOLDERS`].
+fn slot<'a, T>(
+    items: &'a mut Vec<T>,
+    index: usize,
+    placeholders: &mut usize,
+    make: impl Fn() -> T,
+) -> Option<&'a mut T> {
+    let skipped = index.saturating_sub(items.len());
+    if skipped > 0 {
+        let total = placeholders.saturating_add(skipped);
+        if total > MAX_PLACEHOLDERS {
+            return None;
+        }
+        *placeholders = total;
+    }
+    while items.len() <= index {
+        items.push(make());
+    }
+    items.get_mut(index)
+}
+
 #[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
 impl ResponseStream {
     /// Reads the rest of the stream and returns the final response, rebuilt by a
     /// [`ResponseAccumulator`]. Errors as the stream does (in-band failure, truncation,
-    /// timeouts).
+    /// timeouts); a stream that ends (`data: [DONE]` included) before a
+    /// `response.completed` or `response.incomplete` event is a `Truncated`
+    /// [`Error::Stream`]: its output is partial.
     ///
     #[cfg_attr(feature = "blocking", doc = "```no_run")]
     // Written for the blocking signatures; in async mode every call here is `.await`ed.
@@ -191,8 +219,25 @@ impl ResponseStream {
     /// ```
     pub async fn final_response(mut self) -> Result<ResponseObject> {
         let mut acc = ResponseAccumulator::new();
+        let mut events = 0u64;
         while let Some(event) = self.try_next().await? {
+            events += 1;
             acc.push(&event);
+        }
+        if !acc.is_finished() {
+            // Some servers end every stream with `[DONE]`, which ends the stream before a
+            // final event could: the output is as partial as a cut body's.
+            let mut e = Error::stream(
+                StreamErrorKind::Truncated,
+                format!(
+                    "the stream ended without a `response.completed`, `response.incomplete` or `response.failed` event after {events} event(s)"
+                ),
+            );
+            if let Error::Stream(s) = &mut e {
+                s.request_id = self.request_id().map(str::to_owned);
+            }
+            e.set_retries_taken(self.meta().retries_taken);
+            return Err(e);
         }
         Ok(acc.into_response())
     }

@@ -113,6 +113,18 @@ impl fmt::Debug for Config {
     }
 }
 
+impl Config {
+    /// `e` with the API key replaced in every field: for errors made after the call
+    /// pipeline has handed a reply over (a structured reply that does not parse may quote
+    /// a key the server echoed).
+    pub(crate) fn redact(&self, mut e: Error) -> Error {
+        if let Some(key) = &self.api_key {
+            e.redact(key.expose());
+        }
+        e
+    }
+}
+
 /// Builds a [`Client`](crate::Client). Start from [`Client::builder`](crate::Client::builder).
 ///
 /// Values set here win over the environment; the environment (`OPENAI_BASE_URL`,

@@ -205,9 +205,25 @@ impl Error {
             Error::Parse(e) => {
                 r(&mut e.text);
                 r(&mut e.message);
+                opt(&mut e.finish_reason);
             }
-            // The conversation is the caller's own data (prompts, tool results).
-            Error::Timeout(_) | Error::ToolLoop(_) => {}
+            // The pending calls and the server's turns (and tool results quoting them) are
+            // the server's text.
+            Error::ToolLoop(e) => {
+                use crate::tool_loop_error::ToolConversation as C;
+                redact_strings(&mut e.pending, key);
+                match &mut e.conversation {
+                    C::Chat { messages, last } => {
+                        redact_strings(messages, key);
+                        redact_strings(last, key);
+                    }
+                    C::Responses { input, last } => {
+                        redact_strings(input, key);
+                        redact_strings(last, key);
+                    }
+                }
+            }
+            Error::Timeout(_) => {}
         }
     }
 
@@ -743,37 +759,183 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 /// The text that replaces a redacted key.
 const REDACTED: &str = "<redacted>";
 
-/// Replaces `key` in `text` with `<redacted>`.
+/// How many layers of JSON escaping are looked through (JSON text inside a JSON string
+/// inside a JSON string ...): each layer is one linear pass.
+const MAX_ESCAPE_LAYERS: usize = 4;
+
+/// Replaces `key` in `text` with `<redacted>`, in what the text says as well as in its bytes.
 ///
 /// The rule: a key of 8 or more characters is replaced wherever it occurs. A shorter key (a
 /// local server's `--api-key abc`, vLLM's `EMPTY`) is replaced where it stands alone, not
 /// inside a longer word or id (not next to a letter, digit, `-` or `_`), so that a short key
 /// cannot mangle every message that happens to contain its letters. An empty key is not a
 /// secret. Only the key as sent is matched, not an encoded (e.g. base64) form of it.
+///
+/// The key is also found where JSON escapes spell it (`sk-\/x`, `\u0073k-...`, surrogate
+/// pairs, escapes inside a string that is itself JSON): the text is read with its escapes
+/// decoded, and the source of each occurrence (whole escapes) is replaced, so decoding the
+/// result no longer gives the key. Everything else stays byte for byte, and a JSON text
+/// stays valid JSON. Each pass is linear in the text.
 pub(crate) fn redact_text(text: &mut String, key: &str) {
-    if key.is_empty() || !text.contains(key) {
+    if key.is_empty() {
         return;
     }
-    if key.len() >= 8 {
-        *text = text.replace(key, REDACTED);
-        return;
+    if text.contains(key) {
+        let spans = occurrences(text, key);
+        replace_spans(text, &spans);
     }
+    // Text without a backslash has no escape: the common case pays for one scan.
+    if text.contains('\\') {
+        let spans = escaped_occurrences(text, key);
+        replace_spans(text, &spans);
+    }
+}
+
+/// Replaces `key` in every string of `value`, through its JSON text: one generic walk over
+/// every field of the chat and Responses types. The value is rebuilt only when the key was
+/// found; a rebuild that does not decode (a key that is a whole enum value, such as a role)
+/// keeps the value as it was.
+fn redact_strings<T: serde::Serialize + serde::de::DeserializeOwned>(value: &mut T, key: &str) {
+    let Ok(text) = serde_json::to_string(value) else {
+        return;
+    };
+    let mut redacted = text.clone();
+    redact_text(&mut redacted, key);
+    if redacted != text {
+        if let Ok(v) = serde_json::from_str(&redacted) {
+            *value = v;
+        }
+    }
+}
+
+/// Where `key` occurs in `text` under [`redact_text`]'s rule, in order, not overlapping.
+fn occurrences(text: &str, key: &str) -> Vec<(usize, usize)> {
+    let short = key.len() < 8;
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    text.match_indices(key)
+        .map(|(i, _)| (i, i + key.len()))
+        .filter(|&(i, end)| {
+            !short || !(word(text[..i].chars().next_back()) || word(text[end..].chars().next()))
+        })
+        .collect()
+}
+
+/// The spans of `text` that spell `key` through one or more layers of JSON escapes, in
+/// order, merged where they overlap.
+fn escaped_occurrences(text: &str, key: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut layer = Unescaped::of(text);
+    for depth in 1..=MAX_ESCAPE_LAYERS {
+        for (a, b) in occurrences(&layer.text, key) {
+            spans.push((layer.start[a], layer.start[b]));
+        }
+        if depth == MAX_ESCAPE_LAYERS || !layer.text.contains('\\') {
+            break;
+        }
+        let mut next = Unescaped::of(&layer.text);
+        // Each byte of the next layer points into this one; point it at `text` instead.
+        for s in &mut next.start {
+            *s = layer.start[*s];
+        }
+        layer = next;
+    }
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (a, b) in spans {
+        match merged.last_mut() {
+            Some(last) if a < last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+}
+
+/// `text` with each span (in order, not overlapping) replaced by [`REDACTED`].
+fn replace_spans(text: &mut String, spans: &[(usize, usize)]) {
+    if spans.is_empty() {
+        return;
+    }
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for (i, _) in text.match_indices(key) {
-        let end = i + key.len();
-        if i < last || word(text[..i].chars().next_back()) || word(text[end..].chars().next()) {
-            continue;
-        }
-        out.push_str(&text[last..i]);
+    for &(a, b) in spans {
+        out.push_str(&text[last..a]);
         out.push_str(REDACTED);
-        last = end;
+        last = b;
     }
-    if last > 0 {
-        out.push_str(&text[last..]);
-        *text = out;
+    out.push_str(&text[last..]);
+    *text = out;
+}
+
+/// A text with its JSON escapes decoded, and where each decoded byte came from.
+struct Unescaped {
+    text: String,
+    /// For each byte of `text`, where the escape or character it was decoded from starts in
+    /// the source; one more entry, the source's length, closes the last one. A decoded span
+    /// `a..b` (on character boundaries) came from the source's `start[a]..start[b]`.
+    start: Vec<usize>,
+}
+
+impl Unescaped {
+    /// Decodes every JSON escape in `src`. A backslash that starts no valid escape stands
+    /// for itself; a lone surrogate decodes to U+FFFD.
+    fn of(src: &str) -> Unescaped {
+        let mut text = String::with_capacity(src.len());
+        let mut start = Vec::with_capacity(src.len() + 1);
+        let mut rest = src;
+        while let Some(c) = rest.chars().next() {
+            let at = src.len() - rest.len();
+            let (decoded, len) = match c {
+                '\\' => escape(rest.as_bytes()).unwrap_or(('\\', 1)),
+                c => (c, c.len_utf8()),
+            };
+            text.push(decoded);
+            start.resize(text.len(), at);
+            rest = rest.get(len..).unwrap_or_default();
+        }
+        start.push(src.len());
+        Unescaped { text, start }
     }
+}
+
+/// The character of the JSON escape at the start of `b` (which starts with `\`) and the
+/// escape's length; `None` if it is not one.
+fn escape(b: &[u8]) -> Option<(char, usize)> {
+    let simple = match *b.get(1)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let hi = hex4(b.get(2..6)?)?;
+            if (0xD800..0xDC00).contains(&hi) {
+                let lo = b
+                    .get(6..8)
+                    .filter(|u| *u == b"\\u")
+                    .and_then(|_| hex4(b.get(8..12)?))
+                    .filter(|lo| (0xDC00..0xE000).contains(lo));
+                if let Some(lo) = lo {
+                    let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                    return Some((char::from_u32(c)?, 12));
+                }
+            }
+            return Some((char::from_u32(hi).unwrap_or('\u{FFFD}'), 6));
+        }
+        _ => return None,
+    };
+    Some((simple, 2))
+}
+
+/// The value of four hex digits.
+fn hex4(digits: &[u8]) -> Option<u32> {
+    let s = std::str::from_utf8(digits).ok()?;
+    if s.len() != 4 || !s.bytes().all(|d| d.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(s, 16).ok()
 }
 
 fn reason_phrase(status: u16) -> &'static str {
@@ -904,6 +1066,174 @@ mod tests {
         assert_eq!(red("key=k1&x=1", "k1"), "key=<redacted>&x=1");
         assert_eq!(red("nothing here", ""), "nothing here");
         assert_eq!(red("é abc é", "abc"), "é <redacted> é");
+    }
+
+    /// Every string in the JSON value `v`, keys included, recursively.
+    fn strings(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            Value::Object(o) => {
+                for (k, v) in o {
+                    out.push(k.clone());
+                    strings(v, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `body` redacted of `key`: still JSON, and no string of it, decoded once or (for JSON
+    /// inside a string) twice, holds the key.
+    fn redacted_json(body: &str, key: &str) -> String {
+        let mut text = body.to_owned();
+        redact_text(&mut text, key);
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let mut all = Vec::new();
+        strings(&v, &mut all);
+        for s in all.clone() {
+            if let Ok(inner) = serde_json::from_str::<Value>(&s) {
+                strings(&inner, &mut all);
+            }
+        }
+        for s in &all {
+            assert!(!s.contains(key), "{key} in {s:?} of {text}");
+        }
+        text
+    }
+
+    #[test]
+    fn redaction_sees_through_json_escapes() {
+        let key = "sk-live/0123456789";
+        // `\/` for `/`: the raw bytes never hold the key, its meaning does.
+        assert_eq!(
+            redacted_json(
+                r#"{"error":{"message":"bad key sk-live\/0123456789."}}"#,
+                key
+            ),
+            r#"{"error":{"message":"bad key <redacted>."}}"#
+        );
+        // Every character as `\uXXXX` (upper-case hex; the pair below is lower-case), and a mix.
+        let every: String = key
+            .chars()
+            .map(|c| format!("\\u{:04X}", c as u32))
+            .collect();
+        let body = format!(r#"{{"a":"{every}","b":"x"}}"#);
+        assert_eq!(redacted_json(&body, key), r#"{"a":"<redacted>","b":"x"}"#);
+        let mixed = r#"{"k":"\u0073k-l\u0069ve\/01234567\u00389","keep":"a\/b\n"}"#;
+        assert_eq!(
+            redacted_json(mixed, key),
+            r#"{"k":"<redacted>","keep":"a\/b\n"}"#
+        );
+        // JSON text inside a string: escapes of escapes.
+        let nested = r#"{"error":{"message":"{\"detail\":\"sk-live\\/0123456789\"}"}}"#;
+        assert_eq!(
+            redacted_json(nested, key),
+            r#"{"error":{"message":"{\"detail\":\"<redacted>\"}"}}"#
+        );
+        // A surrogate pair, for a key with a character outside the BMP.
+        let wide = "k\u{1F600}-0123456789";
+        let body = r#"{"m":"k\ud83d\ude00-0123456789!"}"#;
+        assert_eq!(redacted_json(body, wide), r#"{"m":"<redacted>!"}"#);
+    }
+
+    #[test]
+    fn escaped_short_keys_keep_the_word_rule() {
+        let red = |text: &str| {
+            let mut t = text.to_owned();
+            redact_text(&mut t, "abc");
+            t
+        };
+        assert_eq!(
+            red(r#"{"m":"key \u0061bc."}"#),
+            r#"{"m":"key <redacted>."}"#
+        );
+        assert_eq!(red(r#"{"m":"\u0061bcdef"}"#), r#"{"m":"\u0061bcdef"}"#);
+        assert_eq!(red(r#"{"m":"x-\u0061bc"}"#), r#"{"m":"x-\u0061bc"}"#);
+    }
+
+    #[test]
+    fn broken_escapes_stand_for_themselves() {
+        for text in [
+            "\\",
+            "\\u",
+            "\\u12",
+            "\\uD800",
+            "\\uD800\\u0041",
+            "\\uDC00",
+            "\\x",
+            "é\\",
+            "\\u00é9",
+            "\\\\u0061bc",
+        ] {
+            let mut t = text.to_owned();
+            redact_text(&mut t, "sk-0123456789");
+            assert_eq!(t, text);
+        }
+        // An escaped backslash then `u0061`: the letters once decoded, the key twice (JSON
+        // inside a string), so it goes.
+        let mut t = r#""\\u0061bc""#.to_owned();
+        redact_text(&mut t, "abc");
+        assert_eq!(t, r#""<redacted>""#);
+    }
+
+    #[test]
+    fn random_escapes_never_panic_and_never_decode_to_the_key() {
+        // Noise (pieces of escapes, halves of surrogate pairs, multi-byte characters) around
+        // the key spelt with a random escape per character, by a fixed pseudo-random sequence.
+        let noise = [
+            "\\", "u", "0073", "k", "\\u0073", "-", "\\/", "\"", "\\\"", "é", "\\ud83d", "\\ude00",
+            "😀", "a", "\\\\", "\\n", "x\\u00", " ",
+        ];
+        let key = "sk-live/0123";
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut inner = String::new();
+            for _ in 0..next(6) {
+                inner.push_str(noise[next(noise.len())]);
+            }
+            for c in key.chars() {
+                match next(4) {
+                    0 => inner.push(c),
+                    1 => inner.push_str(&format!("\\u{:04x}", c as u32)),
+                    2 => inner.push_str(&format!("\\u{:04X}", c as u32)),
+                    _ if c == '/' => inner.push_str("\\/"),
+                    _ => inner.push(c),
+                }
+            }
+            for _ in 0..next(6) {
+                inner.push_str(noise[next(noise.len())]);
+            }
+            let mut text = format!("\"{inner}\"");
+            let was_json = serde_json::from_str::<String>(&text).is_ok();
+            redact_text(&mut text, key);
+            match serde_json::from_str::<String>(&text) {
+                Ok(decoded) => assert!(!decoded.contains(key), "{inner:?} -> {text:?}"),
+                Err(e) => assert!(!was_json, "{e}: {inner:?} -> {text:?}"),
+            }
+            assert!(!text.contains(key), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn escaped_redaction_is_linear() {
+        // 1 MiB of escapes, every one of them part of a near miss of the key.
+        let key = "sk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab";
+        let body = format!(r#"{{"m":"{}"}}"#, "\\u0061".repeat(1 << 17));
+        let started = std::time::Instant::now();
+        let text = redacted_json(&body, key);
+        assert_eq!(text, body);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -260,11 +260,16 @@ mod on {
                 return;
             }
             if let Ok(view) = serde_json::from_slice::<ResponseView>(body) {
-                let mut reasons = Vec::new();
-                if record_view(&self.span, &view, &mut reasons) {
-                    self.span
-                        .record("gen_ai.response.finish_reasons", joined(&reasons).as_str());
+                let (id, model) = id_and_model(&view);
+                if let Some(id) = id {
+                    self.span.record("gen_ai.response.id", id);
                 }
+                if let Some(m) = model {
+                    self.span.record("gen_ai.response.model", m);
+                }
+                let mut seen = Seen::default();
+                seen.take(&view);
+                seen.record(&self.span);
                 if capture_content() {
                     let out: Vec<Value> = view
                         .choices
@@ -304,7 +309,9 @@ mod on {
                 started: Instant::now(),
                 first: None,
                 events: 0,
-                reasons: Vec::new(),
+                has_id: false,
+                has_model: false,
+                seen: Seen::default(),
             }
         }
     }
@@ -313,54 +320,81 @@ mod on {
     /// finish reason in every event, or huge choice indices, cannot grow the span's state.
     const MAX_REASONS: usize = 128;
 
-    /// Records id, model and usage of a response view (or of the response inside an event),
-    /// and sets `reasons` (one per choice index, or the Responses API's final status).
-    /// Returns whether `reasons` changed.
-    fn record_view(span: &tracing::Span, view: &ResponseView, reasons: &mut Vec<String>) -> bool {
-        let mut changed = false;
-        if let Some(inner) = &view.response {
-            changed |= record_view(span, inner, reasons);
-        }
-        if let Some(id) = &view.id {
-            span.record("gen_ai.response.id", id.as_str());
-        }
-        if let Some(m) = &view.model {
-            span.record("gen_ai.response.model", m.as_str());
-        }
-        for (i, c) in view.choices.iter().enumerate() {
-            let (Some(r), index) = (&c.finish_reason, c.index.unwrap_or(i)) else {
-                continue;
-            };
-            if index >= MAX_REASONS {
-                continue;
+    /// The id and model of a response view, or of the response inside an event (Responses
+    /// API); the outer one wins.
+    fn id_and_model(view: &ResponseView) -> (Option<&str>, Option<&str>) {
+        let inner = view.response.as_deref();
+        let id = view.id.as_deref().or(inner.and_then(|r| r.id.as_deref()));
+        let model = view
+            .model
+            .as_deref()
+            .or(inner.and_then(|r| r.model.as_deref()));
+        (id, model)
+    }
+
+    /// The finish reasons and usage a response (or a stream's events) reported, kept until
+    /// they are recorded once: a stream repeats them in many events, and a `fmt` layer
+    /// appends every record of a field to the span's line.
+    #[derive(Default)]
+    struct Seen {
+        /// One per choice index (the first [`MAX_REASONS`]), or the Responses API's final
+        /// status.
+        reasons: Vec<String>,
+        input_tokens: Option<u64>,
+        output_tokens: Option<u64>,
+    }
+
+    impl Seen {
+        /// Takes in what `view` (and the response inside an event) says; later values win.
+        fn take(&mut self, view: &ResponseView) {
+            if let Some(inner) = &view.response {
+                self.take(inner);
             }
-            if reasons.len() <= index {
-                reasons.resize(index + 1, String::new());
-            }
-            if reasons[index] != *r {
+            let reasons = &mut self.reasons;
+            for (i, c) in view.choices.iter().enumerate() {
+                let (Some(r), index) = (&c.finish_reason, c.index.unwrap_or(i)) else {
+                    continue;
+                };
+                if index >= MAX_REASONS {
+                    continue;
+                }
+                if reasons.len() <= index {
+                    reasons.resize(index + 1, String::new());
+                }
                 reasons[index].clone_from(r);
-                changed = true;
             }
-        }
-        // The Responses API has no finish reason; its final status plays that part.
-        if view.choices.is_empty() {
-            if let Some(s) = view.status.as_deref().filter(|s| *s != "in_progress") {
-                if reasons.len() != 1 || reasons[0] != s {
-                    reasons.clear();
-                    reasons.push(s.to_owned());
-                    changed = true;
+            // The Responses API has no finish reason; its final status plays that part.
+            if view.choices.is_empty() {
+                if let Some(s) = view.status.as_deref().filter(|s| *s != "in_progress") {
+                    if reasons.len() != 1 || reasons[0] != s {
+                        reasons.clear();
+                        reasons.push(s.to_owned());
+                    }
+                }
+            }
+            if let Some(u) = &view.usage {
+                if let Some(n) = u.prompt_tokens.or(u.input_tokens) {
+                    self.input_tokens = Some(n);
+                }
+                if let Some(n) = u.completion_tokens.or(u.output_tokens) {
+                    self.output_tokens = Some(n);
                 }
             }
         }
-        if let Some(u) = &view.usage {
-            if let Some(n) = u.prompt_tokens.or(u.input_tokens) {
+
+        /// Records the finish reasons and usage on `span`: call once.
+        fn record(&self, span: &tracing::Span) {
+            let reasons = joined(&self.reasons);
+            if !reasons.is_empty() {
+                span.record("gen_ai.response.finish_reasons", reasons.as_str());
+            }
+            if let Some(n) = self.input_tokens {
                 span.record("gen_ai.usage.input_tokens", n);
             }
-            if let Some(n) = u.completion_tokens.or(u.output_tokens) {
+            if let Some(n) = self.output_tokens {
                 span.record("gen_ai.usage.output_tokens", n);
             }
         }
-        changed
     }
 
     /// The finish reasons as one attribute value, choices in index order.
@@ -385,18 +419,24 @@ mod on {
     }
 
     /// The span of a stream handed to the caller; closed when the stream is dropped.
+    ///
+    /// Each field is recorded once: the id and model when an event first names them, the
+    /// time to the first event at that event, and the event count, finish reasons and usage
+    /// when the stream is dropped.
     pub(crate) struct StreamSpan {
         span: tracing::Span,
         listening: bool,
         started: Instant,
         first: Option<Duration>,
         events: u64,
-        reasons: Vec<String>,
+        has_id: bool,
+        has_model: bool,
+        seen: Seen,
     }
 
     impl StreamSpan {
-        /// One data event: the first sets the time to first token; each is counted and its
-        /// id, model, finish reasons and usage recorded.
+        /// One data event: the first sets the time to first token; each is counted, and
+        /// what it says is kept for the span.
         pub(crate) fn event(&mut self, data: &str) {
             self.events += 1;
             if !self.listening {
@@ -410,22 +450,33 @@ mod on {
                     ttft.as_secs_f64() * 1e3,
                 );
             }
-            self.span.record("oai_compat.stream.events", self.events);
             if let Ok(view) = serde_json::from_str::<ResponseView>(data) {
-                if record_view(&self.span, &view, &mut self.reasons) {
-                    self.span.record(
-                        "gen_ai.response.finish_reasons",
-                        joined(&self.reasons).as_str(),
-                    );
+                let (id, model) = id_and_model(&view);
+                if let Some(id) = id.filter(|_| !self.has_id) {
+                    self.span.record("gen_ai.response.id", id);
+                    self.has_id = true;
                 }
+                if let Some(m) = model.filter(|_| !self.has_model) {
+                    self.span.record("gen_ai.response.model", m);
+                    self.has_model = true;
+                }
+                self.seen.take(&view);
             }
         }
 
-        /// The stream ended with an error.
+        /// The stream ended with an error (a stream yields one at most).
         pub(crate) fn error(&mut self, err: &Error) {
             self.span.record("error.type", error_type(err).as_ref());
             self.span.record("otel.status_code", "ERROR");
+        }
+    }
+
+    impl Drop for StreamSpan {
+        fn drop(&mut self) {
             self.span.record("oai_compat.stream.events", self.events);
+            if self.listening {
+                self.seen.record(&self.span);
+            }
         }
     }
 
@@ -435,22 +486,21 @@ mod on {
 
         #[test]
         fn finish_reasons_are_one_per_choice_and_bounded() {
-            let span = tracing::Span::none();
-            let mut reasons = Vec::new();
+            let mut seen = Seen::default();
             let view = |json: &str| serde_json::from_str::<ResponseView>(json).unwrap();
             let two = view(
                 r#"{"choices":[{"index":1,"finish_reason":"length"},{"index":0,"finish_reason":"stop"}]}"#,
             );
-            assert!(record_view(&span, &two, &mut reasons));
-            assert_eq!(joined(&reasons), "stop,length");
-            // The same reasons again (a server repeating them in every event): no change.
-            assert!(!record_view(&span, &two, &mut reasons));
+            seen.take(&two);
+            assert_eq!(joined(&seen.reasons), "stop,length");
+            // The same reasons again (a server repeating them in every event): no growth.
+            seen.take(&two);
             let far = view(r#"{"choices":[{"index":1000000000,"finish_reason":"stop"}]}"#);
-            assert!(!record_view(&span, &far, &mut reasons));
-            assert_eq!(reasons.len(), 2);
+            seen.take(&far);
+            assert_eq!(seen.reasons.len(), 2);
             let done = view(r#"{"type":"response.completed","response":{"status":"incomplete"}}"#);
-            assert!(record_view(&span, &done, &mut reasons));
-            assert_eq!(joined(&reasons), "incomplete");
+            seen.take(&done);
+            assert_eq!(joined(&seen.reasons), "incomplete");
         }
 
         #[test]

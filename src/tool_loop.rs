@@ -142,14 +142,15 @@ impl Chat<'_> {
                 });
             }
             if rounds >= max_rounds {
-                return Err(Error::ToolLoop(Box::new(ToolLoopError {
+                let e = Error::ToolLoop(Box::new(ToolLoopError {
                     max_rounds,
                     pending: calls,
                     conversation: ToolConversation::Chat {
                         messages: req.messages,
                         last: completion,
                     },
-                })));
+                }));
+                return Err(self.engine.config.redact(e));
             }
             for call in &calls {
                 let result = run(&mut handler, call);
@@ -206,14 +207,15 @@ impl Responses<'_> {
             // The model's own turn goes back as input (its calls, and any reasoning).
             input.extend(response.output.iter().cloned().map(InputItem::from));
             if rounds >= max_rounds {
-                return Err(Error::ToolLoop(Box::new(ToolLoopError {
+                let e = Error::ToolLoop(Box::new(ToolLoopError {
                     max_rounds,
                     pending: calls,
                     conversation: ToolConversation::Responses {
                         input,
                         last: response,
                     },
-                })));
+                }));
+                return Err(self.engine.config.redact(e));
             }
             for call in &calls {
                 let result = run(&mut handler, call);

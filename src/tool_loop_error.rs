@@ -41,6 +41,11 @@ pub struct ToolLoopError {
     pub conversation: ToolConversation,
 }
 
+/// At most this many pending calls are named by `Display`, each in at most [`NAME_SHOWN`]
+/// characters: the names are the server's text, as many and as long as it likes.
+const NAMES_SHOWN: usize = 8;
+const NAME_SHOWN: usize = 64;
+
 impl fmt::Display for ToolLoopError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -48,9 +53,23 @@ impl fmt::Display for ToolLoopError {
             "the model still asked for tools after {} round(s) (the limit):",
             self.max_rounds
         )?;
-        for (i, call) in self.pending.iter().enumerate() {
+        for (i, call) in self.pending.iter().take(NAMES_SHOWN).enumerate() {
             let sep = if i == 0 { " " } else { ", " };
-            write!(f, "{sep}{}", call.function.name)?;
+            let name = &call.function.name;
+            // Escaped, so that a name cannot break the error's one line.
+            let shown: String = name.chars().take(NAME_SHOWN).collect();
+            write!(f, "{sep}{}", shown.escape_debug())?;
+            if shown.len() < name.len() {
+                f.write_str("...")?;
+            }
+        }
+        if let Some(more) = self
+            .pending
+            .len()
+            .checked_sub(NAMES_SHOWN)
+            .filter(|n| *n > 0)
+        {
+            write!(f, " and {more} more")?;
         }
         f.write_str("; raise max_rounds or check the tool results")
     }

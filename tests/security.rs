@@ -347,3 +347,212 @@ fn debug_redacts_every_credential_looking_header() {
     }
     assert!(format!("{b:?}").contains("visible"));
 }
+
+/// `key` with every character spelt as a JSON `\uXXXX` escape but for `/` (`\/`) and a few
+/// kept plain: what a server's JSON encoder may make of an echoed key.
+fn escaped(key: &str) -> String {
+    key.chars()
+        .enumerate()
+        .map(|(i, c)| match c {
+            '/' => "\\/".to_owned(),
+            c if i % 3 == 1 => c.to_string(),
+            c => format!("\\u{:04x}", c as u32),
+        })
+        .collect()
+}
+
+/// Every string in a JSON value, object keys included.
+fn json_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|v| json_strings(v, out)),
+        serde_json::Value::Object(o) => {
+            for (k, v) in o {
+                out.push(k.clone());
+                json_strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_key_echoed_json_escaped_is_redacted_by_meaning() {
+    for key in [KEY, "sk-live/0123456789+abc/def", "k3y/9"] {
+        let srv = server();
+        let esc = escaped(key);
+        assert!(!esc.contains(key));
+        srv.enqueue_all([
+            Reply::json(
+                401,
+                format!(
+                    r#"{{"error":{{"message":"Incorrect API key provided: {esc}","type":"invalid_request_error","code":"invalid_api_key","param":"{esc}"}},"echo":{{"key":"{esc}","nested":"{{\"k\":\"{}\"}}"}}}}"#,
+                    esc.replace('\\', "\\\\")
+                ),
+            ),
+            Reply::json(200, format!(r#"{{"choices":"{esc}"}}"#)),
+        ]);
+        let c = builder(&srv).api_key(key).max_retries(0).build().unwrap();
+        let auth = c.chat().create(&chat()).await.unwrap_err();
+        let decode = c.chat().create(&chat()).await.unwrap_err();
+        for e in [&auth, &decode] {
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains(key), "{key} leaked: {shown}");
+        }
+        let oai_compat::Error::Api(api) = &auth else {
+            panic!("{auth:?}")
+        };
+        assert!(api.message.contains("<redacted>"), "{}", api.message);
+        // The body is still JSON, and nothing in it decodes to the key, at any depth.
+        let body: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+        let mut strings = Vec::new();
+        json_strings(&body, &mut strings);
+        for s in strings.clone() {
+            if let Ok(inner) = serde_json::from_str::<serde_json::Value>(&s) {
+                json_strings(&inner, &mut strings);
+            }
+        }
+        assert!(strings.iter().all(|s| !s.contains(key)), "{strings:?}");
+        assert_eq!(body["error"]["code"], "invalid_api_key", "the rest is kept");
+        let oai_compat::Error::Decode(d) = &decode else {
+            panic!("{decode:?}")
+        };
+        assert!(d.body_excerpt.contains("<redacted>"), "{}", d.body_excerpt);
+    }
+}
+
+/// A structured reply that echoes `key` (plain and escaped) and is not a valid `T`: the
+/// chat reply, then the Responses API's.
+fn unparsable_replies(key: &str) -> [Reply; 2] {
+    let text =
+        serde_json::to_string(&format!("{{\"n\": \"{key}\", \"m\": \"{}\"", escaped(key))).unwrap();
+    [
+        Reply::json(
+            200,
+            format!(
+                r#"{{"id":"c","object":"chat.completion","model":"m","choices":[{{"index":0,"message":{{"role":"assistant","content":{text}}},"finish_reason":"{key}"}}]}}"#
+            ),
+        ),
+        Reply::json(
+            200,
+            format!(
+                r#"{{"id":"r","object":"response","status":"completed","output":[{{"type":"message","id":"m","role":"assistant","content":[{{"type":"output_text","text":{text}}}]}}]}}"#
+            ),
+        ),
+    ]
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_reply_that_does_not_parse_never_shows_the_key() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Answer {
+        n: u32,
+    }
+    for key in [KEY, "k3y9"] {
+        let srv = server();
+        srv.enqueue_all(unparsable_replies(key));
+        let c = builder(&srv).api_key(key).max_retries(0).build().unwrap();
+        let req = oai_compat::types::ResponseRequest::new(MODEL, "hi");
+        let errors = [
+            c.chat().parse::<Answer>(&chat()).await.unwrap_err(),
+            c.responses().parse::<Answer>(&req).await.unwrap_err(),
+        ];
+        for e in &errors {
+            let oai_compat::Error::Parse(p) = e else {
+                panic!("{e:?}")
+            };
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains(key), "{key} leaked: {shown}");
+            for field in [&p.text, &p.message] {
+                assert!(!field.contains(key), "{key} in {field}");
+            }
+            assert!(p.text.contains("<redacted>"), "{}", p.text);
+        }
+    }
+}
+
+/// A chat completion asking for `n` calls of a tool named `name`, with this id and these
+/// arguments (JSON text, as the server's JSON spells it).
+fn tool_calls_reply(n: usize, name: &str, id: &str, arguments: &str) -> Reply {
+    let call = format!(
+        r#"{{"id":"{id}","type":"function","function":{{"name":"{name}","arguments":"{arguments}"}}}}"#
+    );
+    let calls = vec![call; n].join(",");
+    Reply::json(
+        200,
+        format!(
+            r#"{{"id":"c","object":"chat.completion","model":"m","choices":[{{"index":0,"message":{{"role":"assistant","content":"{arguments}","tool_calls":[{calls}]}},"finish_reason":"tool_calls"}}]}}"#
+        ),
+    )
+}
+
+/// A Responses API response asking for one call, echoing like [`tool_calls_reply`].
+fn function_call_reply(name: &str, id: &str, arguments: &str) -> Reply {
+    Reply::json(
+        200,
+        format!(
+            r#"{{"id":"r","object":"response","status":"completed","output":[{{"type":"function_call","id":"fc","call_id":"{id}","name":"{name}","arguments":"{arguments}"}}]}}"#
+        ),
+    )
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_tool_loop_that_never_ends_never_shows_the_key() {
+    for key in [KEY, "k3y9"] {
+        let srv = server();
+        let esc = escaped(key);
+        // The name plain, the id and arguments escaped (the arguments as JSON text inside a
+        // JSON string: escaped twice).
+        let args = format!(r#"{{\"k\":\"{}\"}}"#, esc.replace('\\', "\\\\"));
+        for _ in 0..2 {
+            srv.enqueue(tool_calls_reply(1, key, &esc, &args));
+        }
+        for _ in 0..2 {
+            srv.enqueue(function_call_reply(key, &esc, &args));
+        }
+        let c = builder(&srv).api_key(key).max_retries(0).build().unwrap();
+        let tool = |call: &oai_compat::types::ToolCall| {
+            Err(format!("no tool {}", call.function.arguments))
+        };
+        let chat_err = c.chat().run_tools(&chat(), tool, 2).await.unwrap_err();
+        let req = oai_compat::types::ResponseRequest::new(MODEL, "hi");
+        let resp_err = c.responses().run_tools(&req, tool, 2).await.unwrap_err();
+        for e in [&chat_err, &resp_err] {
+            let oai_compat::Error::ToolLoop(t) = e else {
+                panic!("{e:?}")
+            };
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains(key), "{key} leaked: {shown}");
+            // Decoded, the arguments do not give it back either.
+            let args: serde_json::Value = serde_json::from_str(&t.pending[0].function.arguments)
+                .unwrap_or_else(|err| panic!("{err}: {}", t.pending[0].function.arguments));
+            assert!(!args.to_string().contains(key), "{args}");
+            assert!(!t.pending[0].id.contains(key));
+            assert_eq!(t.pending.len(), 1);
+        }
+    }
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn thousands_of_pending_calls_make_a_short_one_line_error() {
+    let srv = server();
+    let name = format!("tool\r\n{}", "n".repeat(500));
+    srv.enqueue(tool_calls_reply(
+        5000,
+        &name.replace("\r\n", "\\r\\n"),
+        "c",
+        "{}",
+    ));
+    let c = builder(&srv).max_retries(0).build().unwrap();
+    let tool = |_: &oai_compat::types::ToolCall| Ok(String::new());
+    let e = c.chat().run_tools(&chat(), tool, 1).await.unwrap_err();
+    let oai_compat::Error::ToolLoop(t) = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(t.pending.len(), 5000);
+    let shown = e.to_string();
+    assert!(shown.len() < 2000, "{} bytes", shown.len());
+    assert!(!shown.contains('\n') && !shown.contains('\r'), "{shown}");
+    assert!(shown.contains("and 4992 more"), "{shown}");
+}

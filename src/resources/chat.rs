@@ -113,6 +113,7 @@ impl Chat<'_> {
         req: &ChatCompletionRequest,
     ) -> Result<ParsedChatCompletion<T>> {
         ParsedChatCompletion::from_completion(self.create(req).await?)
+            .map_err(|e| self.engine.config.redact(e))
     }
 
     /// [`Chat::parse`], with the response format set from `T`'s schema

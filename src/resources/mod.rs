@@ -26,7 +26,9 @@ macro_rules! handle {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $name<'c> {
-            engine: &'c crate::call::Engine,
+            /// Also read by the helpers built on the handles (the tool loop redacts its
+            /// errors with the engine's key).
+            pub(crate) engine: &'c crate::call::Engine,
             options: std::borrow::Cow<'c, crate::RequestOptions>,
         }
 

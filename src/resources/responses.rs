@@ -143,6 +143,7 @@ impl Responses<'_> {
         req: &ResponseRequest,
     ) -> Result<ParsedResponse<T>> {
         ParsedResponse::from_response(self.create(req).await?)
+            .map_err(|e| self.engine.config.redact(e))
     }
 
     /// [`Responses::parse`], with `text.format` set from `T`'s schema

@@ -14,6 +14,7 @@
 
 use std::cell::Cell;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ureq::Agent;
@@ -87,6 +88,7 @@ impl Transport {
     }
 
     pub(crate) fn send(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
+        warn_if_heads_are_dumped();
         let body: &[u8] = req.body.map(Vec::as_slice).unwrap_or_default();
         let mut request = ureq::http::Request::builder()
             .method(req.method.as_str())
@@ -152,6 +154,34 @@ impl Transport {
             started,
         })
     }
+}
+
+/// The log target under which ureq's protocol layer hex-dumps, at TRACE, every request head it
+/// writes: the `Authorization` header, and so the API key, included.
+const HEAD_DUMP_TARGET: &str = "ureq_proto::util";
+
+/// Warns once per process, at the first request that finds TRACE on for
+/// [`HEAD_DUMP_TARGET`], that the log is about to hold the key.
+///
+/// Nothing the crate can do turns the dump off: ureq-proto logs each head unconditionally
+/// from the writer that serialises it (`util::Writer`'s `Drop`) and has no setting or feature
+/// for it; the `log` crate's switches are process-wide (`set_max_level`, and the
+/// `max_level_*` features, which would also silence the application's own TRACE lines); and
+/// only the logger, which the application owns, filters by target. So the application is
+/// told, once, what filter keeps the key out. Costs one atomic load per request once warned,
+/// and the logger's `enabled` check until then.
+fn warn_if_heads_are_dumped() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if WARNED.load(Ordering::Relaxed)
+        || !log::log_enabled!(target: HEAD_DUMP_TARGET, log::Level::Trace)
+        || WARNED.swap(true, Ordering::Relaxed)
+    {
+        return;
+    }
+    log::warn!(
+        target: "oai_compat",
+        "TRACE logging is on for `{HEAD_DUMP_TARGET}`: ureq writes every request head there as a hex dump, the API key in `Authorization` included; keep the `ureq_proto` target at DEBUG or lower (RUST_LOG=trace,ureq_proto=debug)"
+    );
 }
 
 /// Resolves IP literals and `localhost` without a lookup, and names through ureq's resolver.

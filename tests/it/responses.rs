@@ -382,3 +382,62 @@ async fn retrieve_cancel_delete_input_items() {
     );
     assert_eq!(srv.request_count(), 7);
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn done_before_a_final_event_is_truncated() {
+    let srv = server();
+    // `[DONE]` ends the body cleanly, but no `response.completed` / `incomplete` came.
+    let created = json!({"type": "response.created",
+        "response": {"id": "r", "status": "in_progress", "output": []}});
+    srv.enqueue(named(Reply::sse(), &[created, delta("a"), delta("b")]).done());
+    let c = client(&srv);
+    let req = ResponseRequest::new(MODEL, "hi");
+    let stream = c.responses().create_stream(&req).await.unwrap();
+    let err = stream.final_response().await.unwrap_err();
+    match &err {
+        Error::Stream(s) => assert_eq!(s.kind, StreamErrorKind::Truncated, "{err}"),
+        other => panic!("partial output taken for a response: {other:?}"),
+    }
+    assert!(err.to_string().contains("response.completed"), "{err}");
+    assert!(err.to_string().contains("after 3 event(s)"), "{err}");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn far_indexes_cost_no_more_than_their_events() {
+    let srv = server();
+    // Each small event addresses the last part (4,095) of a new output item: without a
+    // bound on their product, 512 events build 2 million parts.
+    const EVENTS: usize = 512;
+    let mut events: Vec<Value> = (0..EVENTS)
+        .map(|i| {
+            json!({"type": "response.output_text.delta", "item_id": "m", "output_index": i,
+                   "content_index": 4095, "delta": "x"})
+        })
+        .collect();
+    events.push(json!({"type": "response.completed",
+        "response": {"id": "r", "status": "completed", "output": []}}));
+    srv.enqueue(named(Reply::sse(), &events));
+    let c = client(&srv);
+    let req = ResponseRequest::new(MODEL, "hi");
+    let started = std::time::Instant::now();
+    let stream = c.responses().create_stream(&req).await.unwrap();
+    let fin = stream.final_response().await.unwrap();
+    let parts: usize = fin
+        .output
+        .iter()
+        .map(|item| match item {
+            OutputItem::Message(m) => m.content.len(),
+            _ => 0,
+        })
+        .sum();
+    // What was received (one slot per event) plus the bounded placeholders.
+    assert!(parts <= EVENTS + 4096, "{parts} parts for {EVENTS} events");
+    assert!(fin.output.len() <= EVENTS, "{}", fin.output.len());
+    // The first event's part, after its placeholders, is kept.
+    assert!(fin.output_text().starts_with('x'), "{}", fin.output_text());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -22,6 +22,9 @@ struct Span {
     name: String,
     parent: Option<String>,
     fields: BTreeMap<String, String>,
+    /// How many times each field was recorded after the span was created: a `fmt` layer
+    /// appends every record to the span's line.
+    records: BTreeMap<String, usize>,
     closed: bool,
 }
 
@@ -61,7 +64,12 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<
     fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
         let mut spans = self.0.lock().unwrap();
         if let Some((_, s)) = spans.iter_mut().rev().find(|(i, _)| *i == id.into_u64()) {
-            values.record(&mut Fields(&mut s.fields));
+            let mut now = BTreeMap::new();
+            values.record(&mut Fields(&mut now));
+            for (k, v) in now {
+                *s.records.entry(k.clone()).or_default() += 1;
+                s.fields.insert(k, v);
+            }
         }
     }
     fn on_close(&self, id: Id, _: Context<'_, S>) {
@@ -234,6 +242,63 @@ async fn a_stream_span_lasts_until_the_stream_ends() {
     let span = cap.call();
     assert_eq!(span.get("error.type"), Some("stream"));
     assert_eq!(span.get("oai_compat.stream.events"), Some("1"));
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_stream_span_records_each_value_once() {
+    let srv = server();
+    // Every chunk repeats a long id, the model and (vLLM's continuous usage stats) the
+    // usage; the finish reason flips between chunks.
+    let id = format!("chatcmpl-{}", "i".repeat(2000));
+    const CHUNKS: usize = 300;
+    let mut reply = Reply::sse();
+    for n in 0..CHUNKS {
+        let reason = match n % 3 {
+            0 => "null",
+            1 => r#""length""#,
+            _ => r#""stop""#,
+        };
+        reply = reply.event(format!(
+            r#"{{"id":"{id}","object":"chat.completion.chunk","created":1,"model":"m-{n}","choices":[{{"index":0,"delta":{{"content":"x"}},"finish_reason":{reason}}}],"usage":{{"prompt_tokens":5,"completion_tokens":{n},"total_tokens":{}}}}}"#,
+            n + 5
+        ));
+    }
+    srv.enqueue(reply.done());
+    let cap = Capture::default();
+    let _g = cap.install();
+    let req = ChatCompletionRequest::new(MODEL, [Message::user("hi")]);
+    let mut stream = client(&srv).chat().create_stream(&req).await.unwrap();
+    let mut chunks = 0;
+    while let Some(_chunk) = stream.try_next().await.unwrap() {
+        chunks += 1;
+    }
+    assert_eq!(chunks, CHUNKS);
+    drop(stream);
+    let span = cap.call();
+    for field in [
+        "gen_ai.response.id",
+        "gen_ai.response.model",
+        "gen_ai.response.finish_reasons",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.output_tokens",
+        "oai_compat.stream.events",
+        "oai_compat.stream.time_to_first_token_ms",
+    ] {
+        assert_eq!(
+            span.records.get(field),
+            Some(&1),
+            "{field}: {:?}",
+            span.records
+        );
+    }
+    let total: usize = span.records.values().sum();
+    assert!(total < 20, "{:?}", span.records);
+    assert_eq!(span.get("gen_ai.response.id"), Some(id.as_str()));
+    assert_eq!(span.get("gen_ai.response.model"), Some("m-0"));
+    assert_eq!(span.get("oai_compat.stream.events"), Some("300"));
+    // The last values the stream said.
+    assert_eq!(span.get("gen_ai.response.finish_reasons"), Some("stop"));
+    assert_eq!(span.get("gen_ai.usage.output_tokens"), Some("299"));
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
