@@ -1,30 +1,28 @@
-// The README's "Use it (blocking)" program, kept here so that CI builds and runs it.
-use oai_compat::{
-    Client,
-    types::{ChatCompletionRequest, EmbeddingRequest, Message},
-};
+// The README's blocking program: `run` is its `main`. The `main` here prints an error as one
+// sentence and a hint (see support/hint.rs). It needs nothing but a chat server: vLLM serving
+// one chat model, `oai mock`, or any OpenAI-compatible server.
+use oai_compat::{Client, types::*};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // $OPENAI_BASE_URL (e.g. http://localhost:8000/v1), else OpenAI; key: $OPENAI_API_KEY if set.
-    let client = Client::from_env()?;
-
+fn run() -> Result<(), oai_compat::Error> {
+    let client = Client::from_env()?; // $OPENAI_BASE_URL, e.g. http://localhost:8000/v1
     let models = client.models().list()?;
-    let model = &models.data.first().ok_or("the server lists no models")?.id;
-
-    let mut req = ChatCompletionRequest::new(model, [Message::user("Say hello")]);
-    req.max_tokens = Some(32);
-    let reply = client.chat().create(&req)?;
-    println!("{}", reply.text().unwrap_or_default());
-
+    let model = models.data.first().map_or("", |m| m.id.as_str());
+    let req = ChatCompletionRequest::new(model, [Message::user("Say hello")]);
     for chunk in client.chat().create_stream(&req)? {
-        // streamed: an Iterator
         print!("{}", chunk?.text());
     }
-    println!();
-
-    let emb = client
-        .embeddings()
-        .create(&EmbeddingRequest::new(model, ["a", "b"]))?;
-    println!("{} vectors", emb.data.len());
     Ok(())
+}
+
+#[path = "support/hint.rs"]
+mod hint;
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => {
+            println!();
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => hint::report(&e),
+    }
 }

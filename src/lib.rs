@@ -135,6 +135,8 @@ mod finite;
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(any(feature = "blocking", feature = "async"))]
+pub mod guide;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod headers;
 #[cfg(all(feature = "mock", any(feature = "blocking", feature = "async")))]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
