@@ -25,6 +25,9 @@ struct Setup {
     /// Text put before the prompt (a template's).
     prompt_prefix: Option<String>,
     fields: Map<String, Value>,
+    /// The flags', else the template's.
+    temperature: Option<f32>,
+    max_tokens: Option<u32>,
     /// The conversation's id, and its earlier messages (system prompt first).
     conversation: String,
     earlier: Vec<Message>,
@@ -55,7 +58,7 @@ pub fn run(g: &Global, a: &ChatArgs) -> Result<(), Failure> {
     let mut messages = setup.earlier.clone();
     push_system(&mut messages, setup.system.as_deref());
     messages.push(Message::user(prompt.as_str()));
-    let mut req = request(&model, a, messages, schema.as_ref(), &setup.fields);
+    let mut req = request(&model, &setup, messages, schema.as_ref());
     let started = Instant::now();
     let reply = answer(&client, a, &mut req, schema.as_ref(), setup.log.is_some())?;
     if let Some(log) = &setup.log {
@@ -160,15 +163,14 @@ fn answer(
 
 fn request(
     model: &str,
-    a: &ChatArgs,
+    setup: &Setup,
     messages: Vec<Message>,
     schema: Option<&Schema>,
-    fields: &Map<String, Value>,
 ) -> ChatCompletionRequest {
     let mut req = ChatCompletionRequest::new(model, messages);
-    req.extra.extend(fields.clone());
-    req.temperature = a.sampling.temperature;
-    req.max_tokens = a.sampling.max_tokens;
+    req.extra.extend(setup.fields.clone());
+    req.temperature = setup.temperature;
+    req.max_tokens = setup.max_tokens;
     if let Some(s) = schema {
         let mut format = ResponseFormat::json_schema(&s.name, s.schema.clone());
         if let ResponseFormat::JsonSchema { json_schema } = &mut format {
@@ -252,6 +254,10 @@ fn setup(a: &ChatArgs, fields: Map<String, Value>) -> Result<Setup, Failure> {
     };
     let (earlier, conversation_model) = earlier;
     let mut all_fields = template.options;
+    // The template keeps the sampling flags among its fields; the request has typed fields
+    // for them, and a flag given now wins.
+    let saved_temperature = all_fields.remove("temperature").and_then(|v| v.as_f64());
+    let saved_max_tokens = all_fields.remove("max_tokens").and_then(|v| v.as_u64());
     all_fields.extend(fields);
     // Whoever is most specific wins: the command line, the template, the conversation.
     let model = a
@@ -266,6 +272,14 @@ fn setup(a: &ChatArgs, fields: Map<String, Value>) -> Result<Setup, Failure> {
         system: a.system.clone().or(template.system),
         prompt_prefix: template.prompt,
         fields: all_fields,
+        temperature: a
+            .sampling
+            .temperature
+            .or(saved_temperature.map(|t| t as f32)),
+        max_tokens: a
+            .sampling
+            .max_tokens
+            .or(saved_max_tokens.and_then(|n| u32::try_from(n).ok())),
         conversation,
         earlier,
         // With --no-log the history is read (to continue, or for a template) but not written.
@@ -273,8 +287,15 @@ fn setup(a: &ChatArgs, fields: Map<String, Value>) -> Result<Setup, Failure> {
     })
 }
 
-/// `--save NAME`: the command's model, system prompt, fields and prompt words as a template.
-fn save_template(name: &str, a: &ChatArgs, options: Map<String, Value>) -> Result<(), Failure> {
+/// `--save NAME`: the command's model, system prompt, sampling flags, fields and prompt words
+/// as a template (the flags are kept among the fields, under their request names).
+fn save_template(name: &str, a: &ChatArgs, mut options: Map<String, Value>) -> Result<(), Failure> {
+    if let Some(t) = a.sampling.temperature {
+        options.insert("temperature".into(), Value::from(t));
+    }
+    if let Some(n) = a.sampling.max_tokens {
+        options.insert("max_tokens".into(), Value::from(n));
+    }
     let path = history::path()
         .ok_or_else(|| Failure::error("no data directory for templates: set OAI_DATA_DIR"))?;
     let db = History::open(&path)
@@ -363,7 +384,7 @@ fn interactive(client: &Client, model: &str, a: &ChatArgs, setup: &Setup) -> Res
             _ => {}
         }
         messages.push(Message::user(turn.as_str()));
-        let mut req = request(model, a, messages.clone(), None, &setup.fields);
+        let mut req = request(model, setup, messages.clone(), None);
         let started = Instant::now();
         match answer(client, a, &mut req, None, setup.log.is_some()) {
             Ok(reply) => {

@@ -203,6 +203,10 @@ fn templates_are_saved_and_used() {
             "-o",
             "top_p",
             "0.5",
+            "--temperature",
+            "0.25",
+            "--max-tokens",
+            "7",
             "Summary of:",
         ],
     );
@@ -217,6 +221,10 @@ fn templates_are_saved_and_used() {
     let body = last_body(&srv);
     assert_eq!(body["model"], "t-model");
     assert_eq!(body["top_p"], 0.5);
+    assert_eq!(
+        (body["temperature"].clone(), body["max_tokens"].clone()),
+        (json!(0.25), json!(7))
+    );
     assert_eq!(
         body["messages"],
         json!([{"role": "system", "content": "Summarise."}, {"role": "user", "content": "Summary of: the text"}])
@@ -234,6 +242,8 @@ fn templates_are_saved_and_used() {
             "-o",
             "top_p",
             "0.9",
+            "--temperature",
+            "1",
             "--no-stream",
             "x",
         ],
@@ -244,6 +254,12 @@ fn templates_are_saved_and_used() {
         (body["model"].clone(), body["top_p"].clone()),
         (json!("m"), json!(0.9))
     );
+    assert_eq!(
+        (body["temperature"].clone(), body["max_tokens"].clone()),
+        (json!(1.0), json!(7))
+    );
+    let raw = String::from_utf8(srv.requests().last().unwrap().body.clone()).unwrap();
+    assert_eq!(raw.matches("\"temperature\"").count(), 1, "{raw}");
     let out = oai_logged(&srv, &data, &["chat", "-t", "missing", "x"]);
     assert_exit(&out, 2);
     assert!(
