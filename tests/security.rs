@@ -50,7 +50,7 @@ fn capture_logs() {
     });
 }
 
-/// The filter the README's security section prescribes for TRACE logging: the `ureq_proto`
+/// The filter the guide's security chapter prescribes for TRACE logging: the `ureq_proto`
 /// target at `debug` or lower (`RUST_LOG=trace,ureq_proto=debug`).
 fn readme_filter(l: &Line) -> bool {
     !(l.target.starts_with("ureq_proto") && l.level > log::Level::Debug)
@@ -138,7 +138,7 @@ async fn the_key_is_in_no_error_debug_or_log() {
             .contains("Incorrect API key provided: <redacted>"),
         "{auth}"
     );
-    // The whole log, at TRACE, joined and with hex dumps decoded, under the README's filter.
+    // The whole log, at TRACE, joined and with hex dumps decoded, under the guide's filter.
     let log = joined_log(readme_filter);
     assert!(log.contains("retrying"), "logging is not on: {log}");
     assert!(!log.contains(KEY), "the key is in the log: {log}");
@@ -153,11 +153,11 @@ async fn trace_logs_hold_the_key_only_in_ureqs_hex_dump() {
     let everything = joined_log(|_| true);
     if cfg!(feature = "blocking") {
         // ureq's protocol layer (target `ureq_proto`) dumps every request head at TRACE, and
-        // nothing in ureq turns that off: the README says so and gives the filter. This
+        // nothing in ureq turns that off: the guide's security chapter says so and gives the filter. This
         // proves the search above would see a dumped key.
         assert!(
             everything.contains(&format!("Bearer {KEY}")),
-            "ureq no longer dumps the request head: update the README's security section"
+            "ureq no longer dumps the request head: update docs/guide/security.md"
         );
     } else {
         // reqwest logs no header values.

@@ -3,7 +3,7 @@
 //! unless run with `--ignored`; then the proxy and both vLLM servers must answer.
 //!
 //! What differs from talking to vLLM directly is asserted here exactly as LiteLLM 1.108.7
-//! sends it (the README's "Behind LiteLLM's proxy" section lists it).
+//! sends it (the guide's vLLM chapter, docs/guide/vllm.md, lists it under LiteLLM).
 
 use crate::live;
 
