@@ -1143,6 +1143,67 @@ fn a_crash_before_the_compaction_is_mended_by_the_next_run() {
     );
 }
 
+#[test]
+fn a_key_echoed_json_escaped_never_reaches_the_output() {
+    let d = dir("batch-escaped-key");
+    let srv = MockServer::start().unwrap();
+    let key = "sk-proj/escaped-0123456789";
+    // The key as a server would echo it: `\/` for `/`, and `\u0073` for the `s`.
+    let echoes = [
+        r#"{"error":{"message":"Incorrect API key provided: sk-proj\/escaped-0123456789","type":"invalid_request_error","code":"invalid_api_key"}}"#,
+        r#"{"error":{"message":"bad key \u0073k-proj\/escaped-0123456789"}}"#,
+        r#"{"detail":{"key":"\u0073\u006b-proj\u002fescaped-0123456789"}}"#,
+    ];
+    // The first answers the runner's /models probe.
+    srv.enqueue(Reply::json(401, echoes[0]));
+    srv.enqueue_all(echoes.iter().map(|e| Reply::json(401, *e)));
+    let lines: Vec<String> = (0..3)
+        .map(|i| chat_line(&format!("k{i}"), "mock-model", "x"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let out = oai()
+        .env("OPENAI_BASE_URL", srv.url())
+        .env("OPENAI_API_KEY", key)
+        .args([
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "-c",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(summary(&out), (0, 3, 0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&output).unwrap();
+    assert!(!text.contains(key), "{text}");
+    // Decoded, every string of every line: the key is in none of them.
+    fn strings(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            Value::Object(o) => o.iter().for_each(|(k, v)| {
+                out.push(k.clone());
+                strings(v, out)
+            }),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    for line in json_lines(&output) {
+        strings(&line, &mut all);
+    }
+    assert!(all.iter().all(|s| !s.contains(key)), "{all:?}");
+    // Each line: the error message and the body.
+    assert_eq!(
+        all.iter().filter(|s| s.contains("<redacted>")).count(),
+        6,
+        "{all:?}"
+    );
+    assert!(!stderr(&out).contains(key));
+}
+
 /// Every test named in docs/faults.md's batch table exists.
 #[test]
 fn the_fault_docs_name_real_tests() {
