@@ -175,10 +175,20 @@ impl History {
         if new {
             restrict(path);
         }
-        // Two commands at once (a shell loop in the background) wait for each other.
+        // Two commands at once (a shell loop in the background) wait for each other. WAL
+        // with `synchronous=NORMAL` commits without an fsync each time (a crash of the
+        // machine may lose the last exchanges, never the file): a logged chat stays fast.
         db.busy_timeout(std::time::Duration::from_secs(5))
-            .and_then(|()| db.execute_batch(SCHEMA))
+            .and_then(|()| {
+                db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            })
             .map_err(|e| e.to_string())?;
+        let version: i64 = db
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        if version < 1 {
+            db.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
+        }
         Ok(History { db })
     }
 
