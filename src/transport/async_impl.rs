@@ -40,7 +40,7 @@ pub(crate) struct Transport {
 /// (reqwest's own default would build aws-lc-rs); ALPN as reqwest sets it with HTTP/2 on.
 #[cfg(feature = "rustls")]
 fn rustls_config() -> Result<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(super::ring_provider());
     let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(|e| {
         Error::config(format!(
             "could not load the platform's TLS trust store: {e}"

@@ -65,9 +65,7 @@ impl Transport {
                 // Same trust store as the async mode (reqwest uses the platform verifier).
                 .root_certs(ureq::tls::RootCerts::PlatformVerifier)
                 // ring, as in the async mode (see `rustls` in Cargo.toml).
-                .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-                    rustls::crypto::ring::default_provider(),
-                ))
+                .unversioned_rustls_crypto_provider(std::sync::Arc::new(super::ring_provider()))
                 .build(),
         );
         #[cfg(all(feature = "native-tls", not(feature = "rustls")))]

@@ -82,6 +82,18 @@ pub(crate) struct HttpRequest<'a> {
     pub(crate) deadline: Option<Instant>,
 }
 
+/// rustls's `ring` provider, the one both modes use (see `rustls` in Cargo.toml).
+///
+/// rustls 0.23.48 deprecates it because ring has no post-quantum key exchange; the provider
+/// that has one, aws-lc-rs, needs a C build and brings the OpenSSL licence. Until this crate
+/// chooses that, the deprecation is allowed here, so that a newer rustls (what `cargo install`
+/// resolves without `--locked`) builds this crate without a warning.
+#[cfg(feature = "rustls")]
+#[allow(deprecated)]
+pub(crate) fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
 /// `now + d`, or `None` (no deadline) when there is no limit or it is too far to represent.
 pub(crate) fn deadline_after(d: Option<Duration>) -> Option<Instant> {
     d.and_then(|d| Instant::now().checked_add(d))
