@@ -74,7 +74,7 @@ fn run(args: EmbedArgs) -> Result<(), Box<dyn Error>> {
     let count = args.texts.len();
     let response = client
         .embeddings()
-        .create(&EmbeddingRequest::new(model, args.texts))?;
+        .create(EmbeddingRequest::new(model, args.texts))?;
 
     // Each embedding says which input it belongs to; order by that rather than trusting the
     // order of the list, and make sure every input got exactly one.

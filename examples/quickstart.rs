@@ -134,7 +134,7 @@ async fn embed(client: &Client, options: &Options, chat_model: &str) -> Result<(
     let text = "The quick brown fox jumps over the lazy dog.";
     let response = embed_client
         .embeddings()
-        .create(&EmbeddingRequest::new(&model, text))
+        .create(EmbeddingRequest::new(&model, text))
         .await?;
     let Some(embedding) = response.data.first() else {
         return Err("the server returned no embedding".into());

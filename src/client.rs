@@ -76,6 +76,17 @@ impl Client {
         ClientBuilder::new()
     }
 
+    /// A client configured from the environment, as openai-python's `OpenAI()` is: the same as
+    /// [`Client::from_env`].
+    ///
+    /// ```
+    /// let client = oai_compat::Client::new()?;
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub fn new() -> Result<Client> {
+        Client::from_env()
+    }
+
     /// A client configured from `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_ORG_ID` and
     /// `OPENAI_PROJECT_ID`, with every other setting at its default.
     ///

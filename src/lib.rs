@@ -91,7 +91,7 @@
 //! [`Error::is_overloaded`]. The API key never appears in `Debug`, in any field of any error
 //! (a key a server echoes is redacted) or in this crate's log lines. The HTTP stack's own
 //! `TRACE` logs are another matter: in blocking mode ureq dumps request heads under the
-//! target `ureq_proto`, and nothing in ureq turns that off; the guide's security chapter ([`guide::security`](crate::guide::security))
+//! target `ureq_proto`, and nothing in ureq turns that off; the guide's security chapter ([`guide::security`])
 //! gives the filter that keeps them out, and the client logs one `WARN` (target
 //! `oai_compat`) naming it at the first request that finds `TRACE` on for that target.
 #![forbid(unsafe_code)]
@@ -143,6 +143,8 @@ mod headers;
 pub mod mock;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod parse_error;
+#[cfg(any(feature = "blocking", feature = "async"))]
+pub mod prelude;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod redirect;
 #[cfg(any(feature = "blocking", feature = "async"))]

@@ -37,7 +37,7 @@ fn ten_thousand_requests_from_8_threads_share_8_connections() {
                 s.spawn(move || {
                     (t..REQUESTS)
                         .step_by(THREADS)
-                        .filter(|&i| c.chat().create(&chat(i)).is_err())
+                        .filter(|&i| c.chat().create(chat(i)).is_err())
                         .count()
                 })
             })

@@ -36,7 +36,7 @@ async fn a_100k_chunk_stream_does_not_grow_memory() {
     let c = client(&srv);
     let mut s = c
         .chat()
-        .create_stream(&ChatCompletionRequest::new(MODEL, [Message::user("long")]))
+        .create_stream(ChatCompletionRequest::new(MODEL, [Message::user("long")]))
         .await
         .unwrap();
     let mut n = 0usize;

@@ -109,8 +109,8 @@ async fn the_key_is_in_no_error_debug_or_log() {
         Reply::error(503, "busy").header("retry-after-ms", "10"),
     ]);
     let c = builder(&srv).api_key(KEY).build().unwrap();
-    let auth = c.chat().create(&chat()).await.unwrap_err();
-    let overload = c.chat().create(&chat()).await.unwrap_err();
+    let auth = c.chat().create(chat()).await.unwrap_err();
+    let overload = c.chat().create(chat()).await.unwrap_err();
     assert_eq!(
         srv.requests()[0].header("authorization"),
         Some(&*format!("Bearer {KEY}"))
@@ -149,7 +149,7 @@ async fn trace_logs_hold_the_key_only_in_ureqs_hex_dump() {
     capture_logs();
     let srv = server();
     let c = builder(&srv).api_key(KEY).build().unwrap();
-    c.chat().create(&chat()).await.unwrap();
+    c.chat().create(chat()).await.unwrap();
     let everything = joined_log(|_| true);
     if cfg!(feature = "blocking") {
         // ureq's protocol layer (target `ureq_proto`) dumps every request head at TRACE, and
@@ -206,7 +206,7 @@ async fn authorization_is_not_sent_to_another_host_on_redirect() {
         &format!("{}/chat/completions", b.url()),
     ));
     let c = builder(&a).api_key(KEY).build().unwrap();
-    let out = c.chat().create(&chat()).await.unwrap();
+    let out = c.chat().create(chat()).await.unwrap();
     assert_eq!(out.text(), Some("Mock reply to: hi"));
     let at_b = &b.requests()[0];
     assert_eq!(at_b.method, "POST");
@@ -222,7 +222,7 @@ async fn authorization_is_not_sent_to_another_host_on_redirect() {
     );
     // A redirect within the same origin keeps it.
     a.enqueue(Reply::redirect(308, "/v1/chat/completions"));
-    c.chat().create(&chat()).await.unwrap();
+    c.chat().create(chat()).await.unwrap();
     let reqs = a.requests();
     assert_eq!(
         reqs.last().unwrap().header("authorization"),
@@ -238,7 +238,7 @@ async fn a_post_is_not_silently_turned_into_a_get() {
         "http://127.0.0.1:9/v1/chat/completions",
     ));
     let c = builder(&a).max_retries(0).build().unwrap();
-    let err = c.chat().create(&chat()).await.unwrap_err();
+    let err = c.chat().create(chat()).await.unwrap_err();
     assert_eq!(err.status(), Some(301));
     assert!(err.to_string().contains("only 307 and 308"), "{err}");
 }
@@ -290,11 +290,11 @@ async fn echoed_errors(key: &str) -> Vec<oai_compat::Error> {
     ]);
     let c = builder(&srv).api_key(key).max_retries(0).build().unwrap();
     let mut out = Vec::new();
-    out.push(c.chat().create(&chat()).await.unwrap_err());
-    out.push(c.chat().create(&chat()).await.unwrap_err());
-    out.push(c.chat().create_stream(&chat()).await.unwrap_err());
+    out.push(c.chat().create(chat()).await.unwrap_err());
+    out.push(c.chat().create(chat()).await.unwrap_err());
+    out.push(c.chat().create_stream(chat()).await.unwrap_err());
     for _ in 0..3 {
-        let mut s = c.chat().create_stream(&chat()).await.unwrap();
+        let mut s = c.chat().create_stream(chat()).await.unwrap();
         loop {
             match s.try_next().await {
                 Ok(Some(_)) => {}
@@ -393,8 +393,8 @@ async fn a_key_echoed_json_escaped_is_redacted_by_meaning() {
             Reply::json(200, format!(r#"{{"choices":"{esc}"}}"#)),
         ]);
         let c = builder(&srv).api_key(key).max_retries(0).build().unwrap();
-        let auth = c.chat().create(&chat()).await.unwrap_err();
-        let decode = c.chat().create(&chat()).await.unwrap_err();
+        let auth = c.chat().create(chat()).await.unwrap_err();
+        let decode = c.chat().create(chat()).await.unwrap_err();
         for e in [&auth, &decode] {
             let shown = format!("{e} {e:?}");
             assert!(!shown.contains(key), "{key} leaked: {shown}");

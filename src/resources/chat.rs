@@ -1,5 +1,7 @@
 //! `/chat/completions`.
 
+use std::borrow::Borrow;
+
 use serde::de::DeserializeOwned;
 
 use crate::call::Path;
@@ -21,6 +23,8 @@ super::handle!(
 impl Chat<'_> {
     /// Creates a chat completion (`POST /chat/completions`).
     ///
+    /// The request is taken by reference (`&req`, to send it again) or by value.
+    ///
     #[cfg_attr(feature = "blocking", doc = "```no_run")]
     // Written for the blocking signatures; in async mode every call here is `.await`ed.
     #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
@@ -33,15 +37,17 @@ impl Chat<'_> {
     /// println!("{}", out.text().unwrap_or_default());
     /// # Ok::<_, oai_compat::Error>(())
     /// ```
-    pub async fn create(&self, req: &ChatCompletionRequest) -> Result<ChatCompletion> {
+    pub async fn create(&self, req: impl Borrow<ChatCompletionRequest>) -> Result<ChatCompletion> {
+        let req: &ChatCompletionRequest = req.borrow();
         Ok(self.create_with_meta(req).await?.value)
     }
 
     /// [`Chat::create`], with the response's status, headers and retry count.
     pub async fn create_with_meta(
         &self,
-        req: &ChatCompletionRequest,
+        req: impl Borrow<ChatCompletionRequest>,
     ) -> Result<Response<ChatCompletion>> {
+        let req: &ChatCompletionRequest = req.borrow();
         self.engine
             .post_json(
                 Path::Api("/chat/completions"),
@@ -68,7 +74,11 @@ impl Chat<'_> {
     /// }
     /// # Ok::<_, oai_compat::Error>(())
     /// ```
-    pub async fn create_stream(&self, req: &ChatCompletionRequest) -> Result<ChatCompletionStream> {
+    pub async fn create_stream(
+        &self,
+        req: impl Borrow<ChatCompletionRequest>,
+    ) -> Result<ChatCompletionStream> {
+        let req: &ChatCompletionRequest = req.borrow();
         self.engine
             .post_stream(Path::Api("/chat/completions"), req, &self.options)
             .await
@@ -110,8 +120,9 @@ impl Chat<'_> {
     /// ```
     pub async fn parse<T: DeserializeOwned>(
         &self,
-        req: &ChatCompletionRequest,
+        req: impl Borrow<ChatCompletionRequest>,
     ) -> Result<ParsedChatCompletion<T>> {
+        let req: &ChatCompletionRequest = req.borrow();
         ParsedChatCompletion::from_completion(self.create(req).await?)
             .map_err(|e| self.engine.config.redact(e))
     }
@@ -127,8 +138,9 @@ impl Chat<'_> {
     #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
     pub async fn parse_schema<T: DeserializeOwned + schemars::JsonSchema>(
         &self,
-        req: &ChatCompletionRequest,
+        req: impl Borrow<ChatCompletionRequest>,
     ) -> Result<ParsedChatCompletion<T>> {
+        let req: &ChatCompletionRequest = req.borrow();
         if req.response_format.is_some() {
             return self.parse(req).await;
         }

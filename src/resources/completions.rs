@@ -1,5 +1,7 @@
 //! `/completions` (text completions).
 
+use std::borrow::Borrow;
+
 use crate::call::Path;
 use crate::error::Result;
 use crate::response::Response;
@@ -19,6 +21,8 @@ impl Completions<'_> {
     /// Creates a completion (`POST /completions`). The prompt may be text, several texts,
     /// or token ids.
     ///
+    /// The request is taken by reference (`&req`, to send it again) or by value.
+    ///
     #[cfg_attr(feature = "blocking", doc = "```no_run")]
     // Written for the blocking signatures; in async mode every call here is `.await`ed.
     #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
@@ -30,12 +34,17 @@ impl Completions<'_> {
     /// println!("{}", out.text());
     /// # Ok::<_, oai_compat::Error>(())
     /// ```
-    pub async fn create(&self, req: &CompletionRequest) -> Result<Completion> {
+    pub async fn create(&self, req: impl Borrow<CompletionRequest>) -> Result<Completion> {
+        let req: &CompletionRequest = req.borrow();
         Ok(self.create_with_meta(req).await?.value)
     }
 
     /// [`Completions::create`], with the response's status, headers and retry count.
-    pub async fn create_with_meta(&self, req: &CompletionRequest) -> Result<Response<Completion>> {
+    pub async fn create_with_meta(
+        &self,
+        req: impl Borrow<CompletionRequest>,
+    ) -> Result<Response<Completion>> {
+        let req: &CompletionRequest = req.borrow();
         self.engine
             .post_json(Path::Api("/completions"), req, &self.options, "completion")
             .await
@@ -43,7 +52,11 @@ impl Completions<'_> {
 
     /// Streams a completion: sets `stream: true` and sends the request's `stream_options`.
     /// Retried only until the response headers arrive.
-    pub async fn create_stream(&self, req: &CompletionRequest) -> Result<CompletionStream> {
+    pub async fn create_stream(
+        &self,
+        req: impl Borrow<CompletionRequest>,
+    ) -> Result<CompletionStream> {
+        let req: &CompletionRequest = req.borrow();
         self.engine
             .post_stream(Path::Api("/completions"), req, &self.options)
             .await

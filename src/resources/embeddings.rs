@@ -1,5 +1,7 @@
 //! `/embeddings`.
 
+use std::borrow::Borrow;
+
 use serde::Serialize;
 
 use crate::body::RequestBody;
@@ -32,6 +34,8 @@ impl RequestBody for AsBase64<'_> {
 impl Embeddings<'_> {
     /// Creates embeddings (`POST /embeddings`) for one text, many texts, or token ids.
     ///
+    /// The request is taken by reference (`&req`, to send it again) or by value.
+    ///
     /// When the request leaves `encoding_format` unset, the client asks for `base64` and
     /// decodes it; a server that answers with floats anyway works too. Either way each
     /// [`Embedding::embedding`](crate::types::Embedding::embedding) is a `Vec<f32>`.
@@ -47,15 +51,17 @@ impl Embeddings<'_> {
     /// assert_eq!(out.data.len(), 2);
     /// # Ok::<_, oai_compat::Error>(())
     /// ```
-    pub async fn create(&self, req: &EmbeddingRequest) -> Result<EmbeddingResponse> {
+    pub async fn create(&self, req: impl Borrow<EmbeddingRequest>) -> Result<EmbeddingResponse> {
+        let req: &EmbeddingRequest = req.borrow();
         Ok(self.create_with_meta(req).await?.value)
     }
 
     /// [`Embeddings::create`], with the response's status, headers and retry count.
     pub async fn create_with_meta(
         &self,
-        req: &EmbeddingRequest,
+        req: impl Borrow<EmbeddingRequest>,
     ) -> Result<Response<EmbeddingResponse>> {
+        let req: &EmbeddingRequest = req.borrow();
         let path = Path::Api("/embeddings");
         if req.encoding_format.is_none() && !req.extra.contains_key("encoding_format") {
             let wrapped = AsBase64 {

@@ -1,5 +1,7 @@
 //! `/responses`: the Responses API.
 
+use std::borrow::Borrow;
+
 use serde::de::DeserializeOwned;
 
 use crate::call::Path;
@@ -74,6 +76,8 @@ fn failed(response: &ResponseObject) -> StreamError {
 impl Responses<'_> {
     /// Creates a response (`POST /responses`).
     ///
+    /// The request is taken by reference (`&req`, to send it again) or by value.
+    ///
     #[cfg_attr(feature = "blocking", doc = "```no_run")]
     // Written for the blocking signatures; in async mode every call here is `.await`ed.
     #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
@@ -85,15 +89,17 @@ impl Responses<'_> {
     /// println!("{} ({:?})", out.output_text(), out.status);
     /// # Ok::<_, oai_compat::Error>(())
     /// ```
-    pub async fn create(&self, req: &ResponseRequest) -> Result<ResponseObject> {
+    pub async fn create(&self, req: impl Borrow<ResponseRequest>) -> Result<ResponseObject> {
+        let req: &ResponseRequest = req.borrow();
         Ok(self.create_with_meta(req).await?.value)
     }
 
     /// [`Responses::create`], with the response's status, headers and retry count.
     pub async fn create_with_meta(
         &self,
-        req: &ResponseRequest,
+        req: impl Borrow<ResponseRequest>,
     ) -> Result<Response<ResponseObject>> {
+        let req: &ResponseRequest = req.borrow();
         self.engine
             .post_json(Path::Api("/responses"), req, &self.options, "response")
             .await
@@ -120,7 +126,8 @@ impl Responses<'_> {
     /// }
     /// # Ok::<_, oai_compat::Error>(())
     /// ```
-    pub async fn create_stream(&self, req: &ResponseRequest) -> Result<ResponseStream> {
+    pub async fn create_stream(&self, req: impl Borrow<ResponseRequest>) -> Result<ResponseStream> {
+        let req: &ResponseRequest = req.borrow();
         let stream = self
             .engine
             .post_stream(Path::Api("/responses"), req, &self.options)
@@ -140,8 +147,9 @@ impl Responses<'_> {
     /// `T`, was cut by `max_output_tokens` (kind `Truncated`), or is missing.
     pub async fn parse<T: DeserializeOwned>(
         &self,
-        req: &ResponseRequest,
+        req: impl Borrow<ResponseRequest>,
     ) -> Result<ParsedResponse<T>> {
+        let req: &ResponseRequest = req.borrow();
         ParsedResponse::from_response(self.create(req).await?)
             .map_err(|e| self.engine.config.redact(e))
     }
@@ -153,8 +161,9 @@ impl Responses<'_> {
     #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
     pub async fn parse_schema<T: DeserializeOwned + schemars::JsonSchema>(
         &self,
-        req: &ResponseRequest,
+        req: impl Borrow<ResponseRequest>,
     ) -> Result<ParsedResponse<T>> {
+        let req: &ResponseRequest = req.borrow();
         if req.text.as_ref().is_some_and(|t| t.format.is_some()) {
             return self.parse(req).await;
         }

@@ -165,6 +165,14 @@ impl Message {
 /// sends and OpenAI refuses, is dropped). Drops `reasoning`, `refusal` and the reply's extra
 /// keys: OpenAI rejects unknown message keys. Set `reasoning` yourself for vLLM models whose
 /// template wants it back. A reply with neither content nor tool calls gets an empty content.
+/// A borrowed message, cloned: so that `ChatCompletionRequest::new(model, &messages)` keeps
+/// the caller's list.
+impl From<&Message> for Message {
+    fn from(m: &Message) -> Message {
+        m.clone()
+    }
+}
+
 impl From<ChatCompletionMessage> for Message {
     fn from(m: ChatCompletionMessage) -> Self {
         let tool_calls = m.tool_calls.filter(|calls| !calls.is_empty());
@@ -721,11 +729,20 @@ pub struct ChatCompletionRequest {
 }
 
 impl ChatCompletionRequest {
-    /// A request for `model` with `messages`; every other field unset.
-    pub fn new(model: impl Into<String>, messages: impl IntoIterator<Item = Message>) -> Self {
+    /// A request for `model` with `messages`; every other field unset. `messages` is any
+    /// collection of messages, owned or borrowed (`[Message::user("hi")]`, `vec`, `&vec`, a
+    /// conversation's replies turned into messages); a borrowed message is cloned.
+    ///
+    /// Set fields by chaining (`.temperature(0.2).max_tokens(64)`, one setter per field)
+    /// or with struct update (`ChatCompletionRequest { temperature: Some(0.2),
+    /// ..ChatCompletionRequest::new(model, messages) }`).
+    pub fn new(
+        model: impl Into<String>,
+        messages: impl IntoIterator<Item = impl Into<Message>>,
+    ) -> Self {
         ChatCompletionRequest {
             model: model.into(),
-            messages: messages.into_iter().collect(),
+            messages: messages.into_iter().map(Into::into).collect(),
             ..Default::default()
         }
     }
@@ -1120,7 +1137,7 @@ mod tests {
                 include_usage: Some(true),
                 continuous_usage_stats: Some(true),
             }),
-            ..ChatCompletionRequest::new("m", [])
+            ..ChatCompletionRequest::new("m", Vec::<Message>::new())
         };
         let text = serde_json::to_string(&req).unwrap();
         assert!(!text.contains("stream"), "{text}");

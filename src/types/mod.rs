@@ -4,7 +4,10 @@
 //!
 //! - **Requests send only what you set.** Every optional field is an `Option` that is left
 //!   out of the JSON when `None`; a request built with `new` sends just the model and the
-//!   messages, prompt or input. All request types implement `Default`, so the rest can be set
+//!   messages, prompt or input. Each optional field has a chained setter of its name, which
+//!   takes the plain value (`ChatCompletionRequest::new(model, &messages).temperature(0.2)
+//!   .max_tokens(64)`; vLLM's extras too: `.top_k(20)`), and `with_extra(key, value)` adds a
+//!   key of your own. All request types implement `Default`, so many fields can also be set
 //!   with struct-update syntax:
 //!
 //!   ```
@@ -55,6 +58,7 @@ mod embeddings;
 mod input;
 mod models;
 mod responses;
+mod setters;
 mod vllm;
 
 pub use chat::{

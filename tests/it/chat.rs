@@ -137,3 +137,34 @@ async fn completions_accept_text_and_token_prompts() {
     let body = srv.requests()[1].json().unwrap();
     assert_eq!(body["prompt"], json!([1, 2, 3]));
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_request_by_value_or_reference_with_chained_setters_and_borrowed_messages() {
+    use oai_compat::prelude::*;
+    let srv = server();
+    let c = client(&srv);
+    let history = vec![Message::system("Be brief."), Message::user("hi")];
+    // `&history` is borrowed (and cloned into the request), not moved.
+    let req = ChatCompletionRequest::new(MODEL, &history)
+        .temperature(0.5)
+        .max_tokens(5)
+        .stop("END");
+    let by_ref = c.chat().create(&req).await.unwrap();
+    let by_value = c.chat().create(req.clone()).await.unwrap();
+    assert_eq!(by_ref.text(), by_value.text());
+    assert_eq!(history.len(), 2);
+    let sent = srv.requests();
+    assert_eq!(sent[0].body, sent[1].body, "the same request either way");
+    let body = sent[0].json().unwrap();
+    assert_eq!(body["temperature"], 0.5);
+    assert_eq!(body["max_tokens"], 5);
+    assert_eq!(body["stop"], "END");
+    assert_eq!(body["messages"][0]["content"], "Be brief.");
+    // A stream takes it by value too.
+    let mut stream = c.chat().create_stream(req).await.unwrap();
+    let mut text = String::new();
+    while let Some(chunk) = stream.try_next().await.unwrap() {
+        text.push_str(chunk.text());
+    }
+    assert_eq!(Some(text.as_str()), by_ref.text());
+}

@@ -27,7 +27,7 @@ async fn a_redirect_loop_is_one_final_error_within_the_timeout() {
         .build()
         .unwrap();
     let t = Instant::now();
-    let err = c.chat().create(&chat()).await.unwrap_err();
+    let err = c.chat().create(chat()).await.unwrap_err();
     // The issue's report: a 2 s timeout became 31 s and 18 POSTs.
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert_eq!(err.status(), Some(307), "{err:?}");
@@ -47,8 +47,8 @@ async fn an_error_body_over_1_mib_is_still_reported() {
     srv.enqueue(Reply::json(400, body.clone()));
     srv.enqueue(Reply::json(400, body));
     let c = builder(&srv).build().unwrap();
-    let err = c.chat().create(&chat()).await.unwrap_err();
-    let stream_err = c.chat().create_stream(&chat()).await.unwrap_err();
+    let err = c.chat().create(chat()).await.unwrap_err();
+    let stream_err = c.chat().create_stream(chat()).await.unwrap_err();
     for e in [err, stream_err] {
         assert_eq!(e.status(), Some(400));
         let oai_compat::Error::Api(api) = &e else {
@@ -72,7 +72,7 @@ async fn a_body_over_the_limit_names_the_endpoint_and_the_setting() {
         format!(r#"{{"id":"{}"}}"#, "x".repeat(4096)),
     ));
     let c = builder(&srv).max_response_bytes(1024).build().unwrap();
-    let err = c.chat().create(&chat()).await.unwrap_err();
+    let err = c.chat().create(chat()).await.unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, oai_compat::Error::Decode(_)), "{err:?}");
     assert!(!msg.contains("response response"), "{msg}");

@@ -17,7 +17,7 @@ async fn default_asks_for_base64_and_matches_float() {
     let texts = ["The cat sits on the mat.", "A feline rests on a rug."];
     let b64 = c
         .embeddings()
-        .create(&EmbeddingRequest::new(MODEL, texts))
+        .create(EmbeddingRequest::new(MODEL, texts))
         .await
         .unwrap();
     let mut req = EmbeddingRequest::new(MODEL, texts);
@@ -44,7 +44,7 @@ async fn float_answer_to_a_base64_request_is_accepted() {
     ));
     let out = client(&srv)
         .embeddings()
-        .create(&EmbeddingRequest::new(MODEL, "x"))
+        .create(EmbeddingRequest::new(MODEL, "x"))
         .await
         .unwrap();
     assert_eq!(out.data[0].embedding, vec![0.5, -0.25]);
@@ -55,12 +55,12 @@ async fn token_inputs_are_sent_as_ids() {
     let srv = server();
     let c = client(&srv);
     c.embeddings()
-        .create(&EmbeddingRequest::new(MODEL, vec![5u32, 6]))
+        .create(EmbeddingRequest::new(MODEL, vec![5u32, 6]))
         .await
         .unwrap();
     let out = c
         .embeddings()
-        .create(&EmbeddingRequest::new(MODEL, vec![vec![1u32], vec![2, 3]]))
+        .create(EmbeddingRequest::new(MODEL, vec![vec![1u32], vec![2, 3]]))
         .await
         .unwrap();
     assert_eq!(out.data.len(), 2);
@@ -110,7 +110,7 @@ async fn max_response_bytes_bounds_memory() {
     let inputs: Vec<String> = (0..100).map(|i| format!("t{i}")).collect();
     let err = c
         .embeddings()
-        .create(&EmbeddingRequest::new(MODEL, inputs))
+        .create(EmbeddingRequest::new(MODEL, inputs))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("max_response_bytes"), "{err}");

@@ -132,15 +132,15 @@ async fn garbage_never_panics_on_any_endpoint() {
         let errs = [
             c.models().list().await.err(),
             c.chat()
-                .create(&ChatCompletionRequest::new(MODEL, [Message::user("x")]))
+                .create(ChatCompletionRequest::new(MODEL, [Message::user("x")]))
                 .await
                 .err(),
             c.completions()
-                .create(&CompletionRequest::new(MODEL, "x"))
+                .create(CompletionRequest::new(MODEL, "x"))
                 .await
                 .err(),
             c.embeddings()
-                .create(&EmbeddingRequest::new(MODEL, "x"))
+                .create(EmbeddingRequest::new(MODEL, "x"))
                 .await
                 .err(),
         ];
@@ -164,7 +164,7 @@ async fn base64_embedding_of_wrong_length_is_a_decode_error() {
     ));
     let e = no_retry(&srv)
         .embeddings()
-        .create(&EmbeddingRequest::new(MODEL, "x"))
+        .create(EmbeddingRequest::new(MODEL, "x"))
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Decode(_)), "{e:?}");

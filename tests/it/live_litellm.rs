@@ -273,7 +273,7 @@ async fn embeddings_are_vllms_384_d_vectors_one_per_input() {
     // The client asks for base64 unless told otherwise; LiteLLM passes it through.
     let b64 = proxy(0)
         .embeddings()
-        .create_with_meta(&EmbeddingRequest::new(EMBED_MODEL, texts))
+        .create_with_meta(EmbeddingRequest::new(EMBED_MODEL, texts))
         .await
         .unwrap();
     let mut req = EmbeddingRequest::new(EMBED_MODEL, texts);
@@ -306,7 +306,7 @@ async fn embeddings_are_vllms_384_d_vectors_one_per_input() {
 async fn unknown_model_is_litellms_400_with_a_string_code() {
     let err = proxy(2)
         .chat()
-        .create(&chat_req("nope", "x", 2))
+        .create(chat_req("nope", "x", 2))
         .await
         .unwrap_err();
     // vLLM answers 404 NotFoundError with code 404 (an int); LiteLLM, 400 with code "400".
@@ -322,7 +322,7 @@ async fn unknown_model_is_litellms_400_with_a_string_code() {
     assert_eq!(err.retries_taken(), 0);
     let err = proxy(2)
         .embeddings()
-        .create(&EmbeddingRequest::new("nope", "x"))
+        .create(EmbeddingRequest::new("nope", "x"))
         .await
         .unwrap_err();
     let e = litellm_error(&err, 400, "invalid_request_error");
@@ -370,7 +370,7 @@ async fn rate_limit_429_is_typed_and_retried_as_configured() {
     let started = Instant::now();
     let err = proxy(2)
         .chat()
-        .create(&chat_req(ALWAYS_429, "x", 2))
+        .create(chat_req(ALWAYS_429, "x", 2))
         .await
         .unwrap_err();
     // Two backoffs of 0.5 s and 1 s, minus at most 25 % jitter each: LiteLLM sends no
@@ -403,14 +403,14 @@ async fn rate_limit_429_is_typed_and_retried_as_configured() {
     let err = proxy(2)
         .chat()
         .with_options(RequestOptions::new().max_retries(1))
-        .create_stream(&chat_req(ALWAYS_429, "x", 2))
+        .create_stream(chat_req(ALWAYS_429, "x", 2))
         .await
         .unwrap_err();
     assert!(err.is_rate_limited(), "{err:?}");
     assert_eq!(err.retries_taken(), 1);
     let err = proxy(0)
         .chat()
-        .create(&chat_req(ALWAYS_429, "x", 2))
+        .create(chat_req(ALWAYS_429, "x", 2))
         .await
         .unwrap_err();
     assert!(err.is_rate_limited());
@@ -422,7 +422,7 @@ async fn rate_limit_429_is_typed_and_retried_as_configured() {
 async fn upstream_down_is_litellms_500_and_retried_as_configured() {
     let err = proxy(2)
         .chat()
-        .create(&chat_req(UPSTREAM_DOWN, "x", 2))
+        .create(chat_req(UPSTREAM_DOWN, "x", 2))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
@@ -447,7 +447,7 @@ async fn upstream_down_is_litellms_500_and_retried_as_configured() {
     assert!(!e.body.contains("127.0.0.1"), "{}", e.body);
     let err = proxy(1)
         .chat()
-        .create_stream(&chat_req(UPSTREAM_DOWN, "x", 2))
+        .create_stream(chat_req(UPSTREAM_DOWN, "x", 2))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
@@ -513,7 +513,7 @@ async fn the_master_key_is_required() {
         .unwrap();
     let err = wrong
         .chat()
-        .create(&chat_req(CHAT_MODEL, "x", 2))
+        .create(chat_req(CHAT_MODEL, "x", 2))
         .await
         .unwrap_err();
     let e = litellm_error(&err, 400, "no_db_connection");

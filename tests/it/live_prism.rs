@@ -49,7 +49,7 @@ async fn completion_embedding_and_model_requests_conform() {
     req.logprobs = Some(1);
     c.completions().create(&req).await.unwrap();
     c.completions()
-        .create(&CompletionRequest::new(
+        .create(CompletionRequest::new(
             "gpt-3.5-turbo-instruct",
             vec![1u32, 2, 3],
         ))
@@ -57,7 +57,7 @@ async fn completion_embedding_and_model_requests_conform() {
         .unwrap();
     let out = c
         .embeddings()
-        .create(&EmbeddingRequest::new("text-embedding-3-small", ["a", "b"]))
+        .create(EmbeddingRequest::new("text-embedding-3-small", ["a", "b"]))
         .await
         .unwrap();
     assert!(!out.data.is_empty());

@@ -129,7 +129,7 @@ async fn vllm_max_output_tokens_is_incomplete_with_reason() {
 #[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
 async fn vllm_retrieve_cancel_delete_input_items_as_vllm_does_them() {
     let c = vllm();
-    let out = c.responses().create(&req("Hi", 2)).await.unwrap();
+    let out = c.responses().create(req("Hi", 2)).await.unwrap();
     // vLLM stores responses only with VLLM_ENABLE_RESPONSES_API_STORE=1 (off here): a
     // typed 404 naming the id.
     let e = c.responses().retrieve(&out.id).await.unwrap_err();
@@ -186,7 +186,7 @@ async fn vllm_items_input_and_named_function_tool() {
     // The call and its output reached the prompt.
     let alone = vllm()
         .responses()
-        .create(&req("What is the weather in Paris?", 1))
+        .create(req("What is the weather in Paris?", 1))
         .await
         .unwrap();
     assert!(again.usage.unwrap().input_tokens > alone.usage.unwrap().input_tokens);
@@ -255,7 +255,7 @@ fn full_request() -> ResponseRequest {
 #[ignore = "needs Prism over OpenAI's spec: bash scripts/servers.sh start prism"]
 async fn prism_accepts_every_request_shape() {
     let p = prism();
-    let out = p.responses().create(&full_request()).await.unwrap();
+    let out = p.responses().create(full_request()).await.unwrap();
     assert_eq!(out.object, "response");
     // Its example answer decodes, output text included.
     assert!(!out.output.is_empty());

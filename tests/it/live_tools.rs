@@ -47,7 +47,7 @@ fn forced_weather(text: &str) -> ChatCompletionRequest {
 async fn vllm_named_tool_choice_gives_typed_arguments() {
     let out = client(&live::vllm_chat_url())
         .chat()
-        .create(&forced_weather("What is the weather in Paris?"))
+        .create(forced_weather("What is the weather in Paris?"))
         .await
         .unwrap();
     let calls = out.tool_calls();

@@ -156,7 +156,7 @@ async fn embeddings_base64_default_equals_float() {
     ];
     let b64 = c
         .embeddings()
-        .create(&EmbeddingRequest::new(EMBED_MODEL, texts))
+        .create(EmbeddingRequest::new(EMBED_MODEL, texts))
         .await
         .unwrap();
     let mut req = EmbeddingRequest::new(EMBED_MODEL, texts);
@@ -179,7 +179,7 @@ async fn embeddings_base64_default_equals_float() {
     assert!(similar > unrelated + 0.3, "{similar} vs {unrelated}");
     let ids = c
         .embeddings()
-        .create(&EmbeddingRequest::new(EMBED_MODEL, vec![101u32, 7592, 102]))
+        .create(EmbeddingRequest::new(EMBED_MODEL, vec![101u32, 7592, 102]))
         .await
         .unwrap();
     assert_eq!(ids.data[0].embedding.len(), 384);
@@ -214,7 +214,7 @@ async fn unknown_model_is_404_with_vllms_message() {
 async fn max_tokens_too_large_is_400_with_param() {
     let err = client(&live::vllm_chat_url())
         .chat()
-        .create(&chat_req("x", 100_000))
+        .create(chat_req("x", 100_000))
         .await
         .unwrap_err();
     let Error::Api(api) = &err else {

@@ -231,7 +231,7 @@ async fn unknown_events_and_items_are_kept_and_incomplete_ends_the_stream() {
     let c = client(&srv);
     let mut stream = c
         .responses()
-        .create_stream(&ResponseRequest::new(MODEL, "hi"))
+        .create_stream(ResponseRequest::new(MODEL, "hi"))
         .await
         .unwrap();
     let mut events = Vec::new();

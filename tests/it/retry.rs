@@ -35,7 +35,7 @@ async fn two_503s_then_success_takes_two_retries() {
         Reply::error(503, "busy").header("retry-after-ms", "10"),
     ]);
     let c = client(&srv);
-    let r = c.chat().create_with_meta(&chat()).await.unwrap();
+    let r = c.chat().create_with_meta(chat()).await.unwrap();
     assert_eq!(r.meta.retries_taken, 2);
     assert_eq!(r.meta.status, 200);
     assert_eq!(r.text(), Some("Mock reply to: hello there"));
@@ -51,7 +51,7 @@ async fn retries_run_out_with_the_last_error() {
     for _ in 0..3 {
         srv.enqueue(Reply::error(503, "still busy").header("retry-after-ms", "5"));
     }
-    let err = client(&srv).chat().create(&chat()).await.unwrap_err();
+    let err = client(&srv).chat().create(chat()).await.unwrap_err();
     assert!(err.is_overloaded(), "{err}");
     assert_eq!(err.retries_taken(), 2);
     assert_eq!(srv.request_count(), 3);
@@ -109,7 +109,7 @@ async fn client_errors_are_not_retried() {
     for status in [400u16, 401, 403, 404, 422] {
         let srv = server();
         srv.enqueue(Reply::error(status, "no"));
-        let err = client(&srv).chat().create(&chat()).await.unwrap_err();
+        let err = client(&srv).chat().create(chat()).await.unwrap_err();
         assert_eq!(err.status(), Some(status));
         assert_eq!(err.retries_taken(), 0);
         assert_eq!(srv.request_count(), 1, "status {status} was retried");
@@ -174,7 +174,7 @@ async fn server_that_never_answers_times_out_near_the_limit() {
         .build()
         .unwrap();
     let t = Instant::now();
-    let err = c.chat().create(&chat()).await.unwrap_err();
+    let err = c.chat().create(chat()).await.unwrap_err();
     let took = t.elapsed();
     assert!(err.is_timeout(), "{err:?}");
     assert!(

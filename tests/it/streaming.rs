@@ -129,7 +129,7 @@ async fn in_band_error_after_three_chunks() {
                 .event(r#"{"error":{"message":"engine died","type":"InternalServerError","param":null,"code":500}}"#)
                 .done(),
         );
-        let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+        let mut s = client(&srv).chat().create_stream(chat("x")).await.unwrap();
         let mut chunk = ChatCompletionChunk::default();
         let mut got = Vec::new();
         let err = loop {
@@ -169,7 +169,7 @@ async fn in_band_string_and_flat_errors() {
     ] {
         let srv = server();
         srv.enqueue(Reply::sse().event(payload).done());
-        let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+        let mut s = client(&srv).chat().create_stream(chat("x")).await.unwrap();
         let err = s.try_next().await.unwrap_err();
         assert!(
             matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::InBand),
@@ -187,7 +187,7 @@ async fn cut_mid_stream_yields_events_then_an_error_and_is_not_retried() {
             .event(chunk_json("two"))
             .cut(),
     );
-    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = client(&srv).chat().create_stream(chat("x")).await.unwrap();
     let a = s.try_next().await.unwrap().unwrap();
     let b = s.try_next().await.unwrap().unwrap();
     assert_eq!((a.text(), b.text()), ("one", "two"));
@@ -207,7 +207,7 @@ async fn cut_mid_stream_yields_events_then_an_error_and_is_not_retried() {
 async fn body_without_done_is_truncated_not_success() {
     let srv = server();
     srv.enqueue(Reply::sse().event(chunk_json("only")));
-    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = client(&srv).chat().create_stream(chat("x")).await.unwrap();
     let only = s.try_next().await.unwrap().unwrap();
     assert_eq!(only.text(), "only");
     let err = s.try_next().await.unwrap_err();
@@ -232,7 +232,7 @@ async fn crlf_comments_and_split_utf8_decode() {
             .raw(bytes[at..].to_vec())
             .raw("data: [DONE]\r\n\r\n"),
     );
-    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = client(&srv).chat().create_stream(chat("x")).await.unwrap();
     let first = s.try_next().await.unwrap().unwrap();
     assert_eq!(first.text(), "héllo");
     let end = s.try_next().await.unwrap();
@@ -253,7 +253,7 @@ async fn keep_alives_do_not_reset_the_event_idle_timeout() {
         .stream_idle_timeout(Some(Duration::from_secs(1)))
         .build()
         .unwrap();
-    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = c.chat().create_stream(chat("x")).await.unwrap();
     let first = s.try_next().await.unwrap().unwrap();
     assert_eq!(first.text(), "first");
     let took = idle_timeout_of(&mut s).await;
@@ -274,7 +274,7 @@ async fn steady_events_outlive_the_idle_limit_and_a_later_silence_still_trips_it
         .stream_idle_timeout(Some(Duration::from_millis(400)))
         .build()
         .unwrap();
-    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = c.chat().create_stream(chat("x")).await.unwrap();
     for text in &texts {
         let chunk = s.try_next().await.unwrap().unwrap();
         assert_eq!(chunk.text(), text);
@@ -308,7 +308,7 @@ async fn a_slow_consumer_does_not_trip_the_idle_timeout() {
         .stream_idle_timeout(Some(Duration::from_millis(200)))
         .build()
         .unwrap();
-    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = c.chat().create_stream(chat("x")).await.unwrap();
     busy_for(Duration::from_millis(400)).await;
     let mut got = Vec::new();
     while let Some(chunk) = s.try_next().await.unwrap() {
@@ -331,7 +331,7 @@ async fn a_silent_connection_trips_the_idle_timeout() {
         .stream_idle_timeout(Some(Duration::from_millis(800)))
         .build()
         .unwrap();
-    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = c.chat().create_stream(chat("x")).await.unwrap();
     s.try_next().await.unwrap().unwrap();
     let took = idle_timeout_of(&mut s).await;
     assert!(took < Duration::from_millis(2000), "{took:?}");
@@ -347,7 +347,7 @@ async fn the_total_stream_deadline_holds() {
         .build()
         .unwrap();
     let t = Instant::now();
-    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = c.chat().create_stream(chat("x")).await.unwrap();
     let err = loop {
         match s.try_next().await {
             Ok(Some(_)) => {}
@@ -380,7 +380,7 @@ async fn slow_headers_time_out_as_request_and_are_retried() {
         .max_retries(1)
         .build()
         .unwrap();
-    let mut s = c.chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = c.chat().create_stream(chat("x")).await.unwrap();
     assert_eq!(s.meta().retries_taken, 1);
     let mut n = 0;
     while s.try_next().await.unwrap().is_some() {
@@ -393,7 +393,7 @@ async fn slow_headers_time_out_as_request_and_are_retried() {
         .build()
         .unwrap();
     srv.enqueue(Reply::sse().delay(Duration::from_secs(3)).done());
-    let err = c.chat().create_stream(&chat("x")).await.unwrap_err();
+    let err = c.chat().create_stream(chat("x")).await.unwrap_err();
     assert!(
         matches!(&err, Error::Timeout(e) if e.phase == TimeoutPhase::Request),
         "{err:?}"
@@ -404,11 +404,7 @@ async fn slow_headers_time_out_as_request_and_are_retried() {
 async fn errors_before_the_stream_are_retried() {
     let srv = server();
     srv.enqueue(Reply::error(503, "busy").header("retry-after-ms", "10"));
-    let mut s = client(&srv)
-        .chat()
-        .create_stream(&chat("hi"))
-        .await
-        .unwrap();
+    let mut s = client(&srv).chat().create_stream(chat("hi")).await.unwrap();
     assert_eq!(s.meta().retries_taken, 1);
     while s.try_next().await.unwrap().is_some() {}
 }
@@ -418,7 +414,7 @@ async fn an_oversized_event_is_rejected() {
     let srv = server();
     let huge = format!("data: {}\n\n", "x".repeat(5 * 1024 * 1024));
     srv.enqueue(Reply::sse().raw(huge).done());
-    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = client(&srv).chat().create_stream(chat("x")).await.unwrap();
     let err = s.try_next().await.unwrap_err();
     assert!(
         matches!(&err, Error::Stream(e) if e.kind == StreamErrorKind::TooLarge),
@@ -430,7 +426,7 @@ async fn an_oversized_event_is_rejected() {
 #[test]
 fn blocking_stream_is_an_iterator() {
     let srv = server();
-    let s = client(&srv).chat().create_stream(&chat("a b c")).unwrap();
+    let s = client(&srv).chat().create_stream(chat("a b c")).unwrap();
     let texts: Vec<String> = s.map(|c| c.unwrap().text().to_owned()).collect();
     assert_eq!(texts.concat(), "Mock reply to: a b c");
 }
@@ -538,7 +534,7 @@ async fn a_body_left_open_after_done_does_not_hold_the_stream() {
     );
     let c = client(&srv);
     let started = Instant::now();
-    let mut stream = c.chat().create_stream(&chat("hi")).await.unwrap();
+    let mut stream = c.chat().create_stream(chat("hi")).await.unwrap();
     let mut text = String::new();
     while let Some(chunk) = stream.try_next().await.unwrap() {
         text.push_str(chunk.text());
@@ -608,7 +604,7 @@ async fn next_into_reports_an_event_that_does_not_decode() {
             .event(chunk_json("never read"))
             .done(),
     );
-    let mut s = client(&srv).chat().create_stream(&chat("x")).await.unwrap();
+    let mut s = client(&srv).chat().create_stream(chat("x")).await.unwrap();
     let mut chunk = ChatCompletionChunk::default();
     let read = s.next_into(&mut chunk).await.unwrap();
     assert!(read);
