@@ -310,7 +310,7 @@ async fn embeddings_and_other_calls_are_named_and_never_show_the_key() {
     let _g = cap.install();
     client
         .embeddings()
-        .create(&EmbeddingRequest::new(MODEL, ["a", "b"]))
+        .create(EmbeddingRequest::new(MODEL, ["a", "b"]))
         .await
         .unwrap();
     client.models().list().await.unwrap();
