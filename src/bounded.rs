@@ -60,47 +60,60 @@ const RETAINED: usize = 64 * 1024;
 /// about half full after splits.
 const MAP_SLACK: usize = 2;
 
-/// The budget of the decode running on this thread.
+/// What the error says about the decode running on this thread.
 #[derive(Clone, Copy)]
 struct Budget {
-    /// Bytes left to charge.
-    left: usize,
-    /// The whole budget, for the error.
+    /// The whole budget.
     limit: usize,
-    /// The text's length, for the error.
+    /// The text's length.
     text: usize,
-    /// The multiple of it allowed, for the error.
+    /// The multiple of it allowed.
     multiple: usize,
 }
 
+/// No decode is bounded on this thread (or its budget is unlimited): [`charge`] is free.
+const UNBOUNDED: usize = usize::MAX;
+
 thread_local! {
-    /// `None` outside a bounded decode: [`charge`] is then free.
+    /// Bytes the running decode may still charge; [`UNBOUNDED`] outside a bounded decode.
+    /// Apart from [`BUDGET`] so that a charge reads and writes one word.
+    static LEFT: Cell<usize> = const { Cell::new(UNBOUNDED) };
+    /// The running decode's budget, for the error.
     static BUDGET: Cell<Option<Budget>> = const { Cell::new(None) };
 }
 
 /// Charges `bytes` to the running decode's budget, if any; fails once it is spent (and keeps
 /// failing: a decoder that swallows the error cannot go on allocating).
+#[inline]
 pub(crate) fn charge<E: de::Error>(bytes: usize) -> Result<(), E> {
-    BUDGET.with(|cell| match cell.get() {
-        None => Ok(()),
-        Some(b) if bytes <= b.left => {
-            cell.set(Some(Budget {
-                left: b.left - bytes,
-                ..b
-            }));
+    LEFT.with(|left| {
+        let l = left.get();
+        if l == UNBOUNDED {
             Ok(())
-        }
-        Some(b) => {
-            cell.set(Some(Budget { left: 0, ..b }));
-            Err(E::custom(format_args!(
-                "the reply exceeds the decoded-size limit: its {} bytes would decode to more than {} bytes ({}x its size); raise ClientBuilder::max_decoded_multiple if it is a reply you expect",
-                b.text, b.limit, b.multiple
-            )))
+        } else if bytes <= l {
+            left.set(l - bytes);
+            Ok(())
+        } else {
+            left.set(0);
+            Err(exceeded())
         }
     })
 }
 
+/// The error of a spent budget, naming the limit.
+#[cold]
+fn exceeded<E: de::Error>() -> E {
+    match BUDGET.with(Cell::get) {
+        Some(b) => E::custom(format_args!(
+            "the reply exceeds the decoded-size limit: its {} bytes would decode to more than {} bytes ({}x its size); raise ClientBuilder::max_decoded_multiple if it is a reply you expect",
+            b.text, b.limit, b.multiple
+        )),
+        None => E::custom("the reply exceeds the decoded-size limit"),
+    }
+}
+
 /// Charges an owned string of `len` bytes.
+#[inline]
 pub(crate) fn charge_string<E: de::Error>(len: usize) -> Result<(), E> {
     if len == 0 {
         return Ok(());
@@ -113,6 +126,7 @@ pub(crate) fn charge_string<E: de::Error>(len: usize) -> Result<(), E> {
 /// allocator keeps it for reuse, and nothing of the decode fits it until the decode ends),
 /// so a long list that doubled its way up holds about twice its final capacity. A small
 /// freed allocation is reused at once by the next small value.
+#[inline]
 pub(crate) fn charge_growth<T, E: de::Error>(before: usize, after: usize) -> Result<(), E> {
     if after <= before {
         return Ok(());
@@ -124,30 +138,37 @@ pub(crate) fn charge_growth<T, E: de::Error>(before: usize, after: usize) -> Res
 }
 
 /// Charges an entry of a map whose key is a `K` and value a `V`.
+#[inline]
 pub(crate) fn charge_entry<K, V, E: de::Error>() -> Result<(), E> {
     charge(MAP_SLACK * (size_of::<K>() + size_of::<V>()))
 }
 
 /// The budget set for one decode, restored (to none, or to an outer decode's) when dropped.
-struct Guard(Option<Budget>);
+struct Guard {
+    left: usize,
+    budget: Option<Budget>,
+}
 
 impl Guard {
     fn set(text: usize, multiple: usize) -> Guard {
         let limit = text.saturating_mul(multiple);
-        Guard(BUDGET.with(|cell| {
-            cell.replace(Some(Budget {
-                left: limit,
-                limit,
-                text,
-                multiple,
-            }))
-        }))
+        Guard {
+            left: LEFT.with(|left| left.replace(limit)),
+            budget: BUDGET.with(|b| {
+                b.replace(Some(Budget {
+                    limit,
+                    text,
+                    multiple,
+                }))
+            }),
+        }
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        BUDGET.with(|cell| cell.set(self.0));
+        LEFT.with(|left| left.set(self.left));
+        BUDGET.with(|b| b.set(self.budget));
     }
 }
 
@@ -570,30 +591,29 @@ mod tests {
 
     /// What decoding `text` as a `T` charges, whatever its length.
     fn spent<'de, T: Deserialize<'de>>(text: &'de str) -> usize {
-        let _budget = Guard::set(usize::MAX, 1);
+        let _budget = Guard::set(usize::MAX - 1, 1);
         let mut de = serde_json::Deserializer::from_str(text);
         T::deserialize(Charged::new(&mut de)).unwrap();
         de.end().unwrap();
-        let left = BUDGET.with(|b| b.get()).unwrap();
-        left.limit - left.left
+        usize::MAX - 1 - LEFT.with(Cell::get)
     }
 
     /// What decoding `text` into `place` charges.
     fn spent_in_place<'de, T: Deserialize<'de>>(text: &'de str, place: &mut T) -> usize {
-        let _budget = Guard::set(usize::MAX, 1);
+        let _budget = Guard::set(usize::MAX - 1, 1);
         let mut de = serde_json::Deserializer::from_str(text);
         T::deserialize_in_place(Charged::new(&mut de), place).unwrap();
-        let left = BUDGET.with(|b| b.get()).unwrap();
-        left.limit - left.left
+        usize::MAX - 1 - LEFT.with(Cell::get)
     }
 
     #[test]
     fn outside_a_bounded_decode_charging_is_free() {
         charge::<serde_json::Error>(usize::MAX).unwrap();
-        assert!(BUDGET.with(|b| b.get()).is_none());
+        assert_eq!(LEFT.with(Cell::get), UNBOUNDED);
         // And a guard leaves none behind.
         drop(Guard::set(10, 3));
-        assert!(BUDGET.with(|b| b.get()).is_none());
+        assert_eq!(LEFT.with(Cell::get), UNBOUNDED);
+        assert!(BUDGET.with(Cell::get).is_none());
     }
 
     #[test]
@@ -681,7 +701,7 @@ mod tests {
             e.contains("decoded-size limit") && e.contains(&limit.to_string()),
             "{e}"
         );
-        assert!(BUDGET.with(|b| b.get()).is_none());
+        assert_eq!(LEFT.with(Cell::get), UNBOUNDED);
         // Bytes and in-place decoding are bounded alike.
         assert!(from_slice::<Value>(text.as_bytes(), 3).is_err());
         let mut place = Value::Null;

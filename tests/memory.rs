@@ -6,11 +6,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use oai_compat::Error;
 use oai_compat::types::{
-    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, CompletionRequest,
-    EmbeddingRequest, Message,
+    ChatCompletionChunk, ChatCompletionRequest, CompletionRequest, EmbeddingRequest, Message,
 };
-use oai_compat::{Client, Error};
 use oai_compat_mock::{MockServer, Reply};
 use serde_json::json;
 use support::{MODEL, client, server};
