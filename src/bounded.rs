@@ -717,6 +717,23 @@ mod tests {
     }
 
     #[test]
+    fn a_large_final_responses_event_fits_a_stream_events_budget() {
+        // The Responses API's last event carries the whole response: a long text decodes
+        // (through serde's buffering of flattened structs) to about its size, well within
+        // what a stream event may take (one multiple less than a body).
+        let text = "All work and no play. ".repeat(50_000);
+        let event = serde_json::json!({"type": "response.completed", "sequence_number": 9,
+            "response": {"id": "r", "object": "response", "status": "completed", "model": "m",
+                "output": [{"type": "message", "id": "m1", "role": "assistant", "status": "completed",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}]}],
+                "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3}}})
+        .to_string();
+        let spent = spent::<crate::types::ResponseStreamEvent>(&event);
+        assert!(spent < 2 * event.len(), "{spent} for {} bytes", event.len());
+        assert!(from_str::<crate::types::ResponseStreamEvent>(&event, 2).is_ok());
+    }
+
+    #[test]
     fn texts_up_to_the_threshold_have_no_budget() {
         let text = format!("[{}0]", "0,".repeat(THRESHOLD / 2 - 2));
         assert!(text.len() <= THRESHOLD);
