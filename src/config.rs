@@ -335,7 +335,7 @@ impl ClientBuilder {
     /// fit: a long text or embeddings (floats or base64) take under 1x, chat logprobs with 5
     /// alternatives per token 1.5-2.5x. A legacy completion's `logprobs` (a map of
     /// alternatives per token) take 3-6.5x: with `logprobs` of 5 on replies above 256 KiB
-    /// (about 1,500 tokens), set 8.
+    /// (about 1,300 tokens), set 8.
     /// `usize::MAX` means no limit. Zero is refused at [`build`](ClientBuilder::build).
     pub fn max_decoded_multiple(mut self, n: usize) -> Self {
         self.max_decoded_multiple = Some(n);

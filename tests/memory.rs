@@ -256,18 +256,30 @@ async fn deeply_nested_arrays_are_bounded() {
     hostile_chat("chat, nested arrays", body).await;
 }
 
-/// One stream event of empty choices, under the SSE decoder's 4 MiB event limit.
-fn hostile_event_stream() -> (MockServer, usize) {
+/// A stream whose one event, `head`, `item` repeated, `tail`, is just under the SSE decoder's
+/// 4 MiB event limit, read with `try_next` or, `reused`, with `next_into`; checked with
+/// [`bounded`].
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+async fn hostile_stream(what: &str, head: &str, item: &str, tail: &str, reused: bool) {
     let event = repeated(
-        r#"data: {"choices":["#,
-        "{},",
+        &format!("data: {head}"),
+        item,
         4 * 1024 * 1024 - 64,
-        "{}]}\n\n",
+        &format!("{tail}\n\n"),
     );
     let bytes = event.len() - "data: \n\n".len();
     let srv = server();
     srv.enqueue(Reply::sse().pause(Duration::ZERO).raw(event).done());
-    (srv, bytes)
+    let c = client(&srv);
+    let mut chunk = ChatCompletionChunk::default();
+    let start = start_peak();
+    let mut s = c.chat().create_stream(&ask()).await.unwrap();
+    let result = if reused {
+        s.next_into(&mut chunk).await.map(|_| ())
+    } else {
+        s.try_next().await.map(|_| ())
+    };
+    bounded(what, result, bytes, peak_since(start));
 }
 
 #[cfg(target_os = "linux")]
@@ -276,23 +288,29 @@ async fn a_stream_event_of_tiny_objects_is_bounded() {
     if in_a_fresh_process("a_stream_event_of_tiny_objects_is_bounded") {
         return;
     }
-    let (srv, bytes) = hostile_event_stream();
-    let c = client(&srv);
-    let start = start_peak();
-    let mut s = c.chat().create_stream(&ask()).await.unwrap();
-    let result = s.try_next().await;
-    let peak = peak_since(start);
-    bounded("stream event, try_next", result, bytes, peak);
+    let head = r#"{"choices":["#;
+    hostile_stream("stream event, try_next", head, "{},", "{}]}", false).await;
+}
 
-    // Decoded into a reused chunk, the same.
-    let (srv, bytes) = hostile_event_stream();
-    let c = client(&srv);
-    let mut chunk = ChatCompletionChunk::default();
-    let start = start_peak();
-    let mut s = c.chat().create_stream(&ask()).await.unwrap();
-    let result = s.next_into(&mut chunk).await;
-    let peak = peak_since(start);
-    bounded("stream event, next_into", result, bytes, peak);
+#[cfg(target_os = "linux")]
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_stream_event_decoded_in_place_is_bounded() {
+    if in_a_fresh_process("a_stream_event_decoded_in_place_is_bounded") {
+        return;
+    }
+    let head = r#"{"choices":["#;
+    hostile_stream("stream event, next_into", head, "{},", "{}]}", true).await;
+}
+
+#[cfg(target_os = "linux")]
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_stream_event_that_mentions_error_is_bounded() {
+    if in_a_fresh_process("a_stream_event_that_mentions_error_is_bounded") {
+        return;
+    }
+    // Looked at as a `Value` first, for an in-band error, then decoded as a chunk.
+    let head = r#"{"error":null,"pad":["#;
+    hostile_stream("stream event with \"error\"", head, "0,", "0]}", false).await;
 }
 
 /// `what` decoded in `since`, printed.
