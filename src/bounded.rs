@@ -8,8 +8,8 @@
 //! [`Charged`], a `Deserializer` wrapper that charges what each decoded value allocates
 //! against a budget of `MULTIPLE` times the text's length, and fails with a decode error
 //! naming the limit once it is spent. The raw text is held while it decodes (1x), so the peak
-//! stays near `MULTIPLE + 1` times the text (`MULTIPLE` is `ClientBuilder::max_decoded_multiple`,
-//! [`DEFAULT_MULTIPLE`] unless set).
+//! stays near `MULTIPLE + 1` times the text. `MULTIPLE` is the client's
+//! `ClientBuilder::max_decoded_multiple`, [`DEFAULT_MULTIPLE`] unless set.
 //!
 //! Why a threshold: the wrapper costs a little per value; texts up to [`THRESHOLD`] (almost
 //! every reply and every stream event) take serde_json's own path untouched, and can
