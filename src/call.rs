@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::body::{RequestBody, StreamRequest};
+use crate::bounded;
 use crate::config::{Config, limit};
 use crate::error::{ApiError, Error, Result, TimeoutPhase};
 use crate::headers::Headers;
@@ -242,7 +243,14 @@ impl Engine {
         let idle = self.config.timeouts.stream_idle.and_then(limit);
         let span = done.span.into_stream(done.meta.retries_taken);
         let key = self.config.api_key.clone();
-        Ok(EventStream::new(done.response, done.meta, idle, key, span))
+        Ok(EventStream::new(
+            done.response,
+            done.meta,
+            idle,
+            key,
+            span,
+            self.config.max_decoded_multiple,
+        ))
     }
 
     /// A call without a body whose answer is not needed (`GET /health`, `DELETE`): its meta.
@@ -294,8 +302,8 @@ impl Engine {
         // completion; about 1% more on a 2 MB float embedding). Invalid UTF-8 is parsed as bytes,
         // for serde_json's error with its position.
         let parsed = match std::str::from_utf8(&body) {
-            Ok(text) => serde_json::from_str::<T>(text),
-            Err(_) => serde_json::from_slice::<T>(&body),
+            Ok(text) => bounded::from_str::<T>(text, self.config.max_decoded_multiple),
+            Err(_) => bounded::from_slice::<T>(&body, self.config.max_decoded_multiple),
         };
         match parsed {
             Ok(value) => {

@@ -56,7 +56,8 @@ impl ClientBuilder {
     /// call fail or go astray: a base URL that is not `http(s)://host[:port][/path]` (port
     /// 1-65535, no credentials, query or fragment), an `https` URL in a build without a TLS
     /// feature, an API key, organization, project or header value that is not printable
-    /// ASCII, a header the HTTP layer owns, a zero timeout, or a zero `max_response_bytes`.
+    /// ASCII, a header the HTTP layer owns, a zero timeout, or a zero `max_response_bytes` or
+    /// `max_decoded_multiple`.
     ///
     /// ```
     /// let e = oai_compat::Client::builder().base_url("ftp://h").build().unwrap_err();

@@ -94,6 +94,8 @@ pub(crate) struct Config {
     pub(crate) max_retries: u32,
     pub(crate) pool_max_idle_per_host: usize,
     pub(crate) max_response_bytes: usize,
+    /// What a reply above `bounded::THRESHOLD` may decode to, as a multiple of its bytes.
+    pub(crate) max_decoded_multiple: usize,
     pub(crate) use_env_proxy: bool,
 }
 
@@ -109,6 +111,7 @@ impl fmt::Debug for Config {
             .field("max_retries", &self.max_retries)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_decoded_multiple", &self.max_decoded_multiple)
             .finish()
     }
 }
@@ -154,6 +157,7 @@ pub struct ClientBuilder {
     max_retries: Option<u32>,
     pool_max_idle_per_host: Option<usize>,
     max_response_bytes: Option<usize>,
+    max_decoded_multiple: Option<usize>,
     no_env: bool,
     no_proxy: bool,
 }
@@ -331,6 +335,25 @@ impl ClientBuilder {
         self
     }
 
+    /// The most memory a reply may decode to, as a multiple of its bytes. Default 3: with the
+    /// body itself, a reply then peaks at about 4 times its size, where a hostile one (a list
+    /// of `{}`, each a default choice of a few hundred bytes) could otherwise take 100 times.
+    /// A reply that would take more fails with [`Error::Decode`](crate::Error::Decode) naming
+    /// this limit. A stream event counts the same, less one for the copy of its text the
+    /// event decoder holds.
+    ///
+    /// Only bodies and events above 256 KiB are measured (smaller ones decode as fast as
+    /// before); what is counted is an estimate of the heap each value takes. Ordinary replies
+    /// fit: a long text or embeddings (floats or base64) take under 1x, chat logprobs with 5
+    /// alternatives per token 1.5-2.5x. A legacy completion's `logprobs` (a map of
+    /// alternatives per token) take 3-6.5x: with `logprobs` of 5 on replies above 256 KiB
+    /// (about 1,300 tokens), set 8.
+    /// `usize::MAX` means no limit. Zero is refused at [`build`](ClientBuilder::build).
+    pub fn max_decoded_multiple(mut self, n: usize) -> Self {
+        self.max_decoded_multiple = Some(n);
+        self
+    }
+
     /// Whether unset values are read from `OPENAI_*` variables. Default `true`.
     pub fn use_env(mut self, yes: bool) -> Self {
         self.no_env = !yes;
@@ -380,6 +403,11 @@ impl ClientBuilder {
                 )));
             }
         }
+        if self.max_decoded_multiple == Some(0) {
+            return Err(Error::config(
+                "max_decoded_multiple is zero: no reply above 256 KiB could be decoded; use a positive multiple (usize::MAX for no limit)",
+            ));
+        }
         if self.max_response_bytes == Some(0) {
             return Err(Error::config(
                 "max_response_bytes is zero: no response could be read; use a positive size (usize::MAX for no limit)",
@@ -417,6 +445,9 @@ impl ClientBuilder {
             max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
             pool_max_idle_per_host: self.pool_max_idle_per_host.unwrap_or(64),
             max_response_bytes: self.max_response_bytes.unwrap_or(256 * 1024 * 1024),
+            max_decoded_multiple: self
+                .max_decoded_multiple
+                .unwrap_or(crate::bounded::DEFAULT_MULTIPLE),
             use_env_proxy: !self.no_proxy,
         })
     }
@@ -443,6 +474,24 @@ mod tests {
             .into_config()
             .unwrap_err();
         assert!(!e.to_string().contains("sk-live"), "{e}");
+    }
+
+    #[test]
+    fn the_decoded_multiple_defaults_to_3_and_zero_is_refused() {
+        let b = ClientBuilder::new().use_env(false).base_url("http://h");
+        let c = b.clone().into_config().unwrap();
+        assert_eq!(c.max_decoded_multiple, 3);
+        let c = b
+            .clone()
+            .max_decoded_multiple(usize::MAX)
+            .into_config()
+            .unwrap();
+        assert_eq!(c.max_decoded_multiple, usize::MAX);
+        let e = b.max_decoded_multiple(0).into_config().unwrap_err();
+        assert!(
+            e.to_string().contains("max_decoded_multiple is zero"),
+            "{e}"
+        );
     }
 
     #[test]

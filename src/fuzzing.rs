@@ -31,7 +31,7 @@ pub fn sse(data: &[u8]) {
             let fresh = serde_json::from_str::<ChatCompletionChunk>(ev.data);
             // Decoded into the value the events before it were decoded into, it must be the
             // same (or fail the same way).
-            let into = crate::stream::decode_into(ev.data, &mut reused);
+            let into = crate::stream::decode_into(ev.data, &mut reused, usize::MAX);
             match (fresh, into) {
                 (Ok(fresh), Ok(())) => assert_eq!(fresh, reused, "{}", ev.data),
                 (Err(_), Err(_)) => {}

@@ -122,6 +122,8 @@ mod accumulate_responses;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod body;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod bounded;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod call;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod client;

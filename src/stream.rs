@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::bounded;
 use crate::config::Secret;
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
@@ -88,6 +89,8 @@ struct State<T> {
     ending: Ending<T>,
     /// Replaced in every error the stream yields (an echoed key in an error event).
     key: Option<Secret>,
+    /// What an event above `bounded::THRESHOLD` may decode to, as a multiple of its bytes.
+    decoded: usize,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -124,8 +127,8 @@ enum Read {
 trait Target<T> {
     /// What a decoded event gives the caller.
     type Out;
-    /// Decodes `data`.
-    fn decode(&mut self, data: &str) -> serde_json::Result<Self::Out>;
+    /// Decodes `data`, to at most `multiple` times its bytes (see [`bounded`]).
+    fn decode(&mut self, data: &str, multiple: usize) -> serde_json::Result<Self::Out>;
     /// The item decoded, for the stream's own look at it (does it end the stream?).
     fn item<'a>(&'a self, out: &'a Self::Out) -> &'a T;
 }
@@ -136,8 +139,8 @@ struct New;
 impl<T: DeserializeOwned> Target<T> for New {
     type Out = T;
 
-    fn decode(&mut self, data: &str) -> serde_json::Result<T> {
-        serde_json::from_str(data)
+    fn decode(&mut self, data: &str, multiple: usize) -> serde_json::Result<T> {
+        bounded::from_str(data, multiple)
     }
 
     fn item<'a>(&'a self, out: &'a T) -> &'a T {
@@ -151,8 +154,8 @@ struct Reuse<'a, T>(&'a mut T);
 impl<T: DeserializeOwned> Target<T> for Reuse<'_, T> {
     type Out = ();
 
-    fn decode(&mut self, data: &str) -> serde_json::Result<()> {
-        decode_into(data, self.0)
+    fn decode(&mut self, data: &str, multiple: usize) -> serde_json::Result<()> {
+        decode_into(data, self.0, multiple)
     }
 
     fn item<'a>(&'a self, _: &'a ()) -> &'a T {
@@ -161,15 +164,14 @@ impl<T: DeserializeOwned> Target<T> for Reuse<'_, T> {
 }
 
 /// Decodes the JSON `text` into `place`, reusing what it holds (`deserialize_in_place`),
-/// as [`EventStream::next_into`] decodes each event. After an error, `place` may hold a
-/// partly decoded value.
+/// as [`EventStream::next_into`] decodes each event (to at most `multiple` times its bytes:
+/// see [`bounded`]). After an error, `place` may hold a partly decoded value.
 pub(crate) fn decode_into<'de, T: serde::Deserialize<'de>>(
     text: &'de str,
     place: &mut T,
+    multiple: usize,
 ) -> serde_json::Result<()> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    T::deserialize_in_place(&mut de, place)?;
-    de.end()
+    bounded::in_place(text, place, multiple)
 }
 
 impl<T> Default for Ending<T> {
@@ -183,13 +185,15 @@ impl<T> Default for Ending<T> {
 
 impl<T> EventStream<T> {
     /// The stream of a response whose headers have arrived: `idle` is the longest gap
-    /// between events (`None`: no limit), `key` is redacted from every error it yields.
+    /// between events (`None`: no limit), `key` is redacted from every error it yields,
+    /// `multiple` is the client's `max_decoded_multiple`.
     pub(crate) fn new(
         response: HttpResponse,
         meta: ResponseMeta,
         idle: Option<Duration>,
         key: Option<Secret>,
         span: StreamSpan,
+        multiple: usize,
     ) -> Self {
         EventStream {
             response,
@@ -206,6 +210,9 @@ impl<T> EventStream<T> {
                 span,
                 ending: Ending::default(),
                 key,
+                // The event decoder holds a copy of the event's text besides its line, so an
+                // event gets one multiple less than a body, to peak as a body does.
+                decoded: multiple.saturating_sub(1).max(1),
                 _t: PhantomData,
             },
         }
@@ -261,15 +268,17 @@ impl<T: DeserializeOwned> State<T> {
             // An error payload would parse as an all-default chunk, so look for one first;
             // only data that mentions "error" pays for the extra parse.
             if kind == "error" || ev.data.contains("\"error\"") {
-                let in_band = match serde_json::from_str::<Value>(ev.data) {
+                let in_band = match bounded::from_str::<Value>(ev.data, self.decoded) {
                     Ok(v) => StreamError::in_band(&v),
                     Err(_) => None,
                 };
                 // A named `error` event may carry its fields at the top level (Responses API).
                 let in_band = in_band.or_else(|| {
-                    (kind == "error").then(|| match serde_json::from_str::<Value>(ev.data) {
-                        Ok(Value::Object(o)) => StreamError::from_error_object(&o),
-                        _ => StreamError::new(StreamErrorKind::InBand, ev.data.to_owned()),
+                    (kind == "error").then(|| {
+                        match bounded::from_str::<Value>(ev.data, self.decoded) {
+                            Ok(Value::Object(o)) => StreamError::from_error_object(&o),
+                            _ => StreamError::new(StreamErrorKind::InBand, ev.data.to_owned()),
+                        }
                     })
                 });
                 if let Some(e) = in_band {
@@ -278,7 +287,7 @@ impl<T: DeserializeOwned> State<T> {
             }
             self.items += 1;
             self.span.event(ev.data);
-            return Some(match target.decode(ev.data) {
+            return Some(match target.decode(ev.data, self.decoded) {
                 Ok(out) => match self
                     .ending
                     .classify

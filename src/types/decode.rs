@@ -113,7 +113,9 @@ impl<'de, T: Fill<'de>, M: Mode> DeserializeSeed<'de> for InPlace<'_, T, M> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
+        // A struct, not a map, to bounded decoding (`crate::bounded`): the fields are inside
+        // the value, so only `extra`'s entries are charged (by `keep`).
+        deserializer.deserialize_struct(T::EXPECTING, &[], self)
     }
 }
 
@@ -340,6 +342,8 @@ pub(in crate::types) fn keep<'de, A: MapAccess<'de>>(
     key: Text<'de>,
 ) -> Result<(), A::Error> {
     let value = map.next_value()?;
+    crate::bounded::charge_string(key.0.len())?;
+    crate::bounded::charge_entry::<String, serde_json::Value, A::Error>()?;
     extra.insert(key.0.into_owned(), value);
     Ok(())
 }
@@ -578,7 +582,8 @@ impl<'de, T: Fill<'de>, M: Mode> DeserializeSeed<'de> for Element<'_, T, M> {
         let list = self.list;
         let earlier = M::REUSE && self.at < list.len();
         if self.at >= list.len() {
-            if list.capacity() == 0 {
+            let before = list.capacity();
+            if before == 0 {
                 // Almost every list here has one element (one choice per chunk); `push` would
                 // make room for four, which for a choice (~300 bytes) is an allocation too big
                 // for the allocator's fast per-thread cache.
@@ -587,6 +592,7 @@ impl<'de, T: Fill<'de>, M: Mode> DeserializeSeed<'de> for Element<'_, T, M> {
             // `resize_with` writes the default where it stays; `push(T::default())` built it
             // on the stack and copied it in.
             list.resize_with(self.at + 1, T::default);
+            crate::bounded::charge_growth::<T, D::Error>(before, list.capacity())?;
         }
         match list.get_mut(self.at) {
             Some(value) if earlier => InPlace {

@@ -128,6 +128,7 @@ async fn settings_at_their_extremes_never_panic_or_overflow() {
     // failed with "the body is empty"; debug: a panic).
     let c = support::builder(&srv)
         .max_response_bytes(usize::MAX)
+        .max_decoded_multiple(usize::MAX)
         .pool_max_idle_per_host(usize::MAX)
         .max_retries(u32::MAX)
         .build()
@@ -135,6 +136,8 @@ async fn settings_at_their_extremes_never_panic_or_overflow() {
     call_both_ways(&c).await;
     let e = build_error(support::builder(&srv).max_response_bytes(0));
     assert!(e.contains("max_response_bytes"), "{e}");
+    let e = build_error(support::builder(&srv).max_decoded_multiple(0));
+    assert!(e.contains("max_decoded_multiple"), "{e}");
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
