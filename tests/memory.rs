@@ -135,7 +135,7 @@ async fn hostile_chat(what: &str, body: String) {
     let srv = serving(body);
     let c = client(&srv);
     let start = start_peak();
-    let result = c.chat().create(&ask()).await;
+    let result = c.chat().create(ask()).await;
     bounded(what, result, bytes, peak_since(start));
 }
 
@@ -273,7 +273,7 @@ async fn hostile_stream(what: &str, head: &str, item: &str, tail: &str, reused: 
     let c = client(&srv);
     let mut chunk = ChatCompletionChunk::default();
     let start = start_peak();
-    let mut s = c.chat().create_stream(&ask()).await.unwrap();
+    let mut s = c.chat().create_stream(ask()).await.unwrap();
     let result = if reused {
         s.next_into(&mut chunk).await.map(|_| ())
     } else {
@@ -359,7 +359,7 @@ async fn large_ordinary_replies_still_decode() {
         let started = Instant::now();
         let r = client(&srv)
             .embeddings()
-            .create(&EmbeddingRequest::new(MODEL, "x"))
+            .create(EmbeddingRequest::new(MODEL, "x"))
             .await;
         let r = timed(&what, started, r.unwrap());
         assert_eq!(r.data.len(), 100);
@@ -386,7 +386,7 @@ async fn large_ordinary_replies_still_decode() {
         let what = format!("chat with logprobs, {} bytes", body.len());
         let srv = serving(body);
         let started = Instant::now();
-        let r = client(&srv).chat().create(&ask()).await;
+        let r = client(&srv).chat().create(ask()).await;
         let r = timed(&what, started, r.unwrap());
         assert_eq!(r.text(), Some(content));
         let logprobs = r.choices[0].logprobs.as_ref().unwrap();
@@ -407,7 +407,7 @@ async fn a_reply_past_the_default_multiple_decodes_with_a_larger_one() {
     let srv = serving(body.clone());
     let e = client(&srv)
         .completions()
-        .create(&CompletionRequest::new(MODEL, "x"))
+        .create(CompletionRequest::new(MODEL, "x"))
         .await
         .unwrap_err();
     let text = e.to_string();
@@ -425,7 +425,7 @@ async fn a_reply_past_the_default_multiple_decodes_with_a_larger_one() {
         .unwrap();
     let r = c
         .completions()
-        .create(&CompletionRequest::new(MODEL, "x"))
+        .create(CompletionRequest::new(MODEL, "x"))
         .await
         .unwrap();
     assert_eq!(r.choices[0].logprobs.as_ref().unwrap().tokens.len(), n);
