@@ -382,7 +382,8 @@ impl ApiError {
     /// Parses an error response leniently; never fails.
     pub(crate) fn from_response(status: u16, headers: Headers, body: &[u8]) -> ApiError {
         const MAX_BODY: usize = 64 * 1024;
-        let fields = serde_json::from_slice::<Value>(body)
+        // Bounded like a reply: an error body (up to 1 MiB) of tiny values would decode to ~70 MB.
+        let fields = crate::bounded::from_slice::<Value>(body, crate::bounded::DEFAULT_MULTIPLE)
             .ok()
             .and_then(|v| ErrorFields::from_value(&v).or_else(|| ErrorFields::from_detail(&v)));
         let fields = fields.unwrap_or_else(|| ErrorFields {

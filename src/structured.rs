@@ -133,7 +133,8 @@ fn decode<T: DeserializeOwned>(text: &str, cut: bool, finish: Option<String>) ->
         };
         return Err(parse_error::<T>(kind, text, why, finish));
     }
-    match serde_json::from_str::<T>(text) {
+    // Bounded like a reply (the default multiple: the reply itself was decoded already).
+    match crate::bounded::from_str::<T>(text, crate::bounded::DEFAULT_MULTIPLE) {
         Ok(v) => Ok(v),
         Err(e) => {
             let kind = if cut {
@@ -183,7 +184,7 @@ impl ToolCall {
             "" => "{}",
             t => t,
         };
-        serde_json::from_str(text).map_err(|e| {
+        crate::bounded::from_str(text, crate::bounded::DEFAULT_MULTIPLE).map_err(|e| {
             Error::Parse(Box::new(ParseError::new::<T>(
                 ParseErrorKind::Invalid,
                 &self.function.arguments,

@@ -259,7 +259,9 @@ mod on {
             if self.span.is_disabled() {
                 return;
             }
-            if let Ok(view) = serde_json::from_slice::<ResponseView>(body) {
+            if let Ok(view) =
+                crate::bounded::from_slice::<ResponseView>(body, crate::bounded::DEFAULT_MULTIPLE)
+            {
                 let (id, model) = id_and_model(&view);
                 if let Some(id) = id {
                     self.span.record("gen_ai.response.id", id);
@@ -450,7 +452,9 @@ mod on {
                     ttft.as_secs_f64() * 1e3,
                 );
             }
-            if let Ok(view) = serde_json::from_str::<ResponseView>(data) {
+            if let Ok(view) =
+                crate::bounded::from_str::<ResponseView>(data, crate::bounded::DEFAULT_MULTIPLE)
+            {
                 let (id, model) = id_and_model(&view);
                 if let Some(id) = id.filter(|_| !self.has_id) {
                     self.span.record("gen_ai.response.id", id);

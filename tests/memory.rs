@@ -452,3 +452,70 @@ fn base64_of(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[cfg(target_os = "linux")]
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn an_error_body_of_tiny_values_is_bounded() {
+    if in_a_fresh_process("an_error_body_of_tiny_values_is_bounded") {
+        return;
+    }
+    // An error body is read up to 1 MiB; parsed as a tree of values it took ~60x that.
+    let body = repeated(
+        r#"{"error":{"message":"m","x":["#,
+        "{},",
+        1024 * 1024 - 64,
+        "{}]}}",
+    );
+    let bytes = body.len();
+    let srv = server();
+    srv.enqueue(Reply::json(400, body).pause(Duration::ZERO));
+    let c = client(&srv);
+    let start = start_peak();
+    let err = c.chat().create(ask()).await.unwrap_err();
+    let peak = peak_since(start);
+    println!(
+        "error body: {bytes} bytes, peak +{} KiB ({:.2}x)",
+        peak / 1024,
+        peak as f64 / bytes as f64
+    );
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert!(
+        peak <= PEAK * bytes as u64,
+        "{peak} bytes for a {bytes}-byte error body"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_structured_reply_of_tiny_values_is_bounded() {
+    if in_a_fresh_process("a_structured_reply_of_tiny_values_is_bounded") {
+        return;
+    }
+    // The reply decodes (its content is one string); `parse::<Value>()` of that content is
+    // what amplified.
+    let content = repeated("[", "{},", HOSTILE, "{}]");
+    let body = json!({"id": "c", "object": "chat.completion", "created": 1, "model": MODEL,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                     "finish_reason": "stop"}]})
+    .to_string();
+    drop(content);
+    let bytes = body.len();
+    let srv = serving(body);
+    let c = client(&srv);
+    let start = start_peak();
+    let result = c.chat().parse::<serde_json::Value>(ask()).await;
+    let peak = peak_since(start);
+    println!(
+        "structured: {bytes} bytes, peak +{} KiB ({:.2}x)",
+        peak / 1024,
+        peak as f64 / bytes as f64
+    );
+    match result {
+        Err(Error::Parse(p)) => assert!(p.message.contains("decoded-size limit"), "{}", p.message),
+        other => panic!("{:?}", other.map(|p| p.parsed.is_some())),
+    }
+    assert!(
+        peak <= PEAK * bytes as u64,
+        "{peak} bytes for a {bytes}-byte reply"
+    );
+}
