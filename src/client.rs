@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::call::Engine;
 use crate::config::ClientBuilder;
@@ -97,6 +98,13 @@ impl Client {
     /// ```
     pub fn from_env() -> Result<Client> {
         ClientBuilder::new().build()
+    }
+
+    /// The request timeout of this client's calls (its per-call options', else its own).
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.options
+            .timeout
+            .unwrap_or(self.engine.config.timeouts.request)
     }
 
     /// The normalised base URL, e.g. `http://localhost:8000/v1`.

@@ -283,15 +283,28 @@ where
     }
 }
 
+/// The longest a backend's `/models` may take, per attempt, in [`Router::refresh`]. Listing
+/// models is quick on a healthy server; a stalled one would otherwise hold up every call
+/// that refreshes for its whole request timeout (600 s by default), one backend after another.
+pub(crate) const MODELS_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
 impl Router {
     /// Fetches every backend's `/models` now. Backends that do not answer are left out
-    /// until the next refresh; the call fails only when none answers.
+    /// until the next refresh; the call fails only when none answers. Each backend's
+    /// listing may take 5 s per attempt at most (its own request timeout when shorter): a
+    /// stalled server must not hold up every routed call that refreshes.
     pub async fn refresh(&self) -> Result<BTreeMap<String, Vec<String>>> {
         let mut models: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut last_err = None;
         for (i, c) in self.inner.backends.iter().enumerate() {
-            match c.models().list().await {
+            let limit = c.request_timeout().min(MODELS_TIMEOUT);
+            match c
+                .models()
+                .with_options(RequestOptions::new().timeout(limit))
+                .list()
+                .await
+            {
                 Ok(list) => {
                     for m in list.data {
                         models.entry(m.id).or_default().push(i);

@@ -364,3 +364,24 @@ async fn raw_post_fails_over_from_a_stalled_server_within_its_timeout() {
         assert_eq!(calls(&b, "/v1/chat/completions"), 1);
     }
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_backend_whose_model_list_stalls_holds_up_a_refresh_5_s_at_most() {
+    let (a, b) = (serving(&["m"]), serving(&["m"]));
+    // `a` has a 30 s request timeout and stalls on its first request, the refresh's /models.
+    a.enqueue(Reply::hang());
+    let slow = Client::builder()
+        .base_url(a.url())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let r = Router::builder().backend(slow).backend(backend(&b)).build();
+    let started = std::time::Instant::now();
+    let out = raw_chat(&r).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.meta.status, 200);
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "the stalled /models held the call for {took:?}"
+    );
+}
