@@ -102,11 +102,8 @@ impl Engine {
     }
 
     /// `e` with the API key replaced in every field (servers and proxies echo it).
-    fn redact(&self, mut e: Error) -> Error {
-        if let Some(key) = &self.config.api_key {
-            e.redact(key.expose());
-        }
-        e
+    fn redact(&self, e: Error) -> Error {
+        self.config.redact(e)
     }
 
     /// The headers of every attempt of a call: the client's for its kind, with the call's own

@@ -790,6 +790,31 @@ pub(crate) fn redact_text(text: &mut String, key: &str) {
         let spans = escaped_occurrences(text, key);
         replace_spans(text, &spans);
     }
+    redact_cut_key(text, key);
+}
+
+/// The shortest start of a long key that a cut text must not end with.
+const CUT_KEY_PREFIX: usize = 4;
+
+/// A text cut to a bound (a 1 MiB error body, a 512-byte excerpt, a 200-character message
+/// followed by `…`) can end in the middle of the key, where no whole occurrence is left to
+/// find: the cut is made before the key is known. So a text that ends (before a final `…`)
+/// with the first [`CUT_KEY_PREFIX`] or more characters of a key of 8 or more has that end
+/// replaced too. A text that merely ends with those characters loses them, which is harmless.
+fn redact_cut_key(text: &mut String, key: &str) {
+    if key.len() < 8 {
+        return;
+    }
+    let body_len = text.strip_suffix('…').map_or(text.len(), str::len);
+    let body = &text[..body_len];
+    // Keys are visible ASCII (checked at `build()`), so every byte is a character boundary.
+    let Some(k) = (CUT_KEY_PREFIX..key.len())
+        .rev()
+        .find(|&k| key.is_char_boundary(k) && body.ends_with(&key[..k]))
+    else {
+        return;
+    };
+    text.replace_range(body_len - k..body_len, REDACTED);
 }
 
 /// Replaces `key` in every string of `value`, through its JSON text: one generic walk over
@@ -1044,6 +1069,27 @@ mod tests {
         assert_eq!(StreamError::in_band(&v).unwrap().message, "flat");
         let v: Value = serde_json::from_str(r#"{"id":"x","choices":[],"error":null}"#).unwrap();
         assert!(StreamError::in_band(&v).is_none());
+    }
+
+    #[test]
+    fn a_key_cut_by_a_bound_is_redacted_at_the_end() {
+        let key = "sk-0123456789abcdef";
+        let red = |t: &str, k: &str| {
+            let mut t = t.to_owned();
+            redact_text(&mut t, k);
+            t
+        };
+        assert_eq!(red("bad key sk-0123", key), "bad key <redacted>");
+        assert_eq!(red("bad key sk-0123…", key), "bad key <redacted>…");
+        assert_eq!(
+            red("whole sk-0123456789abcdef and cut sk-01", key),
+            "whole <redacted> and cut <redacted>"
+        );
+        // Fewer than 4 characters of it, or in the middle of the text: left.
+        assert_eq!(red("ends with sk-", key), "ends with sk-");
+        assert_eq!(red("sk-0123 in the middle", key), "sk-0123 in the middle");
+        // Short keys keep the word rule only.
+        assert_eq!(red("cut abcd", "abcdefg"), "cut abcd");
     }
 
     #[test]

@@ -556,3 +556,40 @@ async fn thousands_of_pending_calls_make_a_short_one_line_error() {
     assert!(!shown.contains('\n') && !shown.contains('\r'), "{shown}");
     assert!(shown.contains("and 4992 more"), "{shown}");
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_key_cut_by_a_bound_leaves_no_part_of_it() {
+    let key = "sk-cut-by-a-bound-0123456789abcdef";
+    let srv = server();
+    let c = builder(&srv).api_key(key).max_retries(0).build().unwrap();
+    // A 200 that is not JSON: the decode error keeps a 512-byte excerpt, cut 20 characters
+    // into the key.
+    srv.enqueue(Reply::json(
+        200,
+        format!("{}{key} and more", "x".repeat(512 - 20)),
+    ));
+    // An error body: `ApiError.body` keeps its first 64 KiB, cut 20 characters into the key.
+    srv.enqueue(Reply::json(
+        400,
+        format!("{}{key} and more", "y".repeat(64 * 1024 - 20)),
+    ));
+    for _ in 0..2 {
+        let e = c.chat().create(chat()).await.unwrap_err();
+        let shown = format!("{e} {e:?}");
+        for start in [&key[..20], &key[..8]] {
+            assert!(
+                !shown.contains(start),
+                "{start:?} left in {}",
+                &shown[..shown.len().min(300)]
+            );
+        }
+        if let oai_compat::Error::Api(api) = &e {
+            assert!(
+                api.body.ends_with("<redacted>"),
+                "{} bytes: {}",
+                api.body.len(),
+                &api.body[api.body.len() - 40..]
+            );
+        }
+    }
+}
