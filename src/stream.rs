@@ -258,6 +258,17 @@ impl<T: DeserializeOwned> State<T> {
         }
         while let Some(ev) = self.decoder.next_event_ref() {
             if ev.data == "[DONE]" {
+                // A protocol that ends with a named event (the Responses API) and sends
+                // `[DONE]` before it: what came is not the whole answer.
+                if self.ending.classify.is_some() {
+                    let msg = format!(
+                        "`data: [DONE]` came before {} after {} event(s)",
+                        self.ending.expected, self.items
+                    );
+                    return Some(Err(
+                        self.fail(Error::stream(StreamErrorKind::Truncated, msg))
+                    ));
+                }
                 self.end();
                 return None;
             }

@@ -400,6 +400,23 @@ async fn done_before_a_final_event_is_truncated() {
     }
     assert!(err.to_string().contains("response.completed"), "{err}");
     assert!(err.to_string().contains("after 3 event(s)"), "{err}");
+    // Read event by event, the early `[DONE]` is an error too, after the events that came.
+    srv.enqueue(named(Reply::sse(), &[delta("a")]).done());
+    let mut stream = c.responses().create_stream(&req).await.unwrap();
+    assert!(stream.try_next().await.unwrap().is_some());
+    let err = stream.try_next().await.unwrap_err();
+    match &err {
+        Error::Stream(s) => assert_eq!(s.kind, StreamErrorKind::Truncated, "{err}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string().contains("`data: [DONE]` came before"),
+        "{err}"
+    );
+    assert!(
+        stream.try_next().await.unwrap().is_none(),
+        "fused after the error"
+    );
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
