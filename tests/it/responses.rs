@@ -403,7 +403,8 @@ async fn done_before_a_final_event_is_truncated() {
     // Read event by event, the early `[DONE]` is an error too, after the events that came.
     srv.enqueue(named(Reply::sse(), &[delta("a")]).done());
     let mut stream = c.responses().create_stream(&req).await.unwrap();
-    assert!(stream.try_next().await.unwrap().is_some());
+    let first = stream.try_next().await.unwrap();
+    assert!(first.is_some());
     let err = stream.try_next().await.unwrap_err();
     match &err {
         Error::Stream(s) => assert_eq!(s.kind, StreamErrorKind::Truncated, "{err}"),
@@ -413,10 +414,8 @@ async fn done_before_a_final_event_is_truncated() {
         err.to_string().contains("`data: [DONE]` came before"),
         "{err}"
     );
-    assert!(
-        stream.try_next().await.unwrap().is_none(),
-        "fused after the error"
-    );
+    let after = stream.try_next().await.unwrap();
+    assert!(after.is_none(), "fused after the error");
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
