@@ -2,7 +2,6 @@
 //! with `-i`. Every exchange goes to the history (`oai logs`) unless `--no-log`; `-c` and
 //! `--cid` continue a logged conversation, `-t` applies a saved template, `--save` saves one.
 
-use std::cell::Cell;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Instant;
 
@@ -147,18 +146,7 @@ fn answer(
         .counted(whole.usage.as_ref()));
     }
     let stream = client.chat().create_stream(req).explained(client, ROUTE)?;
-    let usage = Cell::new(None);
-    let text = out::stream_text(&mut stdout, stream, |c| {
-        if c.usage.is_some() {
-            usage.set(c.usage.clone());
-        }
-        c.text()
-    })?;
-    Ok(Reply {
-        text,
-        ..Reply::default()
-    }
-    .counted(usage.take().as_ref()))
+    history::streamed(&mut stdout, stream, |c| c.text(), |c| c.usage.as_ref())
 }
 
 fn request(

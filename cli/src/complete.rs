@@ -1,7 +1,6 @@
 //! `oai complete`: the /completions endpoint, with `oai chat`'s conventions; each exchange goes
 //! to the history unless `--no-log`.
 
-use std::cell::Cell;
 use std::time::Instant;
 
 use oai_compat::types::{CompletionRequest, StreamOptions};
@@ -105,16 +104,5 @@ fn answer(
         .completions()
         .create_stream(req)
         .explained(client, ROUTE)?;
-    let usage = Cell::new(None);
-    let text = out::stream_text(&mut stdout, stream, |c| {
-        if c.usage.is_some() {
-            usage.set(c.usage.clone());
-        }
-        c.text()
-    })?;
-    Ok(Reply {
-        text,
-        ..Reply::default()
-    }
-    .counted(usage.take().as_ref()))
+    history::streamed(&mut stdout, stream, |c| c.text(), |c| c.usage.as_ref())
 }

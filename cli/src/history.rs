@@ -94,6 +94,29 @@ impl Reply {
     }
 }
 
+/// Prints a stream's text as it arrives (see [`crate::out::stream_text`]) and returns it with
+/// the token counts of the chunk that carries them (the last one, when the stream was asked
+/// for its usage).
+pub fn streamed<T>(
+    w: &mut impl std::io::Write,
+    stream: impl IntoIterator<Item = oai_compat::Result<T>>,
+    text_of: impl Fn(&T) -> &str,
+    usage_of: impl Fn(&T) -> Option<&oai_compat::types::Usage>,
+) -> Result<Reply, crate::fail::Failure> {
+    let usage = std::cell::Cell::new(None);
+    let text = crate::out::stream_text(w, stream, |item| {
+        if let Some(u) = usage_of(item) {
+            usage.set(Some(u.clone()));
+        }
+        text_of(item)
+    })?;
+    Ok(Reply {
+        text,
+        ..Reply::default()
+    }
+    .counted(usage.take().as_ref()))
+}
+
 /// A recorded exchange, as `oai logs` shows it.
 #[derive(Debug, Serialize)]
 pub struct Logged {
