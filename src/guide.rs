@@ -4,6 +4,7 @@
 //! | chapter | what |
 //! | --- | --- |
 //! | [`setup`] | install (by path until the crate is published), the two modes, configuration, features, the examples |
+//! | [`async_api`] | the async build: every `async fn` with its signature, and the streams |
 //! | [`vllm`] | vLLM's extras and endpoints, its quirks, and LiteLLM's proxy in front of it |
 //! | [`router`] | several servers behind one [`Router`](crate::Router), chosen by model |
 //! | [`responses`] | the Responses API, streamed with typed events |
@@ -24,6 +25,9 @@
 
 #[doc = include_str!("../docs/guide/setup.md")]
 pub mod setup {}
+
+#[doc = include_str!("../docs/guide/async.md")]
+pub mod async_api {}
 
 #[doc = include_str!("../docs/guide/vllm.md")]
 pub mod vllm {}

@@ -103,6 +103,10 @@
 #![warn(missing_docs)]
 // docs.rs labels feature-gated items ("Available on crate feature `mock` only").
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Every item is built in both modes (gated on `blocking` or `async` only so that enabling both
+// prints one error), so rustdoc's automatic labels would mark every page "blocking or async
+// only". They are off; what is specific to a feature says so with an explicit `doc(cfg)`.
+#![cfg_attr(docsrs, doc(auto_cfg = false))]
 
 #[cfg(all(feature = "blocking", feature = "async"))]
 compile_error!(

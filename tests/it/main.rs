@@ -13,6 +13,7 @@ mod live;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod async_api;
 mod chat;
 mod config;
 mod deadlines;
