@@ -57,7 +57,8 @@ macro_rules! setters {
 
             /// Adds `key` to `extra`, the keys sent at the top level of the body beside the
             /// typed fields (openai-python's `extra_body`), for a parameter this crate has no
-            /// field for. A key of a typed field is not sent twice: set the field instead.
+            /// field for. Not for the key of a typed field (the body would hold it twice): use
+            /// that field's setter.
             #[must_use]
             pub fn with_extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
                 self.extra.insert(key.into(), value.into());

@@ -38,7 +38,7 @@ use self::lines::Lines;
 use self::output::{Output, Writer};
 use self::progress::Progress;
 use self::request::Job;
-use self::result::{Failed, Outcome};
+use self::result::Outcome;
 use self::resume::Previous;
 use self::target::Target;
 
@@ -335,9 +335,9 @@ struct Sink {
 impl Sink {
     /// Records a finished line; true when the run must stop taking lines (the fleet looks
     /// down, or the output cannot be written).
-    fn record(&mut self, line: Vec<u8>, how: Outcome, why: Option<String>) -> bool {
-        if how == Outcome::Unanswered {
-            self.last_unanswered = why;
+    fn record(&mut self, line: Vec<u8>, how: Outcome) -> bool {
+        if let Outcome::Unanswered(why) = how {
+            self.last_unanswered = Some(why);
             return self.breaker.unanswered(line);
         }
         for held in self.breaker.answered() {
@@ -405,14 +405,10 @@ fn work(run: &Run) {
             return;
         };
         let outcome = run.target.send(&job);
-        let why = match &outcome {
-            Err(Failed::Client(e)) => Some(e.to_string()),
-            _ => None,
-        };
         let id = run.next_id.fetch_add(1, Ordering::Relaxed);
         let (line, how) = result::line(id, &job.custom_id, outcome);
         let mut sink = lock(&run.sink);
-        if sink.record(line, how, why) {
+        if sink.record(line, how) {
             run.stop.store(true, Ordering::SeqCst);
         }
         let (done, failed) = (sink.ok + sink.failed, sink.failed);

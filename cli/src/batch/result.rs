@@ -15,15 +15,15 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// How a line ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// A 2xx answer.
     Ok,
     /// An answer that is an error, or a line the client refused to send.
     Failed,
     /// No server answered: the connection was refused or reset, or could not be opened in
-    /// time. Many in a row mean the fleet is down (see `breaker`).
-    Unanswered,
+    /// time (the error's message). Many in a row mean the fleet is down (see `breaker`).
+    Unanswered(String),
 }
 
 /// Why a line has no 2xx answer.
@@ -123,9 +123,13 @@ pub fn line(
                 code: Cow::Borrowed(code),
                 message: Cow::Owned(e.to_string()),
             });
-            match e {
-                Error::Connection(_) => Outcome::Unanswered,
-                Error::Timeout(t) if t.phase == TimeoutPhase::Connect => Outcome::Unanswered,
+            let unanswered = match e {
+                Error::Connection(_) => true,
+                Error::Timeout(t) => t.phase == TimeoutPhase::Connect,
+                _ => false,
+            };
+            match (unanswered, &out.error) {
+                (true, Some(err)) => Outcome::Unanswered(err.message.to_string()),
                 _ => Outcome::Failed,
             }
         }
