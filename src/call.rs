@@ -128,6 +128,20 @@ impl Engine {
         h.set_all(&opts.headers);
         Ok(Cow::Owned(RequestHeaders::new(h).map_err(Error::config)?))
     }
+
+    /// The id a call is sent under: the call's own, else an `X-Request-Id` header set on the
+    /// builder or the call (sent as it is), else a fresh one unless the builder turned them
+    /// off.
+    fn request_id(&self, opts: &RequestOptions, headers: &Headers) -> Result<Option<String>> {
+        if let Some(id) = &opts.request_id {
+            crate::request_id::check(id).map_err(Error::config)?;
+            return Ok(Some(id.clone()));
+        }
+        if let Some(id) = headers.get("x-request-id") {
+            return Ok(Some(id.to_owned()));
+        }
+        Ok(self.config.request_ids.then(crate::request_id::generate))
+    }
 }
 
 /// The client's headers for one kind of call: `Accept`, `Content-Type` when there is a body,
@@ -325,10 +339,12 @@ impl Engine {
         let headers = self
             .headers(opts, call.reading, call.body.is_some())
             .map_err(|e| self.redact(e))?;
+        let request_id = self.request_id(opts, &headers)?;
         let req = HttpRequest {
             method: call.method,
             url: &url,
             headers: &headers,
+            request_id: request_id.as_deref(),
             body: call.body.as_ref(),
             reading: call.reading,
             timeouts: AttemptTimeouts {
@@ -357,10 +373,11 @@ impl Engine {
             let err = match outcome {
                 Ok((mut response, body)) => {
                     log::debug!(
-                        "{} {path} -> {} (request id {:?}, {retries} retries)",
+                        "{} {path} -> {} (request id {:?}, sent as {:?}, {retries} retries)",
                         call.method.as_str(),
                         response.status,
                         response.headers.request_id(),
+                        request_id,
                     );
                     span.status(response.status);
                     let meta = ResponseMeta {
@@ -368,6 +385,7 @@ impl Engine {
                         // A streamed response keeps reading its body, not its headers.
                         headers: std::mem::take(&mut response.headers),
                         retries_taken: retries,
+                        client_request_id: request_id,
                     };
                     return Ok(Executed {
                         response,
@@ -381,10 +399,11 @@ impl Engine {
             match budget.next_delay(&err) {
                 Some(d) => {
                     log::info!(
-                        "{} {path}: {err}; retrying in {d:.3?} (retry {} of {max_retries}, request id {:?})",
+                        "{} {path}: {err}; retrying in {d:.3?} (retry {} of {max_retries}, request id {:?}, sent as {:?})",
                         call.method.as_str(),
                         budget.taken(),
-                        err.request_id()
+                        err.request_id(),
+                        req.request_id,
                     );
                     rt::sleep(d).await;
                 }

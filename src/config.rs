@@ -97,6 +97,8 @@ pub(crate) struct Config {
     /// What a reply above `bounded::THRESHOLD` may decode to, as a multiple of its bytes.
     pub(crate) max_decoded_multiple: usize,
     pub(crate) use_env_proxy: bool,
+    /// Whether each call carries an id of the client's own (see `request_id`).
+    pub(crate) request_ids: bool,
 }
 
 impl fmt::Debug for Config {
@@ -112,6 +114,7 @@ impl fmt::Debug for Config {
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("max_decoded_multiple", &self.max_decoded_multiple)
+            .field("request_ids", &self.request_ids)
             .finish()
     }
 }
@@ -160,6 +163,7 @@ pub struct ClientBuilder {
     max_decoded_multiple: Option<usize>,
     no_env: bool,
     no_proxy: bool,
+    no_request_ids: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -354,6 +358,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether every call carries an id of the client's own, under `X-Request-Id` (read by
+    /// vLLM, which then names its request and its reply's `id` after it, and by vllm-router)
+    /// and `X-Client-Request-Id` (read by OpenAI). Default `true`: a fresh `oai-<24 hex>` per
+    /// call, kept across its retries, so one id leads from your log to the server's.
+    /// [`RequestOptions::request_id`](crate::RequestOptions::request_id) sets a call's own, and
+    /// an `X-Request-Id` header set on the builder or the call is sent as it is (and as the
+    /// client id). The id sent is [`ResponseMeta::client_request_id`](crate::ResponseMeta).
+    pub fn request_ids(mut self, yes: bool) -> Self {
+        self.no_request_ids = !yes;
+        self
+    }
+
     /// Whether unset values are read from `OPENAI_*` variables. Default `true`.
     pub fn use_env(mut self, yes: bool) -> Self {
         self.no_env = !yes;
@@ -449,6 +465,7 @@ impl ClientBuilder {
                 .max_decoded_multiple
                 .unwrap_or(crate::bounded::DEFAULT_MULTIPLE),
             use_env_proxy: !self.no_proxy,
+            request_ids: !self.no_request_ids,
         })
     }
 }

@@ -156,6 +156,8 @@ mod redirect;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod request;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod request_id;
+#[cfg(any(feature = "blocking", feature = "async"))]
 pub mod resources;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod response;

@@ -33,6 +33,7 @@ pub struct RequestOptions {
     pub(crate) headers: Headers,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Map<String, Value>,
+    pub(crate) request_id: Option<String>,
 }
 
 impl fmt::Debug for RequestOptions {
@@ -43,6 +44,7 @@ impl fmt::Debug for RequestOptions {
             .field("headers", &self.headers)
             .field("query", &self.query)
             .field("body", &self.body)
+            .field("request_id", &self.request_id)
             .finish()
     }
 }
@@ -71,6 +73,28 @@ impl RequestOptions {
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.set(&name.into(), &value.into());
         self
+    }
+
+    /// The id this call is sent under, instead of a generated one: `X-Request-Id` (vLLM names
+    /// its request and its reply's `id` after it: `chatcmpl-<id>`) and `X-Client-Request-Id`
+    /// (OpenAI), the same on every retry. 1 to 512 visible ASCII characters; anything else
+    /// fails the call with [`Error::Config`](crate::Error::Config) before it is sent. Sent even
+    /// when [`ClientBuilder::request_ids`](crate::ClientBuilder::request_ids) is off. Default:
+    /// a fresh `oai-<24 hex>` per call.
+    ///
+    /// ```
+    /// use oai_compat::RequestOptions;
+    /// let opts = RequestOptions::new().request_id("invoice-42/line-7");
+    /// assert_eq!(opts.request_id_override(), Some("invoice-42/line-7"));
+    /// ```
+    pub fn request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+
+    /// The id set with [`request_id`](Self::request_id), if any.
+    pub fn request_id_override(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 
     /// Adds a query parameter (URL-encoded for you).
@@ -106,6 +130,9 @@ impl RequestOptions {
             out.max_retries = other.max_retries;
         }
         out.headers.set_all(&other.headers);
+        if other.request_id.is_some() {
+            out.request_id.clone_from(&other.request_id);
+        }
         out.query.extend(other.query.iter().cloned());
         for (k, v) in &other.body {
             out.body.insert(k.clone(), v.clone());

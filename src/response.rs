@@ -13,6 +13,10 @@ pub struct ResponseMeta {
     pub headers: Headers,
     /// How many retries were made before this response.
     pub retries_taken: u32,
+    /// The id this client sent the call under (`X-Request-Id` and `X-Client-Request-Id`; see
+    /// [`ClientBuilder::request_ids`](crate::ClientBuilder::request_ids)), `None` when it
+    /// sent none. The server's own is [`request_id`](Self::request_id).
+    pub client_request_id: Option<String>,
 }
 
 impl ResponseMeta {
@@ -33,6 +37,7 @@ impl ResponseMeta {
             status,
             headers,
             retries_taken: 0,
+            client_request_id: None,
         }
     }
 }

@@ -476,4 +476,23 @@ impl Router {
         })
         .await
     }
+
+    /// [`Router::raw_post_text`] with this call's [`RequestOptions`] (say, its own
+    /// [`request_id`](RequestOptions::request_id), which then follows the call to whichever
+    /// backend answers it, failover included).
+    pub async fn raw_post_text_with_options(
+        &self,
+        model: &str,
+        path: &str,
+        body: &RawValue,
+        options: &RequestOptions,
+    ) -> Result<Response<Box<RawValue>>> {
+        route(self, model, |c| async move {
+            c.raw()
+                .with_options(options.clone())
+                .post_text(path, body)
+                .await
+        })
+        .await
+    }
 }

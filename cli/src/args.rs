@@ -234,16 +234,26 @@ pub struct RespondArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BatchArgs {
+    /// `check` or `merge` the outputs of a run's shards (instead of running INPUT)
+    #[command(subcommand)]
+    pub action: Option<BatchAction>,
     /// The requests: one JSON object per line, {"custom_id", "method": "POST", "url", "body"};
     /// `-` reads stdin
-    #[arg(value_name = "INPUT.jsonl")]
-    pub input: PathBuf,
+    #[arg(value_name = "INPUT.jsonl", required = true)]
+    pub input: Option<PathBuf>,
     /// The results, one JSON line per request in completion order; rerunning with the same
     /// file skips what it already holds and appends. It must be a regular file (`-`: stdout,
     /// without resume)
-    #[arg(short, long, value_name = "OUTPUT.jsonl")]
-    pub output: PathBuf,
+    #[arg(short, long, value_name = "OUTPUT.jsonl", required = true)]
+    pub output: Option<PathBuf>,
+    /// Run only this shard's lines: K/N (K from 1 to N), a stable split by custom_id, so a
+    /// shard is the same on every rerun and resumes on its own output. `auto` takes K and N
+    /// from a Slurm job array (SLURM_ARRAY_TASK_ID, _MIN, _COUNT); `auto/N` takes K from
+    /// Kubernetes' JOB_COMPLETION_INDEX (or Slurm's) and N as given
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// Requests in flight at once
     #[arg(short, long, value_name = "N", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -261,6 +271,37 @@ pub struct BatchArgs {
     /// rewritten so that each custom_id keeps only its latest result)
     #[arg(long)]
     pub retry_failed: bool,
+}
+
+/// What `oai batch` does with the outputs of a sharded run.
+#[derive(Debug, Subcommand)]
+pub enum BatchAction {
+    /// Say, per custom_id of INPUT, whether the outputs hold it done once, failed, missing or
+    /// duplicated; exits 0 only when every line is done once
+    Check(BatchCheckArgs),
+    /// Join outputs into one file, one line per custom_id (a success wins over a failure; of
+    /// two alike, the later file's)
+    Merge(BatchMergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BatchCheckArgs {
+    /// The requests the outputs answer (`-` reads stdin)
+    #[arg(value_name = "INPUT.jsonl")]
+    pub input: PathBuf,
+    /// The outputs of the shards (or of one run)
+    #[arg(value_name = "OUTPUT.jsonl", required = true)]
+    pub outputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchMergeArgs {
+    /// The outputs to join, in order
+    #[arg(value_name = "OUTPUT.jsonl", required = true)]
+    pub outputs: Vec<PathBuf>,
+    /// The merged file (`-`: stdout); written whole, then moved into place
+    #[arg(short, long, value_name = "MERGED.jsonl")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -118,12 +118,15 @@ fn every_kind_of_line_gets_one_result() {
     let chat = &got["chat-1"];
     assert_eq!(chat["error"], Value::Null);
     assert_eq!(chat["response"]["status_code"], 200);
-    assert!(
-        chat["response"]["request_id"]
-            .as_str()
-            .unwrap()
-            .starts_with("mock-req-")
-    );
+    // Each line goes out under an id derived from its custom_id (the mock echoes it back).
+    assert_eq!(chat["response"]["request_id"], "batch-chat-1");
+    let sent = srv
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/chat/completions")
+        .unwrap();
+    assert_eq!(sent.header("x-request-id"), Some("batch-chat-1"));
+    assert_eq!(sent.header("x-client-request-id"), Some("batch-chat-1"));
     assert_eq!(
         chat["response"]["body"]["choices"][0]["message"]["content"],
         "Mock reply to: hello batch"
@@ -301,9 +304,8 @@ fn http_connection_and_timeout_failures_are_lines_with_error_codes() {
         json!({"code": "rate_limit_exceeded", "message": "Slow down"})
     );
     assert_eq!(
-        limited["response"]["request_id"],
-        Value::Null,
-        "no x-request-id sent"
+        limited["response"]["request_id"], "batch-limited",
+        "no x-request-id came back: the id the line was sent under, never null"
     );
     let detail = &got["detail"];
     assert_eq!(detail["error"]["code"], "http_404");
@@ -312,8 +314,11 @@ fn http_connection_and_timeout_failures_are_lines_with_error_codes() {
     assert_eq!(detail["response"]["body"], json!({"detail": "Not Found"}));
     assert_eq!(got["reset"]["response"], Value::Null);
     assert_eq!(got["reset"]["error"]["code"], "connection_error");
+    assert_eq!(got["reset"]["error"]["request_id"], "batch-reset");
     assert_eq!(got["hang"]["response"], Value::Null);
     assert_eq!(got["hang"]["error"]["code"], "timeout");
+    // The server got this one and may have logged it under the line's id.
+    assert_eq!(got["hang"]["error"]["request_id"], "batch-hang");
     assert_eq!(got["html"]["error"]["code"], "invalid_response");
 }
 

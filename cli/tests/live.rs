@@ -7,12 +7,11 @@ mod live;
 mod support;
 
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{assert_exit, dir, json_lines, oai, stderr, stdout};
+use support::{assert_exit, dir, json_lines, oai, stderr, stdout, write_lines};
 
 /// Whether the server of `url` accepts connections; if not, says the test is skipped (or
 /// fails in CI).
@@ -254,14 +253,6 @@ fn chat_lines(n: usize) -> Vec<String> {
         .collect()
 }
 
-fn write(path: &Path, lines: &[String]) {
-    std::fs::write(
-        path,
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
-    )
-    .unwrap();
-}
-
 #[test]
 #[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
 fn batch_of_200_lines_on_vllm() {
@@ -272,7 +263,7 @@ fn batch_of_200_lines_on_vllm() {
     let d = dir("live-batch");
     let input = d.join("in.jsonl");
     let output = d.join("out.jsonl");
-    write(&input, &chat_lines(200));
+    write_lines(&input, &chat_lines(200));
     let run = || {
         oai()
             .args(["--base-url", &url, "--timeout", "120", "batch"])
@@ -306,6 +297,15 @@ fn batch_of_200_lines_on_vllm() {
             l["response"]["body"]["usage"]["completion_tokens"], 4,
             "{l}"
         );
+        // vLLM sends no x-request-id back (without --enable-request-id-headers), so the
+        // output holds the id the line went out under; vLLM named its request after it.
+        let custom_id = l["custom_id"].as_str().unwrap();
+        assert_eq!(l["response"]["request_id"], format!("batch-{custom_id}"));
+        assert_eq!(
+            l["response"]["body"]["id"],
+            format!("chatcmpl-batch-{custom_id}"),
+            "{l}"
+        );
     }
     // Resumed: nothing left to do.
     let out = run();
@@ -336,7 +336,7 @@ fn batch_over_a_fleet_on_vllm() {
             .to_string(),
         );
     }
-    write(&input, &lines);
+    write_lines(&input, &lines);
     let out = oai()
         .args(["--timeout", "120", "batch"])
         .arg(&input)
@@ -405,7 +405,7 @@ fn respond_on_vllm() {
     let d = dir("live-respond-batch");
     let input = d.join("in.jsonl");
     let output = d.join("out.jsonl");
-    write(
+    write_lines(
         &input,
         &[
             json!({"custom_id": "r", "method": "POST", "url": "/v1/responses",

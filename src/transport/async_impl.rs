@@ -117,7 +117,7 @@ impl Transport {
         // Made directly rather than through reqwest's builder, which takes the URL as text
         // and parses it on every request (the headers were already replaced afterwards).
         let mut request = reqwest::Request::new(method, self.url(req.url)?);
-        *request.headers_mut() = req.headers.wire();
+        *request.headers_mut() = req.headers.wire(req.request_id);
         if let Some(body) = req.body {
             *request.body_mut() = Some(body.clone().into());
         }

@@ -93,7 +93,7 @@ impl Transport {
             .uri(req.url)
             .body(body)
             .map_err(|e| Error::invalid_request(e.to_string()))?;
-        *request.headers_mut() = req.headers.wire();
+        *request.headers_mut() = req.headers.wire(req.request_id);
         let t = req.timeouts;
         let stream = req.reading == Reading::Stream;
         // The attempt's deadline (shared by its redirect hops) bounds every socket wait through

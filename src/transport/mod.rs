@@ -74,6 +74,9 @@ pub(crate) struct HttpRequest<'a> {
     pub(crate) method: Method,
     pub(crate) url: &'a str,
     pub(crate) headers: &'a RequestHeaders,
+    /// The call's id, sent as `X-Request-Id` and `X-Client-Request-Id` where `headers` has
+    /// neither (see `request_id`); checked already.
+    pub(crate) request_id: Option<&'a str>,
     pub(crate) body: Option<&'a Body>,
     pub(crate) reading: Reading,
     pub(crate) timeouts: AttemptTimeouts,

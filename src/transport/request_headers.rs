@@ -38,9 +38,21 @@ impl RequestHeaders {
         Ok(RequestHeaders { list, wire })
     }
 
-    /// The HTTP library's form, for one request.
-    pub(crate) fn wire(&self) -> HeaderMap {
-        self.wire.clone()
+    /// The HTTP library's form, for one request, with the call's id under both names unless
+    /// a header of that name is set already.
+    pub(crate) fn wire(&self, request_id: Option<&str>) -> HeaderMap {
+        let mut wire = self.wire.clone();
+        if let Some(id) = request_id {
+            // Checked by `request_id::check` (visible ASCII), so it is a valid value.
+            if let Ok(value) = HeaderValue::from_str(id) {
+                for name in ["x-request-id", "x-client-request-id"] {
+                    if !wire.contains_key(name) {
+                        wire.insert(HeaderName::from_static(name), value.clone());
+                    }
+                }
+            }
+        }
+        wire
     }
 }
 
@@ -74,7 +86,7 @@ mod tests {
         ]);
         let h = RequestHeaders::new(list.clone()).unwrap();
         assert_eq!(*h, list);
-        let wire = h.wire();
+        let wire = h.wire(None);
         assert_eq!(wire.len(), 5);
         assert_eq!(
             wire.get_all("x-trace").iter().collect::<Vec<_>>(),
@@ -84,6 +96,20 @@ mod tests {
         assert!(wire["authorization"].is_sensitive());
         assert!(!wire["accept"].is_sensitive());
         assert!(!format!("{wire:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn the_call_id_goes_under_both_names_unless_one_is_set() {
+        let h = RequestHeaders::new(Headers::from_pairs([("accept", "a")])).unwrap();
+        let wire = h.wire(Some("id-1"));
+        assert_eq!(wire["x-request-id"], "id-1");
+        assert_eq!(wire["x-client-request-id"], "id-1");
+        let own = RequestHeaders::new(Headers::from_pairs([("X-Request-Id", "mine")])).unwrap();
+        let wire = own.wire(Some("mine"));
+        assert_eq!(wire.get_all("x-request-id").iter().count(), 1);
+        assert_eq!(wire["x-request-id"], "mine");
+        assert_eq!(wire["x-client-request-id"], "mine");
+        assert_eq!(h.wire(None).len(), 1);
     }
 
     #[test]

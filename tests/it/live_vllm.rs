@@ -566,3 +566,21 @@ async fn router_sends_chat_and_embeddings_to_their_servers() {
         "{err}"
     );
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+#[ignore = "needs the real vLLM servers: bash scripts/servers.sh start vllm"]
+async fn vllm_names_its_request_after_the_client_id() {
+    let c = client(&live::vllm_chat_url());
+    let r = c.chat().create_with_meta(chat_req("hi", 2)).await.unwrap();
+    let ours = r.meta.client_request_id.clone().expect("an id was sent");
+    assert_eq!(r.id, format!("chatcmpl-{ours}"), "vLLM read X-Request-Id");
+    let r = c
+        .chat()
+        .with_options(oai_compat::RequestOptions::new().request_id("line-7"))
+        .create_with_meta(chat_req("hi", 2))
+        .await
+        .unwrap();
+    assert_eq!(r.id, "chatcmpl-line-7");
+    // vLLM sends no id back unless started with --enable-request-id-headers.
+    assert_eq!(r.meta.request_id(), None);
+}

@@ -30,6 +30,7 @@ mod live_tools;
 mod live_vllm;
 mod models;
 mod raw;
+mod request_ids;
 mod responses;
 mod retry;
 mod router;

@@ -10,14 +10,19 @@
 //! 130; a rerun with the same output resumes.
 
 mod breaker;
+mod check;
 mod input;
 mod keys;
+mod line_id;
 mod lines;
+mod merge;
 mod output;
 mod progress;
 mod request;
 mod result;
 mod resume;
+mod shard;
+mod stable_hash;
 mod target;
 
 use std::collections::HashSet;
@@ -28,7 +33,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::args::{BatchArgs, Global};
+use crate::args::{BatchAction, BatchArgs, Global};
 use crate::fail::Failure;
 use crate::interrupt;
 
@@ -40,6 +45,7 @@ use self::progress::Progress;
 use self::request::Job;
 use self::result::Outcome;
 use self::resume::Previous;
+use self::shard::Shard;
 use self::target::Target;
 
 /// The longest input line accepted (the mock server's and a common proxy's body limit).
@@ -53,11 +59,30 @@ fn say(msg: &str) {
 }
 
 pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
+    match &a.action {
+        Some(BatchAction::Check(c)) => return check::run(c),
+        Some(BatchAction::Merge(m)) => return merge::run(m),
+        None => {}
+    }
+    // clap requires both without a subcommand.
+    let (Some(input_path), Some(output_path)) = (&a.input, &a.output) else {
+        return Err(Failure::usage("give INPUT.jsonl and -o OUTPUT.jsonl"));
+    };
     let started = Instant::now();
-    let output = Output::resolve(&a.output, a.retry_failed)?;
+    let shard = match &a.shard {
+        Some(spec) => Some(Shard::parse(spec, |name| std::env::var(name).ok())?),
+        None => None,
+    };
+    let output = Output::resolve(output_path, a.retry_failed)?;
     // Opened once, before Ctrl-C turns graceful: a FIFO with no writer yet can still be
     // given up on with Ctrl-C or SIGTERM.
-    let input = input::open(&a.input, &output)?;
+    let input = input::open(input_path, &output)?;
+    if let Some(s) = shard {
+        say(&format!(
+            "shard {} of {}: the lines whose custom_id falls in it",
+            s.index, s.count
+        ));
+    }
     let concurrency = a.concurrency as usize;
     let target = Target::new(g, &a.backends, concurrency)?;
     // From here on Ctrl-C lets the run end cleanly: requests in flight are written, and the
@@ -99,6 +124,8 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
             seen: prev.results,
             keys,
             retry_failed: a.retry_failed,
+            shard,
+            other_shards: 0,
             rerun: prev.repeated,
             skipped: 0,
             still_failed: 0,
@@ -183,11 +210,18 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
         return Err(f);
     }
     eprintln!(
-        "{} ok, {} failed, {} skipped in {:.1} s",
+        "{} ok, {} failed, {} skipped in {:.1} s{}",
         sink.ok,
         sink.failed,
         feeder.skipped,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        match feeder.shard {
+            Some(_) => format!(
+                " ({} line(s) left to the other shards)",
+                feeder.other_shards
+            ),
+            None => String::new(),
+        }
     );
     if sink.breaker.tripped() {
         return Err(Failure::error(format!(
@@ -241,6 +275,10 @@ struct Feeder {
     seen: Table,
     keys: Keys,
     retry_failed: bool,
+    /// Only this shard's lines run (`--shard`).
+    shard: Option<Shard>,
+    /// Lines left to the other shards.
+    other_shards: u64,
     /// Ids that may have more than one line in the output (run again, or found repeated on
     /// load): the compaction at the end keeps their last line.
     rerun: HashSet<Key>,
@@ -286,6 +324,12 @@ impl Feeder {
                 }
             };
             job.bytes = bytes;
+            // Before the duplicate check: another shard's lines are not this run's business.
+            if self.shard.is_some_and(|s| !s.contains(&job.custom_id)) {
+                self.other_shards += 1;
+                progress.passed(bytes);
+                continue;
+            }
             let key = self.keys.of(&job.custom_id);
             let entry = self.seen.entry(key).or_default();
             let first = entry.line();
@@ -406,7 +450,7 @@ fn work(run: &Run) {
         };
         let outcome = run.target.send(&job);
         let id = run.next_id.fetch_add(1, Ordering::Relaxed);
-        let (line, how) = result::line(id, &job.custom_id, outcome);
+        let (line, how) = result::line(id, &job, outcome);
         let mut sink = lock(&run.sink);
         if sink.record(line, how) {
             run.stop.store(true, Ordering::SeqCst);

@@ -84,7 +84,7 @@ impl Output {
 }
 
 /// Files this creates are readable by their owner only (where the platform has modes).
-fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
+pub fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
     #[cfg(unix)]
     o.mode(0o600);
     o

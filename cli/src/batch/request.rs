@@ -24,6 +24,8 @@ const ENDPOINTS: [(&str, &str); 4] = [
 #[derive(Debug)]
 pub struct Job {
     pub custom_id: String,
+    /// The id the line is sent under (see `line_id`).
+    pub request_id: String,
     /// The path under the base URL (`/chat/completions`).
     pub path: &'static str,
     /// The body's JSON text, as written in the line.
@@ -81,6 +83,7 @@ pub fn parse(bytes: &[u8]) -> Result<Job, String> {
         .map_err(|e| format!("body: {}", without_position(&e)))?
         .0;
     Ok(Job {
+        request_id: super::line_id::of(&custom_id),
         custom_id,
         path,
         body: body.to_owned(),

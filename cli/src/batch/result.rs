@@ -1,6 +1,10 @@
 //! One output line: `{"id", "custom_id", "response": {"status_code", "request_id", "body"},
 //! "error"}`, as OpenAI's Batch API writes it.
 //!
+//! `request_id` is the server's id when it sent one (`x-request-id`), else the id the line was
+//! sent under (`batch-<custom_id>`, see `line_id`), never null; a line that got no answer has
+//! it in `error.request_id`, since the server may still have logged it.
+//!
 //! `error` is `null` for a 2xx answer. An HTTP error keeps its status and body in `response`
 //! and sets `error.code` to the API's error code (as a string) or `http_<status>`. A request
 //! that got no answer has `response: null` and `code` `connection_error` or `timeout`; a
@@ -13,6 +17,8 @@ use oai_compat::{Error, Response, TimeoutPhase};
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+
+use super::request::Job;
 
 /// How a line ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +51,7 @@ struct Out<'a> {
 #[derive(Serialize)]
 struct Answer<'a> {
     status_code: u16,
-    request_id: Option<&'a str>,
+    request_id: &'a str,
     body: Body<'a>,
 }
 
@@ -62,15 +68,32 @@ enum Body<'a> {
 struct ErrorOut<'a> {
     code: Cow<'a, str>,
     message: Cow<'a, str>,
+    /// Only when there is no `response` to hold it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+/// A result line read back: its custom_id and whether it succeeded (`error` is null);
+/// `None` when the text is not a result.
+pub fn read_back(text: &[u8]) -> Option<(String, bool)> {
+    #[derive(serde::Deserialize)]
+    struct ResultLine {
+        custom_id: Option<String>,
+        error: Option<serde::de::IgnoredAny>,
+    }
+    let l: ResultLine = serde_json::from_slice(text).ok()?;
+    Some((l.custom_id?, l.error.is_none()))
 }
 
 /// The line (with its `\n`) for `custom_id`'s outcome, and how it ended.
 pub fn line(
     id: u64,
-    custom_id: &str,
+    job: &Job,
     outcome: Result<Response<Box<RawValue>>, Failed>,
 ) -> (Vec<u8>, Outcome) {
     let id = format!("batch_req_{id}");
+    let custom_id = job.custom_id.as_str();
+    let ours = job.request_id.as_str();
     let mut out = Out {
         id: &id,
         custom_id,
@@ -83,7 +106,7 @@ pub fn line(
         Ok(r) => {
             out.response = Some(Answer {
                 status_code: r.meta.status,
-                request_id: r.meta.request_id(),
+                request_id: r.meta.request_id().unwrap_or(ours),
                 body: Body::Json(&r.value),
             });
             Outcome::Ok
@@ -93,7 +116,7 @@ pub fn line(
             error_body = serde_json::from_str(&api.body).ok();
             out.response = Some(Answer {
                 status_code: api.status,
-                request_id: api.request_id.as_deref(),
+                request_id: api.request_id.as_deref().unwrap_or(ours),
                 body: match &error_body {
                     Some(json) => Body::Json(json),
                     None => Body::Text(&api.body),
@@ -105,6 +128,7 @@ pub fn line(
                     None => Cow::Owned(format!("http_{}", api.status)),
                 },
                 message: Cow::Borrowed(&api.message),
+                request_id: None,
             });
             Outcome::Failed
         }
@@ -122,6 +146,7 @@ pub fn line(
             out.error = Some(ErrorOut {
                 code: Cow::Borrowed(code),
                 message: Cow::Owned(e.to_string()),
+                request_id: Some(ours),
             });
             let unanswered = match e {
                 Error::Connection(_) => true,
@@ -139,6 +164,7 @@ pub fn line(
                 message: Cow::Borrowed(
                     "the body has no \"model\": with several backends, lines are routed by model",
                 ),
+                request_id: None,
             });
             Outcome::Failed
         }

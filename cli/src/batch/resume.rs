@@ -25,7 +25,7 @@ use super::say;
 use crate::fail::Failure;
 
 /// The longest output line read back (a result body can be large: a big embedding batch).
-const MAX_RESULT_LINE: usize = 512 * 1024 * 1024;
+pub const MAX_RESULT_LINE: usize = 512 * 1024 * 1024;
 
 /// An earlier run's results.
 #[derive(Default)]

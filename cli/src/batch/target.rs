@@ -65,11 +65,17 @@ impl Target {
         match self {
             Target::One(c) => c
                 .raw()
+                .with_options(RequestOptions::new().request_id(&job.request_id))
                 .post_text(job.path, &job.body)
                 .map_err(Failed::Client),
             Target::Fleet(r) => match &job.model {
                 Some(m) => r
-                    .raw_post_text(m, job.path, &job.body)
+                    .raw_post_text_with_options(
+                        m,
+                        job.path,
+                        &job.body,
+                        &RequestOptions::new().request_id(&job.request_id),
+                    )
                     .map_err(Failed::Client),
                 None => Err(Failed::NoModel),
             },

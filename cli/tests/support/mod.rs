@@ -71,6 +71,15 @@ pub fn assert_exit(o: &Output, code: i32) {
     );
 }
 
+/// Writes `lines`, each ended by a newline, to `path`.
+pub fn write_lines(path: &std::path::Path, lines: &[String]) {
+    std::fs::write(
+        path,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+}
+
 /// A fresh directory for one test's files.
 pub fn dir(name: &str) -> PathBuf {
     let d =
