@@ -7,12 +7,14 @@
 //! body, decoded) and [`Engine::send`] (a call without a body whose answer is not needed).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
 use crate::body::{RequestBody, StreamRequest};
 use crate::bounded;
+use crate::cassette::recorder::Recorder;
 use crate::config::{Config, limit};
 use crate::error::{ApiError, Error, Result, TimeoutPhase};
 use crate::headers::Headers;
@@ -492,10 +494,32 @@ impl Engine {
         if remaining(req.deadline) == Some(Duration::ZERO) {
             return Err(Error::timeout(TimeoutPhase::Request, req.timeouts.request));
         }
-        self.transport
+        // A cassette answers here, before the network, or records what the network answers:
+        // one place for every endpoint, every retry and every redirect hop.
+        let Some(cassette) = &self.config.cassette else {
+            return self
+                .transport
+                .send(req)
+                .await
+                .map_err(|e| e.with_host(crate::url::authority(req.url)));
+        };
+        let recorded = cassette.request(req.method.as_str(), req.url, req.body.map(|b| &b[..]));
+        if let Some(tape) = cassette.replay(&recorded)? {
+            return Ok(HttpResponse::replay(tape, req));
+        }
+        let mut response = self
+            .transport
             .send(req)
             .await
-            .map_err(|e| e.with_host(crate::url::authority(req.url)))
+            .map_err(|e| e.with_host(crate::url::authority(req.url)))?;
+        let recorder = Recorder::new(
+            Arc::clone(cassette),
+            recorded,
+            response.status,
+            &response.headers,
+        );
+        response.record(recorder);
+        Ok(response)
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::headers::{Headers, is_header_text};
+use crate::secret::Secret;
 
 /// The base URL used when neither the builder nor `OPENAI_BASE_URL` sets one.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -65,22 +66,6 @@ impl Default for Timeouts {
     }
 }
 
-/// A secret string: never printed by `Debug` or `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(String);
-
-impl Secret {
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
 /// The validated configuration a [`Client`](crate::Client) runs with.
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -99,6 +84,8 @@ pub(crate) struct Config {
     pub(crate) use_env_proxy: bool,
     /// Whether each call carries an id of the client's own (see `request_id`).
     pub(crate) request_ids: bool,
+    /// Where calls are recorded and replayed, when set.
+    pub(crate) cassette: Option<std::sync::Arc<crate::cassette::store::Store>>,
 }
 
 impl fmt::Debug for Config {
@@ -115,6 +102,7 @@ impl fmt::Debug for Config {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("max_decoded_multiple", &self.max_decoded_multiple)
             .field("request_ids", &self.request_ids)
+            .field("cassette", &self.cassette)
             .finish()
     }
 }
@@ -164,6 +152,9 @@ pub struct ClientBuilder {
     no_env: bool,
     no_proxy: bool,
     no_request_ids: bool,
+    cassette: Option<(std::path::PathBuf, crate::cassette::RecordMode)>,
+    cassette_matcher: Option<crate::cassette::Matcher>,
+    cassette_timing: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -226,7 +217,7 @@ impl ClientBuilder {
     /// Default: `OPENAI_API_KEY` if set, else no key and no `Authorization` header at all
     /// (vLLM without `--api-key`, Ollama, llama.cpp).
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(Some(Secret(key.into())));
+        self.api_key = Some(Some(Secret::new(key.into())));
         self
     }
 
@@ -370,6 +361,58 @@ impl ClientBuilder {
         self
     }
 
+    /// Records the client's calls to a cassette file, or replays them from it, as `mode` says
+    /// (see [`cassette`](crate::cassette) and the guide's testing chapter). Default: none.
+    /// Every call goes through it, streams included; the file is opened at
+    /// [`build`](ClientBuilder::build), which fails with
+    /// [`Error::Cassette`](crate::Error::Cassette) when it cannot be read (or, in
+    /// [`RecordMode::None`](crate::cassette::RecordMode::None), does not exist). The key is
+    /// never written to it.
+    ///
+    #[cfg_attr(feature = "blocking", doc = "```")]
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
+    /// use oai_compat::cassette::RecordMode;
+    /// # let dir = std::env::temp_dir().join(format!("oai-cassette-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("chat.jsonl");
+    /// # let server = oai_compat_mock::MockServer::start().unwrap();
+    /// // Recorded on the first run (the file is absent), replayed on every run after.
+    /// let client = oai_compat::Client::builder()
+    ///     .base_url(server.url())
+    ///     .cassette(&path, RecordMode::Once)
+    ///     .build()?;
+    /// let first = client.models().list()?;
+    /// let replayed = oai_compat::Client::builder()
+    ///     .base_url("http://127.0.0.1:9") // nothing listens here: nothing is sent
+    ///     .cassette(&path, RecordMode::None)
+    ///     .build()?;
+    /// assert_eq!(replayed.models().list()?.data[0].id, first.data[0].id);
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub fn cassette(
+        mut self,
+        path: impl AsRef<std::path::Path>,
+        mode: crate::cassette::RecordMode,
+    ) -> Self {
+        self.cassette = Some((path.as_ref().to_owned(), mode));
+        self
+    }
+
+    /// How a cassette matches a call to a recorded one. Default
+    /// [`Matcher::default`](crate::cassette::Matcher): method, path and JSON body, without
+    /// `user` and `stream_options`.
+    pub fn cassette_matcher(mut self, matcher: crate::cassette::Matcher) -> Self {
+        self.cassette_matcher = Some(matcher);
+        self
+    }
+
+    /// Whether a cassette replays a stream's pieces at their recorded times (for
+    /// time-to-first-token tests). Default `false`: at once.
+    pub fn cassette_timing(mut self, keep: bool) -> Self {
+        self.cassette_timing = keep;
+        self
+    }
+
     /// Whether unset values are read from `OPENAI_*` variables. Default `true`.
     pub fn use_env(mut self, yes: bool) -> Self {
         self.no_env = !yes;
@@ -401,7 +444,7 @@ impl ClientBuilder {
         let base_url = crate::url::parse_base_url(&raw_url, self.exact_base_url)?;
         let api_key = match self.api_key {
             Some(k) => k,
-            None => env("OPENAI_API_KEY").map(Secret),
+            None => env("OPENAI_API_KEY").map(Secret::new),
         };
         if let Some(k) = &api_key {
             if !is_header_text(k.expose()) {
@@ -451,6 +494,16 @@ impl ClientBuilder {
                 )));
             }
         }
+        let cassette = match self.cassette {
+            Some((path, mode)) => Some(std::sync::Arc::new(crate::cassette::store::Store::open(
+                path,
+                mode,
+                self.cassette_matcher.unwrap_or_default(),
+                self.cassette_timing,
+                api_key.clone(),
+            )?)),
+            None => None,
+        };
         Ok(Config {
             base_url,
             api_key,
@@ -466,6 +519,7 @@ impl ClientBuilder {
                 .unwrap_or(crate::bounded::DEFAULT_MULTIPLE),
             use_env_proxy: !self.no_proxy,
             request_ids: !self.no_request_ids,
+            cassette,
         })
     }
 }

@@ -80,6 +80,11 @@ pub enum Error {
     /// A tool loop (`run_tools`) reached its round limit; the conversation is kept.
     #[error("{0}")]
     ToolLoop(Box<crate::tool_loop_error::ToolLoopError>),
+    /// A cassette ([`ClientBuilder::cassette`](crate::ClientBuilder::cassette)) that only
+    /// replays has no recorded answer for the call (the message names the closest recorded
+    /// request and the fields that differ), or the cassette file cannot be read.
+    #[error("{0}")]
+    Cassette(String),
 }
 
 impl Error {
@@ -143,7 +148,8 @@ impl Error {
             | Error::InvalidRequest(_)
             | Error::NoBackend(_)
             | Error::Parse(_)
-            | Error::ToolLoop(_) => 0,
+            | Error::ToolLoop(_)
+            | Error::Cassette(_) => 0,
         }
     }
 
@@ -158,7 +164,8 @@ impl Error {
             | Error::InvalidRequest(_)
             | Error::NoBackend(_)
             | Error::Parse(_)
-            | Error::ToolLoop(_) => {}
+            | Error::ToolLoop(_)
+            | Error::Cassette(_) => {}
         }
     }
 
@@ -201,7 +208,10 @@ impl Error {
                 opt(&mut e.request_id);
             }
             Error::Connection(e) => r(&mut e.message),
-            Error::Config(m) | Error::InvalidRequest(m) | Error::NoBackend(m) => r(m),
+            Error::Config(m)
+            | Error::InvalidRequest(m)
+            | Error::NoBackend(m)
+            | Error::Cassette(m) => r(m),
             Error::Parse(e) => {
                 r(&mut e.text);
                 r(&mut e.message);

@@ -130,6 +130,8 @@ mod bounded;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod call;
 #[cfg(any(feature = "blocking", feature = "async"))]
+pub mod cassette;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod client;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod config;
@@ -169,6 +171,7 @@ mod router;
 mod rt;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod schema;
+mod secret;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod sse;
 #[cfg(any(feature = "blocking", feature = "async"))]

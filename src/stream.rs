@@ -13,10 +13,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::bounded;
-use crate::config::Secret;
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
 use crate::response::ResponseMeta;
+use crate::secret::Secret;
 use crate::sse::Decoder;
 use crate::telemetry::StreamSpan;
 use crate::transport::{HttpResponse, ReadDeadline};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use oai_compat::cassette::RecordMode;
 
 /// `oai`: talk to an OpenAI-compatible server (vLLM, OpenAI, llama.cpp, SGLang, LiteLLM,
 /// Ollama) from the shell, and run JSONL batches over a fleet of servers.
@@ -43,6 +44,20 @@ pub struct Global {
     /// Log the client's requests and retries to stderr (-vv: more); the key is never shown
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
+    /// Record the calls to this cassette (JSON Lines, one exchange per line, the key never
+    /// written), or replay them from it, as --record-mode says
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cassette: Option<PathBuf>,
+    /// once: record when FILE is absent, else replay only; none: replay only (nothing is
+    /// sent); new_episodes: replay what matches, record the rest; all: record afresh
+    #[arg(long, global = true, value_name = "MODE", default_value = "once",
+          value_parser = parse_record_mode, requires = "cassette")]
+    pub record_mode: RecordMode,
+}
+
+fn parse_record_mode(s: &str) -> Result<RecordMode, String> {
+    RecordMode::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a record mode: once, none, new_episodes or all"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,6 +327,14 @@ pub struct MockArgs {
     /// The loopback address to listen on (the mock has no authentication)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_loopback)]
     pub host: IpAddr,
+    /// Answer from this cassette (recorded with --cassette or ClientBuilder::cassette) instead
+    /// of the built-in answers: each request gets its recorded answer, streams included; one
+    /// with none gets a 404 naming the closest recorded request
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// With --replay: keep a stream's recorded pauses between its pieces [default: at once]
+    #[arg(long, requires = "replay")]
+    pub replay_timing: bool,
 }
 
 /// Seconds as a positive, finite number (fractions allowed) that a `Duration` can hold.

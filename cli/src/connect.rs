@@ -22,6 +22,9 @@ fn builder(g: &Global) -> ClientBuilder {
     if let Some(n) = g.max_retries {
         b = b.max_retries(n);
     }
+    if let Some(path) = &g.cassette {
+        b = b.cassette(path, g.record_mode);
+    }
     b
 }
 
@@ -39,6 +42,11 @@ pub fn client(g: &Global, pool: usize) -> Result<Client, Failure> {
 /// A router over `urls` (each configured like [`client`] apart from its base URL), retrying
 /// and failing over within `--max-retries`.
 pub fn router(g: &Global, urls: &[String], pool: usize) -> Result<Router, Failure> {
+    if g.cassette.is_some() {
+        return Err(Failure::usage(
+            "--cassette records the calls to one server: use --base-url, not --backend",
+        ));
+    }
     let mut r = Router::builder();
     for url in urls {
         let mut b = builder(g).base_url(url.trim());

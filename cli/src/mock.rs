@@ -14,6 +14,11 @@ pub fn run(a: &MockArgs) -> Result<(), Failure> {
     interrupt::graceful(None);
     let server = MockServer::start_on(a.host, a.port)
         .map_err(|e| Failure::error(format!("cannot listen on {}:{}: {e}", a.host, a.port)))?;
+    if let Some(path) = &a.replay {
+        server
+            .replay(path, a.replay_timing)
+            .map_err(|e| Failure::usage(format!("--replay {}: {e}", path.display())))?;
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", server.url())
         .and_then(|()| stdout.flush())

@@ -183,6 +183,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod cassette;
 mod conn;
 mod defaults;
 mod http;
@@ -253,6 +254,8 @@ struct Live {
 struct Script {
     queue: VecDeque<Reply>,
     requests: Vec<RecordedRequest>,
+    /// Answers every request the queue does not, when set ([`MockServer::replay`]).
+    cassette: Option<cassette::Cassette>,
 }
 
 /// Locks a mutex, ignoring poisoning (the data stays consistent: every
@@ -275,6 +278,7 @@ impl Shared {
             script: Mutex::new(Script {
                 queue: VecDeque::new(),
                 requests: Vec::new(),
+                cassette: None,
             }),
             connections: AtomicUsize::new(0),
             models: Mutex::new(vec!["mock-model".to_owned()]),
@@ -337,7 +341,10 @@ impl Shared {
     /// a copy of the request when the built-in answer is needed.
     fn record(&self, request: RecordedRequest) -> (Option<Reply>, Option<RecordedRequest>) {
         let mut script = lock(&self.script);
-        let reply = script.queue.pop_front();
+        let mut reply = script.queue.pop_front();
+        if reply.is_none() {
+            reply = script.cassette.as_mut().map(|c| c.answer(&request));
+        }
         let needs_request = reply.as_ref().is_none_or(Reply::is_default);
         let copy = needs_request.then(|| request.clone());
         script.requests.push(request);
@@ -445,6 +452,24 @@ impl MockServer {
     /// The socket address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Answers requests from a cassette file (JSON Lines as `oai_compat`'s
+    /// `ClientBuilder::cassette` records them) instead of the built-in answers: each request
+    /// gets the first recorded answer not played yet with the same method, path and JSON body
+    /// (without `user` and `stream_options`); one with none gets a 404 (`cassette_miss`) that
+    /// names the closest recorded request. Streams are sent piece by piece, at once, or with
+    /// the recorded pauses when `timing`. Enqueued replies still come first.
+    ///
+    /// ```no_run
+    /// let server = oai_compat_mock::MockServer::start()?;
+    /// server.replay(std::path::Path::new("tests/cassettes/chat.jsonl"), false)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn replay(&self, path: &std::path::Path, timing: bool) -> std::io::Result<()> {
+        let cassette = cassette::Cassette::load(path, timing)?;
+        lock(&self.shared.script).cassette = Some(cassette);
+        Ok(())
     }
 
     /// Queues a scripted reply: the next request without one (on any path,

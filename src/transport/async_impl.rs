@@ -16,6 +16,8 @@ use bytes::Bytes;
 use futures_core::Stream;
 
 use super::{AttemptTimeouts, HttpRequest, Method, ReadDeadline, Reading, remaining};
+use crate::cassette::recorder::Recorder;
+use crate::cassette::tape::Tape;
 use crate::config::Config;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::headers::Headers;
@@ -151,7 +153,8 @@ impl Transport {
         Ok(HttpResponse {
             status: response.status().as_u16(),
             headers,
-            body: Box::pin(response.bytes_stream()),
+            source: Source::Wire(Box::pin(response.bytes_stream())),
+            recorder: None,
             last: Bytes::new(),
             idle: None,
             idle_deadline: None,
@@ -166,7 +169,9 @@ impl Transport {
 pub(crate) struct HttpResponse {
     pub(crate) status: u16,
     pub(crate) headers: Headers,
-    body: ByteStream,
+    source: Source,
+    /// Set when a cassette records this answer: it sees every piece of the body.
+    recorder: Option<Recorder>,
     /// The piece `chunk` handed out last (kept so both modes hand out `&[u8]`).
     last: Bytes,
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -177,7 +182,35 @@ pub(crate) struct HttpResponse {
     started: Instant,
 }
 
+/// Where a body comes from: the network, or a cassette's recorded answer (with the timer of
+/// its next piece when the cassette keeps the timing).
+enum Source {
+    Wire(ByteStream),
+    Tape(Tape, Option<Pin<Box<tokio::time::Sleep>>>),
+}
+
 impl HttpResponse {
+    /// A cassette's recorded answer to `req`, played back without the network.
+    pub(crate) fn replay(tape: Tape, req: &HttpRequest<'_>) -> HttpResponse {
+        HttpResponse {
+            status: tape.status,
+            headers: tape.headers.clone(),
+            source: Source::Tape(tape, None),
+            recorder: None,
+            last: Bytes::new(),
+            idle: None,
+            idle_deadline: None,
+            stream: req.reading == Reading::Stream,
+            timeouts: req.timeouts,
+            started: Instant::now(),
+        }
+    }
+
+    /// Hands every piece of the body, as it is read, to `recorder`.
+    pub(crate) fn record(&mut self, recorder: Recorder) {
+        self.recorder = Some(recorder);
+    }
+
     /// Reads the whole body by `deadline`, failing past `limit` bytes. Memory grows with the
     /// bytes that arrive; a `Content-Length` claim is never trusted for allocation.
     pub(crate) async fn read_body(
@@ -266,12 +299,39 @@ impl HttpResponse {
         deadline: &mut ReadDeadline,
         phase: TimeoutPhase,
     ) -> Poll<Result<Option<Bytes>>> {
-        match self.body.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(b))) => return Poll::Ready(Ok(Some(b))),
+        let body = match &mut self.source {
+            Source::Wire(body) => body,
+            Source::Tape(tape, timer) => {
+                if let Some(due) = tape.wait() {
+                    let due = tokio::time::Instant::from_std(due);
+                    let timer =
+                        timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+                    if timer.deadline() != due {
+                        timer.as_mut().reset(due);
+                    }
+                    if timer.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                return Poll::Ready(Ok(tape.pop().map(Bytes::from)));
+            }
+        };
+        match body.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(b))) => {
+                if let Some(r) = &mut self.recorder {
+                    r.push(&b);
+                }
+                return Poll::Ready(Ok(Some(b)));
+            }
             Poll::Ready(Some(Err(e))) => {
                 return Poll::Ready(Err(map_error(e, self.stream, &self.timeouts, self.started)));
             }
-            Poll::Ready(None) => return Poll::Ready(Ok(None)),
+            Poll::Ready(None) => {
+                if let Some(r) = &mut self.recorder {
+                    r.finish(true);
+                }
+                return Poll::Ready(Ok(None));
+            }
             Poll::Pending => {}
         }
         let Some(deadline) = deadline.instant_at_wait() else {

@@ -24,6 +24,8 @@ use ureq::unversioned::transport::{
 };
 
 use super::{AttemptTimeouts, HttpRequest, Method, ReadDeadline, Reading, remaining};
+use crate::cassette::recorder::Recorder;
+use crate::cassette::tape::Tape;
 use crate::config::Config;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::headers::Headers;
@@ -145,7 +147,8 @@ impl Transport {
         Ok(HttpResponse {
             status: parts.status.as_u16(),
             headers,
-            reader: body.into_reader(),
+            source: Source::Wire(body.into_reader()),
+            recorder: None,
             buf: Vec::new(),
             stream,
             timeouts: t,
@@ -226,14 +229,41 @@ impl ureq::unversioned::resolver::Resolver for LiteralResolver {
 pub(crate) struct HttpResponse {
     pub(crate) status: u16,
     pub(crate) headers: Headers,
-    reader: ureq::BodyReader<'static>,
+    source: Source,
+    /// Set when a cassette records this answer: it sees every piece of the body.
+    recorder: Option<Recorder>,
     buf: Vec<u8>,
     stream: bool,
     timeouts: AttemptTimeouts,
     started: Instant,
 }
 
+/// Where a body comes from: the network, or a cassette's recorded answer.
+enum Source {
+    Wire(ureq::BodyReader<'static>),
+    Tape(Tape),
+}
+
 impl HttpResponse {
+    /// A cassette's recorded answer to `req`, played back without the network.
+    pub(crate) fn replay(tape: Tape, req: &HttpRequest<'_>) -> HttpResponse {
+        HttpResponse {
+            status: tape.status,
+            headers: tape.headers.clone(),
+            source: Source::Tape(tape),
+            recorder: None,
+            buf: Vec::new(),
+            stream: req.reading == Reading::Stream,
+            timeouts: req.timeouts,
+            started: Instant::now(),
+        }
+    }
+
+    /// Hands every piece of the body, as it is read, to `recorder`.
+    pub(crate) fn record(&mut self, recorder: Recorder) {
+        self.recorder = Some(recorder);
+    }
+
     /// Reads the whole body by `deadline`, failing past `limit` bytes. Memory grows with the
     /// bytes that arrive; a `Content-Length` claim is never trusted for allocation.
     pub(crate) fn read_body(&mut self, limit: usize, deadline: Option<Instant>) -> Result<Vec<u8>> {
@@ -254,14 +284,32 @@ impl HttpResponse {
         max: usize,
         deadline: Option<Instant>,
     ) -> (Vec<u8>, Option<Error>) {
-        let _deadline = DeadlineGuard::set(deadline.into());
         let mut out = Vec::with_capacity(super::capacity_hint(&self.headers, max));
-        let max = u64::try_from(max).unwrap_or(u64::MAX);
-        let failed = (&mut self.reader)
-            .take(max)
-            .read_to_end(&mut out)
-            .err()
-            .map(|e| map_io(e, self.stream, &self.timeouts, self.started));
+        let failed = match &mut self.source {
+            Source::Wire(reader) => {
+                let _deadline = DeadlineGuard::set(deadline.into());
+                let limit = u64::try_from(max).unwrap_or(u64::MAX);
+                reader
+                    .take(limit)
+                    .read_to_end(&mut out)
+                    .err()
+                    .map(|e| map_io(e, self.stream, &self.timeouts, self.started))
+            }
+            Source::Tape(tape) => {
+                while out.len() < max {
+                    wait_for(tape);
+                    let Some(piece) = tape.pop() else { break };
+                    out.extend_from_slice(&piece[..piece.len().min(max - out.len())]);
+                }
+                None
+            }
+        };
+        if let Some(r) = &mut self.recorder {
+            r.push(&out);
+            if failed.is_none() && out.len() < max {
+                r.finish(true);
+            }
+        }
         (out, failed)
     }
 
@@ -269,10 +317,20 @@ impl HttpResponse {
     /// its limit, which the stream knows) when `deadline` passes first. A wait settles
     /// `deadline` (see [`ReadDeadline`]).
     pub(crate) fn chunk(&mut self, deadline: &mut ReadDeadline) -> Result<Option<&[u8]>> {
+        let reader = match &mut self.source {
+            Source::Wire(reader) => reader,
+            Source::Tape(tape) => {
+                wait_for(tape);
+                return Ok(tape.pop().map(|piece| {
+                    self.buf = piece;
+                    &self.buf[..]
+                }));
+            }
+        };
         let guard = DeadlineGuard::set(*deadline);
         self.buf.resize(CHUNK, 0);
         let read = loop {
-            match self.reader.read(&mut self.buf) {
+            match reader.read(&mut self.buf) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 read => break read,
             }
@@ -280,7 +338,15 @@ impl HttpResponse {
         *deadline = DEADLINE.get();
         drop(guard);
         match read {
-            Ok(n) => Ok((n > 0).then(|| &self.buf[..n])),
+            Ok(n) => {
+                if let Some(r) = &mut self.recorder {
+                    r.push(&self.buf[..n]);
+                    if n == 0 {
+                        r.finish(true);
+                    }
+                }
+                Ok((n > 0).then(|| &self.buf[..n]))
+            }
             Err(e) => {
                 let e = map_io(e, self.stream, &self.timeouts, self.started);
                 let total = matches!(&e, Error::Timeout(t) if t.phase == TimeoutPhase::StreamTotal);
@@ -329,6 +395,13 @@ fn capped(mut t: NextTimeout) -> NextTimeout {
         }
     }
     t
+}
+
+/// Sleeps until a replayed piece is due (only when the cassette keeps the timing).
+fn wait_for(tape: &Tape) {
+    if let Some(due) = tape.wait() {
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    }
 }
 
 /// `left` rounded up to a step of at most 1/32 of it (a power of two of milliseconds; below

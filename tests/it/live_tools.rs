@@ -25,7 +25,7 @@ struct WeatherArgs {
     unit: Option<Unit>,
 }
 
-fn forced_weather(text: &str) -> ChatCompletionRequest {
+pub(crate) fn forced_weather(text: &str) -> ChatCompletionRequest {
     let mut req = ChatCompletionRequest::new(CHAT_MODEL, [Message::user(text)]);
     req.max_tokens = Some(40);
     req.temperature = Some(0.0);

@@ -14,6 +14,7 @@ mod live;
 mod support;
 
 mod async_api;
+mod cassette;
 mod chat;
 mod config;
 mod deadlines;
@@ -22,6 +23,7 @@ mod errors;
 mod examples_cli;
 mod faults;
 mod inputs;
+mod live_cassette;
 mod live_litellm;
 mod live_prism;
 mod live_responses;

@@ -72,14 +72,17 @@ pub fn prism() -> Client {
 
 /// A client for a live server: no env, no proxy, generous timeouts for a 2-core CPU.
 pub fn live(url: &str) -> Client {
+    live_builder(url).build().expect("client")
+}
+
+/// The builder of [`live`], for a test that sets more.
+pub fn live_builder(url: &str) -> oai_compat::ClientBuilder {
     Client::builder()
         .use_env(false)
         .no_proxy()
         .base_url(url)
         .timeout(Duration::from_secs(120))
         .max_retries(1)
-        .build()
-        .expect("client")
 }
 
 /// The largest element-wise difference of two vectors (embeddings compared across servers).
