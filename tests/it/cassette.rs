@@ -317,3 +317,47 @@ async fn a_cassette_from_either_mode_replays_in_both() {
         assert!(!silent.connected(), "{name}");
     }
 }
+
+/// The text of a stream until its error.
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+async fn until_error(c: &Client) -> (String, Error) {
+    let mut s = c.chat().create_stream(chat("x")).await.unwrap();
+    let mut text = String::new();
+    loop {
+        match s.try_next().await {
+            Ok(Some(chunk)) => text.push_str(chunk.text()),
+            Ok(None) => panic!("the stream ended without its error"),
+            Err(e) => return (text, e),
+        }
+    }
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn an_in_band_stream_error_replays_as_the_same_typed_error() {
+    let path = file("in-band");
+    let srv = server();
+    let chunk = |t: &str| {
+        format!(
+            r#"{{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{{"content":"{t}"}}}}]}}"#
+        )
+    };
+    srv.enqueue(
+        Reply::sse()
+            .event(chunk("a"))
+            .event(chunk("b"))
+            .event(r#"{"error":{"message":"engine died","type":"InternalServerError","param":null,"code":500}}"#)
+            .done(),
+    );
+    let rec = builder(&srv)
+        .cassette(&path, RecordMode::Once)
+        .build()
+        .unwrap();
+    let (text, err) = until_error(&rec).await;
+    assert_eq!(text, "ab");
+    let silent = Silent::new();
+    let (again, replayed) = until_error(&replayer(&path, &silent)).await;
+    assert_eq!(again, text);
+    assert!(matches!(replayed, Error::Stream(_)), "{replayed:?}");
+    assert_eq!(replayed.to_string(), err.to_string());
+    assert!(err.to_string().contains("engine died"), "{err}");
+}
