@@ -41,8 +41,8 @@ fn servers_sh() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/servers.sh")
 }
 
-/// The pid file of `chat2`, where `servers.sh` keeps it.
-fn chat2_pid_file() -> PathBuf {
+/// Where `servers.sh` keeps its pid files and logs.
+fn run_dir() -> PathBuf {
     let root = std::env::var_os("OAI_COMPAT_SERVERS_ROOT")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -53,7 +53,21 @@ fn chat2_pid_file() -> PathBuf {
                 .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
             cache.join("oai-compat-servers")
         });
-    root.join("run/vllm-chat2.pid")
+    root.join("run")
+}
+
+/// How many requests the router has logged as failed on chat2 so far (its log in
+/// `servers.sh`'s run directory): each was sent again to another worker.
+fn router_failures_on_chat2() -> usize {
+    let base = live::vllm_chat2_url();
+    let needle = format!(
+        "Failed to send typed request worker_url={}",
+        base.trim_end_matches("/v1")
+    );
+    std::fs::read_to_string(run_dir().join("router.log"))
+        .unwrap_or_default()
+        .matches(&needle)
+        .count()
 }
 
 /// The live members of process group `pgid` (from /proc).
@@ -104,7 +118,7 @@ impl Drop for Restart {
 /// Kills the `chat2` vLLM server with SIGKILL: its whole process group (API server and
 /// engine), after checking that the pid file's process is that server. Returns the group.
 fn kill_chat2() -> u32 {
-    let pid: u32 = std::fs::read_to_string(chat2_pid_file())
+    let pid: u32 = std::fs::read_to_string(run_dir().join("vllm-chat2.pid"))
         .unwrap()
         .trim()
         .parse()
@@ -148,8 +162,9 @@ fn count_lines(path: &Path) -> usize {
 
 /// Runs `oai batch` over the drill's lines with `target` (the base URL or backends), kills
 /// chat2 once `KILL_AFTER` lines are written, and checks that every line ended once,
-/// successfully, in that one run. Returns how long the run took.
-fn drill(name: &str, target: &[&str]) -> Duration {
+/// successfully, in that one run. Returns what `oai` wrote to stderr (`-v`: its retries and
+/// failovers too).
+fn drill(name: &str, target: &[&str]) -> String {
     let d = dir(name);
     let input = d.join("in.jsonl");
     let output = d.join("out.jsonl");
@@ -160,7 +175,7 @@ fn drill(name: &str, target: &[&str]) -> Duration {
     .unwrap();
     let started = Instant::now();
     let child = oai()
-        .args(["--timeout", "120", "batch"])
+        .args(["-v", "--timeout", "120", "batch"])
         .args(target)
         .arg(&input)
         .arg("-o")
@@ -212,7 +227,7 @@ fn drill(name: &str, target: &[&str]) -> Duration {
         assert_eq!(l["response"]["body"]["object"], "chat.completion", "{l}");
     }
     eprintln!("{name}: {LINES} lines in {took:?}, chat2 killed after {at}");
-    took
+    stderr(&out)
 }
 
 #[test]
@@ -228,17 +243,25 @@ fn a_worker_killed_mid_batch_behind_the_router_and_over_two_backends() {
     }
     {
         let _restart = Restart;
-        // vllm-router retries a failed worker's request on another (5 attempts by default);
-        // the client's own retries are there for what still comes back.
+        // vllm-router sends a failed worker's request again to another (5 attempts by
+        // default); the client's own retries are there for what still comes back.
+        let before = router_failures_on_chat2();
         drill("live-router-drill", &["--base-url", &router]);
+        // The kill hit requests in flight, and the router resent them.
+        assert!(
+            router_failures_on_chat2() > before,
+            "the router saw no failure on chat2"
+        );
     }
     {
         let _restart = Restart;
         // No router: the client spreads the lines over both servers and sets the dead one
         // aside.
-        drill(
+        let log = drill(
             "live-backends-drill",
             &["--backend", &chat, "--backend", &chat2],
         );
+        // The kill hit requests in flight, and the client sent them to chat.
+        assert!(log.contains("failing over after"), "no failover logged");
     }
 }
