@@ -80,7 +80,8 @@ LITELLM_PORT=${OAI_COMPAT_LITELLM_PORT:-4000}
 CHAT2_PORT=${OAI_COMPAT_VLLM_CHAT2_PORT:-8003}
 ROUTER_PORT=${OAI_COMPAT_VLLM_ROUTER_PORT:-8090}
 ROUTER_LIMITS_PORT=${OAI_COMPAT_VLLM_ROUTER_LIMITS_PORT:-8091}
-# vllm-router always serves Prometheus metrics, on 0.0.0.0:29000 unless told otherwise.
+# vllm-router always serves Prometheus metrics, on port 29000 unless told otherwise, so two
+# routers need a port each.
 ROUTER_METRICS_PORT=${OAI_COMPAT_VLLM_ROUTER_METRICS_PORT:-8190}
 ROUTER_LIMITS_METRICS_PORT=${OAI_COMPAT_VLLM_ROUTER_LIMITS_METRICS_PORT:-8191}
 API_KEY=${OAI_COMPAT_VLLM_API_KEY:-sk-oai-compat-test}
@@ -141,8 +142,9 @@ url_of() { if [ "$1" = prism ]; then echo "http://$HOST:$PRISM_PORT"; else echo 
 # What "answering" means: vLLM's /health is 200 (also with --api-key); Prism answers
 # GET /models with 200 once the spec is loaded (it wants some bearer token, else 401);
 # LiteLLM's /health/liveliness is 200 once it serves (no key needed, no upstream called).
-# vllm-router's /liveness is 200 once it serves; it only starts serving once all its workers
-# answer /health (its /health is 503 while any worker is unhealthy, e.g. after the drill).
+# vllm-router's /liveness is 200 once it serves, which it does as soon as one of its workers
+# answers (hence launched once all do); its /health is 503 while it counts any worker
+# unhealthy (e.g. for a while after the kill drill).
 probe_arg_of() {
   case $1 in
     prism) echo "http://$HOST:$PRISM_PORT/models x" ;;
