@@ -16,7 +16,9 @@ use oai_compat::types::{
     ChatCompletionRequest, Completion, CompletionRequest, EmbeddingRequest, FinishReason, Message,
     ResponseRequest, ResponseStreamEvent,
 };
-use oai_compat::{ApiError, ChatCompletionAccumulator, Client, Error, RequestOptions, Response};
+use oai_compat::{
+    ApiError, ChatCompletionAccumulator, Client, Error, RequestOptions, Response, StreamErrorKind,
+};
 
 /// A client for the router with `retries` retries.
 fn router(retries: u32) -> Client {
@@ -78,24 +80,46 @@ fn is_router_id(id: &str, prefix: &str) -> bool {
 
 type Outcome = Result<Response<Completion>, Error>;
 
-/// Each request with its client, all at once (one thread or task each), in order.
+/// How long the requests after the first wait, so the first holds the limited router's slot
+/// when they arrive.
+const AFTER_FIRST: Duration = Duration::from_millis(200);
+
+/// Each request with its client, one thread or task each: the first at once, the others
+/// `AFTER_FIRST` later, all together. The outcomes in order.
 #[cfg(feature = "blocking")]
 fn burst(reqs: Vec<(Client, CompletionRequest)>) -> Vec<Outcome> {
     std::thread::scope(|s| {
         let handles: Vec<_> = reqs
             .iter()
-            .map(|(c, r)| s.spawn(move || c.completions().create_with_meta(r)))
+            .enumerate()
+            .map(|(i, (c, r))| {
+                s.spawn(move || {
+                    if i > 0 {
+                        std::thread::sleep(AFTER_FIRST);
+                    }
+                    c.completions().create_with_meta(r)
+                })
+            })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
 }
 
-/// Each request with its client, all at once (one thread or task each), in order.
+/// Each request with its client, one thread or task each: the first at once, the others
+/// `AFTER_FIRST` later, all together. The outcomes in order.
 #[cfg(not(feature = "blocking"))]
 async fn burst(reqs: Vec<(Client, CompletionRequest)>) -> Vec<Outcome> {
     let handles: Vec<_> = reqs
         .into_iter()
-        .map(|(c, r)| tokio::spawn(async move { c.completions().create_with_meta(&r).await }))
+        .enumerate()
+        .map(|(i, (c, r))| {
+            tokio::spawn(async move {
+                if i > 0 {
+                    tokio::time::sleep(AFTER_FIRST).await;
+                }
+                c.completions().create_with_meta(&r).await
+            })
+        })
         .collect();
     let mut out = Vec::new();
     for h in handles {
@@ -311,7 +335,7 @@ async fn the_routers_limits_are_typed_and_retried() {
         started.elapsed()
     );
     // One slow request holds the router's only slot (it ends in the 1 s worker timeout); six
-    // quick ones arrive with it. The router queues two, answers the rest 429 with a
+    // quick ones arrive while it does. The router queues two, answers the rest 429 with a
     // Retry-After, and a queued one that waits 1 s gets 408. Without retries those answers
     // reach the caller, typed; with retries every quick request gets through.
     let mut reqs = vec![(limits(0), slow_completion())];
@@ -350,4 +374,28 @@ async fn the_routers_limits_are_typed_and_retried() {
         retried += ok.meta.retries_taken;
     }
     assert!(retried > 0);
+
+    // The worker timeout is a total deadline, streams included: a stream that outlives it is
+    // cut mid-body (the router ends its chunked body without its last chunk), after events
+    // that arrived whole. The client reports the cut; a stream handed over is never retried.
+    let mut s = limits(2)
+        .completions()
+        .create_stream(slow_completion())
+        .await
+        .unwrap();
+    let mut events = 0;
+    let err = loop {
+        match s.try_next().await {
+            Ok(Some(_)) => events += 1,
+            Ok(None) => panic!("the stream ended normally after {events} events"),
+            Err(e) => break e,
+        }
+    };
+    assert!(events > 0);
+    match &err {
+        Error::Stream(e) => assert_eq!(e.kind, StreamErrorKind::Truncated, "{err:?}"),
+        other => panic!("expected a cut stream, got {other:?}"),
+    }
+    assert!(is_router_id(err.request_id().unwrap(), "cmpl-"));
+    assert_eq!(err.retries_taken(), 0);
 }
