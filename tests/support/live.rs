@@ -51,6 +51,25 @@ pub fn litellm_key() -> String {
     env_or("OAI_COMPAT_LITELLM_KEY", "sk-litellm-test")
 }
 
+/// The second tiny-llama vLLM server: the router's other worker, the one its drill kills.
+pub fn vllm_chat2_url() -> String {
+    env_or("OAI_COMPAT_VLLM_CHAT2_URL", "http://127.0.0.1:8003/v1")
+}
+
+/// vllm-router in front of the chat and chat2 servers (round robin, its defaults otherwise).
+pub fn vllm_router_url() -> String {
+    env_or("OAI_COMPAT_VLLM_ROUTER_URL", "http://127.0.0.1:8090/v1")
+}
+
+/// vllm-router in front of the chat server with limits the tests can reach: one request at
+/// a time, a queue of two that waits 1 s, a 1 s worker timeout, no retries of its own.
+pub fn vllm_router_limits_url() -> String {
+    env_or(
+        "OAI_COMPAT_VLLM_ROUTER_LIMITS_URL",
+        "http://127.0.0.1:8091/v1",
+    )
+}
+
 pub const CHAT_MODEL: &str = "tiny-llama";
 pub const EMBED_MODEL: &str = "all-MiniLM-L6-v2";
 

@@ -117,3 +117,27 @@ pub fn json_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// Whether the server of `url` accepts connections; if not, says the test is skipped (or
+/// fails in CI, where the servers are started first), naming the `servers.sh` target to start.
+pub fn live_up(url: &str, target: &str) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let hostport = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let reachable = hostport
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok());
+    if !reachable {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{url} does not answer (CI starts the servers first)"
+        );
+        eprintln!("skipped: {url} does not answer (bash scripts/servers.sh start {target})");
+    }
+    reachable
+}
