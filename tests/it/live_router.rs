@@ -78,6 +78,13 @@ fn is_router_id(id: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.len() == 24 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
+/// Whether `id` is one this client made up (`oai-<24 hex>`, see `ClientBuilder::request_ids`):
+/// the router forwards the client's `X-Request-Id` and answers under it.
+fn is_client_id(id: &str) -> bool {
+    id.strip_prefix("oai-")
+        .is_some_and(|rest| rest.len() == 24 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 type Outcome = Result<Response<Completion>, Error>;
 
 /// How long the requests after the first wait, so the first holds the limited router's slot
@@ -145,16 +152,30 @@ async fn chat_is_vllms_answer_under_the_routers_request_id() {
         assert_eq!(out.model, CHAT_MODEL);
         assert_eq!(out.choices[0].finish_reason, Some(FinishReason::Length));
         assert_eq!(out.usage.as_ref().unwrap().completion_tokens, Some(8));
-        // The x-request-id header is the router's own, made up per request; the body's id
-        // is the worker's and unrelated to it.
+        // The client's own id went out as X-Request-Id: the router forwarded it, answers
+        // under it, and vLLM named its request after it.
         let id = out.meta.request_id().unwrap();
-        assert!(is_router_id(id, "chatcmpl-"), "{id}");
-        assert!(
-            out.id.starts_with("chatcmpl-") && !out.id.contains(&id[9..]),
-            "{}",
-            out.id
-        );
+        assert!(is_client_id(id), "{id}");
+        assert_eq!(Some(id), out.meta.client_request_id.as_deref());
+        assert_eq!(out.id, format!("chatcmpl-{id}"));
     }
+    // Without an id from the client, the router makes one up per request; the body's id is
+    // the worker's and unrelated to it.
+    let anonymous = Client::builder()
+        .use_env(false)
+        .no_proxy()
+        .base_url(live::vllm_router_url())
+        .request_ids(false)
+        .build()
+        .unwrap();
+    let out = anonymous.chat().create_with_meta(&req).await.unwrap();
+    let id = out.meta.request_id().unwrap();
+    assert!(is_router_id(id, "chatcmpl-"), "{id}");
+    assert!(
+        out.id.starts_with("chatcmpl-") && !out.id.contains(&id[9..]),
+        "{}",
+        out.id
+    );
     // A caller's X-Request-Id is kept by the router and forwarded: vLLM then uses it too.
     let out = router(0)
         .chat()
@@ -192,7 +213,7 @@ async fn streams_and_completions_pass_through() {
         .unwrap();
     let out = router(0).completions().create_with_meta(&c).await.unwrap();
     assert_eq!(out.text(), direct.text());
-    assert!(is_router_id(out.meta.request_id().unwrap(), "cmpl-"));
+    assert!(is_client_id(out.meta.request_id().unwrap()));
     let mut s = router(0).completions().create_stream(&c).await.unwrap();
     let mut text = String::new();
     while let Some(chunk) = s.try_next().await.unwrap() {
@@ -210,7 +231,7 @@ async fn responses_and_models_pass_through() {
     let out = router(0).responses().create_with_meta(&r).await.unwrap();
     assert!(out.id.starts_with("resp_"), "{}", out.id);
     assert!(!out.output_text().is_empty());
-    assert!(is_router_id(out.meta.request_id().unwrap(), "req-"));
+    assert!(is_client_id(out.meta.request_id().unwrap()));
     let mut s = router(0).responses().create_stream(&r).await.unwrap();
     let mut deltas = String::new();
     let mut completed = false;
@@ -250,7 +271,7 @@ async fn embeddings_reach_a_chat_worker_that_has_no_such_route() {
     assert_eq!(e.message, "Not Found");
     assert_eq!(e.body, r#"{"detail":"Not Found"}"#);
     assert_eq!(err.retries_taken(), 0);
-    assert!(is_router_id(err.request_id().unwrap(), "req-"));
+    assert!(is_client_id(err.request_id().unwrap()));
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
@@ -272,7 +293,7 @@ async fn an_unknown_model_is_the_workers_404_not_the_routers() {
         e.message
     );
     assert_eq!(err.retries_taken(), 0);
-    assert!(is_router_id(err.request_id().unwrap(), "chatcmpl-"));
+    assert!(is_client_id(err.request_id().unwrap()));
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
@@ -327,7 +348,7 @@ async fn the_routers_limits_are_typed_and_retried() {
         )
     );
     assert_eq!(e.error_type, None);
-    assert!(is_router_id(err.request_id().unwrap(), "cmpl-"));
+    assert!(is_client_id(err.request_id().unwrap()));
     // Two attempts of the router's 1 s deadline each, and a backoff between them.
     assert!(
         started.elapsed() >= Duration::from_millis(2300),
@@ -396,6 +417,6 @@ async fn the_routers_limits_are_typed_and_retried() {
         Error::Stream(e) => assert_eq!(e.kind, StreamErrorKind::Truncated, "{err:?}"),
         other => panic!("expected a cut stream, got {other:?}"),
     }
-    assert!(is_router_id(err.request_id().unwrap(), "cmpl-"));
+    assert!(is_client_id(err.request_id().unwrap()));
     assert_eq!(err.retries_taken(), 0);
 }
