@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use crate::error::Error;
 
 /// Latencies below this count as this: calls of a few milliseconds (one host, a fast network)
-/// differ by more than that from one call to the next (a new connection, the scheduler), and
-/// such noise must not pick favourites among equal backends.
-const FLOOR: Duration = Duration::from_millis(10);
+/// differ by that much from one call to the next (a new connection, the scheduler of a busy
+/// machine), and such noise must not pick favourites among equal backends. Model calls take
+/// longer than this, so it leaves their choice alone.
+const FLOOR: Duration = Duration::from_millis(20);
 /// The time constant of the estimate's decay toward zero (it halves in about 2 s): short
 /// enough that a backend that got fast again is soon tried again, long enough that one slow
 /// answer keeps calls away for a while. Measured: 1 s and 3 s did as well, 10 s worse.
@@ -161,28 +162,26 @@ impl Balancer {
             Some(i) => (i, true),
             None => (self.best(&all, candidates, &turn, now), false),
         };
-        let started = Instant::now();
-        let h = &mut all[index];
-        h.in_flight = h.in_flight.saturating_add(1);
-        h.unanswered.push(started);
         if probe {
-            h.probing = true;
+            all[index].probing = true;
+        }
+        let slot = self.open(&mut all, index, probe);
+        drop(all);
+        if probe {
             log::info!("{}: cool-down over, probing it", self.names[index]);
         }
-        drop(all);
-        Some(Slot {
-            balancer: Arc::clone(self),
-            index,
-            started,
-            probe,
-            answered: false,
-        })
+        Some(slot)
     }
 
     /// A slot on backend `index`, whatever its load and health (a retry of the same backend).
     pub(crate) fn take_this(self: &Arc<Self>, index: usize) -> Slot {
+        self.open(&mut self.lock(), index, false)
+    }
+
+    /// Counts a call to backend `index` in flight from now.
+    fn open(self: &Arc<Self>, all: &mut [Health], index: usize, probe: bool) -> Slot {
         let started = Instant::now();
-        if let Some(h) = self.lock().get_mut(index) {
+        if let Some(h) = all.get_mut(index) {
             h.in_flight = h.in_flight.saturating_add(1);
             h.unanswered.push(started);
         }
@@ -190,7 +189,7 @@ impl Balancer {
             balancer: Arc::clone(self),
             index,
             started,
-            probe: false,
+            probe,
             answered: false,
         }
     }

@@ -40,7 +40,7 @@ pub const BACKENDS_ENV: &str = "OAI_COMPAT_BACKENDS";
 /// is a decaying peak (Finagle's "peak EWMA"): a slower answer raises it at once, and it decays
 /// toward zero between answers (time constant 3 s), so a server that got fast again wins its
 /// calls back; a call out for longer than the estimate counts as the estimate. A server with
-/// no answer yet counts as the others' average. Latencies under 10 ms count as 10 ms, so that
+/// no answer yet counts as the others' average. Latencies under 20 ms count as 20 ms, so that
 /// noise picks no favourites among equal servers; equal scores take turns. A call counts in
 /// flight from its sending until its result; a routed stream until it is dropped.
 ///
