@@ -36,7 +36,8 @@ pub const BACKENDS_ENV: &str = "OAI_COMPAT_BACKENDS";
 ///
 /// Among the servers of a model, each attempt goes to the one with the lowest
 /// `(calls in flight + 1) × latency estimate`, the wait one more call should expect there, so
-/// a server ten times slower gets about a tenth of the calls instead of a third. The estimate
+/// a server ten times slower gets at most about a tenth as many calls as a fast one (taking
+/// turns gave it as many). The estimate
 /// is a decaying peak (Finagle's "peak EWMA"): a slower answer raises it at once, and it decays
 /// toward zero between answers (time constant 3 s), so a server that got fast again wins its
 /// calls back; a call out for longer than the estimate counts as the estimate. A server with
