@@ -124,6 +124,8 @@ mod accumulate;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod accumulate_responses;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod balance;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod body;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod bounded;
@@ -214,6 +216,7 @@ pub struct ReadmeDoctests;
 pub use crate::{
     accumulate::{ChatCompletionAccumulator, CompletionAccumulator},
     accumulate_responses::ResponseAccumulator,
+    balance::BackendStats,
     client::Client,
     config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Timeouts},
     error::{

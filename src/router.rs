@@ -2,19 +2,20 @@
 //!
 //! vLLM serves one model per server, so real deployments run several. A `Router` learns
 //! which server serves which model from their `/models` lists (cached, refreshed on demand),
-//! sends each call to a server that serves the request's `model`, spreads calls over the
-//! servers that serve the same model, and fails over between them on connection errors,
-//! timeouts and 503 (overload), all within one retry budget.
+//! sends each call to a server that serves the request's `model`, chooses among the servers
+//! of the same model by load (calls in flight weighed by latency, see `balance.rs`), sets
+//! aside for a while one that keeps failing, and fails over between them on connection
+//! errors, timeouts and 503 (overload), all within one retry budget.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::balance::{BackendStats, Balancer, Cooldown, Slot};
 use crate::client::Client;
 use crate::config::DEFAULT_MAX_RETRIES;
 use crate::error::{Error, Result};
@@ -33,7 +34,26 @@ pub const BACKENDS_ENV: &str = "OAI_COMPAT_BACKENDS";
 
 /// Routes calls to several OpenAI-compatible servers by the request's `model`.
 ///
-/// Cheap to clone (clones share the clients and the model table); `Send + Sync`.
+/// Among the servers of a model, each attempt goes to the one with the lowest
+/// `(calls in flight + 1) × latency estimate`, the wait one more call should expect there, so
+/// a server ten times slower gets at most about a tenth as many calls as a fast one (taking
+/// turns gave it as many). The estimate
+/// is a decaying peak (Finagle's "peak EWMA"): a slower answer raises it at once, and it decays
+/// toward zero between answers (time constant 3 s), so a server that got fast again wins its
+/// calls back; a call out for longer than the estimate counts as the estimate. A server with
+/// no answer yet counts as the others' average. Latencies under 20 ms count as 20 ms, so that
+/// noise picks no favourites among equal servers; equal scores take turns. A call counts in
+/// flight from its sending until its result; a routed stream until it is dropped.
+///
+/// A server that fails [`cooldown_after`](RouterBuilder::cooldown_after) times in a row
+/// (connection errors, timeouts, 5xx; not 4xx, the caller's fault) is set aside for
+/// [`cooldown`](RouterBuilder::cooldown); then the next call probes it, one at a time. An
+/// answer brings it back; a failed probe sets it aside again for twice as long, up to
+/// [`max_cooldown`](RouterBuilder::max_cooldown). When every server of a model is set aside,
+/// calls still go out, to the one whose cool-down ends first. [`Router::backend_stats`] shows
+/// the state; the `log` crate tells when a server is set aside and when it is back.
+///
+/// Cheap to clone (clones share the clients, the model table and the load); `Send + Sync`.
 ///
 #[cfg_attr(feature = "blocking", doc = "```no_run")]
 // Written for the blocking signatures; in async mode every call here is `.await`ed.
@@ -59,7 +79,7 @@ struct Inner {
     max_retries: u32,
     ttl: Duration,
     table: Mutex<Option<Table>>,
-    next: AtomicUsize,
+    load: Arc<Balancer>,
 }
 
 /// Which backends (by index) serve each model, and when that was learned.
@@ -83,6 +103,7 @@ impl fmt::Debug for Router {
             )
             .field("max_retries", &self.inner.max_retries)
             .field("refresh_after", &self.inner.ttl)
+            .field("load", &self.inner.load)
             .finish()
     }
 }
@@ -93,6 +114,9 @@ pub struct RouterBuilder {
     backends: Vec<Client>,
     max_retries: Option<u32>,
     ttl: Option<Duration>,
+    cooldown_after: Option<u32>,
+    cooldown: Option<Duration>,
+    max_cooldown: Option<Duration>,
 }
 
 impl RouterBuilder {
@@ -117,15 +141,47 @@ impl RouterBuilder {
         self
     }
 
+    /// Failures in a row (connection errors, timeouts, 5xx) that set a backend aside for a
+    /// cool-down. Default 3; 0 never sets one aside.
+    pub fn cooldown_after(mut self, n: u32) -> Self {
+        self.cooldown_after = Some(n);
+        self
+    }
+
+    /// How long a backend is set aside at first. Default 1 s. Zero sets it aside for no
+    /// time, but still lets one call at a time probe it until it answers.
+    pub fn cooldown(mut self, d: Duration) -> Self {
+        self.cooldown = Some(d);
+        self
+    }
+
+    /// The longest cool-down: each failed probe doubles the last one up to this. Default
+    /// 30 s; it also caps the first [`cooldown`](RouterBuilder::cooldown). `Duration::MAX`
+    /// is fine (a backend then stays aside as long as an `Instant` can count).
+    pub fn max_cooldown(mut self, d: Duration) -> Self {
+        self.max_cooldown = Some(d);
+        self
+    }
+
     /// The router.
     pub fn build(self) -> Router {
+        let names = self
+            .backends
+            .iter()
+            .map(|c| c.base_url().to_owned())
+            .collect();
+        let cooldown = Cooldown {
+            after: self.cooldown_after.unwrap_or(3),
+            first: self.cooldown.unwrap_or(Duration::from_secs(1)),
+            max: self.max_cooldown.unwrap_or(Duration::from_secs(30)),
+        };
         Router {
             inner: Arc::new(Inner {
                 backends: self.backends,
                 max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
                 ttl: self.ttl.unwrap_or(Duration::from_secs(60)),
                 table: Mutex::new(None),
-                next: AtomicUsize::new(0),
+                load: Arc::new(Balancer::new(names, cooldown)),
             }),
         }
     }
@@ -165,6 +221,21 @@ impl Router {
         &self.inner.backends
     }
 
+    /// Each backend's load and health now, in the order they were added: calls in flight,
+    /// the latency estimate the choice weighs, failures in a row and the end of its cool-down.
+    ///
+    /// ```
+    /// let router = oai_compat::Router::from_urls(["http://127.0.0.1:8000/v1"])?;
+    /// let stats = router.backend_stats();
+    /// assert_eq!(stats[0].in_flight, 0);
+    /// assert_eq!(stats[0].latency, None); // no answer yet
+    /// assert_eq!(stats[0].cooling_until, None);
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub fn backend_stats(&self) -> Vec<BackendStats> {
+        self.inner.load.stats()
+    }
+
     fn cached(&self) -> Option<Table> {
         let guard = self
             .inner
@@ -182,13 +253,15 @@ impl Router {
             .unwrap_or_else(PoisonError::into_inner) = Some(t);
     }
 
-    /// The backends serving `model`, rotated so that calls spread over them.
-    fn rotate(&self, mut serving: Vec<usize>) -> Vec<usize> {
-        if serving.len() > 1 {
-            let start = self.inner.next.fetch_add(1, Ordering::Relaxed) % serving.len();
-            serving.rotate_left(start);
+    /// A slot on the backend for the plan's next attempt.
+    fn take(&self, plan: &Plan) -> Result<Slot> {
+        let load = &self.inner.load;
+        if let Some(i) = plan.stay {
+            return Ok(load.take_this(i));
         }
-        serving
+        load.take(&plan.candidates, &plan.tried)
+            .or_else(|| load.take(&plan.candidates, &[]))
+            .ok_or_else(|| Error::NoBackend("no backend left to try".to_owned()))
     }
 
     /// Model ids with the base URLs of the backends serving them.
@@ -225,21 +298,19 @@ impl Router {
 /// One call's plan: the candidate backends and the call's retry budget.
 struct Plan {
     candidates: Vec<usize>,
-    pos: usize,
-    /// Candidates tried since the last sleep: failover is immediate until all were tried.
-    tried_in_round: usize,
+    /// Candidates failed over from since the last sleep: failover goes to the best of the
+    /// others, at once, until all were tried.
+    tried: Vec<usize>,
+    /// The backend to send the next attempt to again (a retry that is not a failover).
+    stay: Option<usize>,
     retries: retry::Budget,
 }
 
 impl Plan {
-    fn current(&self) -> usize {
-        self.candidates[self.pos % self.candidates.len()]
-    }
-
-    /// What to do after `err`: `Ok(d)` sleep `d` (maybe zero) and go on, `Err` give up. The
-    /// policy and the budget are the client's (`retry.rs`); failover only changes where the
-    /// next attempt goes and skips the wait until every candidate was tried.
-    fn after(&mut self, err: Error) -> Result<Duration> {
+    /// What to do after `err` on backend `at`: `Ok(d)` sleep `d` (maybe zero) and go on, `Err`
+    /// give up. The policy and the budget are the client's (`retry.rs`); failover only changes
+    /// where the next attempt goes and skips the wait until every candidate was tried.
+    fn after(&mut self, err: Error, at: usize) -> Result<Duration> {
         let Some(delay) = self.retries.next_delay(&err) else {
             return Err(self.retries.give_up(err));
         };
@@ -247,12 +318,14 @@ impl Plan {
             matches!(err, Error::Connection(_) | Error::Timeout(_)) || err.is_overloaded();
         if failover && self.candidates.len() > 1 {
             log::info!("failing over after: {err}");
-            self.pos += 1;
-            self.tried_in_round += 1;
-            if self.tried_in_round < self.candidates.len() {
+            self.stay = None;
+            self.tried.push(at);
+            if self.tried.len() < self.candidates.len() {
                 return Ok(Duration::ZERO);
             }
-            self.tried_in_round = 0;
+            self.tried.clear();
+        } else {
+            self.stay = Some(at);
         }
         Ok(delay)
     }
@@ -268,13 +341,28 @@ where
     F: Fn(Client) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
+    route_held(router, model, call).await.map(|(v, _slot)| v)
+}
+
+/// [`route`], with the slot of the attempt that answered, for a stream to hold.
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+async fn route_held<T, F, Fut>(router: &Router, model: &str, call: F) -> Result<(T, Slot)>
+where
+    F: Fn(Client) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
     let mut plan = router.plan(model).await?;
     loop {
-        let client = router.inner.backends[plan.current()].clone();
-        match call(client).await {
-            Ok(v) => return Ok(v),
+        // The slot counts the attempt in flight until dropped, also when the future is.
+        let mut slot = router.take(&plan)?;
+        let client = router.inner.backends[slot.index()].clone();
+        let out = call(client).await;
+        slot.settle(out.as_ref().map(|_| ()));
+        match out {
+            Ok(v) => return Ok((v, slot)),
             Err(e) => {
-                let d = plan.after(e)?;
+                let d = plan.after(e, slot.index())?;
+                drop(slot);
                 if !d.is_zero() {
                     rt::sleep(d).await;
                 }
@@ -339,12 +427,13 @@ impl Router {
         }
     }
 
-    /// A client of a backend serving `model` (rotating over the backends that serve it), for
-    /// calls the router has no method for (`client.vllm().tokenize(..)` ...). Its retries
-    /// are off.
+    /// A client of a backend serving `model` (chosen as a routed call's would be), for calls
+    /// the router has no method for (`client.vllm().tokenize(..)` ...). Its retries are off,
+    /// and its calls are neither counted in flight nor timed by the router.
     pub async fn client_for(&self, model: &str) -> Result<Client> {
         let plan = self.plan(model).await?;
-        Ok(self.inner.backends[plan.current()].clone())
+        let slot = self.take(&plan)?;
+        Ok(self.inner.backends[slot.index()].clone())
     }
 
     async fn plan(&self, model: &str) -> Result<Plan> {
@@ -371,9 +460,9 @@ impl Router {
             }
         };
         Ok(Plan {
-            candidates: self.rotate(serving),
-            pos: 0,
-            tried_in_round: 0,
+            candidates: serving,
+            tried: Vec::new(),
+            stay: None,
             retries: retry::Budget::new(self.inner.max_retries),
         })
     }
@@ -389,15 +478,17 @@ impl Router {
     }
 
     /// [`Chat::create_stream`](crate::resources::Chat::create_stream), routed; failover
-    /// happens only before the stream is handed over.
+    /// happens only before the stream is handed over. The stream counts in flight on its
+    /// backend until it is dropped.
     pub async fn chat_create_stream(
         &self,
         req: &ChatCompletionRequest,
     ) -> Result<ChatCompletionStream> {
-        route(self, &req.model, |c| async move {
+        let (stream, slot) = route_held(self, &req.model, |c| async move {
             c.chat().create_stream(req).await
         })
-        .await
+        .await?;
+        Ok(stream.holding(slot))
     }
 
     /// [`Completions::create`](crate::resources::Completions::create), routed.
@@ -408,15 +499,17 @@ impl Router {
         .await
     }
 
-    /// [`Completions::create_stream`](crate::resources::Completions::create_stream), routed.
+    /// [`Completions::create_stream`](crate::resources::Completions::create_stream), routed,
+    /// as [`Router::chat_create_stream`].
     pub async fn completions_create_stream(
         &self,
         req: &CompletionRequest,
     ) -> Result<CompletionStream> {
-        route(self, &req.model, |c| async move {
+        let (stream, slot) = route_held(self, &req.model, |c| async move {
             c.completions().create_stream(req).await
         })
-        .await
+        .await?;
+        Ok(stream.holding(slot))
     }
 
     /// [`Embeddings::create`](crate::resources::Embeddings::create), routed.

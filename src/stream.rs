@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::balance::Slot;
 use crate::bounded;
 use crate::error::{Error, Result, StreamError, StreamErrorKind, TimeoutPhase};
 use crate::headers::Headers;
@@ -48,6 +49,8 @@ use crate::transport::{HttpResponse, ReadDeadline};
 pub struct EventStream<T> {
     response: HttpResponse,
     state: State<T>,
+    /// A routed stream's place on its backend: it counts in flight until the stream is dropped.
+    slot: Option<Slot>,
 }
 
 impl<T> std::fmt::Debug for EventStream<T> {
@@ -215,7 +218,14 @@ impl<T> EventStream<T> {
                 decoded: multiple.saturating_sub(1).max(1),
                 _t: PhantomData,
             },
+            slot: None,
         }
+    }
+
+    /// The same stream, holding `slot` until it is dropped.
+    pub(crate) fn holding(mut self, slot: Slot) -> Self {
+        self.slot = Some(slot);
+        self
     }
 
     /// The same stream, ended by `ending`'s terminal items as well as by `[DONE]`.

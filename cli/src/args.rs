@@ -335,6 +335,10 @@ pub struct MockArgs {
     /// With --replay: keep a stream's recorded pauses between its pieces [default: at once]
     #[arg(long, requires = "replay")]
     pub replay_timing: bool,
+    /// Wait this many milliseconds before each answer, like a slower server (each request
+    /// on its own: concurrent requests overlap)
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
 }
 
 /// Seconds as a positive, finite number (fractions allowed) that a `Duration` can hold.

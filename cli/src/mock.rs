@@ -14,6 +14,7 @@ pub fn run(a: &MockArgs) -> Result<(), Failure> {
     interrupt::graceful(None);
     let server = MockServer::start_on(a.host, a.port)
         .map_err(|e| Failure::error(format!("cannot listen on {}:{}: {e}", a.host, a.port)))?;
+    server.set_latency(Duration::from_millis(a.latency));
     if let Some(path) = &a.replay {
         server
             .replay(path, a.replay_timing)

@@ -811,6 +811,37 @@ fn mock_prints_its_url_serves_and_stops_on_ctrl_c_with_130() {
 }
 
 #[test]
+fn mock_latency_delays_each_answer() {
+    let mut child = oai()
+        .args(["mock", "--port", "0", "--latency", "300"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = oai()
+        .args([
+            "--base-url",
+            first.trim_end(),
+            "chat",
+            "-m",
+            "mock-model",
+            "hi",
+        ])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    interrupt(&child);
+    child.wait().unwrap();
+    assert_exit(&out, 0);
+    assert!(took >= std::time::Duration::from_millis(300), "{took:?}");
+}
+
+#[test]
 fn mock_on_a_taken_port_fails_with_one_line() {
     let srv = MockServer::start().unwrap();
     let port = srv.addr().port().to_string();

@@ -118,6 +118,10 @@ fn serve_one(shared: &Shared, conn: &mut Conn, last: bool) -> Next {
         // `record` returns the request whenever there is no scripted reply.
         (None, None) => Reply::error(500, "mock server: no reply"),
     };
+    let latency = *super::lock(&shared.latency);
+    if !latency.is_zero() && !shared.sleep(latency) {
+        return Next::Close;
+    }
     match write_reply(shared, conn, &reply, close_asked, keep_alive_10) {
         Ok(Next::KeepAlive) if !close_asked => Next::KeepAlive,
         _ => Next::Close,

@@ -235,6 +235,8 @@ struct Shared {
     connections: AtomicUsize,
     models: Mutex<Vec<String>>,
     api_key: Mutex<Option<String>>,
+    /// How long every answer waits before its head ([`MockServer::set_latency`]).
+    latency: Mutex<Duration>,
     counter: AtomicU64,
     /// Words seen by the tokenizer, by id, so `/detokenize` can turn ids back into words.
     vocab: Mutex<HashMap<u32, String>>,
@@ -283,6 +285,7 @@ impl Shared {
             connections: AtomicUsize::new(0),
             models: Mutex::new(vec!["mock-model".to_owned()]),
             api_key: Mutex::new(None),
+            latency: Mutex::new(Duration::ZERO),
             counter: AtomicU64::new(0),
             vocab: Mutex::new(HashMap::new()),
         }
@@ -294,19 +297,22 @@ impl Shared {
 
     /// Sleeps `d`, or less if the server stops: `true` if the whole time passed.
     fn sleep(&self, d: Duration) -> bool {
-        let deadline = Instant::now() + d;
+        // A time past what an `Instant` can hold (`Duration::MAX`) lasts until the stop.
+        let deadline = Instant::now().checked_add(d);
         let mut live = lock(&self.live);
         loop {
             if live.stopped {
                 return false;
             }
             let now = Instant::now();
-            if now >= deadline {
-                return true;
-            }
+            let left = match deadline {
+                Some(deadline) if now >= deadline => return true,
+                Some(deadline) => deadline - now,
+                None => Duration::from_secs(3600),
+            };
             live = self
                 .wake
-                .wait_timeout(live, deadline - now)
+                .wait_timeout(live, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -520,6 +526,21 @@ impl MockServer {
     /// for any other model.
     pub fn set_models(&self, ids: impl IntoIterator<Item = impl Into<String>>) {
         *lock(&self.shared.models) = ids.into_iter().map(Into::into).collect();
+    }
+
+    /// Makes every answer (built-in and scripted) wait `d` before its head, on top of any
+    /// [`Reply::delay`], like a server that takes this long per request. Each request waits
+    /// on its own, so concurrent requests overlap; dropping the server ends the wait.
+    /// Default zero.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let server = oai_compat_mock::MockServer::start()?;
+    /// server.set_latency(Duration::from_millis(20));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_latency(&self, d: Duration) {
+        *lock(&self.shared.latency) = d;
     }
 
     /// Requires `authorization: Bearer <key>` on `/v1/*` requests answered by

@@ -544,6 +544,36 @@ fn delay_is_cut_short_by_drop() {
 }
 
 #[test]
+fn latency_delays_every_answer() {
+    let server = MockServer::start().unwrap();
+    server.set_latency(Duration::from_millis(200));
+    let start = Instant::now();
+    assert_eq!(get(&server, "/health").status, 200);
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    server.enqueue(Reply::json(201, "{}"));
+    let start = Instant::now();
+    assert_eq!(get(&server, "/").status, 201);
+    assert!(start.elapsed() >= Duration::from_millis(200));
+}
+
+#[test]
+fn latency_waits_per_request_and_ends_with_the_server() {
+    let server = MockServer::start().unwrap();
+    // Longer than an `Instant` can count: no overflow, it lasts until the drop.
+    server.set_latency(Duration::MAX);
+    let mut waiting = Client::connect(&server);
+    waiting.send("GET", "/health", &[], b"");
+    wait_for_requests(&server, 1);
+    // The first request's wait holds up no other connection.
+    server.set_latency(Duration::ZERO);
+    assert_eq!(get(&server, "/health").status, 200);
+    let start = Instant::now();
+    drop(server);
+    assert!(waiting.response().is_err());
+    assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
 fn trickle_sends_one_byte_at_a_time() {
     let server = MockServer::start().unwrap();
     server.enqueue(Reply::text(200, "text/plain", "abcdef").trickle(Duration::from_millis(40)));

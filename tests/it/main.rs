@@ -37,6 +37,7 @@ mod request_ids;
 mod responses;
 mod retry;
 mod router;
+mod router_load;
 mod send;
 mod streaming;
 mod structured;

@@ -7,21 +7,21 @@ use oai_compat::{Client, Router};
 use oai_compat_mock::{MockServer, Reply};
 use support::server;
 
-fn backend(srv: &MockServer) -> Client {
+pub(crate) fn backend(srv: &MockServer) -> Client {
     support::builder(srv).build().unwrap()
 }
 
-fn serving(models: &[&str]) -> MockServer {
+pub(crate) fn serving(models: &[&str]) -> MockServer {
     let s = server();
     s.set_models(models.iter().copied());
     s
 }
 
-fn chat(model: &str) -> ChatCompletionRequest {
+pub(crate) fn chat(model: &str) -> ChatCompletionRequest {
     ChatCompletionRequest::new(model, [Message::user("hi")])
 }
 
-fn calls(srv: &MockServer, path: &str) -> usize {
+pub(crate) fn calls(srv: &MockServer, path: &str) -> usize {
     srv.requests().iter().filter(|r| r.path == path).count()
 }
 
