@@ -335,6 +335,13 @@ pub struct MockArgs {
     /// With --replay: keep a stream's recorded pauses between its pieces [default: at once]
     #[arg(long, requires = "replay")]
     pub replay_timing: bool,
+    /// Answer at most N requests at once; more get 429 with `retry-after: 1` (their count is
+    /// printed on stderr at exit) [default: no limit]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: Option<u32>,
+    /// Wait this many milliseconds before each answer (a server's service time)
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
 }
 
 /// Seconds as a positive, finite number (fractions allowed) that a `Duration` can hold.

@@ -822,3 +822,52 @@ fn mock_on_a_taken_port_fails_with_one_line() {
         stderr(&out)
     );
 }
+
+#[test]
+fn mock_with_max_in_flight_answers_429_over_it_and_prints_the_count_at_exit() {
+    let mut child = oai()
+        .args(["mock", "--max-in-flight", "1", "--latency", "400"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first.trim_end().to_owned();
+    // Two at once against one slot: one of them is answered 429 (no retries).
+    let ask = || {
+        oai()
+            .args(["--base-url", &url, "--max-retries", "0", "models"])
+            .output()
+            .unwrap()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(ask);
+        let b = s.spawn(ask);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let codes = [a.status.code(), b.status.code()];
+    let rejected = codes.iter().filter(|&&c| c == Some(1)).count();
+    for o in [&a, &b] {
+        if o.status.code() == Some(1) {
+            assert!(stderr(o).contains("429"), "{}", stderr(o));
+        }
+    }
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "{rejected} request(s) answered 429 over --max-in-flight"
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = oai()
+        .args(["mock", "--max-in-flight", "0"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+}

@@ -187,6 +187,7 @@ mod cassette;
 mod conn;
 mod defaults;
 mod http;
+mod limit;
 mod reply;
 mod request;
 mod responses;
@@ -238,6 +239,10 @@ struct Shared {
     counter: AtomicU64,
     /// Words seen by the tokenizer, by id, so `/detokenize` can turn ids back into words.
     vocab: Mutex<HashMap<u32, String>>,
+    /// How many requests may be answered at once ([`MockServer::set_max_in_flight`]).
+    limit: limit::Limit,
+    /// How long each answer waits before its head ([`MockServer::set_latency`]).
+    latency: Mutex<Duration>,
 }
 
 /// Connections being served and threads running.
@@ -285,6 +290,8 @@ impl Shared {
             api_key: Mutex::new(None),
             counter: AtomicU64::new(0),
             vocab: Mutex::new(HashMap::new()),
+            limit: limit::Limit::default(),
+            latency: Mutex::new(Duration::ZERO),
         }
     }
 
@@ -292,21 +299,25 @@ impl Shared {
         self.stopped.load(Ordering::SeqCst)
     }
 
-    /// Sleeps `d`, or less if the server stops: `true` if the whole time passed.
+    /// Sleeps `d`, or less if the server stops: `true` if the whole time passed. A `d` too
+    /// long for a deadline (`Duration::MAX`) waits until the server stops.
     fn sleep(&self, d: Duration) -> bool {
-        let deadline = Instant::now() + d;
+        let deadline = Instant::now().checked_add(d);
         let mut live = lock(&self.live);
         loop {
             if live.stopped {
                 return false;
             }
             let now = Instant::now();
-            if now >= deadline {
-                return true;
-            }
+            let wait = match deadline {
+                Some(deadline) if now >= deadline => return true,
+                Some(deadline) => deadline - now,
+                // Woken on stop; the hour only bounds a spurious wake-up's cost.
+                None => Duration::from_secs(3600),
+            };
             live = self
                 .wake
-                .wait_timeout(live, deadline - now)
+                .wait_timeout(live, wait)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -527,6 +538,39 @@ impl MockServer {
     /// `401 {"error":"Unauthorized"}`. `None` (the default) accepts any request.
     pub fn set_api_key(&self, key: Option<&str>) {
         *lock(&self.shared.api_key) = key.map(str::to_owned);
+    }
+
+    /// Answers at most `n` requests at once, like a server with `n` slots: a request that
+    /// arrives while `n` are being answered gets `429` with `retry-after: 1` and an
+    /// OpenAI-shaped error body (`"type":"rate_limit_error"`, `"code":"rate_limit_exceeded"`)
+    /// at once, uses no scripted reply, and is counted by [`MockServer::rejected`]. A request
+    /// is being answered from when its body has been read until its reply is written
+    /// ([`MockServer::set_latency`] included). `0` (the default) means no limit.
+    ///
+    /// ```
+    /// use oai_compat_mock::MockServer;
+    ///
+    /// let server = MockServer::start()?;
+    /// server.set_max_in_flight(20);
+    /// server.set_latency(std::time::Duration::from_millis(20));
+    /// assert_eq!(server.rejected(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_max_in_flight(&self, n: usize) {
+        self.shared.limit.set_max(n);
+    }
+
+    /// How many requests were answered `429` for going over [`MockServer::set_max_in_flight`].
+    pub fn rejected(&self) -> u64 {
+        self.shared.limit.rejected()
+    }
+
+    /// Makes every answer wait `d` before its head (default zero), each request on its own:
+    /// a server's service time, so that [`MockServer::set_max_in_flight`] slots stay taken.
+    /// Added to a scripted reply's own [`Reply::delay`]. Dropping the server ends the wait at
+    /// once; `Duration::MAX` waits until then.
+    pub fn set_latency(&self, d: Duration) {
+        *lock(&self.shared.latency) = d;
     }
 }
 
