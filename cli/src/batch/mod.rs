@@ -541,9 +541,11 @@ fn send(
         let verdict = signals::verdict(&outcome);
         run.gate.done(permit, verdict);
         let wait = match (&outcome, verdict) {
-            (Err(Failed::Client(Error::Api(api))), Verdict::Full(pause)) => {
+            (Err(Failed::Client(e)), Verdict::Full(pause)) => {
                 run.refused.fetch_add(1, Ordering::Relaxed);
-                if refusals >= MAX_REFUSALS || signals::waits_too_long(&api.headers) {
+                // Not sent again when the server says not to (`x-should-retry: false`, a wait
+                // over 120 s: a spent quota), as the client's own retries would not.
+                if refusals >= MAX_REFUSALS || !e.is_retryable() {
                     return Some(outcome);
                 }
                 refusals += 1;
@@ -556,9 +558,6 @@ fn send(
             }
             (Err(Failed::Client(e)), _) if retries < run.retries && e.is_retryable() => {
                 let asked = match e {
-                    Error::Api(api) if signals::waits_too_long(&api.headers) => {
-                        return Some(outcome);
-                    }
                     Error::Api(api) => signals::server_wait(&api.headers),
                     _ => None,
                 };

@@ -65,17 +65,6 @@ pub fn server_wait(headers: &Headers) -> Option<Duration> {
     (!d.is_zero() && d <= MAX_WAIT).then_some(d)
 }
 
-/// Whether the server asks for a wait longer than [`MAX_WAIT`] (then the line is not retried).
-pub fn waits_too_long(headers: &Headers) -> bool {
-    let asked = |name: &str, scale: f64| {
-        headers
-            .get(name)
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .is_some_and(|v| v / scale > MAX_WAIT.as_secs_f64())
-    };
-    asked("retry-after-ms", 1000.0) || asked("retry-after", 1.0)
-}
-
 /// The wait until a rate limit whose remaining count is 0 resets (the later of requests and
 /// tokens), capped at [`MAX_WAIT`].
 fn exhausted(headers: &Headers) -> Option<Duration> {
@@ -169,8 +158,6 @@ mod tests {
         assert_eq!(wait(&[("retry-after", "121")]), None);
         assert_eq!(wait(&[("retry-after", "NaN")]), None);
         assert_eq!(wait(&[("retry-after", "1e308")]), None);
-        assert!(waits_too_long(&headers(&[("retry-after", "3600")])));
-        assert!(!waits_too_long(&headers(&[("retry-after", "1")])));
     }
 
     #[test]
