@@ -40,6 +40,8 @@ struct State {
     /// Successes since the limit last grew (after slow start it grows by one per `limit`).
     acked: usize,
     in_flight: usize,
+    /// Workers waiting for a permit.
+    waiting: usize,
     /// Slow start until the first refusal.
     slow_start: bool,
     /// The limit when the server last refused (0: never).
@@ -86,6 +88,7 @@ impl Gate {
                 limit: START.min(ceiling),
                 acked: 0,
                 in_flight: 0,
+                waiting: 0,
                 slow_start: true,
                 refused_at: 0,
                 epoch: 0,
@@ -112,11 +115,13 @@ impl Gate {
                 }
                 _ => POLL,
             };
+            s.waiting += 1;
             s = self
                 .changed
                 .wait_timeout(s, wait)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            s.waiting -= 1;
         }
     }
 
@@ -153,8 +158,14 @@ impl Gate {
             Verdict::Pause(d) => pause_for(&mut s, d),
             Verdict::Unknown => {}
         }
+        // As many waiters as there is room for: waking all of thousands for each answer
+        // would cost more than the request. One woken into a pause sleeps again; the others
+        // wake by themselves when it ends (every wait ends by then).
+        let wake = s.limit.saturating_sub(s.in_flight).min(s.waiting);
         drop(s);
-        self.changed.notify_all();
+        for _ in 0..wake {
+            self.changed.notify_one();
+        }
     }
 
     /// The limit now (whole requests).

@@ -515,8 +515,12 @@ fn work(run: &Run) {
         }
         let (done, failed) = (sink.ok + sink.failed, sink.failed);
         drop(sink);
-        let limit = run.gate.limit();
-        let below = (limit < run.ceiling).then_some((limit, run.ceiling));
+        let below = match run.progress.visible() {
+            true => Some(run.gate.limit())
+                .filter(|&l| l < run.ceiling)
+                .map(|l| (l, run.ceiling)),
+            false => None,
+        };
         run.progress.done(done, failed, job.bytes, below);
     }
 }

@@ -46,6 +46,11 @@ impl Progress {
         }
     }
 
+    /// Whether anything is drawn (so the figures for it are worth gathering).
+    pub fn visible(&self) -> bool {
+        self.bar.is_some()
+    }
+
     /// One more line passed over (a bad line, or one whose result the output holds).
     pub fn passed(&self, bytes: u64) {
         if let Some(b) = &self.bar {
