@@ -120,10 +120,14 @@ fn every_kind_of_line_gets_one_result() {
     assert_eq!(chat["response"]["status_code"], 200);
     // Each line goes out under an id derived from its custom_id (the mock echoes it back).
     assert_eq!(chat["response"]["request_id"], "batch-chat-1");
+    // The lines go out in any order: this line's request is the one with its text.
     let sent = srv
         .requests()
         .into_iter()
-        .find(|r| r.path == "/v1/chat/completions")
+        .find(|r| {
+            r.path == "/v1/chat/completions"
+                && r.json().unwrap()["messages"][0]["content"] == "hello batch"
+        })
         .unwrap();
     assert_eq!(sent.header("x-request-id"), Some("batch-chat-1"));
     assert_eq!(sent.header("x-client-request-id"), Some("batch-chat-1"));

@@ -570,7 +570,8 @@ fn send(
             }
             _ => return Some(outcome),
         };
-        if !sleep_until(Instant::now().checked_add(wait)?, || run.stopping()) {
+        let now = Instant::now();
+        if !sleep_until(now.checked_add(wait).unwrap_or(now), || run.stopping()) {
             return None;
         }
         permit = run.gate.acquire(|| run.stopping())?;

@@ -32,8 +32,8 @@ pub fn verdict<T>(outcome: &Result<oai_compat::Response<T>, Failed>) -> Verdict 
             Some(d) => Verdict::Pause(d),
             None => Verdict::Fine,
         },
-        Err(Failed::Client(_)) => Verdict::Unknown,
-        Err(Failed::NoModel) => Verdict::Fine,
+        // No answer, or nothing sent: nothing learnt about the server's room.
+        Err(Failed::Client(_) | Failed::NoModel) => Verdict::Unknown,
     }
 }
 
