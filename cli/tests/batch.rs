@@ -1404,3 +1404,47 @@ fn a_line_refused_again_and_again_ends_failed_after_ten_resends() {
     assert_eq!(posts(&srv), 11, "the first send and ten more");
     assert_eq!(json_lines(&output).len(), 1);
 }
+
+#[test]
+fn ctrl_c_while_refused_lines_wait_leaves_them_for_the_rerun_once() {
+    let d = dir("conc-interrupt");
+    let srv = MockServer::start().unwrap();
+    // One slot, 200 ms an answer: lines refused at the start wait a second to be sent again.
+    srv.set_max_in_flight(1);
+    srv.set_latency(Duration::from_millis(200));
+    let lines: Vec<String> = (0..30)
+        .map(|i| chat_line(&format!("w{i}"), "mock-model", &format!("n{i}")))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let child = spawn(
+        &srv,
+        &[
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "-c",
+            "8",
+        ],
+    );
+    wait_for("a refusal", || srv.rejected() >= 1);
+    interrupt(&child);
+    let out = finish(child, 30);
+    assert_exit(&out, 130);
+    let (ok, failed, _) = summary(&out);
+    assert_eq!(failed, 0, "a refused line waiting is not written as failed");
+    let first = by_custom_id(&output);
+    assert_eq!(first.len() as u64, ok);
+    assert!(ok < 30, "{ok}");
+    srv.set_max_in_flight(0);
+    srv.set_latency(Duration::ZERO);
+    let out = batch(&srv, &input, &output, &["-c", "8"]);
+    assert_exit(&out, 0);
+    assert_eq!(summary(&out).0, 30 - ok);
+    let all = by_custom_id(&output);
+    assert_eq!(all.len(), 30, "every line once");
+    for (id, l) in &first {
+        assert_eq!(&all[id], l, "earlier results are kept as they were");
+    }
+}
