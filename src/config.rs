@@ -16,6 +16,11 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 /// A timeout this long or longer (`u32::MAX` seconds, about 136 years; e.g. `Duration::MAX`)
 /// means "no limit": no deadline at all is computed from it, so no clock arithmetic can
 /// overflow.
+/// A connection's read and write buffer, each, unless set (ureq's own default).
+const DEFAULT_IO_BUFFER_SIZE: usize = 128 * 1024;
+/// The sizes [`ClientBuilder::io_buffer_size`] accepts: a buffer must hold a response's head,
+/// and above 16 MiB a buffer per connection is a mistake rather than a choice.
+const IO_BUFFER_SIZES: std::ops::RangeInclusive<usize> = 4 * 1024..=16 * 1024 * 1024;
 const NO_LIMIT: Duration = Duration::from_secs(u32::MAX as u64);
 
 /// A configured timeout as the transports use it: `None` for "no limit" (see [`NO_LIMIT`]).
@@ -78,6 +83,9 @@ pub(crate) struct Config {
     pub(crate) timeouts: Timeouts,
     pub(crate) max_retries: u32,
     pub(crate) pool_max_idle_per_host: usize,
+    /// Each connection's read and write buffer, in bytes (blocking transport).
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) io_buffer_size: usize,
     pub(crate) max_response_bytes: usize,
     /// What a reply above `bounded::THRESHOLD` may decode to, as a multiple of its bytes.
     pub(crate) max_decoded_multiple: usize,
@@ -99,6 +107,7 @@ impl fmt::Debug for Config {
             .field("timeouts", &self.timeouts)
             .field("max_retries", &self.max_retries)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("io_buffer_size", &self.io_buffer_size)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("max_decoded_multiple", &self.max_decoded_multiple)
             .field("request_ids", &self.request_ids)
@@ -147,6 +156,7 @@ pub struct ClientBuilder {
     timeouts: Timeouts,
     max_retries: Option<u32>,
     pool_max_idle_per_host: Option<usize>,
+    io_buffer_size: Option<usize>,
     max_response_bytes: Option<usize>,
     max_decoded_multiple: Option<usize>,
     no_env: bool,
@@ -318,6 +328,24 @@ impl ClientBuilder {
         self
     }
 
+    /// The size in bytes of each connection's read buffer and of its write buffer. Default
+    /// 128 KiB each (ureq's own default). From 4 KiB to 16 MiB; any other size is refused at
+    /// [`build`](ClientBuilder::build).
+    ///
+    /// The buffers live as long as their connection (pooled ones included), so a process with
+    /// thousands of connections open pays 256 KiB for each: 16 KiB is plenty for JSON calls
+    /// and streams alike (a larger body or stream is read through the buffer in pieces). The
+    /// limit is what one piece holds: a response's status line and headers, and a request's
+    /// headers, must each fit in one buffer.
+    ///
+    /// Applies to the blocking transport (ureq). The async transport (reqwest on hyper) sizes
+    /// its buffers itself and has no such setting: there the size is checked and otherwise
+    /// has no effect.
+    pub fn io_buffer_size(mut self, bytes: usize) -> Self {
+        self.io_buffer_size = Some(bytes);
+        self
+    }
+
     /// The largest response body read into memory. Default 256 MiB (room for big embedding
     /// batches); a larger body fails the call with [`Error::Decode`](crate::Error::Decode).
     ///
@@ -467,6 +495,11 @@ impl ClientBuilder {
                 "max_decoded_multiple is zero: no reply above 256 KiB could be decoded; use a positive multiple (usize::MAX for no limit)",
             ));
         }
+        if let Some(n) = self.io_buffer_size.filter(|n| !IO_BUFFER_SIZES.contains(n)) {
+            return Err(Error::config(format!(
+                "io_buffer_size is {n} bytes: use 4096 to 16777216 (4 KiB to 16 MiB)"
+            )));
+        }
         if self.max_response_bytes == Some(0) {
             return Err(Error::config(
                 "max_response_bytes is zero: no response could be read; use a positive size (usize::MAX for no limit)",
@@ -513,6 +546,7 @@ impl ClientBuilder {
             timeouts: t,
             max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
             pool_max_idle_per_host: self.pool_max_idle_per_host.unwrap_or(64),
+            io_buffer_size: self.io_buffer_size.unwrap_or(DEFAULT_IO_BUFFER_SIZE),
             max_response_bytes: self.max_response_bytes.unwrap_or(256 * 1024 * 1024),
             max_decoded_multiple: self
                 .max_decoded_multiple

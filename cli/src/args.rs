@@ -269,10 +269,21 @@ pub struct BatchArgs {
     /// Kubernetes' JOB_COMPLETION_INDEX (or Slurm's) and N as given
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
-    /// Requests in flight at once
+    /// The most requests in flight at once. Below it the runner finds what the server
+    /// accepts: it starts at 8, halves on 429/503 (waiting the server's Retry-After) and grows
+    /// back while answers are good
     #[arg(short, long, value_name = "N", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
+    /// Start at most N requests a minute, evenly spread (a server's published request limit)
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub rpm: Option<u64>,
+    /// Start at most N tokens' worth of requests a minute, evenly spread; a line counts its
+    /// max_completion_tokens (or max_tokens, max_output_tokens) plus its body's bytes / 4
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000_000))]
+    pub tpm: Option<u64>,
     /// Spread the lines over these servers by model, with failover (repeatable or
     /// comma-separated) [default: every line goes to --base-url]
     #[arg(
@@ -335,8 +346,11 @@ pub struct MockArgs {
     /// With --replay: keep a stream's recorded pauses between its pieces [default: at once]
     #[arg(long, requires = "replay")]
     pub replay_timing: bool,
-    /// Wait this many milliseconds before each answer, like a slower server (each request
-    /// on its own: concurrent requests overlap)
+    /// Answer at most N requests at once; more get 429 with `retry-after: 1` (their count is
+    /// printed on stderr at exit) [default: no limit]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: Option<u32>,
+    /// Wait this many milliseconds before each answer (a server's service time)
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency: u64,
 }

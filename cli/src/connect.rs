@@ -28,13 +28,27 @@ fn builder(g: &Global) -> ClientBuilder {
     b
 }
 
-/// The client for `--base-url`, keeping at least `pool` idle connections per host.
-pub fn client(g: &Global, pool: usize) -> Result<Client, Failure> {
-    let mut b = builder(g);
+/// Each connection's read and write buffer when a command keeps many (`oai batch`): a
+/// batch line's request and answer pass through it in pieces, and 8 KiB each way costs
+/// 16 KiB a connection where the default 128 KiB cost 256 KiB (most of the memory of
+/// `-c 2048`). A response head must fit in it: servers send well under 2 KiB.
+const MANY_IO_BUFFER: usize = 8 * 1024;
+
+/// `b` set up for `pool` connections at once: kept for reuse, with small buffers when many.
+fn for_pool(mut b: ClientBuilder, pool: usize) -> ClientBuilder {
     if pool > 64 {
         b = b.pool_max_idle_per_host(pool);
     }
-    b.build()
+    if pool > 1 {
+        b = b.io_buffer_size(MANY_IO_BUFFER);
+    }
+    b
+}
+
+/// The client for `--base-url`, keeping at least `pool` idle connections per host.
+pub fn client(g: &Global, pool: usize) -> Result<Client, Failure> {
+    for_pool(builder(g), pool)
+        .build()
         // A bad setting (base URL, timeout): the library's message names it.
         .map_err(Failure::usage)
 }
@@ -49,11 +63,7 @@ pub fn router(g: &Global, urls: &[String], pool: usize) -> Result<Router, Failur
     }
     let mut r = Router::builder();
     for url in urls {
-        let mut b = builder(g).base_url(url.trim());
-        if pool > 64 {
-            b = b.pool_max_idle_per_host(pool);
-        }
-        let c = b
+        let c = for_pool(builder(g).base_url(url.trim()), pool)
             .build()
             .map_err(|e| Failure::usage(format!("--backend {url}: {e}")))?;
         r = r.backend(c);

@@ -14,12 +14,15 @@ pub fn run(a: &MockArgs) -> Result<(), Failure> {
     interrupt::graceful(None);
     let server = MockServer::start_on(a.host, a.port)
         .map_err(|e| Failure::error(format!("cannot listen on {}:{}: {e}", a.host, a.port)))?;
-    server.set_latency(Duration::from_millis(a.latency));
     if let Some(path) = &a.replay {
         server
             .replay(path, a.replay_timing)
             .map_err(|e| Failure::usage(format!("--replay {}: {e}", path.display())))?;
     }
+    if let Some(n) = a.max_in_flight {
+        server.set_max_in_flight(n as usize);
+    }
+    server.set_latency(Duration::from_millis(a.latency));
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", server.url())
         .and_then(|()| stdout.flush())
@@ -27,6 +30,13 @@ pub fn run(a: &MockArgs) -> Result<(), Failure> {
     drop(stdout);
     while !interrupt::requested() {
         std::thread::sleep(Duration::from_millis(50));
+    }
+    if a.max_in_flight.is_some() {
+        // For a measurement: how often the cap was hit.
+        eprintln!(
+            "{} request(s) answered 429 over --max-in-flight",
+            server.rejected()
+        );
     }
     // Dropping the server closes its socket and every connection.
     drop(server);

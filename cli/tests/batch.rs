@@ -120,10 +120,14 @@ fn every_kind_of_line_gets_one_result() {
     assert_eq!(chat["response"]["status_code"], 200);
     // Each line goes out under an id derived from its custom_id (the mock echoes it back).
     assert_eq!(chat["response"]["request_id"], "batch-chat-1");
+    // The lines go out in any order: this line's request is the one with its text.
     let sent = srv
         .requests()
         .into_iter()
-        .find(|r| r.path == "/v1/chat/completions")
+        .find(|r| {
+            r.path == "/v1/chat/completions"
+                && r.json().unwrap()["messages"][0]["content"] == "hello batch"
+        })
         .unwrap();
     assert_eq!(sent.header("x-request-id"), Some("batch-chat-1"));
     assert_eq!(sent.header("x-client-request-id"), Some("batch-chat-1"));
@@ -272,7 +276,9 @@ fn http_connection_and_timeout_failures_are_lines_with_error_codes() {
     srv.enqueue_all([
         // The check that the server is reachable (GET /models).
         Reply::default_answer(),
-        Reply::openai_error(429, "requests", "rate_limit_exceeded", "Slow down"),
+        // A refusal is sent again unless the server asks for a wait over 120 s (a quota).
+        Reply::openai_error(429, "requests", "rate_limit_exceeded", "Slow down")
+            .header("retry-after", "3600"),
         Reply::json(404, r#"{"detail":"Not Found"}"#).header("x-request-id", "req-404"),
         Reply::reset(),
         Reply::hang(),
@@ -1230,4 +1236,215 @@ fn the_fault_docs_name_real_tests() {
         named += 1;
     }
     assert!(named >= 12, "only {named} tests named");
+}
+
+#[test]
+fn a_server_with_few_slots_gets_every_line_with_few_refusals() {
+    let srv = MockServer::start().unwrap();
+    srv.set_max_in_flight(4);
+    srv.set_latency(Duration::from_millis(20));
+    let d = dir("conc-slots");
+    let lines: Vec<String> = (0..200)
+        .map(|i| chat_line(&format!("r{i}"), "mock-model", "hi"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let o = batch(&srv, &input, &output, &["-c", "64"]);
+    assert_exit(&o, 0);
+    assert_eq!(summary(&o), (200, 0, 0));
+    let results = by_custom_id(&output);
+    assert_eq!(results.len(), 200);
+    assert!(results.values().all(|l| l["error"].is_null()));
+    // Today's runner (64 at once, the client retrying each 429 twice) got hundreds of
+    // refusals and failed lines; the gate keeps near the server's 4 slots.
+    let rejected = srv.rejected();
+    assert!(rejected < 50, "{rejected} refusals for 200 lines");
+    if rejected > 0 {
+        assert!(stderr(&o).contains("the server refused"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_refusal_waits_the_servers_retry_after_and_the_line_then_succeeds() {
+    let srv = MockServer::start().unwrap();
+    srv.enqueue_all([
+        // The check that the server is reachable (GET /models).
+        Reply::default_answer(),
+        Reply::error(429, "slow down").header("retry-after", "1"),
+    ]);
+    let d = dir("conc-retry-after");
+    let input = write_input(&d, &[chat_line("a", "mock-model", "hi")]);
+    let output = d.join("out.jsonl");
+    // --max-retries 0: the refusal is not a retry, the line is sent again all the same.
+    let started = std::time::Instant::now();
+    let o = batch(&srv, &input, &output, &["--max-retries", "0"]);
+    let elapsed = started.elapsed();
+    assert_exit(&o, 0);
+    assert_eq!(summary(&o), (1, 0, 0));
+    assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
+    assert_eq!(posts(&srv), 2);
+    assert!(by_custom_id(&output)["a"]["error"].is_null());
+}
+
+#[test]
+fn a_refusal_asking_for_over_120_s_is_written_failed_once() {
+    let srv = MockServer::start().unwrap();
+    // A refusal is sent again (here after 0.1 s), until the server asks for a wait over
+    // 120 s: then the line is written failed, once.
+    srv.enqueue_all([
+        Reply::default_answer(),
+        Reply::error(503, "busy").header("retry-after", "0.1"),
+        Reply::error(429, "quota").header("retry-after", "3600"),
+    ]);
+    let d = dir("conc-refused");
+    let input = write_input(&d, &[chat_line("a", "mock-model", "hi")]);
+    let output = d.join("out.jsonl");
+    let o = batch(&srv, &input, &output, &[]);
+    assert_exit(&o, 1);
+    assert_eq!(summary(&o), (0, 1, 0));
+    assert_eq!(posts(&srv), 2, "a wait over 120 s is not waited");
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["response"]["status_code"], 429);
+}
+
+#[test]
+fn rpm_paces_the_starts() {
+    let srv = MockServer::start().unwrap();
+    let d = dir("conc-rpm");
+    let lines: Vec<String> = (0..12)
+        .map(|i| chat_line(&format!("p{i}"), "mock-model", "hi"))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let started = std::time::Instant::now();
+    let o = batch(&srv, &input, &output, &["-c", "8", "--rpm", "120"]);
+    let elapsed = started.elapsed();
+    assert_exit(&o, 0);
+    assert_eq!(summary(&o), (12, 0, 0));
+    // Two starts a second: the 12th starts 5.5 s after the first.
+    assert!(elapsed >= Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[test]
+fn tpm_counts_the_tokens_a_line_may_take() {
+    let srv = MockServer::start().unwrap();
+    let d = dir("conc-tpm");
+    let line = |id: &str| {
+        json!({"custom_id": id, "method": "POST", "url": "/v1/chat/completions",
+               "body": {"model": "mock-model", "max_tokens": 500,
+                        "messages": [{"role": "user", "content": "hi"}]}})
+        .to_string()
+    };
+    let input = write_input(&d, &[line("a"), line("b"), line("c")]);
+    let output = d.join("out.jsonl");
+    let started = std::time::Instant::now();
+    // 30,000 a minute is 500 a second: each line (over 500 tokens) holds the next back 1 s.
+    let o = batch(&srv, &input, &output, &["--tpm", "30000"]);
+    let elapsed = started.elapsed();
+    assert_exit(&o, 0);
+    assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
+}
+
+#[test]
+fn bad_rpm_and_tpm_values_are_usage_errors() {
+    let srv = MockServer::start().unwrap();
+    let d = dir("conc-bad-rpm");
+    let input = write_input(&d, &[chat_line("a", "mock-model", "hi")]);
+    let output = d.join("out.jsonl");
+    for (flag, value) in [
+        ("--rpm", "0"),
+        ("--rpm", "-5"),
+        ("--rpm", "fast"),
+        ("--rpm", "10000001"),
+        ("--tpm", "0"),
+        ("--tpm", "1e9"),
+        ("--tpm", "99999999999999999999999"),
+    ] {
+        let o = batch(&srv, &input, &output, &[&format!("{flag}={value}")]);
+        assert_exit(&o, 2);
+        assert!(stderr(&o).contains(flag), "{flag} {value}: {}", stderr(&o));
+    }
+    assert_eq!(posts(&srv), 0);
+}
+
+#[test]
+fn deeply_nested_lines_and_answers_fit_a_workers_stack() {
+    let srv = MockServer::start().unwrap();
+    // serde_json's nesting limit is 128: 120 levels in the line and in the answer.
+    let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+    srv.enqueue_all([
+        Reply::default_answer(),
+        Reply::json(200, format!(r#"{{"deep":{}}}"#, deep(120))),
+    ]);
+    let d = dir("conc-deep");
+    let line = format!(
+        r#"{{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{{"model":"mock-model","x":{},"messages":[]}}}}"#,
+        deep(120)
+    );
+    let input = write_input(&d, &[line]);
+    let output = d.join("out.jsonl");
+    let o = batch(&srv, &input, &output, &[]);
+    assert_exit(&o, 0);
+    let lines = json_lines(&output);
+    assert!(lines[0]["response"]["body"]["deep"].is_array());
+}
+
+#[test]
+fn a_line_refused_again_and_again_ends_failed_after_ten_resends() {
+    let srv = MockServer::start().unwrap();
+    srv.enqueue(Reply::default_answer());
+    srv.enqueue_all((0..12).map(|_| Reply::error(429, "full").header("retry-after-ms", "20")));
+    let d = dir("conc-ten");
+    let input = write_input(&d, &[chat_line("a", "mock-model", "hi")]);
+    let output = d.join("out.jsonl");
+    let o = batch(&srv, &input, &output, &[]);
+    assert_exit(&o, 1);
+    assert_eq!(summary(&o), (0, 1, 0));
+    assert_eq!(posts(&srv), 11, "the first send and ten more");
+    assert_eq!(json_lines(&output).len(), 1);
+}
+
+#[test]
+fn ctrl_c_while_refused_lines_wait_leaves_them_for_the_rerun_once() {
+    let d = dir("conc-interrupt");
+    let srv = MockServer::start().unwrap();
+    // One slot, 200 ms an answer: lines refused at the start wait a second to be sent again.
+    srv.set_max_in_flight(1);
+    srv.set_latency(Duration::from_millis(200));
+    let lines: Vec<String> = (0..30)
+        .map(|i| chat_line(&format!("w{i}"), "mock-model", &format!("n{i}")))
+        .collect();
+    let input = write_input(&d, &lines);
+    let output = d.join("out.jsonl");
+    let child = spawn(
+        &srv,
+        &[
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "-c",
+            "8",
+        ],
+    );
+    wait_for("a refusal", || srv.rejected() >= 1);
+    interrupt(&child);
+    let out = finish(child, 30);
+    assert_exit(&out, 130);
+    let (ok, failed, _) = summary(&out);
+    assert_eq!(failed, 0, "a refused line waiting is not written as failed");
+    let first = by_custom_id(&output);
+    assert_eq!(first.len() as u64, ok);
+    assert!(ok < 30, "{ok}");
+    srv.set_max_in_flight(0);
+    srv.set_latency(Duration::ZERO);
+    let out = batch(&srv, &input, &output, &["-c", "8"]);
+    assert_exit(&out, 0);
+    assert_eq!(summary(&out).0, 30 - ok);
+    let all = by_custom_id(&output);
+    assert_eq!(all.len(), 30, "every line once");
+    for (id, l) in &first {
+        assert_eq!(&all[id], l, "earlier results are kept as they were");
+    }
 }

@@ -777,10 +777,11 @@ fn embed_prints_one_line_per_input_in_order_in_batches() {
     assert_exit(&out, 2);
 }
 
-#[test]
-fn mock_prints_its_url_serves_and_stops_on_ctrl_c_with_130() {
+/// `oai mock ARGS`, running, and the first line it printed (its URL, with its newline).
+fn spawn_mock(args: &[&str]) -> (std::process::Child, String) {
     let mut child = oai()
-        .args(["mock", "--port", "0"])
+        .arg("mock")
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -789,6 +790,12 @@ fn mock_prints_its_url_serves_and_stops_on_ctrl_c_with_130() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
+    (child, first)
+}
+
+#[test]
+fn mock_prints_its_url_serves_and_stops_on_ctrl_c_with_130() {
+    let (mut child, first) = spawn_mock(&["--port", "0"]);
     let url = first.trim_end();
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/v1"),
@@ -852,4 +859,44 @@ fn mock_on_a_taken_port_fails_with_one_line() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn mock_with_max_in_flight_answers_429_over_it_and_prints_the_count_at_exit() {
+    let (child, first) = spawn_mock(&["--max-in-flight", "1", "--latency", "400"]);
+    let url = first.trim_end().to_owned();
+    // Two at once against one slot: one of them is answered 429 (no retries).
+    let ask = || {
+        oai()
+            .args(["--base-url", &url, "--max-retries", "0", "models"])
+            .output()
+            .unwrap()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(ask);
+        let b = s.spawn(ask);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let codes = [a.status.code(), b.status.code()];
+    let rejected = codes.iter().filter(|&&c| c == Some(1)).count();
+    for o in [&a, &b] {
+        if o.status.code() == Some(1) {
+            assert!(stderr(o).contains("429"), "{}", stderr(o));
+        }
+    }
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "{rejected} request(s) answered 429 over --max-in-flight"
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = oai()
+        .args(["mock", "--max-in-flight", "0"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
 }

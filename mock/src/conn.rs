@@ -103,12 +103,24 @@ fn serve_one(shared: &Shared, conn: &mut Conn, last: bool) -> Next {
     };
     let close_asked = head.wants_close() || last;
     let keep_alive_10 = head.http10_keep_alive();
+    // Held until the reply is written: the request counts as being answered all along.
+    let Some(_slot) = shared.limit.take() else {
+        record_unread(shared, &head, body);
+        return match write_reply(shared, conn, &over_limit(), close_asked, keep_alive_10) {
+            Ok(Next::KeepAlive) if !close_asked => Next::KeepAlive,
+            _ => Next::Close,
+        };
+    };
     let (scripted, request) = shared.record(RecordedRequest {
         method: head.method,
         path: head.target,
         headers: head.headers,
         body,
     });
+    let latency = *super::lock(&shared.latency);
+    if !latency.is_zero() && !shared.sleep(latency) {
+        return Next::Close;
+    }
     let reply = match (scripted, request) {
         (Some(modifiers), Some(request)) if modifiers.is_default() => {
             defaults::answer(shared, &request).with_modifiers_of(&modifiers)
@@ -118,17 +130,24 @@ fn serve_one(shared: &Shared, conn: &mut Conn, last: bool) -> Next {
         // `record` returns the request whenever there is no scripted reply.
         (None, None) => Reply::error(500, "mock server: no reply"),
     };
-    let latency = *super::lock(&shared.latency);
-    if !latency.is_zero() && !shared.sleep(latency) {
-        return Next::Close;
-    }
     match write_reply(shared, conn, &reply, close_asked, keep_alive_10) {
         Ok(Next::KeepAlive) if !close_asked => Next::KeepAlive,
         _ => Next::Close,
     }
 }
 
-/// Records a request whose body was not read (413).
+/// The answer to a request over the cap of requests answered at once, in OpenAI's shape.
+fn over_limit() -> Reply {
+    Reply::openai_error(
+        429,
+        "rate_limit_error",
+        "rate_limit_exceeded",
+        "Too many requests in flight: retry after 1 second.",
+    )
+    .header("retry-after", "1")
+}
+
+/// Records a request that gets no built-in or scripted answer (413, over the cap).
 fn record_unread(shared: &Shared, head: &Head, body: Vec<u8>) {
     let mut script = super::lock(&shared.script);
     script.requests.push(RecordedRequest {

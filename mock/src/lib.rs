@@ -187,6 +187,7 @@ mod cassette;
 mod conn;
 mod defaults;
 mod http;
+mod limit;
 mod reply;
 mod request;
 mod responses;
@@ -235,11 +236,13 @@ struct Shared {
     connections: AtomicUsize,
     models: Mutex<Vec<String>>,
     api_key: Mutex<Option<String>>,
-    /// How long every answer waits before its head ([`MockServer::set_latency`]).
-    latency: Mutex<Duration>,
     counter: AtomicU64,
     /// Words seen by the tokenizer, by id, so `/detokenize` can turn ids back into words.
     vocab: Mutex<HashMap<u32, String>>,
+    /// How many requests may be answered at once ([`MockServer::set_max_in_flight`]).
+    limit: limit::Limit,
+    /// How long each answer waits before its head ([`MockServer::set_latency`]).
+    latency: Mutex<Duration>,
 }
 
 /// Connections being served and threads running.
@@ -285,9 +288,10 @@ impl Shared {
             connections: AtomicUsize::new(0),
             models: Mutex::new(vec!["mock-model".to_owned()]),
             api_key: Mutex::new(None),
-            latency: Mutex::new(Duration::ZERO),
             counter: AtomicU64::new(0),
             vocab: Mutex::new(HashMap::new()),
+            limit: limit::Limit::default(),
+            latency: Mutex::new(Duration::ZERO),
         }
     }
 
@@ -295,9 +299,9 @@ impl Shared {
         self.stopped.load(Ordering::SeqCst)
     }
 
-    /// Sleeps `d`, or less if the server stops: `true` if the whole time passed.
+    /// Sleeps `d`, or less if the server stops: `true` if the whole time passed. A `d` too
+    /// long for a deadline (`Duration::MAX`) waits until the server stops.
     fn sleep(&self, d: Duration) -> bool {
-        // A time past what an `Instant` can hold (`Duration::MAX`) lasts until the stop.
         let deadline = Instant::now().checked_add(d);
         let mut live = lock(&self.live);
         loop {
@@ -305,14 +309,15 @@ impl Shared {
                 return false;
             }
             let now = Instant::now();
-            let left = match deadline {
+            let wait = match deadline {
                 Some(deadline) if now >= deadline => return true,
                 Some(deadline) => deadline - now,
+                // Woken on stop; the hour only bounds a spurious wake-up's cost.
                 None => Duration::from_secs(3600),
             };
             live = self
                 .wake
-                .wait_timeout(live, left)
+                .wait_timeout(live, wait)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -530,8 +535,10 @@ impl MockServer {
 
     /// Makes every answer (built-in and scripted) wait `d` before its head, on top of any
     /// [`Reply::delay`], like a server that takes this long per request. Each request waits
-    /// on its own, so concurrent requests overlap; dropping the server ends the wait.
-    /// Default zero.
+    /// on its own, so concurrent requests overlap, and holds its
+    /// [`set_max_in_flight`](MockServer::set_max_in_flight) slot meanwhile (a refusal does
+    /// not wait). Dropping the server ends the wait at once; `Duration::MAX` waits until
+    /// then. Default zero.
     ///
     /// ```
     /// use std::time::Duration;
@@ -548,6 +555,31 @@ impl MockServer {
     /// `401 {"error":"Unauthorized"}`. `None` (the default) accepts any request.
     pub fn set_api_key(&self, key: Option<&str>) {
         *lock(&self.shared.api_key) = key.map(str::to_owned);
+    }
+
+    /// Answers at most `n` requests at once, like a server with `n` slots: a request that
+    /// arrives while `n` are being answered gets `429` with `retry-after: 1` and an
+    /// OpenAI-shaped error body (`"type":"rate_limit_error"`, `"code":"rate_limit_exceeded"`)
+    /// at once, uses no scripted reply, and is counted by [`MockServer::rejected`]. A request
+    /// is being answered from when its body has been read until its reply is written
+    /// ([`MockServer::set_latency`] included). `0` (the default) means no limit.
+    ///
+    /// ```
+    /// use oai_compat_mock::MockServer;
+    ///
+    /// let server = MockServer::start()?;
+    /// server.set_max_in_flight(20);
+    /// server.set_latency(std::time::Duration::from_millis(20));
+    /// assert_eq!(server.rejected(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_max_in_flight(&self, n: usize) {
+        self.shared.limit.set_max(n);
+    }
+
+    /// How many requests were answered `429` for going over [`MockServer::set_max_in_flight`].
+    pub fn rejected(&self) -> u64 {
+        self.shared.limit.rejected()
     }
 }
 

@@ -1577,3 +1577,93 @@ fn chat_json_schema_answers_matching_json_cut_by_max_tokens() {
     assert_eq!(body["choices"][0]["finish_reason"], "length");
     assert_eq!(body["usage"]["completion_tokens"], 2);
 }
+
+// ------------------------------------------------------------ in-flight cap and latency
+
+#[test]
+fn requests_over_the_in_flight_cap_get_429_and_are_counted() {
+    let server = MockServer::start().unwrap();
+    server.set_max_in_flight(2);
+    server.enqueue_all([Reply::hang(), Reply::hang()]);
+    let mut held: Vec<Client> = (0..2)
+        .map(|_| {
+            let mut c = Client::connect(&server);
+            c.send("GET", "/v1/models", &[], b"");
+            c
+        })
+        .collect();
+    wait_for_requests(&server, 2);
+    let over = get(&server, "/v1/models");
+    assert_eq!(over.status, 429);
+    assert_eq!(over.header("retry-after"), Some("1"));
+    let error = &over.json()["error"];
+    assert_eq!(error["type"], "rate_limit_error");
+    assert_eq!(error["code"], "rate_limit_exceeded");
+    assert_eq!(server.rejected(), 1);
+    assert_eq!(server.pending(), 0, "a rejection uses no scripted reply");
+    // Closing the hanging requests gives their slots back (once the server notices).
+    held.clear();
+    let deadline = Instant::now() + CLIENT_TIMEOUT;
+    let mut seen_429 = 1;
+    loop {
+        let r = get(&server, "/v1/models");
+        if r.status == 200 {
+            break;
+        }
+        assert_eq!(r.status, 429);
+        seen_429 += 1;
+        assert!(Instant::now() < deadline, "the slots never came back");
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.rejected(), seen_429);
+}
+
+#[test]
+fn the_in_flight_count_is_exact_under_concurrency() {
+    let server = MockServer::start().unwrap();
+    server.set_max_in_flight(3);
+    server.set_latency(Duration::from_millis(50));
+    let statuses: Vec<u16> = thread::scope(|s| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut c = Client::connect(&server);
+                    (0..5)
+                        .map(|_| c.request("GET", "/v1/models", &[], b"").status)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let rejected = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count() + rejected,
+        60
+    );
+    assert!(rejected > 0, "12 connections at once over a cap of 3");
+    assert_eq!(server.rejected(), rejected as u64);
+    // Every slot came back: a cap of 1 still answers.
+    server.set_max_in_flight(1);
+    assert_eq!(get(&server, "/v1/models").status, 200);
+    server.set_max_in_flight(0);
+    assert_eq!(server.rejected(), rejected as u64);
+}
+
+#[test]
+fn latency_delays_each_answer_and_duration_max_ends_with_the_server() {
+    let server = MockServer::start().unwrap();
+    server.set_latency(Duration::from_millis(150));
+    let started = Instant::now();
+    assert_eq!(get(&server, "/v1/models").status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    server.set_latency(Duration::MAX);
+    let mut c = Client::connect(&server);
+    c.send("GET", "/v1/models", &[], b"");
+    wait_for_requests(&server, 2);
+    drop(server);
+    assert!(c.response().is_err(), "the wait ends when the server stops");
+}

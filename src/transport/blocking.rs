@@ -52,6 +52,8 @@ impl Transport {
             .max_idle_connections(cfg.pool_max_idle_per_host.max(10))
             .max_idle_connections_per_host(cfg.pool_max_idle_per_host)
             .max_idle_age(std::time::Duration::from_secs(90))
+            .input_buffer_size(cfg.io_buffer_size)
+            .output_buffer_size(cfg.io_buffer_size)
             .user_agent(super::USER_AGENT)
             // Redirects are followed by the shared code (src/redirect.rs), alike in both modes.
             .max_redirects(0)

@@ -173,3 +173,53 @@ async fn localhost_and_ip_literals_resolve() {
         assert_eq!(list.data[0].id, MODEL, "{base}");
     }
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn replies_and_streams_larger_than_the_io_buffer_are_read_whole() {
+    let srv = server();
+    let c = builder(&srv)
+        .io_buffer_size(4096)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    // About 10 KB each way (within the mock's context of 2048 words): the request, the reply
+    // and the stream all pass through 4 KiB.
+    let words: Vec<String> = (0..1000).map(|i| format!("word{i:05}")).collect();
+    let prompt = words.join(" ");
+    let req = ChatCompletionRequest::new(MODEL, [Message::user(prompt.as_str())]);
+    let full = c.chat().create(&req).await.unwrap();
+    assert_eq!(
+        full.text(),
+        Some(format!("Mock reply to: {prompt}").as_str())
+    );
+    let mut stream = c.chat().create_stream(&req).await.unwrap();
+    let mut text = String::new();
+    while let Some(chunk) = stream.try_next().await.unwrap() {
+        text.push_str(chunk.text());
+    }
+    assert_eq!(Some(text.trim_end()), full.text());
+    // A response head of 3 KiB still fits.
+    srv.enqueue(
+        oai_compat_mock::Reply::json(200, r#"{"object":"list","data":[]}"#)
+            .header("x-padding", &"p".repeat(3000)),
+    );
+    let list = c.models().list().await.unwrap();
+    assert!(list.data.is_empty());
+}
+
+#[test]
+fn io_buffer_sizes_out_of_range_are_refused_naming_the_setter() {
+    let b = Client::builder().use_env(false).base_url("http://h");
+    for bad in [0, 1, 4095, 16 * 1024 * 1024 + 1, usize::MAX] {
+        let e = b.clone().io_buffer_size(bad).build().unwrap_err();
+        assert!(matches!(e, oai_compat::Error::Config(_)), "{e:?}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("io_buffer_size") && msg.contains(&bad.to_string()),
+            "{msg}"
+        );
+    }
+    for good in [4096, 16 * 1024, 16 * 1024 * 1024] {
+        b.clone().io_buffer_size(good).build().unwrap();
+    }
+}

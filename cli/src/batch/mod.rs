@@ -1,11 +1,14 @@
 //! `oai batch`: runs a JSONL file of requests (OpenAI's Batch format) with N requests in
 //! flight, over one server or a fleet (through the library's `Router`), resumably.
 //!
-//! The input is read as a stream: each of N worker threads takes the next line from the shared
-//! reader (which checks it), sends it, and appends its result to the shared output buffer, so
-//! lines are written in completion order with no hand-off between threads. Memory holds N
-//! requests and a small table of `custom_id` keys, whatever the file size; a flusher thread
-//! writes the buffer out at least every 200 ms.
+//! The input is read as a stream: each of N worker threads takes a place in flight from the
+//! gate (`limit`: N is its ceiling, and it keeps below what the server accepts), and the
+//! start allowed by `--rpm`/`--tpm` (`pace`), then the next line from the shared reader (which
+//! checks it), sends it, and appends its result to the shared output buffer, so lines are
+//! written in completion order with no hand-off between threads. A line the server refuses
+//! for being full (429, 503) is sent again by the same worker once the gate lets it, so it is
+//! written once, when it ends. Memory holds N requests and a small table of `custom_id` keys,
+//! whatever the file size; a flusher thread writes the buffer out at least every 200 ms.
 //! Ctrl-C stops the reading, lets the requests in flight finish and be written, and exits
 //! 130; a rerun with the same output resumes.
 
@@ -13,15 +16,18 @@ mod breaker;
 mod check;
 mod input;
 mod keys;
+mod limit;
 mod line_id;
 mod lines;
 mod merge;
 mod output;
+mod pace;
 mod progress;
 mod request;
 mod result;
 mod resume;
 mod shard;
+mod signals;
 mod stable_hash;
 mod target;
 
@@ -33,17 +39,22 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use oai_compat::{Error, Response};
+use serde_json::value::RawValue;
+
 use crate::args::{BatchAction, BatchArgs, Global};
 use crate::fail::Failure;
 use crate::interrupt;
 
 use self::breaker::Breaker;
 use self::keys::{Key, Keys, Table};
+use self::limit::{Gate, Permit, Verdict};
 use self::lines::Lines;
 use self::output::{Output, Writer};
+use self::pace::Pace;
 use self::progress::Progress;
 use self::request::Job;
-use self::result::Outcome;
+use self::result::{Failed, Outcome};
 use self::resume::Previous;
 use self::shard::Shard;
 use self::target::Target;
@@ -52,6 +63,18 @@ use self::target::Target;
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
 /// How long finished lines may sit in the writer's buffer before they are flushed.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
+/// Refusals for being full (429, 503) a line may get before it is written as failed: each
+/// one halved the requests in flight (or came in the same window as one that did) and waited
+/// the server's Retry-After, so a line refused this often finds no room at all.
+const MAX_REFUSALS: u32 = 10;
+/// A worker's stack. A debug build overflows 64 KiB on any line and fits in 128 KiB with a
+/// line and an answer nested 120 deep (serde_json's limit is 128; the test
+/// `deeply_nested_lines_and_answers_fit_a_workers_stack`); release builds need less. 512 KiB
+/// keeps four times that for what the test does not reach (a TLS handshake). std's 2 MiB
+/// default is address space that thousands of workers need not reserve.
+const WORKER_STACK: usize = 512 * 1024;
+/// How long a stop-aware wait sleeps before it looks at Ctrl-C again.
+const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// A message on stderr (before the progress bar exists).
 fn say(msg: &str) {
@@ -85,6 +108,11 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
     }
     let concurrency = a.concurrency as usize;
     let target = Target::new(g, &a.backends, concurrency)?;
+    let retries = if target.retried_by_runner() {
+        g.max_retries.unwrap_or(oai_compat::DEFAULT_MAX_RETRIES)
+    } else {
+        0
+    };
     // From here on Ctrl-C lets the run end cleanly: requests in flight are written, and the
     // output is compacted.
     interrupt::graceful(Some(
@@ -141,6 +169,11 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
             error: None,
         }),
         target,
+        gate: Gate::new(concurrency),
+        pace: Pace::new(a.rpm, a.tpm),
+        retries,
+        refused: AtomicU64::new(0),
+        ceiling: concurrency,
         next_id: AtomicU64::new(prev.next_id),
         stop: AtomicBool::new(false),
         progress,
@@ -156,6 +189,7 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
         for _ in 0..concurrency {
             match thread::Builder::new()
                 .name("oai-batch-worker".into())
+                .stack_size(WORKER_STACK)
                 .spawn_scoped(s, move || work(run))
             {
                 Ok(h) => workers.push(h),
@@ -223,6 +257,14 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
             None => String::new(),
         }
     );
+    let refused = run.refused.load(Ordering::Relaxed);
+    if refused > 0 {
+        eprintln!(
+            "the server refused {refused} request(s) for being full: requests in flight cut {} time(s), {} at the end (-c {concurrency})",
+            run.gate.cuts(),
+            run.gate.limit(),
+        );
+    }
     if sink.breaker.tripped() {
         return Err(Failure::error(format!(
             "stopped: {} line(s) in a row got no answer (last: {}); the server looks down. Those {left} line(s) and the rest of the input were not written: rerun the same command to resume",
@@ -251,6 +293,16 @@ struct Run {
     feeder: Mutex<Feeder>,
     sink: Mutex<Sink>,
     target: Target,
+    /// Places in flight.
+    gate: Gate,
+    /// `--rpm`, `--tpm`.
+    pace: Pace,
+    /// Retries of a line that failed other than by a refusal (0 when the router retries).
+    retries: u32,
+    /// Answers that refused a line for being full.
+    refused: AtomicU64,
+    /// `-c`.
+    ceiling: usize,
     next_id: AtomicU64,
     /// Set when the output cannot be written or the input read: no more lines are taken.
     stop: AtomicBool,
@@ -438,17 +490,23 @@ impl Sink {
     }
 }
 
-/// A worker: takes the next line, sends it, writes its result, until the input ends or the
-/// run stops. After Ctrl-C no new line is taken; the request in flight is finished.
+/// A worker: takes a place in flight and the next line, sends it, writes its result, until the
+/// input ends or the run stops. After Ctrl-C no new line is taken; the request in flight is
+/// finished.
 fn work(run: &Run) {
     loop {
-        if run.stopping() {
-            return;
-        }
-        let Some(job) = lock(&run.feeder).next_job(&run.progress) else {
+        let Some(permit) = run.gate.acquire(|| run.stopping()) else {
             return;
         };
-        let outcome = run.target.send(&job);
+        let Some(job) = lock(&run.feeder).next_job(&run.progress) else {
+            run.gate.done(permit, Verdict::Unknown);
+            return;
+        };
+        // `None`: the run stopped while the line waited to be sent again. It stays out of the
+        // output, so the rerun sends it (as it does the lines not read yet).
+        let Some(outcome) = send(run, &job, permit) else {
+            return;
+        };
         let id = run.next_id.fetch_add(1, Ordering::Relaxed);
         let (line, how) = result::line(id, &job, outcome);
         let mut sink = lock(&run.sink);
@@ -457,7 +515,90 @@ fn work(run: &Run) {
         }
         let (done, failed) = (sink.ok + sink.failed, sink.failed);
         drop(sink);
-        run.progress.done(done, failed, job.bytes);
+        let below = match run.progress.visible() {
+            true => Some(run.gate.limit())
+                .filter(|&l| l < run.ceiling)
+                .map(|l| (l, run.ceiling)),
+            false => None,
+        };
+        run.progress.done(done, failed, job.bytes, below);
+    }
+}
+
+/// Sends a line until it ends: answered, or failed for good. A refusal for being full sends
+/// it again once the gate lets it (up to [`MAX_REFUSALS`], not counted as retries); another
+/// retryable failure is retried up to `--max-retries` times with openai-python's backoff.
+/// Between two sends the line holds no place in flight.
+fn send(
+    run: &Run,
+    job: &Job,
+    mut permit: Permit,
+) -> Option<Result<Response<Box<RawValue>>, Failed>> {
+    let tokens = pace::estimate(job.body.get().len(), job.max_tokens);
+    let (mut refusals, mut retries) = (0, 0);
+    loop {
+        if !run.pace.wait(tokens, || run.stopping()) {
+            run.gate.done(permit, Verdict::Unknown);
+            return None;
+        }
+        let outcome = run.target.send(job);
+        let verdict = signals::verdict(&outcome);
+        run.gate.done(permit, verdict);
+        let wait = match (&outcome, verdict) {
+            (Err(Failed::Client(e)), Verdict::Full(pause)) => {
+                run.refused.fetch_add(1, Ordering::Relaxed);
+                // Not sent again when the server says not to (`x-should-retry: false`, a wait
+                // over 120 s: a spent quota), as the client's own retries would not.
+                if refusals >= MAX_REFUSALS || !e.is_retryable() {
+                    return Some(outcome);
+                }
+                refusals += 1;
+                // A wait the server asked for holds every new send at the gate; without one,
+                // this line backs off on its own.
+                match pause {
+                    Some(_) => Duration::ZERO,
+                    None => backoff(refusals, job),
+                }
+            }
+            (Err(Failed::Client(e)), _) if retries < run.retries && e.is_retryable() => {
+                let asked = match e {
+                    Error::Api(api) => signals::server_wait(&api.headers),
+                    _ => None,
+                };
+                retries += 1;
+                asked.unwrap_or_else(|| backoff(retries, job))
+            }
+            _ => return Some(outcome),
+        };
+        let now = Instant::now();
+        if !sleep_until(now.checked_add(wait).unwrap_or(now), || run.stopping()) {
+            return None;
+        }
+        permit = run.gate.acquire(|| run.stopping())?;
+    }
+}
+
+/// openai-python's backoff before the `n`-th retry (from 1): 0.5 s doubling up to 8 s, less up
+/// to a quarter, the jitter drawn from the line's id so that lines refused together spread.
+fn backoff(n: u32, job: &Job) -> Duration {
+    let base = (0.5 * 2f64.powi(n.saturating_sub(1).min(16) as i32)).min(8.0);
+    let draw = stable_hash::fnv1a(format!("{}/{n}", job.custom_id).as_bytes());
+    let jitter = 1.0 - 0.25 * (draw as f64 / u64::MAX as f64);
+    Duration::from_secs_f64(base * jitter)
+}
+
+/// Sleeps until `at` or until `stopping` says so (looked at every [`STOP_POLL`]); true if the
+/// whole time passed.
+fn sleep_until(at: Instant, stopping: impl Fn() -> bool) -> bool {
+    loop {
+        if stopping() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= at {
+            return true;
+        }
+        thread::sleep((at - now).min(STOP_POLL));
     }
 }
 

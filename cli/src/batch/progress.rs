@@ -32,12 +32,23 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
-    /// One more line done (its result written), `bytes` long in the input.
-    pub fn done(&self, done: u64, failed: u64, bytes: u64) {
+    /// One more line done (its result written), `bytes` long in the input; `below` is the
+    /// requests allowed in flight and `-c` when the server holds them under it.
+    pub fn done(&self, done: u64, failed: u64, bytes: u64, below: Option<(usize, usize)>) {
         if let Some(b) = &self.bar {
             b.inc(bytes);
-            b.set_message(format!("{done} done, {failed} failed"));
+            b.set_message(match below {
+                Some((limit, ceiling)) => {
+                    format!("{done} done, {failed} failed, {limit} of {ceiling} in flight")
+                }
+                None => format!("{done} done, {failed} failed"),
+            });
         }
+    }
+
+    /// Whether anything is drawn (so the figures for it are worth gathering).
+    pub fn visible(&self) -> bool {
+        self.bar.is_some()
     }
 
     /// One more line passed over (a bad line, or one whose result the output holds).

@@ -32,6 +32,9 @@ pub struct Job {
     pub body: Box<RawValue>,
     /// The body's `model`, which picks the backends when there are several.
     pub model: Option<String>,
+    /// The most tokens the body asks to generate (`max_completion_tokens`, else
+    /// `max_tokens`, else `max_output_tokens`), for `--tpm`.
+    pub max_tokens: Option<u64>,
     /// The line's length in the input, in bytes (the progress bar counts bytes).
     pub bytes: u64,
 }
@@ -79,15 +82,18 @@ pub fn parse(bytes: &[u8]) -> Result<Job, String> {
         Some(b'n') => return Err("no body".to_owned()),
         _ => return Err("body is not a JSON object".to_owned()),
     }
-    let model = serde_json::from_str::<Model>(body.get())
-        .map_err(|e| format!("body: {}", without_position(&e)))?
-        .0;
+    let facts = serde_json::from_str::<Facts>(body.get())
+        .map_err(|e| format!("body: {}", without_position(&e)))?;
     Ok(Job {
         request_id: super::line_id::of(&custom_id),
         custom_id,
         path,
         body: body.to_owned(),
-        model,
+        model: facts.model,
+        max_tokens: facts
+            .max_completion_tokens
+            .or(facts.max_tokens)
+            .or(facts.max_output_tokens),
         bytes: bytes.len() as u64,
     })
 }
@@ -226,34 +232,91 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
-/// The body's `model` (the last one, as a server reading the JSON would take it), if it is
-/// a string; every other member is skipped without being kept.
-struct Model(Option<String>);
+/// What the runner reads of a body: its `model` (the last one, as a server reading the JSON
+/// would take it) if it is a string, and its token limits if they are whole numbers; every
+/// other member is skipped without being kept.
+#[derive(Default)]
+struct Facts {
+    model: Option<String>,
+    max_completion_tokens: Option<u64>,
+    max_tokens: Option<u64>,
+    max_output_tokens: Option<u64>,
+}
 
-impl<'de> Deserialize<'de> for Model {
+impl<'de> Deserialize<'de> for Facts {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Model;
+            type Value = Facts;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Model, A::Error> {
-                let mut model = None;
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Facts, A::Error> {
+                let mut facts = Facts::default();
                 while let Some(Name(key)) = a.next_key()? {
-                    if key == "model" {
-                        model = match a.next_value()? {
-                            Field::Text(m) => Some(m.into_owned()),
-                            _ => None,
-                        };
-                    } else {
-                        a.next_value::<IgnoredAny>()?;
+                    match &*key {
+                        "model" => {
+                            facts.model = match a.next_value()? {
+                                Field::Text(m) => Some(m.into_owned()),
+                                _ => None,
+                            };
+                        }
+                        "max_completion_tokens" => {
+                            facts.max_completion_tokens = a.next_value::<Count>()?.0;
+                        }
+                        "max_tokens" => facts.max_tokens = a.next_value::<Count>()?.0,
+                        "max_output_tokens" => facts.max_output_tokens = a.next_value::<Count>()?.0,
+                        _ => {
+                            a.next_value::<IgnoredAny>()?;
+                        }
                     }
                 }
-                Ok(Model(model))
+                Ok(facts)
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// A whole number of tokens; anything else (the server will judge it) is `None`.
+struct Count(Option<u64>);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Count, E> {
+                Ok(Count(Some(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Count, E> {
+                Ok(Count(u64::try_from(v).ok()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_unit<E>(self) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Count, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Count, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -288,6 +351,25 @@ mod tests {
             (j.custom_id.as_str(), j.path, j.model.as_deref()),
             ("é", "/completions", Some("a\nb"))
         );
+    }
+
+    #[test]
+    fn token_limits_are_read_when_whole_numbers() {
+        let max = |body: &str| {
+            let line = format!(
+                r#"{{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{body}}}"#
+            );
+            parse(line.as_bytes()).unwrap().max_tokens
+        };
+        assert_eq!(max(r#"{"max_tokens":16}"#), Some(16));
+        assert_eq!(
+            max(r#"{"max_tokens":16,"max_completion_tokens":8}"#),
+            Some(8)
+        );
+        assert_eq!(max(r#"{"max_output_tokens":5}"#), Some(5));
+        for odd in ["-1", "1.5", "\"7\"", "null", "[1]", "{\"a\":1}"] {
+            assert_eq!(max(&format!(r#"{{"max_tokens":{odd}}}"#)), None, "{odd}");
+        }
     }
 
     #[test]

@@ -60,12 +60,28 @@ impl Target {
         Ok(Target::Fleet(router))
     }
 
+    /// Whether the runner retries a failed line itself (one server: each send is one
+    /// attempt, see `send`), rather than the router (a fleet: it retries and fails over
+    /// between backends within `--max-retries`).
+    pub fn retried_by_runner(&self) -> bool {
+        matches!(self, Target::One(_))
+    }
+
     /// Sends one line; the answer stays JSON text.
+    ///
+    /// To one server it is one attempt: the runner retries, so that a 429 or 503 reaches the
+    /// concurrency gate at once (which halves the requests in flight and pauses new sends for
+    /// the server's Retry-After) instead of being retried by the client inside a permit,
+    /// unseen by the gate and unpaced by it.
     pub fn send(&self, job: &Job) -> Result<Response<Box<RawValue>>, Failed> {
         match self {
             Target::One(c) => c
                 .raw()
-                .with_options(RequestOptions::new().request_id(&job.request_id))
+                .with_options(
+                    RequestOptions::new()
+                        .request_id(&job.request_id)
+                        .max_retries(0),
+                )
                 .post_text(job.path, &job.body)
                 .map_err(Failed::Client),
             Target::Fleet(r) => match &job.model {
