@@ -8,7 +8,9 @@
 //! one per round trip (`1/limit` per success), and by one per [`PROBE_ROUNDS`] round trips
 //! once it is back at the limit where the server last refused (each probe past the server's
 //! room costs a refusal and, when the server asks for one, a pause of every send; a server's
-//! room seldom grows). A refusal (429, 503, an overload answer)
+//! room seldom grows). Each refusal again at or under that limit doubles the round trips
+//! before the next probe, up to [`PROBE_ROUNDS`] × 2^[`MAX_BACKOFF`]; growing past it
+//! (the server found more room) starts over. A refusal (429, 503, an overload answer)
 //! halves it, floor 1, once per window: only a request sent after the last cut can cut
 //! again, so the replies to one burst of sends cut once, not once each. The server's
 //! `Retry-After` (or a rate limit's reset time) pauses every new send until then; the
@@ -25,6 +27,10 @@ use std::time::{Duration, Instant};
 pub const START: usize = 8;
 /// Round trips per step of growth at or above the limit of the last refusal.
 pub const PROBE_ROUNDS: usize = 8;
+/// Doublings of the probe's spacing after refusals in a row at the same room: at most 128
+/// round trips between probes (2.6 s at 20 ms a request; minutes for long generations, for
+/// which a server's room does not grow by itself either).
+pub const MAX_BACKOFF: u32 = 4;
 /// How long a wait for a permit sleeps before it looks at Ctrl-C again.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -46,6 +52,8 @@ struct State {
     slow_start: bool,
     /// The limit when the server last refused (0: never).
     refused_at: usize,
+    /// Refusals in a row at or under `refused_at`: each doubles the spacing of probes.
+    backoff: u32,
     /// Bumped by each cut: a refusal of a request sent before the last cut does not cut.
     epoch: u64,
     /// No new send before this (Retry-After, a rate limit's reset).
@@ -91,6 +99,7 @@ impl Gate {
                 waiting: 0,
                 slow_start: true,
                 refused_at: 0,
+                backoff: 0,
                 epoch: 0,
                 paused_until: None,
                 cuts: 0,
@@ -133,17 +142,24 @@ impl Gate {
             Verdict::Fine => {
                 s.acked += 1;
                 let round = if s.limit + 1 >= s.refused_at {
-                    s.limit.saturating_mul(PROBE_ROUNDS)
+                    s.limit.saturating_mul(PROBE_ROUNDS << s.backoff)
                 } else {
                     s.limit
                 };
                 if s.slow_start || s.acked >= round {
                     s.acked = 0;
                     s.limit = (s.limit + 1).min(self.ceiling);
+                    if s.limit > s.refused_at {
+                        s.backoff = 0;
+                    }
                 }
             }
             Verdict::Full(pause) => {
                 if permit.epoch == s.epoch {
+                    // Refused again where it was before (or lower): the room has not grown.
+                    if s.refused_at != 0 && s.limit <= s.refused_at {
+                        s.backoff = (s.backoff + 1).min(MAX_BACKOFF);
+                    }
                     s.refused_at = s.limit;
                     s.limit = (s.limit / 2).max(1);
                     s.acked = 0;
@@ -240,6 +256,45 @@ mod tests {
         assert_eq!(g.limit(), 7);
         grow(1);
         assert_eq!(g.limit(), 8, "then one per {PROBE_ROUNDS} rounds");
+    }
+
+    #[test]
+    fn refusals_again_at_the_same_room_space_the_probes_out_and_more_room_resets_it() {
+        let g = Gate::new(64);
+        let grow = |n: usize| {
+            for _ in 0..n {
+                let p = take(&g);
+                g.done(p, Verdict::Fine);
+            }
+        };
+        let refuse = || {
+            let p = take(&g);
+            g.done(p, Verdict::Full(None));
+        };
+        refuse();
+        assert_eq!(g.limit(), 4, "refused at 8");
+        grow(4 + 5 + 6 + 7 * PROBE_ROUNDS);
+        assert_eq!(g.limit(), 8, "the first probe after {PROBE_ROUNDS} rounds");
+        refuse();
+        grow(4 + 5 + 6);
+        assert_eq!(g.limit(), 7);
+        grow(7 * PROBE_ROUNDS);
+        assert_eq!(g.limit(), 7, "refused again at 8: the next probe waits twice as long");
+        grow(7 * PROBE_ROUNDS);
+        assert_eq!(g.limit(), 8);
+        for k in 2..=MAX_BACKOFF + 2 {
+            refuse();
+            grow(4 + 5 + 6);
+            grow(7 * (PROBE_ROUNDS << k.min(MAX_BACKOFF)) - 1);
+            assert_eq!(g.limit(), 7, "refusal {k}: the spacing doubles up to 2^{MAX_BACKOFF}");
+            grow(1);
+            assert_eq!(g.limit(), 8);
+        }
+        // Not refused at 8: more room, and the spacing starts over past it.
+        grow(8 * (PROBE_ROUNDS << MAX_BACKOFF));
+        assert_eq!(g.limit(), 9);
+        grow(9 * PROBE_ROUNDS);
+        assert_eq!(g.limit(), 10);
     }
 
     #[test]
