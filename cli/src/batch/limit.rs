@@ -279,14 +279,22 @@ mod tests {
         grow(4 + 5 + 6);
         assert_eq!(g.limit(), 7);
         grow(7 * PROBE_ROUNDS);
-        assert_eq!(g.limit(), 7, "refused again at 8: the next probe waits twice as long");
+        assert_eq!(
+            g.limit(),
+            7,
+            "refused again at 8: the next probe waits twice as long"
+        );
         grow(7 * PROBE_ROUNDS);
         assert_eq!(g.limit(), 8);
         for k in 2..=MAX_BACKOFF + 2 {
             refuse();
             grow(4 + 5 + 6);
             grow(7 * (PROBE_ROUNDS << k.min(MAX_BACKOFF)) - 1);
-            assert_eq!(g.limit(), 7, "refusal {k}: the spacing doubles up to 2^{MAX_BACKOFF}");
+            assert_eq!(
+                g.limit(),
+                7,
+                "refusal {k}: the spacing doubles up to 2^{MAX_BACKOFF}"
+            );
             grow(1);
             assert_eq!(g.limit(), 8);
         }
