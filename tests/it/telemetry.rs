@@ -80,10 +80,43 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<
     }
 }
 
+/// The test binary's global subscriber: it records nothing, and it says "sometimes" for every
+/// callsite. `tracing` caches each callsite's interest for every thread at its first use:
+/// computed while no capture was installed (another module's test making a call on another
+/// thread), racing with a capture's installation, "never" could be cached after the
+/// installation's rebuild, and the capture then sees no span (a rare flake in CI). With a global
+/// dispatcher that is always asked, no callsite is ever cached as "never".
+struct Sometimes;
+
+impl tracing::Subscriber for Sometimes {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
 impl Capture {
     /// Captures the spans of this thread until the guard drops (the async tests run on a
     /// current-thread runtime, so the guard covers them too).
     fn install(&self) -> tracing::subscriber::DefaultGuard {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            // Only this module sets one; were another set first, it would be asked too.
+            let _ = tracing::subscriber::set_global_default(Sometimes);
+        });
         tracing::subscriber::set_default(tracing_subscriber::registry().with(self.clone()))
     }
     fn spans(&self, name: &str) -> Vec<Span> {
