@@ -370,14 +370,25 @@ async fn the_routers_limits_are_typed_and_retried() {
                 refused += 1;
                 let e = api(err);
                 assert!(err.is_retryable(), "{err:?}");
-                assert_eq!(e.body, "");
                 match e.status {
                     429 => {
+                        assert_eq!(e.body, "");
                         let after: u64 = e.headers.get("retry-after").unwrap().parse().unwrap();
                         assert!(after >= 1, "{after}");
                         assert_eq!(e.message, "Too Many Requests");
                     }
-                    408 => assert_eq!(e.message, "Request Timeout"),
+                    408 => {
+                        assert_eq!(e.body, "");
+                        assert_eq!(e.message, "Request Timeout");
+                    }
+                    // A quick request that got the slot but not its answer within the 1 s
+                    // worker timeout (a CPU vLLM under load is slow to start it): the
+                    // router's 500, as for the slow request above (seen once in CI).
+                    500 => assert!(
+                        e.message
+                            .starts_with("Request failed: error sending request for url ("),
+                        "{err:?}"
+                    ),
                     other => panic!("unexpected status {other}: {err:?}"),
                 }
             }
