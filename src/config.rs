@@ -13,14 +13,14 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 /// Retries after the first attempt, as in openai-python (3 attempts in all).
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 
-/// A timeout this long or longer (`u32::MAX` seconds, about 136 years; e.g. `Duration::MAX`)
-/// means "no limit": no deadline at all is computed from it, so no clock arithmetic can
-/// overflow.
 /// A connection's read and write buffer, each, unless set (ureq's own default).
 const DEFAULT_IO_BUFFER_SIZE: usize = 128 * 1024;
 /// The sizes [`ClientBuilder::io_buffer_size`] accepts: a buffer must hold a response's head,
 /// and above 16 MiB a buffer per connection is a mistake rather than a choice.
 const IO_BUFFER_SIZES: std::ops::RangeInclusive<usize> = 4 * 1024..=16 * 1024 * 1024;
+/// A timeout this long or longer (`u32::MAX` seconds, about 136 years; e.g. `Duration::MAX`)
+/// means "no limit": no deadline at all is computed from it, so no clock arithmetic can
+/// overflow.
 const NO_LIMIT: Duration = Duration::from_secs(u32::MAX as u64);
 
 /// A configured timeout as the transports use it: `None` for "no limit" (see [`NO_LIMIT`]).
