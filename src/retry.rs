@@ -106,6 +106,26 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         verdict(self) != Verdict::Never
     }
+
+    /// The wait the client's own policy takes before sending the request again, as retry
+    /// number `retries_taken + 1`: the server's delay when it asked for one the policy takes
+    /// ([`Error::retry_after`]), else openai-python's backoff (0.5 s doubling per retry up to
+    /// 8 s, less up to a quarter of random jitter). `None` when it must not be sent again
+    /// (see [`Error::is_retryable`]). For retry loops of your own (`oai batch` has one).
+    pub fn retry_delay(&self, retries_taken: u32) -> Option<Duration> {
+        delay_for(self, retries_taken)
+    }
+
+    /// The wait the server asked for before the request is sent again (`retry-after-ms`,
+    /// else `retry-after` in seconds or as an HTTP date), when the policy takes it: the
+    /// error is retryable and the wait is above zero and at most 120 s. `None` otherwise (a
+    /// longer wait makes the error not retryable at all).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match verdict(self) {
+            Verdict::After(d) => Some(d),
+            Verdict::Never | Verdict::Backoff => None,
+        }
+    }
 }
 
 /// `x-should-retry` if present, else the status rule. A 3xx is never retried, whatever

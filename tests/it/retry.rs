@@ -207,3 +207,53 @@ async fn connection_errors_name_the_server() {
     assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
     assert!(!msg.contains("sk-never-shown") && !format!("{err:?}").contains("sk-never-shown"));
 }
+
+/// The error of one call, sent once, that `srv` answers with `reply`.
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+async fn failed_once(srv: &oai_compat_mock::MockServer, reply: Reply) -> oai_compat::Error {
+    srv.enqueue(reply);
+    builder(srv)
+        .max_retries(0)
+        .build()
+        .unwrap()
+        .chat()
+        .create(chat())
+        .await
+        .unwrap_err()
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn an_errors_own_retry_delay_is_the_policys() {
+    let srv = server();
+    // The server's delay, taken as asked whatever the retry count.
+    let err = failed_once(
+        &srv,
+        Reply::error(429, "full").header("retry-after-ms", "250"),
+    )
+    .await;
+    assert_eq!(err.retry_after(), Some(Duration::from_millis(250)));
+    assert_eq!(err.retry_delay(5), Some(Duration::from_millis(250)));
+    // None asked: the backoff, 0.5 s doubling up to 8 s, less up to a quarter.
+    let err = failed_once(&srv, Reply::error(503, "busy")).await;
+    assert_eq!(err.retry_after(), None);
+    for (n, full) in [(0, 500), (1, 1000), (3, 4000), (9, 8000)] {
+        let d = err.retry_delay(n).unwrap();
+        let full = Duration::from_millis(full);
+        assert!(d <= full && d >= full * 3 / 4, "retry {n}: {d:?}");
+    }
+    // Too long a wait, or a server that says not to: not sent again.
+    let err = failed_once(
+        &srv,
+        Reply::error(429, "quota").header("retry-after", "121"),
+    )
+    .await;
+    assert_eq!((err.retry_after(), err.retry_delay(0)), (None, None));
+    let err = failed_once(
+        &srv,
+        Reply::error(503, "down").header("x-should-retry", "false"),
+    )
+    .await;
+    assert_eq!((err.retry_after(), err.retry_delay(0)), (None, None));
+    let err = failed_once(&srv, Reply::error(400, "bad")).await;
+    assert_eq!(err.retry_delay(0), None);
+}
