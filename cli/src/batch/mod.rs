@@ -39,7 +39,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use oai_compat::{Error, Response};
+use oai_compat::Response;
 use serde_json::value::RawValue;
 
 use crate::args::{BatchAction, BatchArgs, Global};
@@ -547,27 +547,25 @@ fn send(
         let wait = match (&outcome, verdict) {
             (Err(Failed::Client(e)), Verdict::Full(pause)) => {
                 run.refused.fetch_add(1, Ordering::Relaxed);
-                // Not sent again when the server says not to (`x-should-retry: false`, a wait
-                // over 120 s: a spent quota), as the client's own retries would not.
-                if refusals >= MAX_REFUSALS || !e.is_retryable() {
+                // The client's own policy decides whether it may go again (not after
+                // `x-should-retry: false` or a wait over 120 s: a spent quota) and how long
+                // it backs off.
+                let own = e.retry_delay(refusals).filter(|_| refusals < MAX_REFUSALS);
+                let Some(own) = own else {
                     return Some(outcome);
-                }
+                };
                 refusals += 1;
                 // A wait the server asked for holds every new send at the gate; without one,
                 // this line backs off on its own.
-                match pause {
-                    Some(_) => Duration::ZERO,
-                    None => backoff(refusals, job),
+                if pause.is_some() { Duration::ZERO } else { own }
+            }
+            (Err(Failed::Client(e)), _) if retries < run.retries => match e.retry_delay(retries) {
+                Some(d) => {
+                    retries += 1;
+                    d
                 }
-            }
-            (Err(Failed::Client(e)), _) if retries < run.retries && e.is_retryable() => {
-                let asked = match e {
-                    Error::Api(api) => signals::server_wait(&api.headers),
-                    _ => None,
-                };
-                retries += 1;
-                asked.unwrap_or_else(|| backoff(retries, job))
-            }
+                None => return Some(outcome),
+            },
             _ => return Some(outcome),
         };
         let now = Instant::now();
@@ -576,15 +574,6 @@ fn send(
         }
         permit = run.gate.acquire(|| run.stopping())?;
     }
-}
-
-/// openai-python's backoff before the `n`-th retry (from 1): 0.5 s doubling up to 8 s, less up
-/// to a quarter, the jitter drawn from the line's id so that lines refused together spread.
-fn backoff(n: u32, job: &Job) -> Duration {
-    let base = (0.5 * 2f64.powi(n.saturating_sub(1).min(16) as i32)).min(8.0);
-    let draw = stable_hash::fnv1a(format!("{}/{n}", job.custom_id).as_bytes());
-    let jitter = 1.0 - 0.25 * (draw as f64 / u64::MAX as f64);
-    Duration::from_secs_f64(base * jitter)
 }
 
 /// Sleeps until `at` or until `stopping` says so (looked at every [`STOP_POLL`]); true if the

@@ -1,12 +1,10 @@
 //! What an answer says about the server's room, for the gate (`limit`): a refusal for being
 //! full (429, 503, 529, an error whose type or code says "overloaded"), how long the server
-//! asks to wait (`retry-after-ms`, `retry-after` in seconds), and OpenAI's rate-limit headers
-//! (`x-ratelimit-remaining-requests` / `-tokens` at 0 until `x-ratelimit-reset-requests` /
-//! `-tokens`, written like `1s`, `6m0s`, `20ms`).
-//!
-//! A wait the server asks for is taken as given up to [`MAX_WAIT`] (openai-python's rule for
-//! Retry-After: a longer one means the server will not have room soon, so the line is not
-//! retried). A reset time of 0 remaining is capped at [`MAX_WAIT`] too.
+//! asks to wait (the client's own reading of `retry-after-ms` / `retry-after`,
+//! [`Error::retry_after`]: up to 120 s, a longer one means the line is not sent again), and
+//! OpenAI's rate-limit headers (`x-ratelimit-remaining-requests` / `-tokens` at 0 until
+//! `x-ratelimit-reset-requests` / `-tokens`, written like `1s`, `6m0s`, `20ms`, capped at
+//! [`MAX_WAIT`]).
 
 use std::time::Duration;
 
@@ -15,7 +13,7 @@ use oai_compat::{Error, Headers};
 use super::limit::Verdict;
 use super::result::Failed;
 
-/// The longest wait the server may ask for and be waited.
+/// The longest wait for a rate limit's reset (the client's limit for a Retry-After too).
 pub const MAX_WAIT: Duration = Duration::from_secs(120);
 
 /// What `outcome` says.
@@ -25,8 +23,8 @@ pub fn verdict<T>(outcome: &Result<oai_compat::Response<T>, Failed>) -> Verdict 
             Some(d) => Verdict::Pause(d),
             None => Verdict::Fine,
         },
-        Err(Failed::Client(Error::Api(api))) if refused(api) => {
-            Verdict::Full(server_wait(&api.headers).or_else(|| exhausted(&api.headers)))
+        Err(Failed::Client(e @ Error::Api(api))) if refused(api) => {
+            Verdict::Full(e.retry_after().or_else(|| exhausted(&api.headers)))
         }
         Err(Failed::Client(Error::Api(api))) => match exhausted(&api.headers) {
             Some(d) => Verdict::Pause(d),
@@ -47,22 +45,6 @@ fn refused(api: &oai_compat::ApiError) -> bool {
                 .as_ref()
                 .map(|c| c.to_string().to_ascii_lowercase()),
         )
-}
-
-/// The wait asked by `retry-after-ms` or `retry-after` (seconds, fractions allowed), if it is
-/// positive and at most [`MAX_WAIT`]. An HTTP date is not read (the line backs off instead).
-pub fn server_wait(headers: &Headers) -> Option<Duration> {
-    let secs = headers
-        .get("retry-after-ms")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|ms| ms / 1000.0)
-        .or_else(|| {
-            headers
-                .get("retry-after")
-                .and_then(|v| v.trim().parse::<f64>().ok())
-        })?;
-    let d = Duration::try_from_secs_f64(secs).ok()?;
-    (!d.is_zero() && d <= MAX_WAIT).then_some(d)
 }
 
 /// The wait until a rate limit whose remaining count is 0 resets (the later of requests and
@@ -144,20 +126,6 @@ mod tests {
         for bad in ["", "s", "1x", "-1s", "1e999", "1..2s", "m5"] {
             assert_eq!(go_duration(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn retry_after_is_read_within_bounds() {
-        let wait = |pairs: &[(&str, &str)]| server_wait(&headers(pairs));
-        assert_eq!(wait(&[("retry-after", "1")]), Some(Duration::from_secs(1)));
-        assert_eq!(
-            wait(&[("retry-after-ms", "250"), ("retry-after", "9")]),
-            Some(Duration::from_millis(250))
-        );
-        assert_eq!(wait(&[("retry-after", "0")]), None);
-        assert_eq!(wait(&[("retry-after", "121")]), None);
-        assert_eq!(wait(&[("retry-after", "NaN")]), None);
-        assert_eq!(wait(&[("retry-after", "1e308")]), None);
     }
 
     #[test]
