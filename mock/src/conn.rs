@@ -106,10 +106,7 @@ fn serve_one(shared: &Shared, conn: &mut Conn, last: bool) -> Next {
     // Held until the reply is written: the request counts as being answered all along.
     let Some(_slot) = shared.limit.take() else {
         record_unread(shared, &head, body);
-        return match write_reply(shared, conn, &over_limit(), close_asked, keep_alive_10) {
-            Ok(Next::KeepAlive) if !close_asked => Next::KeepAlive,
-            _ => Next::Close,
-        };
+        return answer(shared, conn, &over_limit(), close_asked, keep_alive_10);
     };
     let (scripted, request) = shared.record(RecordedRequest {
         method: head.method,
@@ -130,8 +127,19 @@ fn serve_one(shared: &Shared, conn: &mut Conn, last: bool) -> Next {
         // `record` returns the request whenever there is no scripted reply.
         (None, None) => Reply::error(500, "mock server: no reply"),
     };
-    match write_reply(shared, conn, &reply, close_asked, keep_alive_10) {
-        Ok(Next::KeepAlive) if !close_asked => Next::KeepAlive,
+    answer(shared, conn, &reply, close_asked, keep_alive_10)
+}
+
+/// Writes `reply` and says whether the connection serves another request.
+fn answer(
+    shared: &Shared,
+    conn: &mut Conn,
+    reply: &Reply,
+    close: bool,
+    keep_alive_10: bool,
+) -> Next {
+    match write_reply(shared, conn, reply, close, keep_alive_10) {
+        Ok(Next::KeepAlive) if !close => Next::KeepAlive,
         _ => Next::Close,
     }
 }
