@@ -25,6 +25,14 @@ pub struct Global {
     /// [default: https://api.openai.com/v1]
     #[arg(long, global = true, env = "OPENAI_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
+    /// Use --base-url exactly as given: no /v1 is added to an empty path (a server that
+    /// serves the API at its root, such as a Prism mock of OpenAI's spec)
+    #[arg(long, global = true)]
+    pub exact_base_url: bool,
+    /// A header sent with every request, as `Name: value` (repeatable)
+    #[arg(short = 'H', long = "header", global = true, value_name = "NAME: VALUE",
+          value_parser = parse_header, action = ArgAction::Append)]
+    pub headers: Vec<(String, String)>,
     /// The API key, sent as `Authorization: Bearer KEY`; none means no such header
     #[arg(
         long,
@@ -72,8 +80,14 @@ pub enum Command {
     Embed(EmbedArgs),
     /// The Responses API: the reply to PROMPT (or to all of stdin), streamed as it arrives
     Respond(RespondArgs),
-    /// Run a JSONL file of requests (OpenAI's Batch format), resumably, over one or more servers
+    /// Run a JSONL file of requests (OpenAI's Batch format), resumably, over one or more servers,
+    /// or on the server's own Batch API with --remote
     Batch(BatchArgs),
+    /// Speech to text: the transcript (or with --translate the English translation) of an
+    /// audio file, through /audio/transcriptions
+    Transcribe(TranscribeArgs),
+    /// The server's stored files (/files): upload, list, get, content, delete
+    Files(FilesArgs),
     /// Show the history of exchanges (newest last), kept unless --no-log
     Logs(LogsArgs),
     /// Serve the built-in mock server (an OpenAI-compatible test server) until interrupted
@@ -297,6 +311,21 @@ pub struct BatchArgs {
     /// rewritten so that each custom_id keeps only its latest result)
     #[arg(long)]
     pub retry_failed: bool,
+    /// Run INPUT on the server's Batch API instead of sending its lines: upload it (/files),
+    /// create a batch (/batches), wait for it, and write its results to OUTPUT in the same
+    /// format as a local run (every custom_id once; one the batch lost gets an error line).
+    /// The batch id is kept in OUTPUT.remote.json, so rerunning the same command resumes the
+    /// same batch rather than paying for a new one
+    #[arg(long, conflicts_with_all = ["shard", "retry_failed", "rpm", "tpm"])]
+    pub remote: bool,
+    /// With --remote: seconds between two looks at the batch's status (fractions allowed)
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs,
+          requires = "remote")]
+    pub poll_interval: Duration,
+    /// With --remote: cancel the remote batch this OUTPUT belongs to (its finished lines can
+    /// still be collected by rerunning without --cancel)
+    #[arg(long, requires = "remote")]
+    pub cancel: bool,
 }
 
 /// What `oai batch` does with the outputs of a sharded run.
@@ -328,6 +357,113 @@ pub struct BatchMergeArgs {
     /// The merged file (`-`: stdout); written whole, then moved into place
     #[arg(short, long, value_name = "MERGED.jsonl")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// The audio file (mp3, wav, flac, m4a, ogg, webm ...); `-` reads stdin
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The model (whisper-1, gpt-4o-transcribe, a vLLM Whisper ...) [default: the first
+    /// model the server lists]
+    #[arg(short, long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// The audio's language (ISO-639-1, e.g. en), which helps accuracy and speed
+    #[arg(long, value_name = "LANG")]
+    pub language: Option<String>,
+    /// Text to guide the model's style, or to continue a previous segment
+    #[arg(long, value_name = "TEXT")]
+    pub prompt: Option<String>,
+    /// What to print: the text, JSON, SubRip or WebVTT subtitles, or JSON with segments
+    #[arg(long, value_name = "FORMAT", default_value = "text",
+          value_parser = ["text", "json", "verbose_json", "srt", "vtt"])]
+    pub format: String,
+    /// Sampling temperature (0 to 1)
+    #[arg(long, value_name = "T", value_parser = parse_temperature)]
+    pub temperature: Option<f32>,
+    /// Translate the speech into English (/audio/translations) instead of transcribing it
+    #[arg(long, conflicts_with_all = ["language", "stream"])]
+    pub translate: bool,
+    /// Print the text as the server sends it (text or json format only; with json, each
+    /// event as one JSON line)
+    #[arg(long)]
+    pub stream: bool,
+    /// The file name sent with the audio, whose extension tells the server its format
+    /// [default: FILE's name; `audio.wav` for stdin]
+    #[arg(long, value_name = "NAME")]
+    pub filename: Option<String>,
+    /// Write the answer to this file instead of stdout (written beside it, then moved into
+    /// place: a failure never leaves half of it)
+    #[arg(short, long, value_name = "OUT", conflicts_with = "stream")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    #[command(subcommand)]
+    pub action: FilesAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FilesAction {
+    /// Upload PATH (streamed from disk; `-` reads stdin) and print the file object as JSON
+    Upload(FilesUploadArgs),
+    /// List the stored files: `ID PURPOSE BYTES FILENAME` per line (--json: one object a line)
+    List(FilesListArgs),
+    /// Print one file's object as JSON
+    Get(FileIdArg),
+    /// Write a file's content to stdout, or to -o FILE (streamed, never held whole)
+    Content(FilesContentArgs),
+    /// Delete a file and print the server's answer as JSON
+    Delete(FileIdArg),
+}
+
+#[derive(Debug, Args)]
+pub struct FilesUploadArgs {
+    /// The file to upload (`-`: stdin)
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// What the file is for: batch, fine-tune, assistants, vision, user_data, evals (or any
+    /// other word the server knows)
+    #[arg(long, value_name = "PURPOSE", default_value = "batch")]
+    pub purpose: String,
+    /// The file name sent [default: PATH's name; `stdin` for stdin]
+    #[arg(long, value_name = "NAME")]
+    pub filename: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FilesListArgs {
+    /// Only the files with this purpose
+    #[arg(long, value_name = "PURPOSE")]
+    pub purpose: Option<String>,
+    /// The most files in one page (the server's default when not given)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: Option<u32>,
+    /// Follow the pages to the end (else only the first page)
+    #[arg(long)]
+    pub all: bool,
+    /// One file object a line, as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FileIdArg {
+    /// The file's id (file-...)
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FilesContentArgs {
+    /// The file's id (file-...)
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Write it to this file (written beside it, then moved into place: a failure never
+    /// leaves a partial file under this name) [default: stdout]
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -365,6 +501,15 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
         return Err(format!("`{s}` must be more than 0 seconds"));
     }
     Duration::try_from_secs_f64(v).map_err(|_| format!("`{s}` seconds is too long"))
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!("`{s}` is not a header: write it as `Name: value`")),
+    }
 }
 
 fn parse_temperature(s: &str) -> Result<f32, String> {

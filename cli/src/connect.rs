@@ -9,7 +9,13 @@ use crate::fail::Failure;
 fn builder(g: &Global) -> ClientBuilder {
     let mut b = Client::builder();
     if let Some(url) = &g.base_url {
-        b = b.base_url(url);
+        b = match g.exact_base_url {
+            true => b.base_url_exact(url),
+            false => b.base_url(url),
+        };
+    }
+    for (name, value) in &g.headers {
+        b = b.header(name, value);
     }
     // clap already read OPENAI_API_KEY; an empty or absent key means no header at all.
     b = match g.api_key.as_deref() {
@@ -63,7 +69,12 @@ pub fn router(g: &Global, urls: &[String], pool: usize) -> Result<Router, Failur
     }
     let mut r = Router::builder();
     for url in urls {
-        let c = for_pool(builder(g).base_url(url.trim()), pool)
+        let b = builder(g);
+        let b = match g.exact_base_url {
+            true => b.base_url_exact(url.trim()),
+            false => b.base_url(url.trim()),
+        };
+        let c = for_pool(b, pool)
             .build()
             .map_err(|e| Failure::usage(format!("--backend {url}: {e}")))?;
         r = r.backend(c);

@@ -13,6 +13,7 @@ mod complete;
 mod connect;
 mod embed;
 mod fail;
+mod files;
 mod history;
 mod interrupt;
 mod logger;
@@ -23,7 +24,9 @@ mod options;
 mod out;
 mod prompt;
 mod respond;
+mod save;
 mod schema;
+mod transcribe;
 
 use clap::Parser;
 
@@ -51,6 +54,8 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Embed(a) => embed::run(g, a),
         Command::Respond(a) => respond::run(g, a),
         Command::Batch(a) => batch::run(g, a),
+        Command::Transcribe(a) => transcribe::run(g, a),
+        Command::Files(a) => files::run(g, a),
         Command::Logs(a) => logs::run(a),
         Command::Mock(a) => mock::run(a),
     }

@@ -23,6 +23,7 @@ mod merge;
 mod output;
 mod pace;
 mod progress;
+mod remote;
 mod request;
 mod result;
 mod resume;
@@ -59,6 +60,8 @@ use self::resume::Previous;
 use self::shard::Shard;
 use self::target::Target;
 
+pub use self::output::owner_only;
+
 /// The longest input line accepted (the mock server's and a common proxy's body limit).
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
 /// How long finished lines may sit in the writer's buffer before they are flushed.
@@ -91,6 +94,9 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
     let (Some(input_path), Some(output_path)) = (&a.input, &a.output) else {
         return Err(Failure::usage("give INPUT.jsonl and -o OUTPUT.jsonl"));
     };
+    if a.remote {
+        return remote::run(g, a, input_path, output_path);
+    }
     let started = Instant::now();
     let shard = match &a.shard {
         Some(spec) => Some(Shard::parse(spec, |name| std::env::var(name).ok())?),

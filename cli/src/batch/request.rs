@@ -28,6 +28,8 @@ pub struct Job {
     pub request_id: String,
     /// The path under the base URL (`/chat/completions`).
     pub path: &'static str,
+    /// The line's `url` (`/v1/chat/completions`): a remote batch's endpoint.
+    pub endpoint: &'static str,
     /// The body's JSON text, as written in the line.
     pub body: Box<RawValue>,
     /// The body's `model`, which picks the backends when there are several.
@@ -69,7 +71,7 @@ pub fn parse(bytes: &[u8]) -> Result<Job, String> {
         None | Some(Field::Null) => return Err("no url".to_owned()),
         Some(_) => return Err("url is not a string".to_owned()),
     };
-    let Some(&(_, path)) = ENDPOINTS.iter().find(|(u, _)| *u == url) else {
+    let Some(&(endpoint, path)) = ENDPOINTS.iter().find(|(u, _)| *u == url) else {
         let known: Vec<&str> = ENDPOINTS.iter().map(|(u, _)| *u).collect();
         return Err(format!("unknown url {url:?} (one of {})", known.join(", ")));
     };
@@ -88,6 +90,7 @@ pub fn parse(bytes: &[u8]) -> Result<Job, String> {
         request_id: super::line_id::of(&custom_id),
         custom_id,
         path,
+        endpoint,
         body: body.to_owned(),
         model: facts.model,
         max_tokens: facts

@@ -1,0 +1,329 @@
+//! A finished remote batch's files turned into the local output format, so that
+//! `oai batch check` accepts the result and a local and a remote run compare line by line.
+//!
+//! The batch's output file and then its error file are read as streams; each line whose
+//! custom_id is one this run sent (and has no result yet) is written once, in the local
+//! shape `{"id", "custom_id", "response", "error"}`: `error` is the batch's own when it gave
+//! one, else made from the answer when its status is not 2xx (OpenAI's error file has such
+//! lines with `"error": null`, which a reader would take for successes), else null. Every
+//! sent custom_id that neither file answered gets an error line saying the remote batch lost
+//! it (and how the batch ended). Lines that are not results, name an id this run did not
+//! send, or repeat one, are left out and counted.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::super::keys::{Key, Keys};
+use super::super::lines::Lines;
+use super::super::resume::MAX_RESULT_LINE;
+
+/// The custom_ids a remote batch was sent, and which of them have a result yet.
+pub struct Wanted<'k> {
+    keys: &'k Keys,
+    ids: Vec<String>,
+    index: HashMap<Key, u32>,
+    done: Vec<bool>,
+}
+
+/// What was written and left out.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub ok: u64,
+    pub failed: u64,
+    /// Sent lines neither file answered (written as errors; also counted in `failed`).
+    pub lost: u64,
+    /// Lines of the files that are not results (not JSON, no custom_id, torn).
+    pub unreadable: u64,
+    /// Results for a custom_id this run did not send.
+    pub stray: u64,
+    /// Second results for one custom_id.
+    pub repeated: u64,
+}
+
+impl<'k> Wanted<'k> {
+    pub fn new(keys: &'k Keys, ids: Vec<String>) -> Wanted<'k> {
+        let index = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (keys.of(id), i as u32))
+            .collect();
+        let done = vec![false; ids.len()];
+        Wanted {
+            keys,
+            ids,
+            index,
+            done,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RemoteLine<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    custom_id: Option<String>,
+    #[serde(borrow)]
+    response: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+/// What is read of a response: its status and its body's error, if any.
+#[derive(Deserialize)]
+struct ResponseFacts {
+    status_code: Option<u16>,
+    body: Option<BodyFacts>,
+}
+
+#[derive(Deserialize)]
+struct BodyFacts {
+    error: Option<ErrorFacts>,
+}
+
+#[derive(Deserialize)]
+struct ErrorFacts {
+    code: Option<Value>,
+    message: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Out<'a> {
+    id: &'a RawValue,
+    custom_id: &'a str,
+    response: Option<&'a RawValue>,
+    error: Option<&'a RawValue>,
+}
+
+#[derive(Serialize)]
+struct MadeError<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// Writes the results of one of the batch's files (`what` names it in messages).
+pub fn copy_results(
+    from: impl BufRead,
+    to: &mut impl Write,
+    wanted: &mut Wanted<'_>,
+    next_id: &mut u64,
+    counts: &mut Counts,
+) -> io::Result<()> {
+    let mut lines = Lines::new(from, MAX_RESULT_LINE);
+    let mut buf = Vec::new();
+    while let Some(end) = lines.next_into(&mut buf)? {
+        if !end.too_long && buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let parsed = match end.too_long {
+            false => serde_json::from_slice::<RemoteLine<'_>>(&buf).ok(),
+            true => None,
+        };
+        let Some(line) = parsed else {
+            counts.unreadable += 1;
+            continue;
+        };
+        let Some(custom_id) = line.custom_id.as_deref() else {
+            counts.unreadable += 1;
+            continue;
+        };
+        let Some(&i) = wanted.index.get(&wanted.keys.of(custom_id)) else {
+            counts.stray += 1;
+            continue;
+        };
+        let slot = &mut wanted.done[i as usize];
+        if *slot {
+            counts.repeated += 1;
+            continue;
+        }
+        *slot = true;
+        let response = line.response.filter(|r| r.get() != "null");
+        let given_error = line.error.filter(|e| e.get() != "null");
+        let made: Option<Box<RawValue>> = match (given_error, response) {
+            (Some(_), _) => None,
+            (None, Some(r)) => error_of_answer(r),
+            (None, None) => Some(made_error(
+                "invalid_response",
+                "the remote batch gave this line neither an answer nor an error",
+            )),
+        };
+        let error = given_error.or(made.as_deref());
+        let own_id;
+        let id = match line.id.filter(|i| i.get().starts_with('"')) {
+            Some(id) => id,
+            None => {
+                own_id = numbered(next_id);
+                &own_id
+            }
+        };
+        write_line(to, &Out {
+            id,
+            custom_id,
+            response,
+            error,
+        })?;
+        if error.is_some() {
+            counts.failed += 1;
+        } else {
+            counts.ok += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Writes an error line for every sent custom_id that has no result: the batch lost it.
+/// `why` says how the batch ended (it is the line's message); `code` is its code.
+pub fn write_lost(
+    to: &mut impl Write,
+    wanted: &Wanted<'_>,
+    next_id: &mut u64,
+    code: &str,
+    why: &str,
+    counts: &mut Counts,
+) -> io::Result<()> {
+    let error = made_error(code, why);
+    for (id, done) in wanted.ids.iter().zip(&wanted.done) {
+        if *done {
+            continue;
+        }
+        write_line(to, &Out {
+            id: &numbered(next_id),
+            custom_id: id,
+            response: None,
+            error: Some(&error),
+        })?;
+        counts.failed += 1;
+        counts.lost += 1;
+    }
+    Ok(())
+}
+
+/// The error of an answer that is not a 2xx (its body's error code and message when it has
+/// them); `None` for a 2xx.
+fn error_of_answer(response: &RawValue) -> Option<Box<RawValue>> {
+    let facts: Option<ResponseFacts> = serde_json::from_str(response.get()).ok();
+    let status = facts.as_ref().and_then(|f| f.status_code);
+    if status.is_some_and(|s| (200..300).contains(&s)) {
+        return None;
+    }
+    let body_error = facts.and_then(|f| f.body).and_then(|b| b.error);
+    let code = match (&body_error, status) {
+        (Some(ErrorFacts { code: Some(Value::String(c)), .. }), _) => c.clone(),
+        (Some(ErrorFacts { code: Some(c @ Value::Number(_)), .. }), _) => c.to_string(),
+        (_, Some(s)) => format!("http_{s}"),
+        (_, None) => "invalid_response".to_owned(),
+    };
+    let message = match (body_error.and_then(|e| e.message), status) {
+        (Some(m), _) => m,
+        (None, Some(s)) => format!("the remote batch's request got HTTP {s}"),
+        (None, None) => "the remote batch's answer has no status_code".to_owned(),
+    };
+    Some(made_error(&code, &message))
+}
+
+fn made_error(code: &str, message: &str) -> Box<RawValue> {
+    let text = serde_json::to_string(&MadeError { code, message })
+        .unwrap_or_else(|_| r#"{"code":"error","message":"error"}"#.to_owned());
+    RawValue::from_string(text)
+        .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
+}
+
+/// `"batch_req_<n>"` (as a local run numbers its lines), `n` counting on.
+fn numbered(next_id: &mut u64) -> Box<RawValue> {
+    let n = *next_id;
+    *next_id = next_id.saturating_add(1);
+    RawValue::from_string(format!("\"batch_req_{n}\"")).expect("a JSON string")
+}
+
+fn write_line(to: &mut impl Write, out: &Out<'_>) -> io::Result<()> {
+    serde_json::to_writer(&mut *to, out).map_err(io::Error::other)?;
+    to.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::result::read_back;
+    use super::*;
+
+    fn run(files: &[&str], ids: &[&str]) -> (Vec<Value>, Counts) {
+        let keys = Keys::new();
+        let mut wanted = Wanted::new(&keys, ids.iter().map(|s| s.to_string()).collect());
+        let mut out = Vec::new();
+        let mut counts = Counts::default();
+        let mut next = 7;
+        for f in files {
+            copy_results(f.as_bytes(), &mut out, &mut wanted, &mut next, &mut counts).unwrap();
+        }
+        write_lost(&mut out, &wanted, &mut next, "batch_expired", "lost", &mut counts).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for l in text.lines() {
+            assert!(read_back(l.as_bytes()).is_some(), "{l}");
+        }
+        let lines = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (lines, counts)
+    }
+
+    #[test]
+    fn results_errors_and_lost_lines_in_the_local_shape() {
+        let output = concat!(
+            r#"{"id":"batch_req_a","custom_id":"ok","response":{"status_code":200,"request_id":"r1","body":{"x":1}},"error":null}"#,
+            "\n",
+            r#"{"id":"batch_req_b","custom_id":"stray","response":{"status_code":200,"body":{}},"error":null}"#,
+            "\nnot json\n",
+            r#"{"id":"batch_req_c","custom_id":"ok","response":{"status_code":200,"body":{}},"error":null}"#,
+            "\n",
+        );
+        let errors = concat!(
+            r#"{"id":"batch_req_d","custom_id":"bad","response":{"status_code":400,"request_id":"r2","body":{"error":{"message":"no such model","code":"model_not_found"}}},"error":null}"#,
+            "\n",
+            r#"{"id":"batch_req_e","custom_id":"expired","response":null,"error":{"code":"batch_expired","message":"too late"}}"#,
+            "\n",
+            r#"{"custom_id":"odd","response":{"status_code":500,"body":"oops"},"error":null}"#,
+        );
+        let (lines, counts) = run(&[output, errors], &["ok", "bad", "expired", "odd", "gone"]);
+        assert_eq!(
+            counts,
+            Counts {
+                ok: 1,
+                failed: 4,
+                lost: 1,
+                unreadable: 1,
+                stray: 1,
+                repeated: 1
+            }
+        );
+        let by: HashMap<&str, &Value> = lines
+            .iter()
+            .map(|l| (l["custom_id"].as_str().unwrap(), l))
+            .collect();
+        assert_eq!(by.len(), 5);
+        for l in &lines {
+            assert_eq!(l.as_object().unwrap().len(), 4, "{l}");
+        }
+        assert_eq!(by["ok"]["error"], Value::Null);
+        assert_eq!(by["ok"]["id"], "batch_req_a");
+        assert_eq!(by["ok"]["response"]["body"]["x"], 1);
+        assert_eq!(by["bad"]["error"]["code"], "model_not_found");
+        assert_eq!(by["bad"]["error"]["message"], "no such model");
+        assert_eq!(by["bad"]["response"]["status_code"], 400);
+        assert_eq!(by["expired"]["error"]["code"], "batch_expired");
+        assert_eq!(by["odd"]["error"]["code"], "http_500");
+        assert_eq!(by["odd"]["id"], "batch_req_7");
+        assert_eq!(by["gone"]["error"]["message"], "lost");
+        assert_eq!(by["gone"]["response"], Value::Null);
+        assert_eq!(by["gone"]["id"], "batch_req_8");
+    }
+
+    #[test]
+    fn junk_files_leave_every_line_lost() {
+        let (lines, counts) = run(&["{\"object\":\"file\"}\n[1,2]\n\"text\"", ""], &["a", "b"]);
+        assert_eq!(lines.len(), 2);
+        assert_eq!((counts.lost, counts.unreadable), (2, 3));
+    }
+}
