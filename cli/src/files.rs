@@ -40,13 +40,8 @@ pub fn run(g: &Global, a: &FilesArgs) -> Result<(), Failure> {
 /// A purpose as the API spells it; any other word is sent as given.
 pub fn purpose(p: &str) -> FilePurpose {
     match p.trim() {
-        "batch" => FilePurpose::Batch,
-        "fine-tune" | "fine_tune" => FilePurpose::FineTune,
-        "assistants" => FilePurpose::Assistants,
-        "vision" => FilePurpose::Vision,
-        "user_data" => FilePurpose::UserData,
-        "evals" => FilePurpose::Evals,
-        other => FilePurpose::Other(other.to_owned()),
+        "fine_tune" => FilePurpose::FineTune,
+        other => FilePurpose::from(other),
     }
 }
 
@@ -70,11 +65,15 @@ pub fn source(path: &Path, stdin_name: &str) -> Result<(std::path::PathBuf, Stri
     if path == Path::new("-") {
         return Ok(("/dev/stdin".into(), stdin_name.to_owned()));
     }
-    if path.is_dir() {
-        return Err(Failure::usage(format!(
-            "{} is a directory: give a file",
-            path.display()
-        )));
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(Failure::usage(format!(
+                "{} is a directory: give a file",
+                path.display()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) => return Err(Failure::error(format!("{}: {e}", path.display()))),
     }
     let name = path
         .file_name()
@@ -88,7 +87,7 @@ fn list(client: &Client, l: &FilesListArgs, w: &mut impl Write) -> Result<(), Fa
     for _ in 0..MAX_PAGES {
         let mut params = FileListParams::new();
         if let Some(p) = &l.purpose {
-            params = params.purpose(p.trim());
+            params = params.purpose(purpose(p));
         }
         if let Some(n) = l.limit {
             params = params.limit(n);

@@ -40,13 +40,10 @@ pub fn run(g: &Global, a: &TranscribeArgs) -> Result<(), Failure> {
         return print_stream(stream, json);
     }
     let answer = if a.translate {
-        let mut req = TranslationRequest::new(&model, upload).response_format(format);
-        if let Some(p) = &a.prompt {
-            req = req.prompt(p.as_str());
-        }
-        if let Some(t) = a.temperature {
-            req = req.temperature(t);
-        }
+        let mut req = TranslationRequest::new(&model, upload);
+        req.response_format = Some(format);
+        req.prompt = a.prompt.clone();
+        req.temperature = a.temperature;
         client.audio().translations(&req)
     } else {
         client
@@ -92,16 +89,11 @@ fn request(
     a: &TranscribeArgs,
     format: AudioResponseFormat,
 ) -> TranscriptionRequest {
-    let mut r = TranscriptionRequest::new(model, upload).response_format(format);
-    if let Some(l) = &a.language {
-        r = r.language(l.as_str());
-    }
-    if let Some(p) = &a.prompt {
-        r = r.prompt(p.as_str());
-    }
-    if let Some(t) = a.temperature {
-        r = r.temperature(t);
-    }
+    let mut r = TranscriptionRequest::new(model, upload);
+    r.response_format = Some(format);
+    r.language = a.language.clone();
+    r.prompt = a.prompt.clone();
+    r.temperature = a.temperature;
     r
 }
 
@@ -116,6 +108,6 @@ fn print_stream(stream: oai_compat::TranscriptionStream, json: bool) -> Result<(
         }
         return Ok(());
     }
-    out::stream_text(&mut stdout, stream, |e| e.delta().unwrap_or(""))?;
+    out::stream_text(&mut stdout, stream, |e| e.text_delta().unwrap_or(""))?;
     Ok(())
 }

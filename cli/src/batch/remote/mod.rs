@@ -140,6 +140,7 @@ pub fn run(g: &Global, a: &BatchArgs, input_path: &Path, output_path: &Path) -> 
             scanned.ids.len()
         ));
     }
+    let resumed = st.as_ref().is_some_and(|s| s.input_file_id.is_some());
     let mut st = match st {
         Some(s) if s.input_file_id.is_some() => s,
         _ => {
@@ -171,7 +172,7 @@ pub fn run(g: &Global, a: &BatchArgs, input_path: &Path, output_path: &Path) -> 
         }
         None => {
             let file_id = st.input_file_id.clone().unwrap_or_default();
-            let b = create_batch(&client, &file_id, &st.endpoint)?;
+            let b = create_batch(&client, &file_id, &st.endpoint, resumed)?;
             st.batch_id = Some(b.clone());
             state::store(&state_path, &st)?;
             b
@@ -312,8 +313,14 @@ fn upload(
 
 /// Creates the batch of `file_id`, unless one was made from it already (a run killed before
 /// it recorded the batch's id).
-fn create_batch(client: &Client, file_id: &str, endpoint: &str) -> Result<String, Failure> {
-    let earlier = client
+fn create_batch(
+    client: &Client,
+    file_id: &str,
+    endpoint: &str,
+    look_first: bool,
+) -> Result<String, Failure> {
+    let earlier = look_first
+        .then(|| client
         .batches()
         .list(&BatchListParams::new().limit(FIND_AMONG))
         .ok()
@@ -321,7 +328,8 @@ fn create_batch(client: &Client, file_id: &str, endpoint: &str) -> Result<String
             list.data
                 .into_iter()
                 .find(|b| b.input_file_id.as_deref() == Some(file_id))
-        });
+        }))
+        .flatten();
     if let Some(b) = earlier {
         say(&format!(
             "found remote batch {} made from file {file_id} by an earlier run; resuming it",
@@ -440,22 +448,19 @@ fn lost_reason(b: &Batch) -> (&'static str, String) {
 
 /// `: <message>; <message>` of a failed batch's errors, if it names any.
 fn batch_errors(b: &Batch) -> String {
-    let v = serde_json::to_value(&b.errors).unwrap_or_default();
-    let msgs: Vec<String> = v["data"]
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .take(5)
-                .filter_map(|e| {
-                    let m = e["message"].as_str()?;
-                    Some(match e["line"].as_u64() {
-                        Some(l) => format!("line {l}: {m}"),
-                        None => m.to_owned(),
-                    })
-                })
-                .collect()
+    let msgs: Vec<String> = b
+        .errors
+        .iter()
+        .flat_map(|e| e.data.iter())
+        .filter_map(|e| {
+            let m = e.message.as_deref().or(e.code.as_deref())?;
+            Some(match e.line {
+                Some(l) => format!("line {l}: {m}"),
+                None => m.to_owned(),
+            })
         })
-        .unwrap_or_default();
+        .take(5)
+        .collect();
     if msgs.is_empty() {
         String::new()
     } else {
@@ -465,10 +470,7 @@ fn batch_errors(b: &Batch) -> String {
 
 /// A batch's status as the API spells it.
 pub fn status_name(s: &BatchStatus) -> String {
-    match serde_json::to_value(s) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => format!("{s:?}").to_lowercase(),
-    }
+    s.as_str().to_owned()
 }
 
 /// Downloads file `id` into `to` (replacing it), stopping at Ctrl-C.

@@ -1,0 +1,461 @@
+//! `oai batch --remote` against the built-in mock's /v1/files and /v1/batches: the local
+//! output format (accepted by `oai batch check`, equal to a local run's answers), resuming
+//! the same batch after Ctrl-C without paying twice, lines the batch lost, a kill -9 during
+//! the download, `--cancel`, stdin, bad inputs refused before anything is uploaded.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::*;
+
+fn chat_line(id: &str, model: &str, text: &str) -> String {
+    json!({"custom_id": id, "method": "POST", "url": "/v1/chat/completions",
+           "body": {"model": model, "messages": [{"role": "user", "content": text}]}})
+    .to_string()
+}
+
+fn input(dir: &Path, lines: &[String]) -> PathBuf {
+    let p = dir.join("in.jsonl");
+    write_lines(&p, lines);
+    p
+}
+
+fn three(dir: &Path) -> PathBuf {
+    input(
+        dir,
+        &[
+            chat_line("a", "mock-model", "one"),
+            chat_line("b", "mock-model", "two"),
+            chat_line("c", "mock-model", "three"),
+        ],
+    )
+}
+
+fn remote(srv: &MockServer, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "batch",
+        "--remote",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--poll-interval",
+        "0.05",
+    ];
+    args.extend_from_slice(extra);
+    run(srv, &args)
+}
+
+fn spawn_remote(srv: &MockServer, input: &Path, output: &Path) -> Child {
+    oai()
+        .env("OPENAI_BASE_URL", srv.url())
+        .args(["batch", "--remote"])
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .args(["--poll-interval", "0.05"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn check(input: &Path, output: &Path) -> Output {
+    oai()
+        .args(["batch", "check"])
+        .arg(input)
+        .arg(output)
+        .output()
+        .unwrap()
+}
+
+/// How many requests of this method went to this path (query left out).
+fn count(srv: &MockServer, method: &str, path: &str) -> usize {
+    srv.requests()
+        .iter()
+        .filter(|r| r.method == method && r.path_only() == path)
+        .count()
+}
+
+/// Output lines by custom_id; each in the local shape and once.
+#[track_caller]
+fn by_custom_id(output: &Path) -> HashMap<String, Value> {
+    let mut map = HashMap::new();
+    for l in json_lines(output) {
+        let keys: Vec<&str> = l.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 4, "{l}");
+        for k in ["id", "custom_id", "response", "error"] {
+            assert!(l.get(k).is_some(), "{k} missing: {l}");
+        }
+        let prev = map.insert(l["custom_id"].as_str().unwrap().to_owned(), l.clone());
+        assert!(prev.is_none(), "custom_id written twice: {l}");
+    }
+    map
+}
+
+fn state(output: &Path) -> Value {
+    let p = output.with_file_name(format!(
+        "{}.remote.json",
+        output.file_name().unwrap().to_string_lossy()
+    ));
+    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+}
+
+fn finish(mut child: Child, secs: u64) -> Output {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("oai did not end in {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_remote_run_writes_the_local_format_and_equals_a_local_run() {
+    let d = dir("remote-format");
+    let srv = MockServer::start().unwrap();
+    let inp = three(&d);
+    let out = d.join("remote.jsonl");
+    let o = remote(&srv, &inp, &out, &[]);
+    assert_exit(&o, 0);
+    assert!(o.stdout.is_empty(), "stdout stays empty: {}", stdout(&o));
+    assert!(stderr(&o).contains("3 ok, 0 failed"), "{}", stderr(&o));
+    assert_exit(&check(&inp, &out), 0);
+    let got = by_custom_id(&out);
+    assert_eq!(got.len(), 3);
+    // The same lines run locally give the same answers, line by line.
+    let local = d.join("local.jsonl");
+    assert_exit(
+        &run(&srv, &["batch", inp.to_str().unwrap(), "-o", local.to_str().unwrap()]),
+        0,
+    );
+    let here = by_custom_id(&local);
+    for id in ["a", "b", "c"] {
+        assert_eq!(got[id]["error"], Value::Null, "{}", got[id]);
+        assert_eq!(got[id]["response"]["status_code"], 200);
+        assert_eq!(
+            got[id]["response"]["body"]["choices"][0]["message"]["content"],
+            here[id]["response"]["body"]["choices"][0]["message"]["content"],
+            "{id}"
+        );
+    }
+    // What the server was sent: one upload (purpose batch) and one batch of that file.
+    assert_eq!(count(&srv, "POST", "/v1/files"), 1);
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 1);
+    let create = srv
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path_only() == "/v1/batches")
+        .unwrap();
+    let body = create.json().unwrap();
+    assert_eq!(body["endpoint"], "/v1/chat/completions");
+    let st = state(&out);
+    assert!(st["batch_id"].as_str().unwrap().starts_with("batch_"), "{st}");
+    assert_eq!(st["input_file_id"], body["input_file_id"]);
+    assert_eq!(st["collected"], true);
+    assert!(!st.to_string().contains("sk-"), "{st}");
+    // A rerun after completion does nothing, and says so.
+    let again = remote(&srv, &inp, &out, &[]);
+    assert_exit(&again, 0);
+    assert!(stderr(&again).contains("nothing to do"), "{}", stderr(&again));
+    assert_eq!(count(&srv, "POST", "/v1/files"), 1);
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 1);
+    assert_eq!(json_lines(&out).len(), 3);
+}
+
+#[test]
+fn a_failed_line_of_the_error_file_is_an_error_line() {
+    let d = dir("remote-error-file");
+    let srv = MockServer::start().unwrap();
+    let inp = input(
+        &d,
+        &[
+            chat_line("good", "mock-model", "x"),
+            chat_line("bad", "no-such-model", "x"),
+        ],
+    );
+    let out = d.join("out.jsonl");
+    let o = remote(&srv, &inp, &out, &[]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("1 ok, 1 failed"), "{}", stderr(&o));
+    let got = by_custom_id(&out);
+    assert_eq!(got["good"]["error"], Value::Null);
+    // OpenAI's error file holds it with `"error": null`; the local format says it failed.
+    assert_eq!(got["bad"]["response"]["status_code"], 404, "{}", got["bad"]);
+    assert!(got["bad"]["error"]["code"].is_string(), "{}", got["bad"]);
+    let c = check(&inp, &out);
+    assert_exit(&c, 1);
+    assert!(stdout(&c).contains("1 failed: bad"), "{}", stdout(&c));
+}
+
+#[test]
+fn lines_the_remote_batch_lost_become_error_lines() {
+    let d = dir("remote-lost");
+    let srv = MockServer::start().unwrap();
+    let inp = three(&d);
+    let out = d.join("out.jsonl");
+    // The upload, the creation and the poll get the mock's answers; the output file's
+    // content is replaced by one that answers `a` only (plus a stray id and a torn line).
+    let a = json!({"id": "batch_req_x", "custom_id": "a",
+                   "response": {"status_code": 200, "request_id": "r", "body": {"ok": true}},
+                   "error": null});
+    let stray = json!({"id": "batch_req_y", "custom_id": "zz",
+                       "response": {"status_code": 200, "body": {}}, "error": null});
+    srv.enqueue_all([
+        Reply::default_answer(),
+        Reply::default_answer(),
+        Reply::default_answer(),
+        Reply::text(
+            200,
+            "application/octet-stream",
+            format!("{a}\n{stray}\n{{\"custom_id\": \"b\", \"resp"),
+        ),
+    ]);
+    let o = remote(&srv, &inp, &out, &[]);
+    assert_exit(&o, 1);
+    assert_eq!(srv.pending(), 0, "the script was used up: {:?}", srv.requests());
+    let err = stderr(&o);
+    assert!(err.contains("1 ok, 2 failed"), "{err}");
+    assert!(err.contains("2 line(s) had no result"), "{err}");
+    let got = by_custom_id(&out);
+    assert_eq!(got.len(), 3, "the stray id is left out");
+    assert_eq!(got["a"]["error"], Value::Null);
+    for id in ["b", "c"] {
+        assert_eq!(got[id]["response"], Value::Null);
+        assert_eq!(got[id]["error"]["code"], "missing_result", "{}", got[id]);
+        let msg = got[id]["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("without a result"), "{msg}");
+    }
+    let c = check(&inp, &out);
+    assert_exit(&c, 1);
+    assert!(stdout(&c).contains("2 failed"), "{}", stdout(&c));
+    assert!(!stdout(&c).contains("missing"), "{}", stdout(&c));
+}
+
+#[test]
+fn ctrl_c_leaves_the_batch_running_and_a_rerun_resumes_it_without_paying_again() {
+    let d = dir("remote-resume");
+    let srv = MockServer::start().unwrap();
+    // Each new batch looks in progress for its first 40 looks (2 s at 0.05 s).
+    srv.set_batch_polls(40);
+    let inp = three(&d);
+    let out = d.join("out.jsonl");
+    let child = spawn_remote(&srv, &inp, &out);
+    wait_for("a few polls", || {
+        count(&srv, "GET", "/v1/batches/batch_mock_1") >= 3
+    });
+    interrupt(&child);
+    let o = finish(child, 20);
+    assert_exit(&o, 130);
+    let err = stderr(&o);
+    let said: Vec<&str> = err.lines().filter(|l| l.contains("interrupted")).collect();
+    assert_eq!(said.len(), 1, "{err}");
+    assert!(said[0].contains("batch_mock_1"), "{err}");
+    assert!(said[0].contains("rerun the same command"), "{err}");
+    assert!(said[0].contains("--cancel"), "{err}");
+    assert!(
+        !out.exists() || std::fs::read(&out).unwrap().is_empty(),
+        "nothing is written while the batch runs"
+    );
+    assert_eq!(state(&out)["batch_id"], "batch_mock_1");
+    assert_eq!(state(&out)["collected"], false);
+    let c = check(&inp, &out);
+    assert_exit(&c, 1);
+
+    let again = remote(&srv, &inp, &out, &[]);
+    assert_exit(&again, 0);
+    assert!(stderr(&again).contains("resuming remote batch batch_mock_1"), "{}", stderr(&again));
+    assert_eq!(count(&srv, "POST", "/v1/files"), 1, "uploaded once");
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 1, "created once");
+    assert_exit(&check(&inp, &out), 0);
+}
+
+#[test]
+fn cancel_cancels_the_recorded_batch_and_a_rerun_collects_what_it_did() {
+    let d = dir("remote-cancel");
+    let srv = MockServer::start().unwrap();
+    srv.set_batch_polls(1000);
+    let inp = three(&d);
+    let out = d.join("out.jsonl");
+    let child = spawn_remote(&srv, &inp, &out);
+    wait_for("a poll", || count(&srv, "GET", "/v1/batches/batch_mock_1") >= 1);
+    interrupt(&child);
+    assert_exit(&finish(child, 20), 130);
+    let c = remote(&srv, &inp, &out, &["--cancel"]);
+    assert_exit(&c, 0);
+    assert!(stderr(&c).contains("batch_mock_1: cancelling"), "{}", stderr(&c));
+    assert_eq!(count(&srv, "POST", "/v1/batches/batch_mock_1/cancel"), 1);
+    let again = remote(&srv, &inp, &out, &[]);
+    assert!(stderr(&again).contains("batch_mock_1 cancelled"), "{}", stderr(&again));
+    // Every line once: what the batch finished, or an error saying it was cancelled.
+    assert_eq!(by_custom_id(&out).len(), 3);
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 1);
+    // No batch recorded: nothing to cancel.
+    let other = d.join("other.jsonl");
+    let none = remote(&srv, &inp, &other, &["--cancel"]);
+    assert_exit(&none, 2);
+    assert!(stderr(&none).contains("nothing to cancel"), "{}", stderr(&none));
+}
+
+#[test]
+fn a_kill_during_the_download_never_leaves_an_output_that_looks_complete() {
+    let d = dir("remote-kill");
+    let srv = MockServer::start().unwrap();
+    let inp = three(&d);
+    let out = d.join("out.jsonl");
+    // Every answer waits, so the run can be killed once the download is asked for.
+    srv.set_latency(Duration::from_millis(400));
+    let mut child = spawn_remote(&srv, &inp, &out);
+    wait_for("the download", || {
+        srv.requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path_only().ends_with("/content"))
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    // Nothing under the output's name holds results: check says every line is missing.
+    let c = check(&inp, &out);
+    assert_exit(&c, 1);
+    assert!(stdout(&c).contains("3 missing"), "{}", stdout(&c));
+    assert_eq!(state(&out)["collected"], false);
+    // The rerun downloads again and completes; nothing was uploaded or created twice.
+    srv.set_latency(Duration::ZERO);
+    let again = remote(&srv, &inp, &out, &[]);
+    assert_exit(&again, 0);
+    assert_exit(&check(&inp, &out), 0);
+    assert_eq!(count(&srv, "POST", "/v1/files"), 1);
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 1);
+    // No leftovers beside the output.
+    let names: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.ends_with(".part")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn stdin_is_read_once_and_uploaded_as_given() {
+    let d = dir("remote-stdin");
+    let srv = MockServer::start().unwrap();
+    let lines = [
+        chat_line("a", "mock-model", "one"),
+        chat_line("b", "mock-model", "two"),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let out = d.join("out.jsonl");
+    let o = run_in(
+        &srv,
+        &[
+            "batch",
+            "--remote",
+            "-",
+            "-o",
+            out.to_str().unwrap(),
+            "--poll-interval",
+            "0.05",
+        ],
+        format!("\n{text}"),
+    );
+    assert_exit(&o, 0);
+    let upload = srv
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path_only() == "/v1/files")
+        .unwrap();
+    let form = upload.form().expect("a multipart upload");
+    let file = form.iter().find(|p| p.name == "file").unwrap();
+    assert_eq!(String::from_utf8_lossy(&file.data), text, "the lines, blank one left out");
+    assert_eq!(file.filename.as_deref(), Some("stdin.jsonl"));
+    let purpose = form.iter().find(|p| p.name == "purpose").unwrap();
+    assert_eq!(purpose.data, b"batch");
+    assert_eq!(by_custom_id(&out).len(), 2);
+    // The same stdin again: the same input, so the same (collected) batch.
+    let again = run_in(
+        &srv,
+        &["batch", "--remote", "-", "-o", out.to_str().unwrap()],
+        format!("\n{text}"),
+    );
+    assert_exit(&again, 0);
+    assert!(stderr(&again).contains("nothing to do"), "{}", stderr(&again));
+    // Another input for this output is refused.
+    let other = run_in(
+        &srv,
+        &["batch", "--remote", "-", "-o", out.to_str().unwrap()],
+        format!("{}\n", chat_line("z", "mock-model", "x")),
+    );
+    assert_exit(&other, 2);
+    assert!(stderr(&other).contains("not the input of remote batch"), "{}", stderr(&other));
+    assert_eq!(count(&srv, "POST", "/v1/files"), 1);
+}
+
+#[test]
+fn bad_inputs_are_refused_before_anything_is_uploaded() {
+    let d = dir("remote-bad");
+    let srv = MockServer::start().unwrap();
+    let out = d.join("out.jsonl");
+    let mixed = input(
+        &d,
+        &[
+            chat_line("a", "mock-model", "x"),
+            json!({"custom_id": "e", "method": "POST", "url": "/v1/embeddings",
+                   "body": {"model": "mock-model", "input": "x"}})
+            .to_string(),
+            "not json".to_owned(),
+        ],
+    );
+    let o = remote(&srv, &mixed, &out, &[]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("one endpoint"), "{err}");
+    assert!(err.contains("line 3: not JSON"), "{err}");
+    assert!(err.contains("nothing was uploaded"), "{err}");
+    // `-o -` cannot keep the batch's id, and --backend is for local runs.
+    let inp = three(&d);
+    let o = remote(&srv, &inp, Path::new("-"), &[]);
+    assert_exit(&o, 2);
+    let o = remote(&srv, &inp, &out, &["--backend", &srv.url()]);
+    assert_exit(&o, 2);
+    assert_eq!(srv.requests().iter().filter(|r| r.method == "POST").count(), 0);
+    // Nothing left beside the output.
+    assert!(!out.exists() || std::fs::read(&out).unwrap().is_empty());
+}
+
+#[test]
+fn lines_the_output_already_holds_are_not_uploaded() {
+    let d = dir("remote-partial");
+    let srv = MockServer::start().unwrap();
+    let inp = three(&d);
+    let out = d.join("out.jsonl");
+    // A local run of `a` alone first.
+    let first_in = d.join("first.jsonl");
+    write_lines(&first_in, &[chat_line("a", "mock-model", "one")]);
+    assert_exit(
+        &run(&srv, &["batch", first_in.to_str().unwrap(), "-o", out.to_str().unwrap()]),
+        0,
+    );
+    let o = remote(&srv, &inp, &out, &[]);
+    assert_exit(&o, 0);
+    let upload = srv
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path_only() == "/v1/files")
+        .unwrap();
+    let form = upload.form().unwrap();
+    let file = form.iter().find(|p| p.name == "file").unwrap();
+    let sent = String::from_utf8_lossy(&file.data).into_owned();
+    assert_eq!(sent.lines().count(), 2, "{sent}");
+    assert!(!sent.contains("\"a\""), "{sent}");
+    assert_exit(&check(&inp, &out), 0);
+}
