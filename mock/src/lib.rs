@@ -188,6 +188,7 @@ mod conn;
 mod defaults;
 mod http;
 mod limit;
+mod multipart;
 mod reply;
 mod request;
 mod responses;
@@ -197,6 +198,7 @@ mod tests;
 mod text;
 mod tools;
 
+pub use multipart::FormPart;
 pub use reply::Reply;
 pub use request::RecordedRequest;
 
