@@ -311,14 +311,33 @@ fn a_kill_during_the_download_never_leaves_an_output_that_looks_complete() {
     let srv = MockServer::start().unwrap();
     let inp = three(&d);
     let out = d.join("out.jsonl");
-    // Every answer waits, so the run can be killed once the download is asked for.
-    srv.set_latency(Duration::from_millis(400));
+    // The upload, the creation and the poll get the mock's answers; the output file's content
+    // comes a byte every 5 ms (about 2 s), and the run is killed in the middle of it.
+    let body: String = ["a", "b", "c"]
+        .iter()
+        .map(|id| {
+            format!(
+                "{}\n",
+                json!({"id": format!("batch_req_{id}"), "custom_id": id, "error": null,
+                       "response": {"status_code": 200, "request_id": "r", "body": {"ok": 1}}})
+            )
+        })
+        .collect();
+    srv.enqueue_all([
+        Reply::default_answer(),
+        Reply::default_answer(),
+        Reply::default_answer(),
+        Reply::text(200, "application/octet-stream", body.clone()).trickle(Duration::from_millis(5)),
+    ]);
     let mut child = spawn_remote(&srv, &inp, &out);
     wait_for("the download", || {
         srv.requests()
             .iter()
             .any(|r| r.method == "GET" && r.path_only().ends_with("/content"))
     });
+    // Past the first line (about 130 bytes), not at the end (about 400).
+    std::thread::sleep(Duration::from_millis(900));
+    assert!(child.try_wait().unwrap().is_none(), "still downloading");
     child.kill().unwrap();
     let _ = child.wait();
     // Nothing under the output's name holds results: check says every line is missing.
@@ -327,21 +346,17 @@ fn a_kill_during_the_download_never_leaves_an_output_that_looks_complete() {
     assert!(stdout(&c).contains("3 missing"), "{}", stdout(&c));
     assert_eq!(state(&out)["collected"], false);
     // The rerun downloads again and completes; nothing was uploaded or created twice.
-    srv.set_latency(Duration::ZERO);
     let again = remote(&srv, &inp, &out, &[]);
     assert_exit(&again, 0);
     assert_exit(&check(&inp, &out), 0);
     assert_eq!(count(&srv, "POST", "/v1/files"), 1);
     assert_eq!(count(&srv, "POST", "/v1/batches"), 1);
-    // No leftovers beside the output.
+    // The partial download was replaced, and nothing is left beside the output.
     let names: Vec<String> = std::fs::read_dir(&d)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(
-        names.iter().all(|n| !n.ends_with(".part")),
-        "{names:?}"
-    );
+    assert!(names.iter().all(|n| !n.ends_with(".part")), "{names:?}");
 }
 
 #[test]

@@ -113,6 +113,13 @@ pub fn run(g: &Global, a: &BatchArgs, input_path: &Path, output_path: &Path) -> 
         return Err(f);
     }
 
+    // The output exists from here on (empty until the batch is collected), as a local run's
+    // does: `oai batch check` then says what is missing, and a rewrite keeps its mode.
+    if let Err(f) = output.open() {
+        let _ = fs::remove_file(&spool_path);
+        return Err(f);
+    }
+
     // 2. Nothing to run, or the batch to wait for.
     if scanned.ids.is_empty() {
         let _ = fs::remove_file(&spool_path);
@@ -386,7 +393,7 @@ fn collect_into(
                 download(client, id, part)?;
             }
         }
-        // The output exists (a rewrite keeps its mode), created as a run would create it.
+        // The output exists (a rewrite keeps its mode), created as a run creates it.
         Output::File {
             shown: shown.into(),
             real: real.to_owned(),
