@@ -9,7 +9,9 @@ use std::path::Path;
 use oai_compat::types::{FileListParams, FilePurpose};
 use oai_compat::{Client, Upload};
 
-use crate::args::{FilesAction, FilesArgs, FilesContentArgs, FilesListArgs, FilesUploadArgs, Global};
+use crate::args::{
+    FilesAction, FilesArgs, FilesContentArgs, FilesListArgs, FilesUploadArgs, Global,
+};
 use crate::fail::Failure;
 use crate::{connect, out, save};
 
@@ -104,9 +106,15 @@ fn list(client: &Client, l: &FilesListArgs, w: &mut impl Write) -> Result<(), Fa
                     w,
                     "{}\t{}\t{}\t{}",
                     crate::fail::one_line(&f.id),
-                    f.purpose.as_deref().map(crate::fail::one_line).unwrap_or_default(),
+                    f.purpose
+                        .as_deref()
+                        .map(crate::fail::one_line)
+                        .unwrap_or_default(),
                     f.bytes.map(|b| b.to_string()).unwrap_or_default(),
-                    f.filename.as_deref().map(crate::fail::one_line).unwrap_or_default(),
+                    f.filename
+                        .as_deref()
+                        .map(crate::fail::one_line)
+                        .unwrap_or_default(),
                 )
                 .map_err(out::write_failed)?;
             }

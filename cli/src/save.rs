@@ -81,10 +81,11 @@ mod tests {
         assert_eq!(r, Err("cut".to_owned()));
         assert_eq!(fs::read_to_string(&p).unwrap(), "old");
         assert!(!part_path(&p).exists());
-        let r: Result<(), String> =
-            atomically(&p, |f| f.write_all(b"new").map_err(|e| e.to_string()), |e| {
-                e.to_string()
-            });
+        let r: Result<(), String> = atomically(
+            &p,
+            |f| f.write_all(b"new").map_err(|e| e.to_string()),
+            |e| e.to_string(),
+        );
         assert_eq!(r, Ok(()));
         assert_eq!(fs::read_to_string(&p).unwrap(), "new");
         let _ = fs::remove_dir_all(&d);

@@ -27,7 +27,15 @@ fn upload_list_get_content_and_delete() {
     // stdin, another purpose and name.
     let o = run_in(
         &srv,
-        &["files", "upload", "-", "--purpose", "user_data", "--filename", "notes.txt"],
+        &[
+            "files",
+            "upload",
+            "-",
+            "--purpose",
+            "user_data",
+            "--filename",
+            "notes.txt",
+        ],
         "hello",
     );
     assert_exit(&o, 0);
@@ -44,8 +52,13 @@ fn upload_list_get_content_and_delete() {
         .collect();
     assert_eq!(rows.len(), 2, "{}", stdout(&o));
     assert!(
-        rows.iter()
-            .any(|r| r == &[id.clone(), "batch".into(), data.len().to_string(), "requests.jsonl".into()]),
+        rows.iter().any(|r| r
+            == &[
+                id.clone(),
+                "batch".into(),
+                data.len().to_string(),
+                "requests.jsonl".into()
+            ]),
         "{rows:?}"
     );
     let o = run(&srv, &["files", "list", "--purpose", "batch", "--json"]);
@@ -72,7 +85,10 @@ fn upload_list_get_content_and_delete() {
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), data, "the bytes as uploaded, nothing added");
     let saved = d.join("copy.jsonl");
-    let o = run(&srv, &["files", "content", &id, "-o", saved.to_str().unwrap()]);
+    let o = run(
+        &srv,
+        &["files", "content", &id, "-o", saved.to_str().unwrap()],
+    );
     assert_exit(&o, 0);
     assert!(o.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&saved).unwrap(), data);
@@ -95,7 +111,10 @@ fn upload_list_get_content_and_delete() {
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("404"), "{}", stderr(&o));
     let missing = d.join("missing.jsonl");
-    let o = run(&srv, &["files", "content", &id, "-o", missing.to_str().unwrap()]);
+    let o = run(
+        &srv,
+        &["files", "content", &id, "-o", missing.to_str().unwrap()],
+    );
     assert_exit(&o, 1);
     assert!(!missing.exists());
     let leftovers: Vec<_> = std::fs::read_dir(&d)
@@ -112,7 +131,16 @@ fn a_download_cut_short_leaves_the_old_file_and_no_partial_one() {
     let srv = MockServer::start().unwrap();
     let path = d.join("big.bin");
     std::fs::write(&path, vec![b'x'; 100_000]).unwrap();
-    let o = run(&srv, &["files", "upload", path.to_str().unwrap(), "--purpose", "user_data"]);
+    let o = run(
+        &srv,
+        &[
+            "files",
+            "upload",
+            path.to_str().unwrap(),
+            "--purpose",
+            "user_data",
+        ],
+    );
     assert_exit(&o, 0);
     let id = serde_json::from_str::<Value>(stdout(&o).trim()).unwrap()["id"]
         .as_str()
@@ -121,13 +149,18 @@ fn a_download_cut_short_leaves_the_old_file_and_no_partial_one() {
     let saved = d.join("saved.bin");
     std::fs::write(&saved, "old").unwrap();
     // The content's answer promises 100,000 bytes and is cut after a few.
-    srv.enqueue(
-        Reply::text(200, "application/octet-stream", vec![b'x'; 100_000])
-            .cut(),
-    );
+    srv.enqueue(Reply::text(200, "application/octet-stream", vec![b'x'; 100_000]).cut());
     let o = run(
         &srv,
-        &["--max-retries", "0", "files", "content", &id, "-o", saved.to_str().unwrap()],
+        &[
+            "--max-retries",
+            "0",
+            "files",
+            "content",
+            &id,
+            "-o",
+            saved.to_str().unwrap(),
+        ],
     );
     assert_exit(&o, 1);
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));

@@ -134,7 +134,15 @@ fn a_remote_run_writes_the_local_format_and_equals_a_local_run() {
     // The same lines run locally give the same answers, line by line.
     let local = d.join("local.jsonl");
     assert_exit(
-        &run(&srv, &["batch", inp.to_str().unwrap(), "-o", local.to_str().unwrap()]),
+        &run(
+            &srv,
+            &[
+                "batch",
+                inp.to_str().unwrap(),
+                "-o",
+                local.to_str().unwrap(),
+            ],
+        ),
         0,
     );
     let here = by_custom_id(&local);
@@ -158,14 +166,21 @@ fn a_remote_run_writes_the_local_format_and_equals_a_local_run() {
     let body = create.json().unwrap();
     assert_eq!(body["endpoint"], "/v1/chat/completions");
     let st = state(&out);
-    assert!(st["batch_id"].as_str().unwrap().starts_with("batch_"), "{st}");
+    assert!(
+        st["batch_id"].as_str().unwrap().starts_with("batch_"),
+        "{st}"
+    );
     assert_eq!(st["input_file_id"], body["input_file_id"]);
     assert_eq!(st["collected"], true);
     assert!(!st.to_string().contains("sk-"), "{st}");
     // A rerun after completion does nothing, and says so.
     let again = remote(&srv, &inp, &out, &[]);
     assert_exit(&again, 0);
-    assert!(stderr(&again).contains("nothing to do"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("nothing to do"),
+        "{}",
+        stderr(&again)
+    );
     assert_eq!(count(&srv, "POST", "/v1/files"), 1);
     assert_eq!(count(&srv, "POST", "/v1/batches"), 1);
     assert_eq!(json_lines(&out).len(), 3);
@@ -221,7 +236,12 @@ fn lines_the_remote_batch_lost_become_error_lines() {
     ]);
     let o = remote(&srv, &inp, &out, &[]);
     assert_exit(&o, 1);
-    assert_eq!(srv.pending(), 0, "the script was used up: {:?}", srv.requests());
+    assert_eq!(
+        srv.pending(),
+        0,
+        "the script was used up: {:?}",
+        srv.requests()
+    );
     let err = stderr(&o);
     assert!(err.contains("1 ok, 2 failed"), "{err}");
     assert!(err.contains("2 line(s) had no result"), "{err}");
@@ -272,7 +292,11 @@ fn ctrl_c_leaves_the_batch_running_and_a_rerun_resumes_it_without_paying_again()
 
     let again = remote(&srv, &inp, &out, &[]);
     assert_exit(&again, 0);
-    assert!(stderr(&again).contains("resuming remote batch batch_mock_1"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("resuming remote batch batch_mock_1"),
+        "{}",
+        stderr(&again)
+    );
     assert_eq!(count(&srv, "POST", "/v1/files"), 1, "uploaded once");
     assert_eq!(count(&srv, "POST", "/v1/batches"), 1, "created once");
     assert_exit(&check(&inp, &out), 0);
@@ -286,15 +310,25 @@ fn cancel_cancels_the_recorded_batch_and_a_rerun_collects_what_it_did() {
     let inp = three(&d);
     let out = d.join("out.jsonl");
     let child = spawn_remote(&srv, &inp, &out);
-    wait_for("a poll", || count(&srv, "GET", "/v1/batches/batch_mock_1") >= 1);
+    wait_for("a poll", || {
+        count(&srv, "GET", "/v1/batches/batch_mock_1") >= 1
+    });
     interrupt(&child);
     assert_exit(&finish(child, 20), 130);
     let c = remote(&srv, &inp, &out, &["--cancel"]);
     assert_exit(&c, 0);
-    assert!(stderr(&c).contains("batch_mock_1: cancelling"), "{}", stderr(&c));
+    assert!(
+        stderr(&c).contains("batch_mock_1: cancelling"),
+        "{}",
+        stderr(&c)
+    );
     assert_eq!(count(&srv, "POST", "/v1/batches/batch_mock_1/cancel"), 1);
     let again = remote(&srv, &inp, &out, &[]);
-    assert!(stderr(&again).contains("batch_mock_1 cancelled"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("batch_mock_1 cancelled"),
+        "{}",
+        stderr(&again)
+    );
     // Every line once: what the batch finished, or an error saying it was cancelled.
     assert_eq!(by_custom_id(&out).len(), 3);
     assert_eq!(count(&srv, "POST", "/v1/batches"), 1);
@@ -302,7 +336,11 @@ fn cancel_cancels_the_recorded_batch_and_a_rerun_collects_what_it_did() {
     let other = d.join("other.jsonl");
     let none = remote(&srv, &inp, &other, &["--cancel"]);
     assert_exit(&none, 2);
-    assert!(stderr(&none).contains("nothing to cancel"), "{}", stderr(&none));
+    assert!(
+        stderr(&none).contains("nothing to cancel"),
+        "{}",
+        stderr(&none)
+    );
 }
 
 #[test]
@@ -327,7 +365,8 @@ fn a_kill_during_the_download_never_leaves_an_output_that_looks_complete() {
         Reply::default_answer(),
         Reply::default_answer(),
         Reply::default_answer(),
-        Reply::text(200, "application/octet-stream", body.clone()).trickle(Duration::from_millis(5)),
+        Reply::text(200, "application/octet-stream", body.clone())
+            .trickle(Duration::from_millis(5)),
     ]);
     let mut child = spawn_remote(&srv, &inp, &out);
     wait_for("the download", || {
@@ -390,7 +429,11 @@ fn stdin_is_read_once_and_uploaded_as_given() {
         .unwrap();
     let form = upload.form().expect("a multipart upload");
     let file = form.iter().find(|p| p.name == "file").unwrap();
-    assert_eq!(String::from_utf8_lossy(&file.data), text, "the lines, blank one left out");
+    assert_eq!(
+        String::from_utf8_lossy(&file.data),
+        text,
+        "the lines, blank one left out"
+    );
     assert_eq!(file.filename.as_deref(), Some("stdin.jsonl"));
     let purpose = form.iter().find(|p| p.name == "purpose").unwrap();
     assert_eq!(purpose.data, b"batch");
@@ -402,7 +445,11 @@ fn stdin_is_read_once_and_uploaded_as_given() {
         format!("\n{text}"),
     );
     assert_exit(&again, 0);
-    assert!(stderr(&again).contains("nothing to do"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("nothing to do"),
+        "{}",
+        stderr(&again)
+    );
     // Another input for this output is refused.
     let other = run_in(
         &srv,
@@ -410,7 +457,11 @@ fn stdin_is_read_once_and_uploaded_as_given() {
         format!("{}\n", chat_line("z", "mock-model", "x")),
     );
     assert_exit(&other, 2);
-    assert!(stderr(&other).contains("not the input of remote batch"), "{}", stderr(&other));
+    assert!(
+        stderr(&other).contains("not the input of remote batch"),
+        "{}",
+        stderr(&other)
+    );
     assert_eq!(count(&srv, "POST", "/v1/files"), 1);
 }
 
@@ -442,7 +493,10 @@ fn bad_inputs_are_refused_before_anything_is_uploaded() {
     assert_exit(&o, 2);
     let o = remote(&srv, &inp, &out, &["--backend", &srv.url()]);
     assert_exit(&o, 2);
-    assert_eq!(srv.requests().iter().filter(|r| r.method == "POST").count(), 0);
+    assert_eq!(
+        srv.requests().iter().filter(|r| r.method == "POST").count(),
+        0
+    );
     // Nothing left beside the output.
     assert!(!out.exists() || std::fs::read(&out).unwrap().is_empty());
 }
@@ -457,7 +511,15 @@ fn lines_the_output_already_holds_are_not_uploaded() {
     let first_in = d.join("first.jsonl");
     write_lines(&first_in, &[chat_line("a", "mock-model", "one")]);
     assert_exit(
-        &run(&srv, &["batch", first_in.to_str().unwrap(), "-o", out.to_str().unwrap()]),
+        &run(
+            &srv,
+            &[
+                "batch",
+                first_in.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        ),
         0,
     );
     let o = remote(&srv, &inp, &out, &[]);

@@ -58,7 +58,10 @@ fn text_is_the_default_and_the_form_carries_the_options() {
     assert_eq!(get("language"), Some("fr"));
     assert_eq!(get("prompt"), Some("Bonjour"));
     assert_eq!(get("response_format"), Some("text"));
-    assert_eq!(get("temperature").map(|t| t.parse::<f32>().unwrap()), Some(0.2));
+    assert_eq!(
+        get("temperature").map(|t| t.parse::<f32>().unwrap()),
+        Some(0.2)
+    );
 }
 
 #[test]
@@ -74,11 +77,18 @@ fn json_formats_print_one_json_line_and_subtitles_are_printed_as_sent() {
     let o = run(&srv, &["transcribe", path, "--format", "verbose_json"]);
     assert_exit(&o, 0);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert!(v["segments"].as_array().is_some_and(|s| !s.is_empty()), "{v}");
+    assert!(
+        v["segments"].as_array().is_some_and(|s| !s.is_empty()),
+        "{v}"
+    );
     assert_eq!(v["language"], "en");
     let o = run(&srv, &["transcribe", path, "--format", "srt"]);
     assert_exit(&o, 0);
-    assert!(stdout(&o).starts_with("1\n00:00:00,000 --> "), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("1\n00:00:00,000 --> "),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&srv, &["transcribe", path, "--format", "vtt"]);
     assert_exit(&o, 0);
     assert!(stdout(&o).starts_with("WEBVTT"), "{}", stdout(&o));
@@ -111,18 +121,38 @@ fn stdin_translate_stream_and_output_file() {
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "Mock transcription of speech.wav, 500 bytes.\n");
     let fields = form(&srv);
-    assert!(fields.contains(&("stream".into(), "true".into())), "{fields:?}");
+    assert!(
+        fields.contains(&("stream".into(), "true".into())),
+        "{fields:?}"
+    );
     let o = run(&srv, &["transcribe", path, "--stream", "--format", "json"]);
     assert_exit(&o, 0);
-    assert!(stdout(&o).lines().count() > 2, "one JSON line per event: {}", stdout(&o));
+    assert!(
+        stdout(&o).lines().count() > 2,
+        "one JSON line per event: {}",
+        stdout(&o)
+    );
     let o = run(&srv, &["transcribe", path, "--stream", "--format", "srt"]);
     assert_exit(&o, 2);
-    assert!(srv.requests().iter().filter(|r| r.path_only() == "/v1/audio/transcriptions").count() == 3);
+    assert!(
+        srv.requests()
+            .iter()
+            .filter(|r| r.path_only() == "/v1/audio/transcriptions")
+            .count()
+            == 3
+    );
 
     let saved = f.with_file_name("speech.srt");
     let o = run(
         &srv,
-        &["transcribe", path, "--format", "srt", "-o", saved.to_str().unwrap()],
+        &[
+            "transcribe",
+            path,
+            "--format",
+            "srt",
+            "-o",
+            saved.to_str().unwrap(),
+        ],
     );
     assert_exit(&o, 0);
     assert!(o.stdout.is_empty());
@@ -132,13 +162,23 @@ fn stdin_translate_stream_and_output_file() {
 #[test]
 fn errors_are_one_line() {
     let srv = MockServer::start().unwrap();
-    let o = run(&srv, &["transcribe", "/nonexistent/a.wav", "-m", "mock-model"]);
+    let o = run(
+        &srv,
+        &["transcribe", "/nonexistent/a.wav", "-m", "mock-model"],
+    );
     assert_exit(&o, 1);
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("a.wav"), "{}", stderr(&o));
     let f = audio("x.wav", 10);
-    let o = run(&srv, &["transcribe", f.to_str().unwrap(), "-m", "no-such-model"]);
+    let o = run(
+        &srv,
+        &["transcribe", f.to_str().unwrap(), "-m", "no-such-model"],
+    );
     assert_exit(&o, 1);
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
-    assert!(stderr(&o).contains("mock-model"), "names what the server serves: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("mock-model"),
+        "names what the server serves: {}",
+        stderr(&o)
+    );
 }

@@ -159,12 +159,15 @@ pub fn copy_results(
                 &own_id
             }
         };
-        write_line(to, &Out {
-            id,
-            custom_id,
-            response,
-            error,
-        })?;
+        write_line(
+            to,
+            &Out {
+                id,
+                custom_id,
+                response,
+                error,
+            },
+        )?;
         if error.is_some() {
             counts.failed += 1;
         } else {
@@ -189,12 +192,15 @@ pub fn write_lost(
         if *done {
             continue;
         }
-        write_line(to, &Out {
-            id: &numbered(next_id),
-            custom_id: id,
-            response: None,
-            error: Some(&error),
-        })?;
+        write_line(
+            to,
+            &Out {
+                id: &numbered(next_id),
+                custom_id: id,
+                response: None,
+                error: Some(&error),
+            },
+        )?;
         counts.failed += 1;
         counts.lost += 1;
     }
@@ -257,7 +263,15 @@ mod tests {
         for f in files {
             copy_results(f.as_bytes(), &mut out, &mut wanted, &mut next, &mut counts).unwrap();
         }
-        write_lost(&mut out, &wanted, &mut next, "batch_expired", "lost", &mut counts).unwrap();
+        write_lost(
+            &mut out,
+            &wanted,
+            &mut next,
+            "batch_expired",
+            "lost",
+            &mut counts,
+        )
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         for l in text.lines() {
             assert!(read_back(l.as_bytes()).is_some(), "{l}");

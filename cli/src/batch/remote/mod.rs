@@ -44,7 +44,12 @@ use crate::interrupt;
 /// How many of the newest batches are looked through for one made from our file.
 const FIND_AMONG: u32 = 100;
 
-pub fn run(g: &Global, a: &BatchArgs, input_path: &Path, output_path: &Path) -> Result<(), Failure> {
+pub fn run(
+    g: &Global,
+    a: &BatchArgs,
+    input_path: &Path,
+    output_path: &Path,
+) -> Result<(), Failure> {
     let started = Instant::now();
     if !a.backends.is_empty() {
         return Err(Failure::usage(
@@ -105,7 +110,10 @@ pub fn run(g: &Global, a: &BatchArgs, input_path: &Path, output_path: &Path) -> 
         Ok(s) => s,
         Err(e) => {
             let _ = fs::remove_file(&spool_path);
-            return Err(Failure::error(format!("reading {}: {e}", input_path.display())));
+            return Err(Failure::error(format!(
+                "reading {}: {e}",
+                input_path.display()
+            )));
         }
     };
     if let Err(f) = check(&scanned, input_path, st.as_ref(), &state_shown) {
@@ -151,7 +159,15 @@ pub fn run(g: &Global, a: &BatchArgs, input_path: &Path, output_path: &Path) -> 
     let mut st = match st {
         Some(s) if s.input_file_id.is_some() => s,
         _ => {
-            let file_id = upload(&client, &scanned, input_path, regular, &spool_path, &prev.results, &keys)?;
+            let file_id = upload(
+                &client,
+                &scanned,
+                input_path,
+                regular,
+                &spool_path,
+                &prev.results,
+                &keys,
+            )?;
             let s = State {
                 host,
                 input_file_id: Some(file_id),
@@ -170,7 +186,10 @@ pub fn run(g: &Global, a: &BatchArgs, input_path: &Path, output_path: &Path) -> 
             say(&format!(
                 "resuming remote batch {id}{}",
                 if st.collected {
-                    format!(": downloading its results again for the {} line(s) {shown} lacks", scanned.ids.len())
+                    format!(
+                        ": downloading its results again for the {} line(s) {shown} lacks",
+                        scanned.ids.len()
+                    )
                 } else {
                     String::new()
                 }
@@ -198,12 +217,23 @@ pub fn run(g: &Global, a: &BatchArgs, input_path: &Path, output_path: &Path) -> 
 
     // 4. Collect.
     let held_failed = scanned.held_failed;
-    let counts = collect_into(&client, &batch, &real, &shown, scanned.ids, &keys, prev.next_id)?;
+    let counts = collect_into(
+        &client,
+        &batch,
+        &real,
+        &shown,
+        scanned.ids,
+        &keys,
+        prev.next_id,
+    )?;
     st.collected = true;
     state::store(&state_path, &st)?;
     let mut notes = Vec::new();
     if counts.lost > 0 {
-        notes.push(format!("{} line(s) had no result in the batch's files", counts.lost));
+        notes.push(format!(
+            "{} line(s) had no result in the batch's files",
+            counts.lost
+        ));
     }
     if counts.stray + counts.repeated + counts.unreadable > 0 {
         notes.push(format!(
@@ -246,7 +276,11 @@ fn held_failures(n: u64) -> Result<(), Failure> {
 /// batch's when there is one.
 fn check(s: &Scan, input: &Path, st: Option<&State>, state_shown: &str) -> Result<(), Failure> {
     if s.problem_count > 0 {
-        let more = if s.problem_count > s.problems.len() as u64 { "; ..." } else { "" };
+        let more = if s.problem_count > s.problems.len() as u64 {
+            "; ..."
+        } else {
+            ""
+        };
         return Err(Failure::usage(format!(
             "{} has {} problem(s), and a remote batch fails whole on one: {}{more}; nothing was uploaded",
             input.display(),
@@ -309,7 +343,8 @@ fn upload(
         .files()
         .create(Upload::path(&path).filename(name), FilePurpose::Batch);
     let _ = fs::remove_file(spool_path);
-    let file = sent.map_err(|e| Failure::error(format!("uploading the input: {e}; nothing was paid for")))?;
+    let file = sent
+        .map_err(|e| Failure::error(format!("uploading the input: {e}; nothing was paid for")))?;
     say(&format!(
         "uploaded {} line(s) as file {}",
         s.ids.len(),
@@ -327,15 +362,17 @@ fn create_batch(
     look_first: bool,
 ) -> Result<String, Failure> {
     let earlier = look_first
-        .then(|| client
-        .batches()
-        .list(&BatchListParams::new().limit(FIND_AMONG))
-        .ok()
-        .and_then(|list| {
-            list.data
-                .into_iter()
-                .find(|b| b.input_file_id.as_deref() == Some(file_id))
-        }))
+        .then(|| {
+            client
+                .batches()
+                .list(&BatchListParams::new().limit(FIND_AMONG))
+                .ok()
+                .and_then(|list| {
+                    list.data
+                        .into_iter()
+                        .find(|b| b.input_file_id.as_deref() == Some(file_id))
+                })
+        })
         .flatten();
     if let Some(b) = earlier {
         say(&format!(
@@ -384,8 +421,14 @@ fn collect_into(
     mut next_id: u64,
 ) -> Result<Counts, Failure> {
     let parts = [
-        (batch.output_file_id.as_deref(), hidden(real, "remote-output")),
-        (batch.error_file_id.as_deref(), hidden(real, "remote-errors")),
+        (
+            batch.output_file_id.as_deref(),
+            hidden(real, "remote-output"),
+        ),
+        (
+            batch.error_file_id.as_deref(),
+            hidden(real, "remote-errors"),
+        ),
     ];
     let result = (|| {
         for (id, part) in &parts {
@@ -414,7 +457,11 @@ fn collect_into(
             collect::write_lost(&mut w, &wanted, &mut next_id, code, &why, &mut counts)?;
             w.flush()
         })
-        .map_err(|e| Failure::error(format!("writing {shown}: {e} (rerun the same command to try again)")))?;
+        .map_err(|e| {
+            Failure::error(format!(
+                "writing {shown}: {e} (rerun the same command to try again)"
+            ))
+        })?;
         Ok(counts)
     })();
     for (_, part) in &parts {

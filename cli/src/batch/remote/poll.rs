@@ -49,8 +49,7 @@ pub fn wait(client: &Client, id: &str, every: Duration) -> Result<Batch, Failure
             }
         }
         let now = Instant::now();
-        if !super::super::sleep_until(now.checked_add(every).unwrap_or(now), interrupt::requested)
-        {
+        if !super::super::sleep_until(now.checked_add(every).unwrap_or(now), interrupt::requested) {
             bar.finish();
             return Err(Failure::Interrupted);
         }

@@ -137,9 +137,7 @@ mod tests {
     use super::*;
 
     fn line(id: &str, url: &str) -> String {
-        format!(
-            r#"{{"custom_id":"{id}","method":"POST","url":"{url}","body":{{"model":"m"}}}}"#
-        )
+        format!(r#"{{"custom_id":"{id}","method":"POST","url":"{url}","body":{{"model":"m"}}}}"#)
     }
 
     #[test]
@@ -148,7 +146,12 @@ mod tests {
         let mut held = Table::new();
         held.insert(keys.of("b"), Seen::previous(true));
         let chat = "/v1/chat/completions";
-        let text = format!("{}\n\n{}\r\n{}\n", line("a", chat), line("b", chat), line("c", chat));
+        let text = format!(
+            "{}\n\n{}\r\n{}\n",
+            line("a", chat),
+            line("b", chat),
+            line("c", chat)
+        );
         let mut spool = Vec::new();
         let s = scan(text.as_bytes(), &held, &keys, Some(&mut spool)).unwrap();
         assert_eq!(s.ids, ["a", "c"]);
@@ -164,7 +167,7 @@ mod tests {
         // The same lines give the same fingerprint; another line another.
         let again = scan(text.as_bytes(), &Table::new(), &keys, None).unwrap();
         assert_eq!(again.fingerprint(), s.fingerprint());
-        assert!(again.as_is == false && again.ids.len() == 3);
+        assert!(!again.as_is && again.ids.len() == 3);
         let other = scan(line("a", chat).as_bytes(), &Table::new(), &keys, None).unwrap();
         assert_ne!(other.fingerprint(), s.fingerprint());
         assert!(other.as_is);
@@ -181,7 +184,11 @@ mod tests {
         );
         let s = scan(text.as_bytes(), &Table::new(), &keys, None).unwrap();
         assert_eq!(s.problem_count, 3, "{:?}", s.problems);
-        assert!(s.problems[0].starts_with("line 2: not JSON"), "{:?}", s.problems);
+        assert!(
+            s.problems[0].starts_with("line 2: not JSON"),
+            "{:?}",
+            s.problems
+        );
         assert!(s.problems[1].contains("duplicate custom_id \"a\""));
         assert!(s.problems[2].contains("line 1 has /v1/chat/completions"));
         assert_eq!(s.ids, ["a"]);

@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn the_host_never_carries_user_info() {
         assert_eq!(host_of("http://127.0.0.1:8000/v1"), "127.0.0.1:8000");
-        assert_eq!(host_of("https://user:sk-secret@API.example.com/v1?k=1"), "api.example.com");
+        assert_eq!(
+            host_of("https://user:sk-secret@API.example.com/v1?k=1"),
+            "api.example.com"
+        );
         assert_eq!(host_of("https://api.openai.com"), "api.openai.com");
     }
 }
