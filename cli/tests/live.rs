@@ -403,3 +403,349 @@ fn respond_on_vllm() {
     let lines = json_lines(&output);
     assert_eq!(lines[0]["response"]["body"]["object"], "response");
 }
+
+// ---- Prism over OpenAI's spec: files, a remote batch, audio ------------------------------
+//
+// Prism (`bash scripts/servers.sh start prism`) checks each request against OpenAI's OpenAPI
+// spec (a wrong multipart field, purpose, endpoint or completion window is a 422) and
+// answers with the spec's placeholders: ids "string", a file's content `"string"`, and a
+// batch that stays `validating` for ever.
+
+fn prism_up() -> bool {
+    live_up(&live::prism_url(), "prism")
+}
+
+/// `oai` at Prism: its paths have no /v1, and it wants some key.
+fn oai_prism(base: &str) -> std::process::Command {
+    let mut c = oai();
+    c.args(["--base-url", base, "--exact-base-url", "--max-retries", "1"])
+        .env("OPENAI_API_KEY", "sk-prism-cli");
+    c
+}
+
+fn batch_input(d: &std::path::Path) -> std::path::PathBuf {
+    let p = d.join("in.jsonl");
+    write_lines(
+        &p,
+        &["a", "b", "c"].map(|id| {
+            json!({"custom_id": id, "method": "POST", "url": "/v1/chat/completions",
+                   "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": id}]}})
+            .to_string()
+        }),
+    );
+    p
+}
+
+#[test]
+#[ignore = "needs Prism: bash scripts/servers.sh start prism"]
+fn files_on_prism() {
+    let url = live::prism_url();
+    if !prism_up() {
+        return;
+    }
+    let d = dir("live-prism-files");
+    let input = batch_input(&d);
+    let out = oai_prism(&url)
+        .args([
+            "files",
+            "upload",
+            input.to_str().unwrap(),
+            "--purpose",
+            "batch",
+        ])
+        .output()
+        .unwrap();
+    // Prism checked the form (purpose among the spec's values, a file part) before its 200.
+    assert_exit(&out, 0);
+    let file: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(file["object"], "file", "{file}");
+    let out = oai_prism(&url)
+        .args([
+            "files",
+            "upload",
+            input.to_str().unwrap(),
+            "--purpose",
+            "nonsense",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("422"), "{}", stderr(&out));
+    let out = oai_prism(&url)
+        .args(["files", "list", "--purpose", "batch", "--limit", "2"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "string\tassistants\t0\tstring\n");
+    let out = oai_prism(&url)
+        .args(["files", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let first: Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], "string");
+    let out = oai_prism(&url)
+        .args(["files", "get", "file-abc123"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let saved = d.join("content.bin");
+    let out = oai_prism(&url)
+        .args([
+            "files",
+            "content",
+            "file-abc123",
+            "-o",
+            saved.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(
+        std::fs::read(&saved).unwrap(),
+        b"\"string\"",
+        "the spec's placeholder, as sent"
+    );
+    let out = oai_prism(&url)
+        .args(["files", "delete", "file-abc123"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let gone: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(gone["deleted"], true);
+    // Without a key Prism answers 401: one line, exit 1.
+    let out = oai_prism(&url)
+        .env_remove("OPENAI_API_KEY")
+        .args(["files", "list"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs Prism: bash scripts/servers.sh start prism"]
+fn remote_batch_on_prism_waits_resumes_and_cancels() {
+    let url = live::prism_url();
+    if !prism_up() {
+        return;
+    }
+    let d = dir("live-prism-remote-wait");
+    let input = batch_input(&d);
+    let output = d.join("out.jsonl");
+    let run = || {
+        oai_prism(&url)
+            .args([
+                "batch",
+                "--remote",
+                input.to_str().unwrap(),
+                "-o",
+                output.to_str().unwrap(),
+                "--poll-interval",
+                "0.2",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Prism's batch stays `validating`: the run polls until Ctrl-C, which leaves it.
+    let child = run();
+    let state = output.with_file_name("out.jsonl.remote.json");
+    support::wait_for("the batch's id", || {
+        std::fs::read_to_string(&state).is_ok_and(|s| s.contains("\"batch_id\": \"string\""))
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    support::interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 130);
+    let err = stderr(&out);
+    assert!(err.contains("uploaded 3 line(s) as file string"), "{err}");
+    assert!(err.contains("remote batch string: validating"), "{err}");
+    assert!(err.contains("rerun the same command to resume"), "{err}");
+    let st = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        st.contains("\"host\": \"127.0.0.1:4010\"") || !url.contains("127.0.0.1:4010"),
+        "{st}"
+    );
+    assert!(!st.contains("sk-prism-cli"), "never the key: {st}");
+    // The rerun resumes polling that batch (no second upload), and --cancel cancels it.
+    let child = run();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    support::interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 130);
+    assert!(
+        stderr(&out).contains("resuming remote batch string"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("uploaded"), "{}", stderr(&out));
+    let out = oai_prism(&url)
+        .args([
+            "batch",
+            "--remote",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--cancel",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("remote batch string: validating"),
+        "Prism's answer: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+#[ignore = "needs Prism: bash scripts/servers.sh start prism"]
+fn remote_batch_on_prism_gives_an_output_check_accepts() {
+    let url = live::prism_url();
+    if !prism_up() {
+        return;
+    }
+    // Prism's batch never ends, so a proxy in front of it turns the `validating` of a
+    // retrieved batch into `completed`; everything else is Prism's own answer (the upload
+    // and the creation checked against the spec, the output file's content the junk
+    // `"string"`).
+    let proxy = completing_proxy(&url);
+    let d = dir("live-prism-remote");
+    let input = batch_input(&d);
+    let output = d.join("out.jsonl");
+    let out = oai_prism(&proxy)
+        .args([
+            "batch",
+            "--remote",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--poll-interval",
+            "0.2",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("0 ok, 3 failed"), "{err}");
+    assert!(err.contains("3 line(s) had no result"), "{err}");
+    assert!(
+        err.contains("not results: 2"),
+        "the output and error files are each Prism's `\"string\"`: {err}"
+    );
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 3);
+    for l in &lines {
+        assert_eq!(l["response"], Value::Null, "{l}");
+        assert_eq!(l["error"]["code"], "missing_result", "{l}");
+    }
+    let check = oai()
+        .args(["batch", "check"])
+        .arg(&input)
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_exit(&check, 1);
+    let said = stdout(&check);
+    assert!(said.contains("3 failed: a, b, c"), "{said}");
+    assert!(
+        !said.contains("missing") && !said.contains("duplicated") && !said.contains("not results"),
+        "{said}"
+    );
+    // A rerun has nothing to do, and sends nothing.
+    let out = oai_prism(&proxy)
+        .args([
+            "batch",
+            "--remote",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(stderr(&out).contains("nothing to do"), "{}", stderr(&out));
+}
+
+/// A proxy to `upstream` (one request per connection) that turns a retrieved batch's
+/// `"status":"validating"` into `"status":"completed"`; its base URL.
+fn completing_proxy(upstream: &str) -> String {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let hostport = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { continue };
+            let hostport = hostport.clone();
+            std::thread::spawn(move || {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 65536];
+                // The head, then as much body as it announces.
+                let head_end = loop {
+                    let n = client.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                    if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&req[..head_end]).into_owned();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while req.len() < head_end + length {
+                    let n = client.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                }
+                let mut lines: Vec<&str> = head.trim_end().split("\r\n").collect();
+                lines.retain(|l| !l.to_ascii_lowercase().starts_with("connection:"));
+                let first = lines[0].to_owned();
+                let mut out = lines.join("\r\n").into_bytes();
+                out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+                out.extend_from_slice(&req[head_end..]);
+                let Ok(mut up) = TcpStream::connect(&hostport) else {
+                    return;
+                };
+                let _ = up.write_all(&out);
+                let mut answer = Vec::new();
+                let _ = up.read_to_end(&mut answer);
+                if first.starts_with("GET /batches/") {
+                    let text = String::from_utf8_lossy(&answer)
+                        .replace("\"status\":\"validating\"", "\"status\":\"completed\" ");
+                    answer = text.into_bytes();
+                }
+                // The answer as Prism sent it, then the connection closes (`Connection: close`
+                // replaces Prism's keep-alive).
+                let text = String::from_utf8_lossy(&answer).into_owned();
+                let (ahead, abody) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+                let kept: Vec<&str> = ahead
+                    .split("\r\n")
+                    .filter(|l| {
+                        let l = l.to_ascii_lowercase();
+                        !l.starts_with("connection:") && !l.starts_with("keep-alive:")
+                    })
+                    .collect();
+                let _ = client.write_all(
+                    format!("{}\r\nConnection: close\r\n\r\n{abody}", kept.join("\r\n")).as_bytes(),
+                );
+            });
+        }
+    });
+    format!("http://{addr}")
+}
