@@ -64,7 +64,10 @@ pub fn run(g: &Global, a: &TranscribeArgs) -> Result<(), Failure> {
     match a.output.as_deref() {
         Some(p) if p != std::path::Path::new("-") => save::atomically(
             p,
-            |f| f.write_all(text.as_bytes()),
+            |f| {
+                f.write_all(text.as_bytes())
+                    .map_err(|e| Failure::error(format!("{}: {e}", p.display())))
+            },
             |e| Failure::error(format!("{}: {e}", p.display())),
         ),
         _ => out::flush_text(&mut io::stdout().lock(), &text),
