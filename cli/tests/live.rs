@@ -749,3 +749,70 @@ fn completing_proxy(upstream: &str) -> String {
     });
     format!("http://{addr}")
 }
+
+#[test]
+#[ignore = "needs Prism: bash scripts/servers.sh start prism"]
+fn transcribe_on_prism() {
+    let url = live::prism_url();
+    if !prism_up() {
+        return;
+    }
+    let d = dir("live-prism-audio");
+    let wav = d.join("tone.wav");
+    std::fs::write(&wav, vec![0u8; 3200]).unwrap();
+    let wav = wav.to_str().unwrap();
+    // Prism checks the form against the spec (a `file` part, a `model`, a known
+    // `response_format`) and answers its placeholder object for every format.
+    for format in ["json", "verbose_json"] {
+        let out = oai_prism(&url)
+            .args([
+                "transcribe",
+                wav,
+                "-m",
+                "whisper-1",
+                "--format",
+                format,
+                "--language",
+                "en",
+            ])
+            .output()
+            .unwrap();
+        assert_exit(&out, 0);
+        assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["text"], "string", "{v}");
+    }
+    // The text format is printed as the server sent it (Prism: its JSON object).
+    let out = oai_prism(&url)
+        .args(["transcribe", wav, "-m", "whisper-1"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("\"text\":\"string\""),
+        "{}",
+        stdout(&out)
+    );
+    let out = oai_prism(&url)
+        .args([
+            "transcribe",
+            wav,
+            "-m",
+            "whisper-1",
+            "--translate",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "{\"text\":\"string\"}\n");
+    // Prism cannot stream audio (its 500): one line on stderr, exit 1.
+    let out = oai_prism(&url)
+        .args(["transcribe", wav, "-m", "whisper-1", "--stream"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("500"), "{}", stderr(&out));
+}
