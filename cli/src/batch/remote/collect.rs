@@ -72,22 +72,21 @@ struct RemoteLine<'a> {
     error: Option<&'a RawValue>,
 }
 
-/// What is read of a response: its status and its body's error, if any.
+/// What is read of a response: its status...
 #[derive(Deserialize)]
-struct ResponseFacts {
+struct Status {
     status_code: Option<u16>,
+}
+
+/// ... and, when it is not a 2xx, its body's error (a small object, or a string).
+#[derive(Deserialize)]
+struct WithError {
     body: Option<BodyFacts>,
 }
 
 #[derive(Deserialize)]
 struct BodyFacts {
-    error: Option<ErrorFacts>,
-}
-
-#[derive(Deserialize)]
-struct ErrorFacts {
-    code: Option<Value>,
-    message: Option<String>,
+    error: Option<Value>,
 }
 
 #[derive(Serialize)]
@@ -210,23 +209,37 @@ pub fn write_lost(
 /// The error of an answer that is not a 2xx (its body's error code and message when it has
 /// them); `None` for a 2xx.
 fn error_of_answer(response: &RawValue) -> Option<Box<RawValue>> {
-    let facts: Option<ResponseFacts> = serde_json::from_str(response.get()).ok();
-    let status = facts.as_ref().and_then(|f| f.status_code);
+    let status = serde_json::from_str::<Status>(response.get())
+        .ok()
+        .and_then(|s| s.status_code);
     if status.is_some_and(|s| (200..300).contains(&s)) {
         return None;
     }
-    let body_error = facts.and_then(|f| f.body).and_then(|b| b.error);
-    let code = match (&body_error, status) {
-        (Some(ErrorFacts { code: Some(Value::String(c)), .. }), _) => c.clone(),
-        (Some(ErrorFacts { code: Some(c @ Value::Number(_)), .. }), _) => c.to_string(),
-        (_, Some(s)) => format!("http_{s}"),
-        (_, None) => "invalid_response".to_owned(),
+    // The body's error: `{"error": {"code", "message"}}`, or `{"error": "text"}`.
+    let body_error = serde_json::from_str::<WithError>(response.get())
+        .ok()
+        .and_then(|w| w.body)
+        .and_then(|b| b.error);
+    let (code, message) = match &body_error {
+        Some(Value::Object(e)) => (
+            match e.get("code") {
+                Some(Value::String(c)) if !c.is_empty() => Some(c.clone()),
+                Some(c @ Value::Number(_)) => Some(c.to_string()),
+                _ => None,
+            },
+            e.get("message").and_then(Value::as_str).map(str::to_owned),
+        ),
+        Some(Value::String(m)) => (None, Some(m.clone())),
+        _ => (None, None),
     };
-    let message = match (body_error.and_then(|e| e.message), status) {
-        (Some(m), _) => m,
-        (None, Some(s)) => format!("the remote batch's request got HTTP {s}"),
-        (None, None) => "the remote batch's answer has no status_code".to_owned(),
-    };
+    let code = code.unwrap_or_else(|| match status {
+        Some(s) => format!("http_{s}"),
+        None => "invalid_response".to_owned(),
+    });
+    let message = message.unwrap_or_else(|| match status {
+        Some(s) => format!("the remote batch's request got HTTP {s}"),
+        None => "the remote batch's answer has no status_code".to_owned(),
+    });
     Some(made_error(&code, &message))
 }
 
