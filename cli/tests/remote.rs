@@ -536,3 +536,33 @@ fn lines_the_output_already_holds_are_not_uploaded() {
     assert!(!sent.contains("\"a\""), "{sent}");
     assert_exit(&check(&inp, &out), 0);
 }
+
+#[test]
+fn a_creation_whose_answer_is_lost_is_found_not_made_twice() {
+    let d = dir("remote-lost-create");
+    let srv = MockServer::start().unwrap();
+    let inp = three(&d);
+    let out = d.join("out.jsonl");
+    // The upload is answered; the batch is created but its answer is cut short. The retry
+    // looks for a batch made from the file first, finds it, and polls it.
+    srv.enqueue_all([Reply::default_answer(), Reply::default_answer().cut()]);
+    let o = remote(&srv, &inp, &out, &[]);
+    assert_exit(&o, 0);
+    let err = stderr(&o);
+    assert!(err.contains("found remote batch batch_mock_1"), "{err}");
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 1, "created once");
+    assert_exit(&check(&inp, &out), 0);
+
+    // Without retries the run stops, saying so; the rerun finds the batch too.
+    let out2 = d.join("out2.jsonl");
+    srv.enqueue_all([Reply::default_answer(), Reply::default_answer().cut()]);
+    let o = remote(&srv, &inp, &out2, &["--max-retries", "0"]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("rerun the same command"), "{}", stderr(&o));
+    assert_eq!(state(&out2)["batch_id"], Value::Null);
+    let o = remote(&srv, &inp, &out2, &[]);
+    assert_exit(&o, 0);
+    assert!(stderr(&o).contains("found remote batch batch_mock_2"), "{}", stderr(&o));
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 2, "one per output");
+    assert_eq!(count(&srv, "POST", "/v1/files"), 2, "one per output");
+}

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use oai_compat::types::{Batch, BatchListParams, BatchRequest, BatchStatus, FilePurpose};
-use oai_compat::{Client, Upload};
+use oai_compat::{Client, RequestOptions, Upload};
 
 use self::collect::{Counts, Wanted};
 use self::scan::Scan;
@@ -198,7 +198,8 @@ pub fn run(
         }
         None => {
             let file_id = st.input_file_id.clone().unwrap_or_default();
-            let b = create_batch(&client, &file_id, &st.endpoint, resumed)?;
+            let retries = g.max_retries.unwrap_or(oai_compat::DEFAULT_MAX_RETRIES);
+            let b = create_batch(&client, &file_id, &st.endpoint, resumed, retries)?;
             st.batch_id = Some(b.clone());
             state::store(&state_path, &st)?;
             b
@@ -213,7 +214,7 @@ pub fn run(
         .into_boxed_str(),
     );
     interrupt::graceful(Some(msg));
-    let batch = poll::wait(&client, &batch_id, a.poll_interval)?;
+    let batch = poll::wait(&client, &batch_id, a.poll_interval, &state_shown)?;
 
     // 4. Collect.
     let held_failed = scanned.held_failed;
@@ -354,44 +355,68 @@ fn upload(
 }
 
 /// Creates the batch of `file_id`, unless one was made from it already (a run killed before
-/// it recorded the batch's id).
+/// it recorded the batch's id). The creation is never retried blindly: an attempt whose
+/// answer was lost may have created the batch, so before each retry the newest batches are
+/// looked through for one made from this file (a second batch would be paid twice).
 fn create_batch(
     client: &Client,
     file_id: &str,
     endpoint: &str,
     look_first: bool,
+    retries: u32,
 ) -> Result<String, Failure> {
-    let earlier = look_first
-        .then(|| {
-            client
-                .batches()
-                .list(&BatchListParams::new().limit(FIND_AMONG))
-                .ok()
-                .and_then(|list| {
-                    list.data
-                        .into_iter()
-                        .find(|b| b.input_file_id.as_deref() == Some(file_id))
-                })
-        })
-        .flatten();
-    if let Some(b) = earlier {
-        say(&format!(
-            "found remote batch {} made from file {file_id} by an earlier run; resuming it",
-            b.id
-        ));
-        return Ok(b.id);
-    }
     let req = BatchRequest::new(file_id, endpoint).metadata("created_by", "oai batch --remote");
-    let b = client.batches().create(&req).map_err(|e| {
-        Failure::error(format!(
-            "creating the batch of file {file_id}: {e}; rerun the same command to try again (the file is not uploaded again)"
-        ))
-    })?;
-    say(&format!(
-        "remote batch {} created ({endpoint}); rerunning this command resumes it",
-        b.id
-    ));
-    Ok(b.id)
+    let once = client
+        .batches()
+        .with_options(RequestOptions::new().max_retries(0));
+    let mut attempt = 0;
+    loop {
+        if look_first || attempt > 0 {
+            if let Some(id) = made_from(client, file_id) {
+                say(&format!(
+                    "found remote batch {id} made from file {file_id} by an earlier attempt; resuming it"
+                ));
+                return Ok(id);
+            }
+        }
+        let e = match once.create(&req) {
+            Ok(b) => {
+                say(&format!(
+                    "remote batch {} created ({endpoint}); rerunning this command resumes it",
+                    b.id
+                ));
+                return Ok(b.id);
+            }
+            Err(e) => e,
+        };
+        match e.retry_delay(attempt).filter(|_| attempt < retries) {
+            Some(wait) => {
+                attempt += 1;
+                let now = Instant::now();
+                if !super::sleep_until(now.checked_add(wait).unwrap_or(now), interrupt::requested) {
+                    return Err(Failure::Interrupted);
+                }
+            }
+            None => {
+                return Err(Failure::error(format!(
+                    "creating the batch of file {file_id}: {e}; rerun the same command to try again (the file is not uploaded again)"
+                )));
+            }
+        }
+    }
+}
+
+/// The batch made from `file_id`, among the newest [`FIND_AMONG`] (`None` when the list
+/// cannot be had: a server without it).
+fn made_from(client: &Client, file_id: &str) -> Option<String> {
+    client
+        .batches()
+        .list(&BatchListParams::new().limit(FIND_AMONG))
+        .ok()?
+        .data
+        .into_iter()
+        .find(|b| b.input_file_id.as_deref() == Some(file_id))
+        .map(|b| b.id)
 }
 
 /// `--cancel`: cancels the batch recorded for this output.

@@ -17,8 +17,9 @@ use crate::interrupt;
 /// Failed looks in a row after which the wait gives up (the batch goes on).
 const MAX_FAILED_LOOKS: u32 = 10;
 
-/// Polls batch `id` until it ends (completed, failed, expired, cancelled).
-pub fn wait(client: &Client, id: &str, every: Duration) -> Result<Batch, Failure> {
+/// Polls batch `id` until it ends (completed, failed, expired, cancelled); `state` names the
+/// state file in messages.
+pub fn wait(client: &Client, id: &str, every: Duration, state: &str) -> Result<Batch, Failure> {
     let bar = Bar::new();
     let mut failed_looks = 0;
     let mut last = String::new();
@@ -40,6 +41,12 @@ pub fn wait(client: &Client, id: &str, every: Duration) -> Result<Batch, Failure
                     "looking at remote batch {id} failed ({}); trying again",
                     crate::fail::one_line(&e.to_string())
                 ));
+            }
+            Err(e) if e.is_not_found() => {
+                bar.finish();
+                return Err(Failure::error(format!(
+                    "remote batch {id} is not there ({e}): move {state} away to start a new batch"
+                )));
             }
             Err(e) => {
                 bar.finish();
