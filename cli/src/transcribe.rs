@@ -48,7 +48,7 @@ pub fn run(g: &Global, a: &TranscribeArgs) -> Result<(), Failure> {
     } else {
         client
             .audio()
-            .transcriptions(&request(&model, upload, a, format))
+            .transcriptions(request(&model, upload, a, format))
     }
     .explained(&client, route)?;
     // What is printed (or saved): the server's text as it is, or the object as JSON.
