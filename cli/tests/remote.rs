@@ -558,11 +558,140 @@ fn a_creation_whose_answer_is_lost_is_found_not_made_twice() {
     srv.enqueue_all([Reply::default_answer(), Reply::default_answer().cut()]);
     let o = remote(&srv, &inp, &out2, &["--max-retries", "0"]);
     assert_exit(&o, 1);
-    assert!(stderr(&o).contains("rerun the same command"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rerun the same command"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(state(&out2)["batch_id"], Value::Null);
     let o = remote(&srv, &inp, &out2, &[]);
     assert_exit(&o, 0);
-    assert!(stderr(&o).contains("found remote batch batch_mock_2"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("found remote batch batch_mock_2"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(count(&srv, "POST", "/v1/batches"), 2, "one per output");
     assert_eq!(count(&srv, "POST", "/v1/files"), 2, "one per output");
+}
+
+#[test]
+fn a_batch_that_failed_or_expired_leaves_error_lines_saying_so() {
+    let d = dir("remote-ended");
+    let srv = MockServer::start().unwrap();
+    let inp = three(&d);
+    // The poll's answer says the batch failed validation: no files, every line an error.
+    let out = d.join("failed.jsonl");
+    srv.enqueue_all([
+        Reply::default_answer(),
+        Reply::default_answer(),
+        Reply::json(
+            200,
+            json!({"id": "batch_mock_1", "object": "batch", "status": "failed",
+                   "errors": {"object": "list", "data": [
+                       {"code": "invalid_model", "message": "no such model", "line": 2}]}})
+            .to_string(),
+        ),
+    ]);
+    let o = remote(&srv, &inp, &out, &[]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("0 ok, 3 failed"), "{}", stderr(&o));
+    for l in by_custom_id(&out).values() {
+        assert_eq!(l["error"]["code"], "batch_failed", "{l}");
+        let msg = l["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("line 2: no such model"), "{msg}");
+    }
+    assert_exit(&check(&inp, &out), 1);
+
+    // It expired with one line done: that line's result, the others an error each.
+    let out = d.join("expired.jsonl");
+    let a = json!({"id": "batch_req_1", "custom_id": "a", "error": null,
+                   "response": {"status_code": 200, "request_id": "r", "body": {"ok": 1}}});
+    srv.enqueue_all([
+        Reply::default_answer(),
+        Reply::default_answer(),
+        Reply::json(
+            200,
+            json!({"id": "batch_mock_2", "object": "batch", "status": "expired",
+                   "output_file_id": "file-partial", "error_file_id": null,
+                   "request_counts": {"total": 3, "completed": 1, "failed": 0}})
+            .to_string(),
+        ),
+        Reply::text(200, "application/octet-stream", format!("{a}\n")),
+    ]);
+    let o = remote(&srv, &inp, &out, &[]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("1 ok, 2 failed"), "{}", stderr(&o));
+    let got = by_custom_id(&out);
+    assert_eq!(got["a"]["error"], Value::Null);
+    for id in ["b", "c"] {
+        assert_eq!(got[id]["error"]["code"], "batch_expired", "{}", got[id]);
+    }
+    let c = check(&inp, &out);
+    assert!(stdout(&c).contains("1 done once"), "{}", stdout(&c));
+    assert!(stdout(&c).contains("2 failed: b, c"), "{}", stdout(&c));
+}
+
+#[test]
+fn the_key_is_never_kept_and_another_server_is_refused() {
+    let d = dir("remote-key");
+    let srv = MockServer::start().unwrap();
+    let inp = three(&d);
+    let out = d.join("out.jsonl");
+    let key = "sk-remote-secret-4242";
+    let o = oai()
+        .env("OPENAI_BASE_URL", srv.url())
+        .env("OPENAI_API_KEY", key)
+        .args(["batch", "--remote"])
+        .arg(&inp)
+        .arg("-o")
+        .arg(&out)
+        .args(["--poll-interval", "0.05"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    for f in std::fs::read_dir(&d).unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        assert!(!text.contains(key), "{text}");
+    }
+    assert!(!stderr(&o).contains(key));
+    let st = state(&out);
+    assert_eq!(
+        st["host"],
+        srv.url()
+            .trim_start_matches("http://")
+            .trim_end_matches("/v1")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let p = d.join("out.jsonl.remote.json");
+        assert_eq!(
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // The same output against another server: refused, nothing sent there.
+    let other = MockServer::start().unwrap();
+    let o = remote(&other, &inp, &out, &[]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("use that server, or another -o"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(other.request_count(), 0);
+}
+
+#[test]
+fn an_empty_input_uploads_nothing() {
+    let d = dir("remote-empty");
+    let srv = MockServer::start().unwrap();
+    let inp = d.join("empty.jsonl");
+    std::fs::write(&inp, "\n\n").unwrap();
+    let out = d.join("out.jsonl");
+    let o = remote(&srv, &inp, &out, &[]);
+    assert_exit(&o, 0);
+    assert!(stderr(&o).contains("has no requests"), "{}", stderr(&o));
+    assert_eq!(srv.request_count(), 0);
 }

@@ -142,6 +142,10 @@ pub fn run(
                     state::store(&state_path, s)?;
                 }
             }
+            _ if scanned.held == 0 => say(&format!(
+                "nothing to run: {} has no requests; nothing was uploaded",
+                input_path.display()
+            )),
             _ => say(&format!(
                 "nothing to run: {shown} holds a result for every line of the input; nothing was uploaded"
             )),
