@@ -695,3 +695,59 @@ fn an_empty_input_uploads_nothing() {
     assert!(stderr(&o).contains("has no requests"), "{}", stderr(&o));
     assert_eq!(srv.request_count(), 0);
 }
+
+#[test]
+fn the_batchs_counts_are_drawn_on_a_terminal_and_said_elsewhere() {
+    let d = dir("remote-progress");
+    let srv = MockServer::start().unwrap();
+    srv.set_batch_polls(5);
+    let inp = three(&d);
+    // Not a terminal: one line per change of status.
+    let out = d.join("plain.jsonl");
+    let o = remote(&srv, &inp, &out, &["--poll-interval", "0.1"]);
+    assert_exit(&o, 0);
+    let err = stderr(&o);
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("remote batch batch_mock_1: "))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "remote batch batch_mock_1: in_progress (0 of 3 done, 0 failed)",
+            "remote batch batch_mock_1: completed (3 of 3 done, 0 failed)"
+        ],
+        "{err}"
+    );
+    // A terminal (`script`): the bar, with the counts.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let out = d.join("tty.jsonl");
+    let cmd = format!(
+        "{} batch --remote {} -o {} --poll-interval 0.1",
+        env!("CARGO_BIN_EXE_oai"),
+        inp.display(),
+        out.display()
+    );
+    let o = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("OPENAI_BASE_URL", srv.url())
+        .env("OAI_NO_LOG", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{shown}");
+    assert!(shown.contains("0/3 in_progress, 0 failed"), "{shown}");
+    assert!(
+        !shown.contains("remote batch batch_mock_2: in_progress"),
+        "the bar instead: {shown}"
+    );
+    assert_exit(&check(&inp, &out), 0);
+}
