@@ -704,7 +704,7 @@ fn the_batchs_counts_are_drawn_on_a_terminal_and_said_elsewhere() {
     let inp = three(&d);
     // Not a terminal: one line per change of status.
     let out = d.join("plain.jsonl");
-    let o = remote(&srv, &inp, &out, &["--poll-interval", "0.1"]);
+    let o = remote(&srv, &inp, &out, &[]);
     assert_exit(&o, 0);
     let err = stderr(&o);
     let said: Vec<&str> = err
