@@ -396,3 +396,20 @@ async fn a_recorded_upload_replays_by_its_fields_and_file_sizes() {
     assert!(matches!(miss, Error::Cassette(_)), "{miss:?}");
     assert_eq!(srv.requests().len(), 1);
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn the_answer_to_an_upload_is_still_bounded_by_max_response_bytes() {
+    let srv = server();
+    srv.enqueue(Reply::json(200, format!(r#"{{"text":"{}"}}"#, "a".repeat(10_000))));
+    let c = crate::support::builder(&srv)
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    let form = Form::new().file("file", Upload::bytes("a.wav", vec![0; 10]));
+    let err = c
+        .raw()
+        .post_form("/audio/transcriptions", &form)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("max_response_bytes (1024 bytes)"), "{err}");
+}
