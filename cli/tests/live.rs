@@ -816,3 +816,111 @@ fn transcribe_on_prism() {
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("500"), "{}", stderr(&out));
 }
+
+/// A WAV file of `secs` seconds of a 440 Hz tone (16 kHz, mono, 16-bit).
+fn tone_wav(secs: u32) -> Vec<u8> {
+    let rate = 16_000u32;
+    let samples: Vec<i16> = (0..rate * secs)
+        .map(|i| ((i as f32 * 440.0 * std::f32::consts::TAU / rate as f32).sin() * 8000.0) as i16)
+        .collect();
+    let data_len = samples.len() as u32 * 2;
+    let mut w = Vec::with_capacity(44 + data_len as usize);
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + data_len).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    w.extend_from_slice(&1u16.to_le_bytes()); // mono
+    w.extend_from_slice(&rate.to_le_bytes());
+    w.extend_from_slice(&(rate * 2).to_le_bytes());
+    w.extend_from_slice(&2u16.to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        w.extend_from_slice(&s.to_le_bytes());
+    }
+    w
+}
+
+#[test]
+#[ignore = "needs vLLM's tiny Whisper: bash scripts/servers.sh start whisper"]
+fn transcribe_on_vllm_whisper() {
+    // Not started by `servers.sh start all` (nor in CI): skipped whenever it does not answer.
+    let url = std::env::var("OAI_COMPAT_VLLM_WHISPER_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "http://127.0.0.1:8004/v1".to_owned());
+    let hostport = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let up = std::net::TcpStream::connect_timeout(
+        &match std::net::ToSocketAddrs::to_socket_addrs(&hostport)
+            .ok()
+            .and_then(|mut a| a.next())
+        {
+            Some(a) => a,
+            None => return,
+        },
+        std::time::Duration::from_secs(2),
+    )
+    .is_ok();
+    if !up {
+        eprintln!("skipped: {url} does not answer (bash scripts/servers.sh start whisper)");
+        return;
+    }
+    // The tiny Whisper is wired to say this for any audio (without a prompt).
+    const SAYS: &str = "The quick brown fox.";
+    let d = dir("live-whisper");
+    let wav = d.join("tone.wav");
+    std::fs::write(&wav, tone_wav(1)).unwrap();
+    let wav = wav.to_str().unwrap();
+    // No -m: the first model the server lists. The text format comes from vLLM as JSON.
+    let out = oai_at(&url, &["transcribe", wav]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out).trim(), SAYS, "{}", stdout(&out));
+    let out = oai_at(
+        &url,
+        &[
+            "transcribe",
+            wav,
+            "--format",
+            "verbose_json",
+            "--language",
+            "en",
+        ],
+    );
+    assert_exit(&out, 0);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["text"].as_str().map(str::trim), Some(SAYS), "{v}");
+    assert_eq!(v["segments"].as_array().map(Vec::len), Some(1), "{v}");
+    let out = oai_at(&url, &["transcribe", wav, "--translate"]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out).trim(), SAYS);
+    let out = oai_at(&url, &["transcribe", wav, "--stream"]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out).trim(), SAYS, "the deltas joined");
+    // From stdin, named so the server knows its format.
+    let out = oai()
+        .args([
+            "--base-url",
+            &url,
+            "transcribe",
+            "-",
+            "--filename",
+            "tone.wav",
+        ])
+        .stdin(std::fs::File::open(wav).unwrap())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out).trim(), SAYS);
+    // vLLM refuses subtitles: its 400, one line.
+    let out = oai_at(&url, &["transcribe", wav, "--format", "srt"]);
+    assert_exit(&out, 1);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("400"), "{}", stderr(&out));
+}
