@@ -25,7 +25,7 @@ use super::super::resume::MAX_RESULT_LINE;
 pub struct Wanted<'k> {
     keys: &'k Keys,
     ids: Vec<String>,
-    index: HashMap<Key, u32>,
+    index: HashMap<Key, usize>,
     done: Vec<bool>,
 }
 
@@ -49,7 +49,7 @@ impl<'k> Wanted<'k> {
         let index = ids
             .iter()
             .enumerate()
-            .map(|(i, id)| (keys.of(id), i as u32))
+            .map(|(i, id)| (keys.of(id), i))
             .collect();
         let done = vec![false; ids.len()];
         Wanted {
@@ -133,7 +133,7 @@ pub fn copy_results(
             counts.stray += 1;
             continue;
         };
-        let slot = &mut wanted.done[i as usize];
+        let slot = &mut wanted.done[i];
         if *slot {
             counts.repeated += 1;
             continue;
