@@ -751,3 +751,29 @@ fn the_batchs_counts_are_drawn_on_a_terminal_and_said_elsewhere() {
     );
     assert_exit(&check(&inp, &out), 0);
 }
+
+#[test]
+fn a_file_redirected_to_dev_stdin_is_spooled_once() {
+    let d = dir("remote-devstdin");
+    let srv = MockServer::start().unwrap();
+    let inp = three(&d);
+    let out = d.join("out.jsonl");
+    let o = oai()
+        .env("OPENAI_BASE_URL", srv.url())
+        .args(["batch", "--remote", "/dev/stdin", "-o"])
+        .arg(&out)
+        .args(["--poll-interval", "0.05"])
+        .stdin(std::fs::File::open(&inp).unwrap())
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let upload = srv
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path_only() == "/v1/files")
+        .unwrap();
+    let form = upload.form().unwrap();
+    let file = form.iter().find(|p| p.name == "file").unwrap();
+    assert_eq!(file.data, std::fs::read(&inp).unwrap());
+    assert_exit(&check(&inp, &out), 0);
+}

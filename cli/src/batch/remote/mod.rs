@@ -85,7 +85,12 @@ pub fn run(
     let input = input::open(input_path, &output)?;
     let keys = Keys::new();
     let prev = resume::load(&real, &shown, &keys)?;
-    let regular = input.size.is_some() && input_path != Path::new("-");
+    // A regular file can be read again to upload it; stdin, `/dev/stdin` or `/proc/self/fd/N`
+    // (even when a file is redirected to them) are read once, through the spool.
+    let regular = input.size.is_some()
+        && input_path != Path::new("-")
+        && !input_path.starts_with("/dev")
+        && !input_path.starts_with("/proc");
     let needs_upload = st.as_ref().is_none_or(|s| s.input_file_id.is_none());
     let spool_path = hidden(&real, "remote-input");
     let _ = fs::remove_file(&spool_path);
