@@ -368,7 +368,8 @@ pub struct TranscribeArgs {
     /// model the server lists]
     #[arg(short, long, value_name = "MODEL")]
     pub model: Option<String>,
-    /// The audio's language (ISO-639-1, e.g. en), which helps accuracy and speed
+    /// The audio's language (ISO-639-1, e.g. en), which helps accuracy and speed (with
+    /// --translate: the language translated from, which vLLM reads and OpenAI does not take)
     #[arg(long, value_name = "LANG")]
     pub language: Option<String>,
     /// Text to guide the model's style, or to continue a previous segment
@@ -382,7 +383,7 @@ pub struct TranscribeArgs {
     #[arg(long, value_name = "T", value_parser = parse_temperature)]
     pub temperature: Option<f32>,
     /// Translate the speech into English (/audio/translations) instead of transcribing it
-    #[arg(long, conflicts_with_all = ["language", "stream"])]
+    #[arg(long, conflicts_with = "stream")]
     pub translate: bool,
     /// Print the text as the server sends it (text or json format only; with json, each
     /// event as one JSON line)

@@ -44,6 +44,7 @@ pub fn run(g: &Global, a: &TranscribeArgs) -> Result<(), Failure> {
         req.response_format = Some(format);
         req.prompt = a.prompt.clone();
         req.temperature = a.temperature;
+        req.language = a.language.clone();
         client.audio().translations(&req)
     } else {
         client
