@@ -183,9 +183,11 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod batches;
 mod cassette;
 mod conn;
 mod defaults;
+mod files;
 mod http;
 mod limit;
 mod reply;
@@ -243,6 +245,10 @@ struct Shared {
     limit: limit::Limit,
     /// How long each answer waits before its head ([`MockServer::set_latency`]).
     latency: Mutex<Duration>,
+    /// The uploaded files (`/v1/files`), batch output files included.
+    files: Mutex<files::Store>,
+    /// The batches (`/v1/batches`) and [`MockServer::set_batch_polls`].
+    batches: Mutex<batches::Store>,
 }
 
 /// Connections being served and threads running.
@@ -261,6 +267,13 @@ struct Script {
     requests: Vec<RecordedRequest>,
     /// Answers every request the queue does not, when set ([`MockServer::replay`]).
     cassette: Option<cassette::Cassette>,
+}
+
+/// The time now, Unix seconds (`0` on a clock before 1970).
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Locks a mutex, ignoring poisoning (the data stays consistent: every
@@ -292,6 +305,8 @@ impl Shared {
             vocab: Mutex::new(HashMap::new()),
             limit: limit::Limit::default(),
             latency: Mutex::new(Duration::ZERO),
+            files: Mutex::new(files::Store::default()),
+            batches: Mutex::new(batches::Store::default()),
         }
     }
 
@@ -548,6 +563,21 @@ impl MockServer {
     /// ```
     pub fn set_latency(&self, d: Duration) {
         *lock(&self.shared.latency) = d;
+    }
+
+    /// Makes each batch created from now on look `in_progress` (no output file yet, request
+    /// counts at zero) to its creation and to its first `n` retrieves, so that polling code
+    /// can be tested; the next retrieve sees it `completed`. While it looks in progress it
+    /// can be cancelled (`cancelling`, then `cancelled` on the next retrieve). Default `0`:
+    /// a batch is `completed` as soon as it is created.
+    ///
+    /// ```
+    /// let server = oai_compat_mock::MockServer::start()?;
+    /// server.set_batch_polls(2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_batch_polls(&self, n: u32) {
+        lock(&self.shared.batches).polls = n;
     }
 
     /// Requires `authorization: Bearer <key>` on `/v1/*` requests answered by
