@@ -8,10 +8,7 @@ use crate::{MockServer, lock};
 /// Stores a file as an upload would (the upload itself is tested over multipart), returning
 /// its id.
 fn add_file(server: &MockServer, filename: &str, purpose: &str, data: &[u8]) -> String {
-    let object = lock(&server.shared.files)
-        .add(filename, purpose, data.to_vec())
-        .unwrap();
-    object["id"].as_str().unwrap().to_owned()
+    server.add_file(filename, purpose, data.to_vec()).unwrap()
 }
 
 fn delete(server: &MockServer, path: &str) -> super::Response {
