@@ -73,8 +73,8 @@ impl Batches<'_> {
     /// [`status.is_terminal()`](crate::types::BatchStatus::is_terminal).
     ///
     /// The id is sent as exactly one path segment (reserved characters percent-encoded); an
-    /// empty id, `.` or `..` fails with [`Error::Config`](crate::Error::Config) before
-    /// anything is sent.
+    /// empty id, `.` or `..` fails with
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) before anything is sent.
     pub async fn retrieve(&self, id: &str) -> Result<Batch> {
         Ok(self.retrieve_with_meta(id).await?.value)
     }

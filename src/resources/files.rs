@@ -39,8 +39,8 @@ impl Files<'_> {
     /// Retrieves a file's description (`GET /files/{id}`).
     ///
     /// The id is sent as exactly one path segment (reserved characters percent-encoded); an
-    /// empty id, `.` or `..` fails with [`Error::Config`](crate::Error::Config) before
-    /// anything is sent.
+    /// empty id, `.` or `..` fails with
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) before anything is sent.
     pub async fn retrieve(&self, id: &str) -> Result<FileObject> {
         Ok(self.retrieve_with_meta(id).await?.value)
     }

@@ -14,6 +14,7 @@ mod live;
 mod support;
 
 mod async_api;
+mod batches;
 mod cassette;
 mod chat;
 mod config;
