@@ -192,6 +192,7 @@ mod defaults;
 mod files;
 mod http;
 mod limit;
+mod multipart;
 mod reply;
 mod request;
 mod responses;
@@ -201,6 +202,7 @@ mod tests;
 mod text;
 mod tools;
 
+pub use multipart::FormPart;
 pub use reply::Reply;
 pub use request::RecordedRequest;
 
