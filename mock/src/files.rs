@@ -323,18 +323,3 @@ pub(super) fn json_object(req: &RecordedRequest) -> Result<Map<String, Value>, R
         )),
     }
 }
-
-// TEMPORARY until the lead's `multipart` module lands (then `RecordedRequest::form`).
-struct TempPart {
-    name: String,
-    filename: Option<String>,
-    data: Vec<u8>,
-}
-trait TempForm {
-    fn form(&self) -> Option<Vec<TempPart>>;
-}
-impl TempForm for RecordedRequest {
-    fn form(&self) -> Option<Vec<TempPart>> {
-        None
-    }
-}

@@ -353,3 +353,73 @@ fn batch_lines_are_sent_with_the_batchs_key() {
     );
     assert_eq!(r.json()["request_counts"]["completed"], 1);
 }
+
+/// A multipart body of `parts` (name, filename, bytes) behind boundary `XyZ`.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, filename, data) in parts {
+        body.extend_from_slice(b"--XyZ\r\n");
+        let disposition = match filename {
+            Some(f) => {
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n")
+            }
+            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n"),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--XyZ--\r\n");
+    body
+}
+
+fn upload(server: &MockServer, body: &[u8]) -> super::Response {
+    Client::connect(server).request(
+        "POST",
+        "/v1/files",
+        &[("content-type", "multipart/form-data; boundary=XyZ")],
+        body,
+    )
+}
+
+#[test]
+fn an_upload_stores_the_file_part_with_its_purpose_and_name() {
+    let server = MockServer::start().unwrap();
+    let data: &[u8] = b"line one\r\n--Xy is not the boundary\x00\xff";
+    let r = upload(
+        &server,
+        &multipart(&[
+            ("purpose", None, b"batch"),
+            ("file", Some("in%22put.jsonl"), data),
+        ]),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let file = r.json();
+    assert_eq!(file["object"], "file");
+    assert_eq!(file["purpose"], "batch");
+    assert_eq!(file["filename"], "in%22put.jsonl");
+    assert_eq!(file["bytes"], data.len());
+    let id = file["id"].as_str().unwrap();
+    assert_eq!(get(&server, &format!("/v1/files/{id}/content")).body, data);
+
+    let cases: [(&[u8], &str); 4] = [
+        (&multipart(&[("file", Some("a"), b"x")]), "purpose"),
+        (&multipart(&[("purpose", None, b"batch")]), "file"),
+        (
+            &multipart(&[("purpose", None, b"homework"), ("file", Some("a"), b"x")]),
+            "purpose",
+        ),
+        (b"not multipart", "null"),
+    ];
+    for (body, param) in cases {
+        let r = upload(&server, body);
+        assert_eq!(r.status, 400, "{param}: {}", r.text());
+        assert_eq!(
+            r.json()["error"]["param"].to_string().trim_matches('"'),
+            param
+        );
+    }
+    let json = post(&server, "/v1/files", &json!({"purpose": "batch"}));
+    assert_eq!(json.status, 400);
+}
