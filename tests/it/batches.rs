@@ -2,10 +2,10 @@
 
 use crate::support;
 
-use oai_compat::Error;
-use oai_compat::types::{BatchListParams, BatchRequest, BatchStatus};
+use oai_compat::types::{BatchListParams, BatchRequest, BatchStatus, FilePurpose};
+use oai_compat::{Error, Upload};
 use oai_compat_mock::{MockServer, Reply};
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{MODEL, client, server};
 
 /// A JSONL input of chat requests, one per prompt.
@@ -212,4 +212,61 @@ async fn a_batch_with_unknown_fields_and_status_decodes() {
         (b.in_progress_at, b.errors, b.output_file_id),
         (None, None, None)
     );
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn an_uploaded_input_runs_and_its_output_file_holds_every_answer() {
+    let srv = server();
+    let c = client(&srv);
+    let mut lines = chat_lines(&["alpha beta", "gamma"]);
+    lines.extend_from_slice(b"{not json\n");
+    let upload = Upload::bytes("requests.jsonl", lines);
+    let input = c.files().create(upload, FilePurpose::Batch).await.unwrap();
+    let batch = c
+        .batches()
+        .create(BatchRequest::new(&input.id, "/v1/chat/completions"))
+        .await
+        .unwrap();
+    assert_eq!(batch.status, BatchStatus::Completed);
+    let counts = batch.request_counts.clone().unwrap();
+    assert_eq!((counts.total, counts.completed, counts.failed), (3, 2, 1));
+
+    let output = download(&c, batch.output_file_id.as_deref().unwrap()).await;
+    let answers: Vec<Value> = output
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(&str, &str)> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a["response"]["status_code"], 200);
+            assert!(a["error"].is_null());
+            (
+                a["custom_id"].as_str().unwrap(),
+                a["response"]["body"]["choices"][0]["message"]["content"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("req-0", "Mock reply to: alpha beta"),
+            ("req-1", "Mock reply to: gamma")
+        ]
+    );
+    let errors = download(&c, batch.error_file_id.as_deref().unwrap()).await;
+    let error: Value = serde_json::from_str(errors.trim_end()).unwrap();
+    assert_eq!(error["error"]["code"], "invalid_json_line");
+    assert!(error["response"].is_null());
+}
+
+/// The content of file `id`, as text.
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+async fn download(c: &oai_compat::Client, id: &str) -> String {
+    let mut bytes = Vec::new();
+    let mut content = c.files().content(id).await.unwrap();
+    content.write_to(&mut bytes).await.unwrap();
+    String::from_utf8(bytes).unwrap()
 }

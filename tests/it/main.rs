@@ -23,6 +23,7 @@ mod embeddings;
 mod errors;
 mod examples_cli;
 mod faults;
+mod files;
 mod inputs;
 mod live_cassette;
 mod live_litellm;
