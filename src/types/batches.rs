@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Extra, null_default};
+use super::common::{Extra, lenient_opt_timestamp, lenient_timestamp, null_default};
 use super::files::{lenient_unix, next_after};
 
 /// A batch to create (`POST /batches`): the id of a JSONL file uploaded with purpose
@@ -158,18 +158,19 @@ impl fmt::Display for BatchStatus {
     }
 }
 
-/// How many of a batch's requests are done.
+/// How many of a batch's requests are done. The counts are read leniently (`null` or a
+/// negative number is 0, a float is truncated).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BatchRequestCounts {
     /// Requests in the batch.
-    #[serde(deserialize_with = "null_default")]
+    #[serde(deserialize_with = "lenient_timestamp")]
     pub total: u64,
     /// Requests that got an answer (in the output file).
-    #[serde(deserialize_with = "null_default")]
+    #[serde(deserialize_with = "lenient_timestamp")]
     pub completed: u64,
     /// Requests that failed (in the error file).
-    #[serde(deserialize_with = "null_default")]
+    #[serde(deserialize_with = "lenient_timestamp")]
     pub failed: u64,
     /// Keys this crate has no field for.
     #[serde(flatten)]
@@ -205,7 +206,10 @@ pub struct BatchError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
     /// The line of the input file at fault (from 1).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient_opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub line: Option<u64>,
     /// Keys this crate has no field for.
     #[serde(flatten)]
@@ -439,7 +443,8 @@ mod tests {
     #[test]
     fn a_batch_is_decoded_leniently() {
         let b: Batch = serde_json::from_value(json!({
-            "id": "batch_1", "status": "on_hold", "request_counts": {"total": 3, "failed": null},
+            "id": "batch_1", "status": "on_hold",
+            "request_counts": {"total": 3.0, "failed": null, "completed": -1},
             "errors": {"object": "list", "data": [{"code": "invalid_json_line", "line": 2}]},
             "created_at": 1700000000.5, "metadata": null, "model": "gpt-4o-mini"
         }))

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::common::{Extra, null_default};
+use super::common::{Extra, lenient_opt_timestamp, null_default};
 
 /// What an uploaded file is for (`purpose` on the wire). Open: a purpose this crate does not
 /// know is kept in [`FilePurpose::Other`] and sent as given.
@@ -129,8 +129,12 @@ pub struct FileObject {
     /// Always `"file"`.
     #[serde(deserialize_with = "null_default")]
     pub object: String,
-    /// The size in bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The size in bytes (read leniently, as the timestamps are: a float is truncated, a
+    /// negative number is 0).
+    #[serde(
+        deserialize_with = "lenient_opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bytes: Option<u64>,
     /// Upload time, Unix seconds.
     #[serde(
@@ -370,13 +374,14 @@ mod tests {
     #[test]
     fn a_file_is_decoded_leniently() {
         let f: FileObject = serde_json::from_value(json!({
-            "id": "file-1", "object": null, "bytes": 3, "created_at": 1.9e9,
+            "id": "file-1", "object": null, "bytes": -3, "created_at": 1.9e9,
             "expires_at": null, "status_details": null, "new_field": [1]
         }))
         .unwrap();
         assert_eq!(f.id, "file-1");
         assert_eq!(f.object, "");
         assert_eq!(f.created_at, Some(1_900_000_000));
+        assert_eq!(f.bytes, Some(0));
         assert_eq!(f.expires_at, None);
         assert_eq!(f.extra["new_field"], json!([1]));
         assert_eq!(

@@ -26,6 +26,7 @@ mod faults;
 mod files;
 mod inputs;
 mod live_cassette;
+mod live_files;
 mod live_litellm;
 mod live_prism;
 mod live_responses;
