@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Extra, lenient_opt_timestamp, lenient_timestamp, null_default};
-use super::files::{lenient_unix, next_after};
+use super::files::lenient_unix;
 
 /// A batch to create (`POST /batches`): the id of a JSONL file uploaded with purpose
 /// [`batch`](super::FilePurpose::Batch), whose every line is one request
@@ -330,41 +330,11 @@ pub struct Batch {
     pub extra: Extra,
 }
 
-/// A page of batches (`GET /batches`), newest first. Page on with [`BatchList::next_params`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct BatchList {
-    /// Always `"list"`.
-    #[serde(deserialize_with = "null_default")]
-    pub object: String,
-    /// The batches of this page.
-    #[serde(deserialize_with = "null_default")]
-    pub data: Vec<Batch>,
-    /// Whether more batches follow.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub has_more: Option<bool>,
-    /// The id of the first batch of the page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_id: Option<String>,
-    /// The id of the last batch of the page: the `after` of the next page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_id: Option<String>,
-    /// Keys this crate has no field for.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl BatchList {
-    /// The parameters of the next page: `params` with `after` set to this page's last id, or
-    /// `None` when the server says no more batches follow (or the page is empty). See
-    /// [`FileList::next_params`](super::FileList::next_params) for a loop.
-    pub fn next_params(&self, params: &BatchListParams) -> Option<BatchListParams> {
-        let last = next_after(self.has_more, self.last_id.as_deref(), || {
-            self.data.last().map(|b| b.id.as_str())
-        })?;
-        Some(params.clone().after(last))
-    }
-}
+super::pages::page!(
+    /// A page of batches (`GET /batches`), newest first. Page on with
+    /// [`BatchList::next_params`] (see [`FileList`](super::FileList) for a loop).
+    BatchList { data: Batch, params: BatchListParams, what: "batches" }
+);
 
 /// The query of `GET /batches`; every parameter is left out unless set.
 ///
@@ -381,36 +351,12 @@ pub struct BatchListParams {
     pub limit: Option<u32>,
 }
 
+super::pages::cursor_params!(BatchListParams);
+
 impl BatchListParams {
-    /// No parameters: the server's defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets `after` (default: unset, the first page).
-    #[must_use]
-    pub fn after(mut self, id: impl Into<String>) -> Self {
-        self.after = Some(id.into());
-        self
-    }
-
-    /// Sets `limit` (default: unset, the server's own).
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
     /// The query pairs, in a fixed order.
     pub(crate) fn query(&self) -> Vec<(String, String)> {
-        let mut q = Vec::new();
-        if let Some(a) = &self.after {
-            q.push(("after".to_owned(), a.clone()));
-        }
-        if let Some(n) = self.limit {
-            q.push(("limit".to_owned(), n.to_string()));
-        }
-        q
+        self.cursor_query()
     }
 }
 

@@ -166,33 +166,8 @@ pub struct FileObject {
     pub extra: Extra,
 }
 
-/// A page of files (`GET /files`). Page on with [`FileList::next_params`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FileList {
-    /// Always `"list"`.
-    #[serde(deserialize_with = "null_default")]
-    pub object: String,
-    /// The files of this page.
-    #[serde(deserialize_with = "null_default")]
-    pub data: Vec<FileObject>,
-    /// Whether more files follow (OpenAI; absent on servers that do not page).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub has_more: Option<bool>,
-    /// The id of the first file of the page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_id: Option<String>,
-    /// The id of the last file of the page: the `after` of the next page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_id: Option<String>,
-    /// Keys this crate has no field for.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl FileList {
-    /// The parameters of the next page: `params` with `after` set to this page's last id, or
-    /// `None` when the server says no more files follow (or the page is empty).
+super::pages::page!(
+    /// A page of files (`GET /files`). Page on with [`FileList::next_params`]:
     ///
     #[cfg_attr(feature = "blocking", doc = "```no_run")]
     // Written for the blocking signatures; in async mode every call here is `.await`ed.
@@ -212,26 +187,8 @@ impl FileList {
     /// }
     /// # Ok::<_, oai_compat::Error>(())
     /// ```
-    pub fn next_params(&self, params: &FileListParams) -> Option<FileListParams> {
-        let last = next_after(self.has_more, self.last_id.as_deref(), || {
-            self.data.last().map(|f| f.id.as_str())
-        })?;
-        Some(params.clone().after(last))
-    }
-}
-
-/// The `after` of the next page of a list: its `last_id` (else the last element's id) when
-/// `has_more` is `true`.
-pub(super) fn next_after<'a>(
-    has_more: Option<bool>,
-    last_id: Option<&'a str>,
-    last_element: impl FnOnce() -> Option<&'a str>,
-) -> Option<&'a str> {
-    if has_more != Some(true) {
-        return None;
-    }
-    last_id.or_else(last_element).filter(|id| !id.is_empty())
-}
+    FileList { data: FileObject, params: FileListParams, what: "files" }
+);
 
 /// The order of a list by creation time (`order` on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -276,30 +233,13 @@ pub struct FileListParams {
     pub order: Option<ListOrder>,
 }
 
-impl FileListParams {
-    /// No parameters: the server's defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
+super::pages::cursor_params!(FileListParams);
 
+impl FileListParams {
     /// Sets `purpose` (default: unset, every purpose).
     #[must_use]
     pub fn purpose(mut self, purpose: impl Into<FilePurpose>) -> Self {
         self.purpose = Some(purpose.into());
-        self
-    }
-
-    /// Sets `limit` (default: unset, the server's own).
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Sets `after` (default: unset, the first page).
-    #[must_use]
-    pub fn after(mut self, id: impl Into<String>) -> Self {
-        self.after = Some(id.into());
         self
     }
 
@@ -312,15 +252,9 @@ impl FileListParams {
 
     /// The query pairs, in a fixed order.
     pub(crate) fn query(&self) -> Vec<(String, String)> {
-        let mut q = Vec::new();
+        let mut q = self.cursor_query();
         if let Some(p) = &self.purpose {
             q.push(("purpose".to_owned(), p.as_str().to_owned()));
-        }
-        if let Some(n) = self.limit {
-            q.push(("limit".to_owned(), n.to_string()));
-        }
-        if let Some(a) = &self.after {
-            q.push(("after".to_owned(), a.clone()));
         }
         if let Some(o) = self.order {
             q.push(("order".to_owned(), o.as_str().to_owned()));
@@ -416,9 +350,9 @@ mod tests {
         assert_eq!(
             next.query(),
             [
-                ("purpose".to_owned(), "batch".to_owned()),
-                ("limit".to_owned(), "2".to_owned()),
                 ("after".to_owned(), "b".to_owned()),
+                ("limit".to_owned(), "2".to_owned()),
+                ("purpose".to_owned(), "batch".to_owned()),
             ]
         );
     }

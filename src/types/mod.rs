@@ -59,6 +59,7 @@ mod embeddings;
 mod files;
 mod input;
 mod models;
+mod pages;
 mod responses;
 mod setters;
 mod vllm;

@@ -190,13 +190,13 @@ async fn list_pages_with_next_params_and_sends_the_query() {
     assert_eq!(
         queries,
         [
-            "/v1/files?purpose=batch&limit=2&order=asc".to_owned(),
+            "/v1/files?limit=2&purpose=batch&order=asc".to_owned(),
             format!(
-                "/v1/files?purpose=batch&limit=2&after={}&order=asc",
+                "/v1/files?after={}&limit=2&purpose=batch&order=asc",
                 batch_ids[1]
             ),
             format!(
-                "/v1/files?purpose=batch&limit=2&after={}&order=asc",
+                "/v1/files?after={}&limit=2&purpose=batch&order=asc",
                 batch_ids[3]
             ),
         ]
