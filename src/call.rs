@@ -651,6 +651,10 @@ impl Engine {
             }
             return Ok((response, Vec::new()));
         }
+        if req.reading == Reading::Download {
+            // The caller reads the body piece by piece (a `Download`), unbounded.
+            return Ok((response, Vec::new()));
+        }
         let body = response
             .read_body(self.config.max_response_bytes, req.deadline)
             .await?;

@@ -1,7 +1,5 @@
 //! The built-in answers: what a small vLLM server would say to each request.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
@@ -13,7 +11,7 @@ use super::text::{
     word_count,
 };
 use super::tools::{Call, calls};
-use super::{RecordedRequest, Reply, Shared, lock};
+use super::{RecordedRequest, Reply, Shared, lock, now};
 
 /// A built-in handler.
 pub(super) type Handler = fn(&Shared, &RecordedRequest) -> Result<Reply, Reply>;
@@ -66,13 +64,23 @@ fn route(req: &RecordedRequest) -> Result<Handler, Reply> {
         "/tokenize" => ("POST", tokenize_route),
         "/detokenize" => ("POST", detokenize_route),
         "/v1/responses" => ("POST", super::responses::create),
-        _ => return super::responses::route_by_id(req),
+        "/v1/batches" if req.method == "POST" => ("POST", create_batch),
+        _ => {
+            return super::files::route(req)
+                .or_else(|| super::batches::route(req))
+                .unwrap_or_else(|| super::responses::route_by_id(req));
+        }
     };
     if req.method == method {
         Ok(handler)
     } else {
         Err(Reply::json(405, r#"{"detail":"Method Not Allowed"}"#).header("allow", method))
     }
+}
+
+/// `POST /v1/batches`: runs the batch's lines with the built-in answers.
+fn create_batch(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
+    super::batches::create(shared, req, answer)
 }
 
 /// vLLM's `--api-key` check: `/v1` paths need `authorization: Bearer <key>`.
@@ -87,12 +95,6 @@ fn unauthorized(shared: &Shared, req: &RecordedRequest) -> Option<Reply> {
     } else {
         Some(Reply::json(401, r#"{"error":"Unauthorized"}"#))
     }
-}
-
-pub(super) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 // ---------------------------------------------------------------- errors

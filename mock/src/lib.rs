@@ -68,6 +68,8 @@
 //! | `POST /v1/embeddings` | one vector per input, 8 dimensions (or `dimensions`), L2-normalised, a function of the input text |
 //! | `POST /v1/responses` | a Responses API `response` whose output message says `"Mock reply to: "` followed by the words of the input (a string, or the last user message of a list) |
 //! | `GET /v1/responses/{id}`, `POST /v1/responses/{id}/cancel` | vLLM's 404 ``{"error":{"message":"Response with id '<id>' not found.",...,"param":"response_id","code":404}}``, as vLLM answers without a response store (its default); `DELETE /v1/responses/{id}` gets `405` and `/input_items` `404`, as vLLM has no such routes |
+//! | `POST /v1/files` (multipart: `purpose`, `file`), `GET /v1/files` (`purpose`, `limit`, `after`, `order`), `GET /v1/files/{id}`, `GET /v1/files/{id}/content`, `DELETE /v1/files/{id}` | OpenAI's Files API; files (`file-mock-N`) are kept in memory, at most 10,000 and 1 GiB together; an unknown id gets `404` ``{"error":{"message":"No such File object: <id>","type":"invalid_request_error",...}}`` |
+//! | `POST /v1/batches`, `GET /v1/batches` (`after`, `limit`), `GET /v1/batches/{id}`, `POST /v1/batches/{id}/cancel` | OpenAI's Batch API. A batch (`batch_mock_N`) runs when it is created: each line of its input file (purpose `batch`) is answered by the built-in answer for its `url`, the answers written to an output file (`{"id":"batch_req_..","custom_id":..,"response":{"status_code":200,"request_id":..,"body":{..}},"error":null}`) and the failures to an error file (an error answer in `response`, a line that could not be sent with `response: null` and an `error` code: `invalid_json_line`, `invalid_url`, `duplicate_custom_id`, ...); it is `completed` at once, or `in_progress` for a few polls with [`MockServer::set_batch_polls`]; an empty input file makes it `failed` |
 //! | `GET /health` | `200` with an empty body |
 //! | `GET /version` | `{"version":"0.0.0-mock"}` |
 //! | `POST /tokenize`, `POST /detokenize` | vLLM's shapes; one token per whitespace-separated word |
@@ -183,9 +185,11 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod batches;
 mod cassette;
 mod conn;
 mod defaults;
+mod files;
 mod http;
 mod limit;
 mod multipart;
@@ -245,6 +249,10 @@ struct Shared {
     limit: limit::Limit,
     /// How long each answer waits before its head ([`MockServer::set_latency`]).
     latency: Mutex<Duration>,
+    /// The uploaded files (`/v1/files`), batch output files included.
+    files: Mutex<files::Store>,
+    /// The batches (`/v1/batches`) and [`MockServer::set_batch_polls`].
+    batches: Mutex<batches::Store>,
 }
 
 /// Connections being served and threads running.
@@ -263,6 +271,13 @@ struct Script {
     requests: Vec<RecordedRequest>,
     /// Answers every request the queue does not, when set ([`MockServer::replay`]).
     cassette: Option<cassette::Cassette>,
+}
+
+/// The time now, Unix seconds (`0` on a clock before 1970).
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Locks a mutex, ignoring poisoning (the data stays consistent: every
@@ -294,6 +309,8 @@ impl Shared {
             vocab: Mutex::new(HashMap::new()),
             limit: limit::Limit::default(),
             latency: Mutex::new(Duration::ZERO),
+            files: Mutex::new(files::Store::default()),
+            batches: Mutex::new(batches::Store::default()),
         }
     }
 
@@ -550,6 +567,48 @@ impl MockServer {
     /// ```
     pub fn set_latency(&self, d: Duration) {
         *lock(&self.shared.latency) = d;
+    }
+
+    /// Stores a file as if it had been uploaded to `POST /v1/files`, and returns its id:
+    /// for tests that need a file (a batch's input) without uploading it.
+    ///
+    /// ```
+    /// let server = oai_compat_mock::MockServer::start()?;
+    /// let id = server.add_file("requests.jsonl", "batch", b"{}\n".to_vec())?;
+    /// assert!(id.starts_with("file-"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the server already keeps 10,000 files, or 1 GiB with this one.
+    pub fn add_file(
+        &self,
+        filename: &str,
+        purpose: &str,
+        data: Vec<u8>,
+    ) -> std::io::Result<String> {
+        match lock(&self.shared.files).add(filename, purpose, data) {
+            Ok(object) => Ok(object["id"].as_str().unwrap_or_default().to_owned()),
+            Err(_) => Err(std::io::Error::other(
+                "the mock server keeps at most 10,000 files and 1 GiB",
+            )),
+        }
+    }
+
+    /// Makes each batch created from now on look `in_progress` (no output file yet, request
+    /// counts at zero) to its creation and to its first `n` retrieves, so that polling code
+    /// can be tested; the next retrieve sees it `completed`. While it looks in progress it
+    /// can be cancelled (`cancelling`, then `cancelled` on the next retrieve). Default `0`:
+    /// a batch is `completed` as soon as it is created.
+    ///
+    /// ```
+    /// let server = oai_compat_mock::MockServer::start()?;
+    /// server.set_batch_polls(2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_batch_polls(&self, n: u32) {
+        lock(&self.shared.batches).polls = n;
     }
 
     /// Requires `authorization: Bearer <key>` on `/v1/*` requests answered by

@@ -50,17 +50,24 @@
 //!   their `stream_options` field is never serialised with the request: the client adds both
 //!   for streamed calls only.
 
+mod batches;
 mod chat;
 mod common;
 mod completions;
 mod decode;
 mod embeddings;
+mod files;
 mod input;
 mod models;
+mod pages;
 mod responses;
 mod setters;
 mod vllm;
 
+pub use batches::{
+    Batch, BatchError, BatchErrors, BatchList, BatchListParams, BatchRequest, BatchRequestCounts,
+    BatchStatus,
+};
 pub use chat::{
     Annotation, ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage,
     ChatCompletionRequest, ChatDelta, ChatLogprobs, ChunkChoice, Content, ContentPart,
@@ -74,6 +81,7 @@ pub use common::{
 };
 pub use completions::{Completion, CompletionChoice, CompletionLogprobs, CompletionRequest};
 pub use embeddings::{Embedding, EmbeddingRequest, EmbeddingResponse, EncodingFormat};
+pub use files::{FileDeleted, FileList, FileListParams, FileObject, FilePurpose, ListOrder};
 pub use input::{Prompt, Texts};
 pub use models::{Model, ModelList};
 pub use responses::{

@@ -14,6 +14,7 @@ mod live;
 mod support;
 
 mod async_api;
+mod batches;
 mod cassette;
 mod chat;
 mod config;
@@ -22,8 +23,10 @@ mod embeddings;
 mod errors;
 mod examples_cli;
 mod faults;
+mod files;
 mod inputs;
 mod live_cassette;
+mod live_files;
 mod live_litellm;
 mod live_prism;
 mod live_responses;
