@@ -50,6 +50,7 @@
 //!   their `stream_options` field is never serialised with the request: the client adds both
 //!   for streamed calls only.
 
+mod audio;
 mod chat;
 mod common;
 mod completions;
@@ -61,6 +62,12 @@ mod responses;
 mod setters;
 mod vllm;
 
+pub use audio::{
+    AudioInputTokenDetails, AudioResponseFormat, SegmentId, TimestampGranularity,
+    TranscriptTextDelta, TranscriptTextDone, Transcription, TranscriptionRequest,
+    TranscriptionSegment, TranscriptionStreamEvent, TranscriptionUsage, TranscriptionWord,
+    TranslationRequest,
+};
 pub use chat::{
     Annotation, ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage,
     ChatCompletionRequest, ChatDelta, ChatLogprobs, ChunkChoice, Content, ContentPart,
