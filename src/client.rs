@@ -10,7 +10,7 @@ use crate::call::Engine;
 use crate::config::ClientBuilder;
 use crate::error::Result;
 use crate::request::RequestOptions;
-use crate::resources::{Chat, Completions, Embeddings, Models, Raw, Responses, Vllm};
+use crate::resources::{Audio, Chat, Completions, Embeddings, Models, Raw, Responses, Vllm};
 
 /// A client for one OpenAI-compatible server.
 ///
@@ -154,6 +154,12 @@ impl Client {
     /// The Responses API: `/responses`.
     pub fn responses(&self) -> Responses<'_> {
         Responses::new(&self.engine, &self.options)
+    }
+
+    /// Transcriptions and translations of audio: `/audio/transcriptions`,
+    /// `/audio/translations`.
+    pub fn audio(&self) -> Audio<'_> {
+        Audio::new(&self.engine, &self.options)
     }
 
     /// Models: `/models`.

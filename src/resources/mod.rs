@@ -1,7 +1,8 @@
 //! Resource handles: `client.chat()`, `client.completions()`, `client.embeddings()`,
-//! `client.models()`, `client.responses()`, `client.raw()`. Shared source for both modes;
+//! `client.models()`, `client.responses()`, `client.audio()`, `client.raw()`. Shared source for both modes;
 //! every method is `async` in async mode.
 
+pub(crate) mod audio;
 pub(crate) mod chat;
 pub(crate) mod completions;
 pub(crate) mod embeddings;
@@ -10,6 +11,7 @@ pub(crate) mod raw;
 pub(crate) mod responses;
 pub(crate) mod vllm;
 
+pub use audio::Audio;
 pub use chat::Chat;
 pub use completions::Completions;
 pub use embeddings::Embeddings;
