@@ -66,6 +66,8 @@ fn route(req: &RecordedRequest) -> Result<Handler, Reply> {
         "/tokenize" => ("POST", tokenize_route),
         "/detokenize" => ("POST", detokenize_route),
         "/v1/responses" => ("POST", super::responses::create),
+        "/v1/audio/transcriptions" => ("POST", super::audio::transcriptions),
+        "/v1/audio/translations" => ("POST", super::audio::translations),
         _ => return super::responses::route_by_id(req),
     };
     if req.method == method {
@@ -148,7 +150,7 @@ pub(super) fn known_model(shared: &Shared, body: &Map<String, Value>) -> Result<
     }
 }
 
-fn check_model(shared: &Shared, model: &str) -> Result<(), Reply> {
+pub(super) fn check_model(shared: &Shared, model: &str) -> Result<(), Reply> {
     if lock(&shared.models).iter().any(|m| m == model) {
         Ok(())
     } else {

@@ -6,7 +6,8 @@
 //!
 //! [`MockServer::start`] binds `127.0.0.1` on a free port and answers
 //! HTTP/1.1 like a small vLLM server: `/v1/models`, `/v1/chat/completions`,
-//! `/v1/completions`, `/v1/embeddings`, `/v1/responses` (streaming included), and vLLM's
+//! `/v1/completions`, `/v1/embeddings`, `/v1/responses` (streaming included),
+//! `/v1/audio/transcriptions` and `/v1/audio/translations`, and vLLM's
 //! `/health`, `/version`, `/tokenize` and `/detokenize`. The answers are
 //! deterministic functions of the request, so tests can assert on them.
 //!
@@ -68,6 +69,7 @@
 //! | `POST /v1/embeddings` | one vector per input, 8 dimensions (or `dimensions`), L2-normalised, a function of the input text |
 //! | `POST /v1/responses` | a Responses API `response` whose output message says `"Mock reply to: "` followed by the words of the input (a string, or the last user message of a list) |
 //! | `GET /v1/responses/{id}`, `POST /v1/responses/{id}/cancel` | vLLM's 404 ``{"error":{"message":"Response with id '<id>' not found.",...,"param":"response_id","code":404}}``, as vLLM answers without a response store (its default); `DELETE /v1/responses/{id}` gets `405` and `/input_items` `404`, as vLLM has no such routes |
+//! | `POST /v1/audio/transcriptions`, `POST /v1/audio/translations` | a multipart form with a `file` part and a `model`; the transcript is `"Mock transcription of <filename>, <size> bytes."` (`translation` for translations), the audio lasting `size / 32000` seconds; see *Audio* below |
 //! | `GET /health` | `200` with an empty body |
 //! | `GET /version` | `{"version":"0.0.0-mock"}` |
 //! | `POST /tokenize`, `POST /detokenize` | vLLM's shapes; one token per whitespace-separated word |
@@ -146,6 +148,18 @@
 //!   `response.incomplete`), a response cut by `max_output_tokens` ends with
 //!   `response.completed` carrying `status: "incomplete"` and
 //!   `incomplete_details.reason: "max_output_tokens"`.
+//! * **Audio.** `response_format` `json` (the default) answers `{"text", "usage":
+//!   {"type": "duration", "seconds"}}` (no usage for translations, as vLLM); `text` the
+//!   transcript and a newline; `srt` and `vtt` subtitles of segments of 4 words, the
+//!   duration shared out by words; `verbose_json` vLLM's shape (`task`, `language`: the
+//!   request's or `"en"`, `duration` as a string, `segments` with `tokens`,
+//!   `avg_logprob`, ...) and timed `words` with `timestamp_granularities[]=word`. Any other
+//!   format gets `400`. With `stream=true`, vLLM's chunks (one per word, `object`
+//!   `transcription.chunk` or `translation.chunk`), a usage chunk with
+//!   `stream_include_usage=true`, then `[DONE]`; or OpenAI's events (see
+//!   [`MockServer::set_openai_transcription_stream`]). As vLLM: `verbose_json` with
+//!   `stream`, and stream options without it, get `400`. A missing `file` or `model`, a
+//!   `file` sent as a text field, or a body that is not multipart gets `400`.
 //! * **Ids and headers.** `id` is `chatcmpl-mock-N`, `cmpl-mock-N` or
 //!   `embd-mock-N` with a per-server counter; `model` is echoed. Every
 //!   built-in answer has an `x-request-id` header: the request's own
@@ -183,6 +197,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod audio;
 mod cassette;
 mod conn;
 mod defaults;
@@ -243,6 +258,9 @@ struct Shared {
     limit: limit::Limit,
     /// How long each answer waits before its head ([`MockServer::set_latency`]).
     latency: Mutex<Duration>,
+    /// Stream transcriptions as OpenAI does
+    /// ([`MockServer::set_openai_transcription_stream`]).
+    openai_transcription_stream: AtomicBool,
 }
 
 /// Connections being served and threads running.
@@ -292,6 +310,7 @@ impl Shared {
             vocab: Mutex::new(HashMap::new()),
             limit: limit::Limit::default(),
             latency: Mutex::new(Duration::ZERO),
+            openai_transcription_stream: AtomicBool::new(false),
         }
     }
 
@@ -575,6 +594,23 @@ impl MockServer {
     /// ```
     pub fn set_max_in_flight(&self, n: usize) {
         self.shared.limit.set_max(n);
+    }
+
+    /// Streams transcriptions and translations as OpenAI does when `on`: a
+    /// `transcript.text.delta` event per word, then `transcript.text.done` with the text and
+    /// a token `usage`, and no `[DONE]`. Off (the default), they stream as vLLM does:
+    /// `transcription.chunk` / `translation.chunk` chunks shaped like chat completion chunks,
+    /// then `[DONE]`.
+    ///
+    /// ```
+    /// let server = oai_compat_mock::MockServer::start()?;
+    /// server.set_openai_transcription_stream(true);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_openai_transcription_stream(&self, on: bool) {
+        self.shared
+            .openai_transcription_stream
+            .store(on, Ordering::Relaxed);
     }
 
     /// How many requests were answered `429` for going over [`MockServer::set_max_in_flight`].
