@@ -4,7 +4,9 @@
 //!
 //! Resources reach it through one entry point per kind of call: [`Engine::get_json`],
 //! [`Engine::post_json`], [`Engine::post_stream`], [`Engine::send_json`] (a call without a
-//! body, decoded) and [`Engine::send`] (a call without a body whose answer is not needed).
+//! body, decoded), [`Engine::send`] (a call without a body whose answer is not needed),
+//! [`Engine::download`] (a body handed over as a file), and for multipart forms
+//! [`Engine::post_form`], [`Engine::post_form_text`] and [`Engine::post_form_stream`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -16,8 +18,11 @@ use crate::body::{RequestBody, StreamRequest};
 use crate::bounded;
 use crate::cassette::recorder::Recorder;
 use crate::config::{Config, limit};
+use crate::download::Download;
 use crate::error::{ApiError, Error, Result, TimeoutPhase};
+use crate::form::Form;
 use crate::headers::Headers;
+use crate::multipart::Encoded;
 use crate::redirect;
 use crate::request::RequestOptions;
 use crate::response::{Response, ResponseMeta};
@@ -26,8 +31,8 @@ use crate::rt;
 use crate::stream::EventStream;
 use crate::telemetry::CallSpan;
 use crate::transport::{
-    AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Reading, RequestHeaders, Transport,
-    deadline_after, remaining,
+    AttemptTimeouts, Body, HttpRequest, HttpResponse, Method, Payload, Reading, RequestHeaders,
+    Transport, deadline_after, remaining,
 };
 use crate::url::redacted;
 
@@ -68,6 +73,7 @@ struct BaseHeaders {
     json: RequestHeaders,
     json_with_body: RequestHeaders,
     stream_with_body: RequestHeaders,
+    download: RequestHeaders,
 }
 
 impl Engine {
@@ -85,6 +91,7 @@ impl Engine {
             json: base(Reading::Whole, false)?,
             json_with_body: base(Reading::Whole, true)?,
             stream_with_body: base(Reading::Stream, true)?,
+            download: base(Reading::Download, false)?,
         };
         Ok(Engine {
             config,
@@ -109,25 +116,37 @@ impl Engine {
     }
 
     /// The headers of every attempt of a call: the client's for its kind, with the call's own
-    /// on top (checked here; the builder's were checked at `build()`).
+    /// on top (checked here; the builder's were checked at `build()`), and a form's
+    /// `Content-Type` (its boundary) and `Content-Length`.
     fn headers(
         &self,
         opts: &RequestOptions,
         reading: Reading,
-        has_body: bool,
+        body: Option<&Sent>,
     ) -> Result<Cow<'_, RequestHeaders>> {
-        let base = match (reading, has_body) {
+        let base = match (reading, body.is_some()) {
             (Reading::Whole, false) => &self.headers.json,
             (Reading::Whole, true) => &self.headers.json_with_body,
             // Every streamed call has a body; one without would still ask for a stream.
             (Reading::Stream, _) => &self.headers.stream_with_body,
+            (Reading::Download, _) => &self.headers.download,
         };
-        if opts.headers.is_empty() {
+        let form = match body {
+            Some(Sent::Form(f)) => Some(f),
+            _ => None,
+        };
+        if opts.headers.is_empty() && form.is_none() {
             return Ok(Cow::Borrowed(base));
         }
         opts.headers.validate().map_err(Error::config)?;
         let mut h = Headers::clone(base);
         h.set_all(&opts.headers);
+        if let Some(f) = form {
+            h.set("content-type", &f.content_type);
+            if let Some(n) = f.length {
+                h.set("content-length", &n.to_string());
+            }
+        }
         Ok(Cow::Owned(RequestHeaders::new(h).map_err(Error::config)?))
     }
 
@@ -153,6 +172,8 @@ fn base_headers(cfg: &Config, reading: Reading, has_body: bool) -> Headers {
     let accept = match reading {
         Reading::Stream => "text/event-stream",
         Reading::Whole => "application/json",
+        // A file's content is whatever it is.
+        Reading::Download => "*/*",
     };
     h.push("accept", accept);
     if has_body {
@@ -175,9 +196,48 @@ fn base_headers(cfg: &Config, reading: Reading, has_body: bool) -> Headers {
 struct Call<'a> {
     method: Method,
     path: Path<'a>,
-    body: Option<Body>,
+    body: Option<Sent>,
     reading: Reading,
     options: &'a RequestOptions,
+}
+
+/// What a call sends, made once and shared by its attempts.
+enum Sent {
+    Json(Body),
+    Form(Arc<Encoded>),
+}
+
+impl Sent {
+    fn payload(&self) -> Payload<'_> {
+        match self {
+            Sent::Json(b) => Payload::Bytes(b),
+            Sent::Form(f) => Payload::Form(f),
+        }
+    }
+
+    /// Whether a retry could send it again (a form's one-shot part may be spent).
+    fn can_resend(&self) -> bool {
+        match self {
+            Sent::Json(_) => true,
+            Sent::Form(f) => f.can_resend(),
+        }
+    }
+}
+
+/// A form's call: the form made ready for the wire, with the call's `extra_body` keys.
+fn form_call<'a>(
+    path: Path<'a>,
+    form: &Form,
+    reading: Reading,
+    opts: &'a RequestOptions,
+) -> Result<Call<'a>> {
+    Ok(Call {
+        method: Method::Post,
+        path,
+        body: Some(Sent::Form(Arc::new(Encoded::new(form, &opts.body)?))),
+        reading,
+        options: opts,
+    })
 }
 
 /// What a call's retry loop ends with: the response (its body read unless streamed), the
@@ -230,7 +290,7 @@ impl Engine {
         let call = Call {
             method: Method::Post,
             path,
-            body: Some(crate::body::plain(req, opts)?),
+            body: Some(Sent::Json(crate::body::plain(req, opts)?)),
             reading: Reading::Whole,
             options: opts,
         };
@@ -248,10 +308,15 @@ impl Engine {
         let call = Call {
             method: Method::Post,
             path,
-            body: Some(crate::body::streamed(req, opts)?),
+            body: Some(Sent::Json(crate::body::streamed(req, opts)?)),
             reading: Reading::Stream,
             options: opts,
         };
+        self.event_stream(call).await
+    }
+
+    /// A streamed call's answer as a stream of `T`.
+    async fn event_stream<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<EventStream<T>> {
         let done = self.execute(call).await?;
         let idle = self.config.timeouts.stream_idle.and_then(limit);
         let span = done.span.into_stream(done.meta.retries_taken);
@@ -263,6 +328,92 @@ impl Engine {
             key,
             span,
             self.config.max_decoded_multiple,
+        ))
+    }
+
+    /// `POST path` with `form` as `multipart/form-data`, the answer decoded as a `T`.
+    pub(crate) async fn post_form<T: DeserializeOwned>(
+        &self,
+        path: Path<'_>,
+        form: &Form,
+        opts: &RequestOptions,
+        what: &'static str,
+    ) -> Result<Response<T>> {
+        let call = form_call(path, form, Reading::Whole, opts).map_err(|e| self.redact(e))?;
+        self.json(call, what).await
+    }
+
+    /// `POST path` with `form`, the answer's body as text, whatever its content type (a
+    /// transcription as `text`, `srt` or `vtt`). Bounded by `max_response_bytes`.
+    // Used by the audio and files resources, which land next.
+    #[allow(dead_code)]
+    pub(crate) async fn post_form_text(
+        &self,
+        path: Path<'_>,
+        form: &Form,
+        opts: &RequestOptions,
+        what: &'static str,
+    ) -> Result<Response<String>> {
+        let call = form_call(path, form, Reading::Whole, opts).map_err(|e| self.redact(e))?;
+        let done = self.execute(call).await?;
+        let Executed {
+            body, meta, span, ..
+        } = done;
+        match String::from_utf8(body) {
+            Ok(value) => {
+                span.response(meta.retries_taken, value.as_bytes());
+                Ok(Response { value, meta })
+            }
+            Err(e) => {
+                let source = e.utf8_error();
+                let mut err = Error::decode(
+                    what,
+                    format!("the body is not UTF-8 text: {source}"),
+                    e.as_bytes(),
+                    meta.request_id().map(str::to_owned),
+                );
+                err.set_retries_taken(meta.retries_taken);
+                let err = self.redact(err);
+                span.error(&err, meta.retries_taken);
+                Err(err)
+            }
+        }
+    }
+
+    /// `POST path` with `form` (which asks for a stream itself: `stream=true`), the answer
+    /// handed over as a stream of `T`. Retried only until the response headers arrive.
+    // Used by the audio and files resources, which land next.
+    #[allow(dead_code)]
+    pub(crate) async fn post_form_stream<T: DeserializeOwned>(
+        &self,
+        path: Path<'_>,
+        form: &Form,
+        opts: &RequestOptions,
+    ) -> Result<EventStream<T>> {
+        let call = form_call(path, form, Reading::Stream, opts).map_err(|e| self.redact(e))?;
+        self.event_stream(call).await
+    }
+
+    /// `GET path`, the body handed over piece by piece as a [`Download`] (a file's content):
+    /// not bounded by `max_response_bytes`, each gap bounded by `Timeouts::stream_idle` and
+    /// the whole by `Timeouts::stream_total`. Retried only until the response headers arrive.
+    // Used by the audio and files resources, which land next.
+    #[allow(dead_code)]
+    pub(crate) async fn download(&self, path: Path<'_>, opts: &RequestOptions) -> Result<Download> {
+        let call = Call {
+            method: Method::Get,
+            path,
+            body: None,
+            reading: Reading::Download,
+            options: opts,
+        };
+        let done = self.execute(call).await?;
+        let idle = self.config.timeouts.stream_idle.and_then(limit);
+        Ok(Download::new(
+            done.response,
+            done.meta,
+            idle,
+            self.config.api_key.clone(),
         ))
     }
 
@@ -339,7 +490,7 @@ impl Engine {
         }
         let url = self.url(call.path, opts);
         let headers = self
-            .headers(opts, call.reading, call.body.is_some())
+            .headers(opts, call.reading, call.body.as_ref())
             .map_err(|e| self.redact(e))?;
         let request_id = self.request_id(opts, &headers)?;
         let req = HttpRequest {
@@ -347,7 +498,7 @@ impl Engine {
             url: &url,
             headers: &headers,
             request_id: request_id.as_deref(),
-            body: call.body.as_ref(),
+            body: call.body.as_ref().map(Sent::payload),
             reading: call.reading,
             timeouts: AttemptTimeouts {
                 request: limit(opts.timeout.unwrap_or(cfg.timeouts.request)),
@@ -356,7 +507,12 @@ impl Engine {
             deadline: None,
         };
         let path = call.path.as_str();
-        let span = CallSpan::start(call.method, path, &url, call.body.as_deref());
+        let span = CallSpan::start(
+            call.method,
+            path,
+            &url,
+            req.body.as_ref().map(Payload::recorded),
+        );
         let max_retries = opts.max_retries.unwrap_or(cfg.max_retries);
         let mut budget = retry::Budget::new(max_retries);
         loop {
@@ -399,6 +555,18 @@ impl Engine {
                 Err(e) => e,
             };
             match budget.next_delay(&err) {
+                // A form whose one-shot part (a pipe) was read cannot be sent again.
+                Some(_) if call.body.as_ref().is_some_and(|b| !b.can_resend()) => {
+                    let err = match &call.body {
+                        Some(Sent::Form(f)) => f.not_retried(&err),
+                        _ => err,
+                    };
+                    let mut err = self.redact(err);
+                    // The retry was not made.
+                    err.set_retries_taken(retries);
+                    span.error(&err, retries);
+                    return Err(err);
+                }
                 Some(d) => {
                     log::info!(
                         "{} {path}: {err}; retrying in {d:.3?} (retry {} of {max_retries}, request id {:?}, sent as {:?})",
@@ -503,7 +671,11 @@ impl Engine {
                 .await
                 .map_err(|e| e.with_host(crate::url::authority(req.url)));
         };
-        let recorded = cassette.request(req.method.as_str(), req.url, req.body.map(|b| &b[..]));
+        let recorded = cassette.request(
+            req.method.as_str(),
+            req.url,
+            req.body.as_ref().map(Payload::recorded),
+        );
         if let Some(tape) = cassette.replay(&recorded)? {
             return Ok(HttpResponse::replay(tape, req));
         }
@@ -551,7 +723,11 @@ mod tests {
     fn no_key_means_no_authorization_header() {
         let e = engine(ClientBuilder::new().base_url("http://h"));
         let h = e
-            .headers(&RequestOptions::new(), Reading::Whole, true)
+            .headers(
+                &RequestOptions::new(),
+                Reading::Whole,
+                Some(&Sent::Json(Body::default())),
+            )
             .unwrap();
         assert_eq!(h.get("authorization"), None);
         assert_eq!(h.get("content-type"), Some("application/json"));
@@ -565,7 +741,7 @@ mod tests {
             .headers(
                 &RequestOptions::new().header("x-trace", "b"),
                 Reading::Stream,
-                true,
+                Some(&Sent::Json(Body::default())),
             )
             .unwrap();
         assert_eq!(h.get("authorization"), Some("Bearer EMPTY"));
@@ -574,7 +750,7 @@ mod tests {
         assert_eq!(h.get("content-type"), Some("application/json"));
         // Without headers of its own a call borrows the client's, built once.
         let plain = e
-            .headers(&RequestOptions::new(), Reading::Whole, false)
+            .headers(&RequestOptions::new(), Reading::Whole, None)
             .unwrap();
         assert!(matches!(plain, Cow::Borrowed(_)));
         assert_eq!(plain.get("content-type"), None);
@@ -589,7 +765,7 @@ mod tests {
             .headers(
                 &RequestOptions::new().header("x-a", "1\r\nx-b: 2"),
                 Reading::Whole,
-                false,
+                None,
             )
             .unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{err:?}");

@@ -85,6 +85,15 @@ pub enum Error {
     /// request and the fields that differ), or the cassette file cannot be read.
     #[error("{0}")]
     Cassette(String),
+    /// A file of a multipart upload ([`Upload`](crate::Upload)) could not be sent: it cannot
+    /// be opened or read, it changed size while it was sent, or it is a one-shot source (a
+    /// pipe) that a retry or a redirect would have to read again. Nothing is retried.
+    #[error("{0}")]
+    Upload(Box<UploadError>),
+    /// The writer given to [`Download::write_to`](crate::Download::write_to) failed (a full
+    /// disk, a closed pipe). The download stops there.
+    #[error("could not write the downloaded content: {0}")]
+    Write(std::io::Error),
 }
 
 impl Error {
@@ -149,7 +158,9 @@ impl Error {
             | Error::NoBackend(_)
             | Error::Parse(_)
             | Error::ToolLoop(_)
-            | Error::Cassette(_) => 0,
+            | Error::Cassette(_)
+            | Error::Write(_) => 0,
+            Error::Upload(e) => e.retries_taken,
         }
     }
 
@@ -165,7 +176,9 @@ impl Error {
             | Error::NoBackend(_)
             | Error::Parse(_)
             | Error::ToolLoop(_)
-            | Error::Cassette(_) => {}
+            | Error::Cassette(_)
+            | Error::Write(_) => {}
+            Error::Upload(e) => e.retries_taken = n,
         }
     }
 
@@ -208,6 +221,7 @@ impl Error {
                 opt(&mut e.request_id);
             }
             Error::Connection(e) => r(&mut e.message),
+            Error::Upload(e) => r(&mut e.message),
             Error::Config(m)
             | Error::InvalidRequest(m)
             | Error::NoBackend(m)
@@ -233,7 +247,8 @@ impl Error {
                     }
                 }
             }
-            Error::Timeout(_) => {}
+            // Local failures: nothing the server sent is in them.
+            Error::Timeout(_) | Error::Write(_) => {}
         }
     }
 
@@ -534,6 +549,49 @@ impl fmt::Display for ConnectionError {
 }
 
 impl std::error::Error for ConnectionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Details of [`Error::Upload`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct UploadError {
+    /// What failed and what to do about it, in words.
+    pub message: String,
+    /// The file's path, for an upload made with [`Upload::path`](crate::Upload::path).
+    pub path: Option<std::path::PathBuf>,
+    /// How many retries were made before this error was returned.
+    pub retries_taken: u32,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl UploadError {
+    /// An [`Error::Upload`].
+    pub(crate) fn error(
+        message: impl Into<String>,
+        path: Option<&std::path::Path>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::Upload(Box::new(UploadError {
+            message: message.into(),
+            path: path.map(std::path::Path::to_path_buf),
+            retries_taken: 0,
+            source,
+        }))
+    }
+}
+
+impl fmt::Display for UploadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "upload failed: {}", self.message)
+    }
+}
+
+impl std::error::Error for UploadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source
             .as_deref()

@@ -138,9 +138,13 @@ mod client;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod config;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod download;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod error;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod finite;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod form;
 #[cfg(all(any(fuzzing, test), any(feature = "blocking", feature = "async")))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -151,6 +155,8 @@ mod headers;
 #[cfg(all(feature = "mock", any(feature = "blocking", feature = "async")))]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod multipart;
 #[cfg(any(feature = "blocking", feature = "async"))]
 mod parse_error;
 #[cfg(any(feature = "blocking", feature = "async"))]
@@ -192,6 +198,8 @@ mod transport;
 #[cfg(any(feature = "blocking", feature = "async"))]
 pub mod types;
 #[cfg(any(feature = "blocking", feature = "async"))]
+mod upload;
+#[cfg(any(feature = "blocking", feature = "async"))]
 mod url;
 
 /// serde_json, re-exported: the `extra` maps, `json!` for schemas and `chat_template_kwargs`,
@@ -219,10 +227,12 @@ pub use crate::{
     balance::BackendStats,
     client::Client,
     config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, Timeouts},
+    download::Download,
     error::{
         ApiError, ConnectionError, DecodeError, Error, ErrorCode, Result, StreamError,
-        StreamErrorKind, TimeoutError, TimeoutPhase,
+        StreamErrorKind, TimeoutError, TimeoutPhase, UploadError,
     },
+    form::Form,
     headers::Headers,
     parse_error::{ParseError, ParseErrorKind},
     request::RequestOptions,
@@ -236,4 +246,5 @@ pub use crate::{
     structured::{ParsedChatCompletion, ParsedResponse},
     tool_loop::{ResponseToolRun, ToolHandler, ToolRun},
     tool_loop_error::{ToolConversation, ToolLoopError},
+    upload::Upload,
 };

@@ -519,3 +519,87 @@ async fn a_structured_reply_of_tiny_values_is_bounded() {
         "{peak} bytes for a {bytes}-byte reply"
     );
 }
+
+/// The most an upload of any size may add to the process (the bound).
+const UPLOAD_PEAK: u64 = 32 * 1024 * 1024;
+
+/// A server that reads one request and throws its body away as it arrives (64 KiB at a
+/// time), then answers with the number of body bytes it read.
+fn sink() -> (String, std::thread::JoinHandle<u64>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut head = Vec::new();
+        let body_start = loop {
+            let n = conn.read(&mut buf).unwrap();
+            head.extend_from_slice(&buf[..n]);
+            if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let text = String::from_utf8_lossy(&head[..body_start]).to_lowercase();
+        let len: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap();
+        let mut got = (head.len() - body_start) as u64;
+        while got < len {
+            let n = conn.read(&mut buf).unwrap();
+            assert!(n > 0, "the body ended at {got} of {len} bytes");
+            got += n as u64;
+        }
+        let body = format!("{{\"bytes\":{got}}}");
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        conn.write_all(reply.as_bytes()).unwrap();
+        got
+    });
+    (url, handle)
+}
+
+#[cfg(target_os = "linux")]
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_1_gib_upload_stays_under_32_mib() {
+    if in_a_fresh_process("a_1_gib_upload_stays_under_32_mib") {
+        return;
+    }
+    const GIB: u64 = 1024 * 1024 * 1024;
+    let dir = std::env::temp_dir().join(format!("oai-memory-upload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.jsonl");
+    // Sparse: a gibibyte to read and send, nothing on disk.
+    std::fs::File::create(&path).unwrap().set_len(GIB).unwrap();
+    let (url, server) = sink();
+    let c = oai_compat::Client::builder()
+        .base_url(url)
+        .use_env(false)
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let form = oai_compat::Form::new()
+        .text("purpose", "batch")
+        .file("file", oai_compat::Upload::path(&path));
+    let start = start_peak();
+    let started = Instant::now();
+    let out = c.raw().post_form("/files", &form).await.unwrap();
+    let peak = peak_since(start);
+    let took = started.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    let read = server.join().unwrap();
+    assert_eq!(out.value["bytes"], read);
+    assert!(read > GIB, "the whole file went out ({read} bytes)");
+    println!(
+        "1 GiB upload: peak +{:.1} MiB in {took:.2?}",
+        peak as f64 / (1024.0 * 1024.0)
+    );
+    assert!(
+        peak < UPLOAD_PEAK,
+        "an upload of 1 GiB added {peak} bytes to the process"
+    );
+}

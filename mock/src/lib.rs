@@ -203,6 +203,7 @@ mod conn;
 mod defaults;
 mod http;
 mod limit;
+mod multipart;
 mod reply;
 mod request;
 mod responses;
@@ -212,6 +213,7 @@ mod tests;
 mod text;
 mod tools;
 
+pub use multipart::FormPart;
 pub use reply::Reply;
 pub use request::RecordedRequest;
 

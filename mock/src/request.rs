@@ -32,6 +32,12 @@ impl RecordedRequest {
         serde_json::from_slice(&self.body).ok()
     }
 
+    /// The body parsed as `multipart/form-data` (by its `Content-Type`'s boundary), `None`
+    /// when it is not a well-formed one.
+    pub fn form(&self) -> Option<Vec<super::FormPart>> {
+        super::multipart::parse(self.header("content-type")?, &self.body).ok()
+    }
+
     /// The path without its query string, e.g. `"/v1/models"`.
     pub fn path_only(&self) -> &str {
         route_path(&self.path)

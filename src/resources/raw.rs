@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use crate::body::TextObject;
 use crate::call::Path;
 use crate::error::{Error, Result};
+use crate::form::Form;
 use crate::response::Response;
 use crate::stream::EventStream;
 
@@ -104,6 +105,31 @@ impl Raw<'_> {
                 &self.options,
                 "JSON reply",
             )
+            .await
+    }
+
+    /// `POST` of a `multipart/form-data` [`Form`] to `path`, the answer as JSON: an upload
+    /// endpoint the typed API does not cover (a server's own), or fields it does not know.
+    /// The handle's [`extra_body`](crate::RequestOptions::extra_body) keys are sent as text
+    /// fields after the form's. The path rules and the errors are those of [`Raw::post`];
+    /// a file that cannot be read fails with [`Error::Upload`] before anything is sent.
+    ///
+    #[cfg_attr(feature = "blocking", doc = "```no_run")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
+    /// use oai_compat::{Form, Upload};
+    /// let client = oai_compat::Client::builder().base_url("http://localhost:8000/v1").build()?;
+    /// let form = Form::new()
+    ///     .text("model", "whisper-large-v3")
+    ///     .file("file", Upload::path("talk.wav"));
+    /// let reply = client.raw().post_form("/audio/transcriptions", &form)?;
+    /// println!("{}", reply.value["text"]);
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    pub async fn post_form(&self, path: &str, form: &Form) -> Result<Response<Value>> {
+        check_path(path)?;
+        self.engine
+            .post_form(Path::Api(path), form, &self.options, "JSON reply")
             .await
     }
 

@@ -15,7 +15,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures_core::Stream;
 
-use super::{AttemptTimeouts, HttpRequest, Method, ReadDeadline, Reading, remaining};
+use super::upload_body::FormStream;
+use super::{AttemptTimeouts, HttpRequest, Method, Payload, ReadDeadline, remaining};
 use crate::cassette::recorder::Recorder;
 use crate::cassette::tape::Tape;
 use crate::config::Config;
@@ -120,11 +121,18 @@ impl Transport {
         // and parses it on every request (the headers were already replaced afterwards).
         let mut request = reqwest::Request::new(method, self.url(req.url)?);
         *request.headers_mut() = req.headers.wire(req.request_id);
-        if let Some(body) = req.body {
-            *request.body_mut() = Some(body.clone().into());
+        let mut failure = None;
+        match req.body {
+            None => {}
+            Some(Payload::Bytes(body)) => *request.body_mut() = Some(body.clone().into()),
+            Some(Payload::Form(form)) => {
+                let stream = FormStream::new(Arc::clone(form))?;
+                failure = Some(stream.failure.clone());
+                *request.body_mut() = Some(reqwest::Body::wrap_stream(stream));
+            }
         }
         let t = req.timeouts;
-        let stream = req.reading == Reading::Stream;
+        let stream = req.reading.is_streamed();
         let started = Instant::now();
         *request.timeout_mut() = if stream {
             t.stream_total
@@ -143,7 +151,11 @@ impl Transport {
             }
             _ => send.await,
         }
-        .map_err(|e| map_error(e, stream, &t, started))?;
+        // A form's own failure (a file that changed) over reqwest's account of it.
+        .map_err(|e| match failure.as_ref().and_then(|f| f.take()) {
+            Some(failure) => failure,
+            None => map_error(e, stream, &t, started),
+        })?;
         let headers = Headers::from_wire(|| {
             response
                 .headers()
@@ -200,7 +212,7 @@ impl HttpResponse {
             last: Bytes::new(),
             idle: None,
             idle_deadline: None,
-            stream: req.reading == Reading::Stream,
+            stream: req.reading.is_streamed(),
             timeouts: req.timeouts,
             started: Instant::now(),
         }
@@ -274,8 +286,13 @@ impl HttpResponse {
         }
     }
 
+    /// The piece [`HttpResponse::poll_more`] moved in last.
+    pub(crate) fn last_piece(&self) -> &[u8] {
+        &self.last
+    }
+
     /// Moves the next piece into `last`: `true`, or `false` at the end of the body.
-    fn poll_more(
+    pub(crate) fn poll_more(
         &mut self,
         cx: &mut Context<'_>,
         deadline: &mut ReadDeadline,

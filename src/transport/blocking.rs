@@ -17,13 +17,14 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ureq::Agent;
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout,
     Transport as UreqTransport,
 };
+use ureq::{Agent, AsSendBody, SendBody};
 
-use super::{AttemptTimeouts, HttpRequest, Method, ReadDeadline, Reading, remaining};
+use super::upload_body::FormReader;
+use super::{AttemptTimeouts, HttpRequest, Method, Payload, ReadDeadline, remaining};
 use crate::cassette::recorder::Recorder;
 use crate::cassette::tape::Tape;
 use crate::config::Config;
@@ -91,7 +92,19 @@ impl Transport {
 
     pub(crate) fn send(&self, req: &HttpRequest<'_>) -> Result<HttpResponse> {
         warn_if_heads_are_dumped();
-        let body: &[u8] = req.body.map(Vec::as_slice).unwrap_or_default();
+        let mut bytes: &[u8] = &[];
+        let mut form = None;
+        let body = match req.body {
+            None => bytes.as_body(),
+            Some(Payload::Bytes(b)) => {
+                bytes = b;
+                bytes.as_body()
+            }
+            Some(Payload::Form(f)) => {
+                let reader = form.insert(FormReader::new(f, req.deadline, req.timeouts)?);
+                SendBody::from_reader(reader)
+            }
+        };
         let mut request = ureq::http::Request::builder()
             .method(req.method.as_str())
             .uri(req.url)
@@ -99,7 +112,7 @@ impl Transport {
             .map_err(|e| Error::invalid_request(e.to_string()))?;
         *request.headers_mut() = req.headers.wire(req.request_id);
         let t = req.timeouts;
-        let stream = req.reading == Reading::Stream;
+        let stream = req.reading.is_streamed();
         // The attempt's deadline (shared by its redirect hops) bounds every socket wait through
         // `DeadlineGuard` below; ureq gets only what happens outside an open connection
         // (resolving, connecting) and a stream's total. No per-request read or write timeout:
@@ -138,7 +151,11 @@ impl Transport {
                 Method::Get | Method::Post | Method::Delete => self.agent.run(request),
             }
         }
-        .map_err(|e| map_error(e, stream, &t, started))?;
+        // A form's own failure (a file that changed, a deadline) over ureq's account of it.
+        .map_err(|e| match form.as_ref().and_then(|f| f.failure.take()) {
+            Some(failure) => failure,
+            None => map_error(e, stream, &t, started),
+        })?;
         let (parts, body) = response.into_parts();
         let headers = Headers::from_wire(|| {
             parts
@@ -255,7 +272,7 @@ impl HttpResponse {
             source: Source::Tape(tape),
             recorder: None,
             buf: Vec::new(),
-            stream: req.reading == Reading::Stream,
+            stream: req.reading.is_streamed(),
             timeouts: req.timeouts,
             started: Instant::now(),
         }

@@ -18,6 +18,7 @@ mod async_impl;
 mod blocking;
 mod read_deadline;
 mod request_headers;
+mod upload_body;
 
 pub(crate) use read_deadline::ReadDeadline;
 pub(crate) use request_headers::RequestHeaders;
@@ -54,6 +55,35 @@ pub(crate) enum Reading {
     /// As a stream handed to the caller: piece by piece, each by the deadline the stream
     /// passes to `chunk` (the gap between events, owned by `EventStream`).
     Stream,
+    /// As a file handed to the caller ([`Download`](crate::Download)): read like a stream,
+    /// whatever its content type.
+    Download,
+}
+
+impl Reading {
+    /// Whether the body is handed over piece by piece (the timeouts of a stream apply).
+    pub(crate) fn is_streamed(self) -> bool {
+        self != Reading::Whole
+    }
+}
+
+/// What a request sends.
+#[derive(Clone, Copy)]
+pub(crate) enum Payload<'a> {
+    /// Bytes made once per call (JSON), shared by every attempt.
+    Bytes(&'a Body),
+    /// A multipart form, read again from its parts by each attempt.
+    Form(&'a std::sync::Arc<crate::multipart::Encoded>),
+}
+
+impl Payload<'_> {
+    /// What a cassette records and a span reads: the bytes, or a form's description.
+    pub(crate) fn recorded(&self) -> &[u8] {
+        match self {
+            Payload::Bytes(b) => b,
+            Payload::Form(f) => &f.summary,
+        }
+    }
 }
 
 /// The limits of one attempt (`None`: no limit; see [`crate::config::limit`]). The gap
@@ -77,7 +107,7 @@ pub(crate) struct HttpRequest<'a> {
     /// The call's id, sent as `X-Request-Id` and `X-Client-Request-Id` where `headers` has
     /// neither (see `request_id`); checked already.
     pub(crate) request_id: Option<&'a str>,
-    pub(crate) body: Option<&'a Body>,
+    pub(crate) body: Option<Payload<'a>>,
     pub(crate) reading: Reading,
     pub(crate) timeouts: AttemptTimeouts,
     /// The attempt's deadline (`timeouts.request` from its start), shared by every redirect

@@ -44,5 +44,6 @@ mod structured;
 mod telemetry;
 mod tls;
 mod tools;
+mod uploads;
 mod vllm;
 mod vllm_router;

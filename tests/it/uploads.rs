@@ -1,0 +1,348 @@
+//! Multipart uploads (`Form`, `Upload`): what goes on the wire, files streamed from disk and
+//! read again from the start on a retry, one-shot sources (pipes) never sent twice, files
+//! that change while sent, and deadlines that bound the upload.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use oai_compat::{Client, Error, Form, RequestOptions, Upload};
+use oai_compat_mock::Reply;
+
+use crate::support::{client, server};
+
+/// A file of `len` bytes (a pattern, so a cut or shifted copy shows) in a fresh folder.
+fn file(name: &str, len: usize) -> (PathBuf, Vec<u8>) {
+    let dir = std::env::temp_dir().join(format!(
+        "oai-uploads-{}-{name}-{:?}",
+        std::process::id(),
+        Instant::now()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    let path = dir.join(name);
+    std::fs::write(&path, &data).unwrap();
+    (path, data)
+}
+
+fn ok() -> Reply {
+    Reply::json(200, r#"{"ok":true}"#)
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_form_goes_out_field_by_field_with_its_length() {
+    let srv = server();
+    srv.enqueue(ok());
+    let (path, data) = file("in put.jsonl", 200_000);
+    let form = Form::new()
+        .text("purpose", "batch")
+        .file("file", Upload::path(&path))
+        .file(
+            "note",
+            Upload::bytes("a\"b\r\nContent-Type: evil\\é.txt", b"x\r\n--y".to_vec()),
+        );
+    let out = client(&srv)
+        .raw()
+        .with_options(
+            RequestOptions::new()
+                .extra_body("n", 2)
+                .extra_body("s", "t"),
+        )
+        .post_form("/files", &form)
+        .await
+        .unwrap();
+    assert_eq!(out.value["ok"], true);
+    let req = &srv.requests()[0];
+    assert_eq!(req.path, "/v1/files");
+    assert_eq!(
+        req.header("content-length").map(str::to_owned),
+        Some(req.body.len().to_string()),
+        "a form of files of known size is sent with its length"
+    );
+    assert_eq!(req.header("transfer-encoding"), None);
+    let parts = req.form().expect("a well-formed multipart body");
+    let names: Vec<_> = parts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["purpose", "file", "note", "n", "s"]);
+    assert_eq!(parts[0].text(), "batch");
+    assert_eq!(parts[1].filename.as_deref(), Some("in put.jsonl"));
+    assert_eq!(parts[1].content_type.as_deref(), Some("application/jsonl"));
+    assert!(parts[1].data == data, "the file arrived byte for byte");
+    // The name cannot end its quoted string or its line: it arrives as one escaped name.
+    assert_eq!(
+        parts[2].filename.as_deref(),
+        Some("a%22b%0D%0AContent-Type: evil\\é.txt")
+    );
+    assert_eq!(parts[2].content_type.as_deref(), Some("text/plain"));
+    assert_eq!(parts[2].data, b"x\r\n--y");
+    assert_eq!((parts[3].text(), parts[4].text()), ("2".into(), "t".into()));
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_retry_sends_the_file_again_from_its_start() {
+    let srv = server();
+    srv.enqueue_all([Reply::error(503, "busy"), Reply::reset(), ok()]);
+    let (path, data) = file("audio.wav", 300_000);
+    let form = Form::new().file("file", Upload::path(&path));
+    let out = client(&srv)
+        .raw()
+        .with_options(RequestOptions::new().max_retries(2))
+        .post_form("/audio/transcriptions", &form)
+        .await
+        .unwrap();
+    assert_eq!(out.meta.retries_taken, 2);
+    let requests = srv.requests();
+    assert_eq!(requests.len(), 3);
+    for r in &requests {
+        assert!(
+            r.form().unwrap()[0].data == data,
+            "every attempt sent the whole file"
+        );
+    }
+    assert_eq!(requests[0].body, requests[2].body);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_missing_file_or_a_folder_fails_before_anything_is_sent() {
+    let srv = server();
+    let c = client(&srv);
+    let missing = Form::new().file("file", Upload::path("/nonexistent/oai/x.wav"));
+    let err = c.raw().post_form("/files", &missing).await.unwrap_err();
+    match &err {
+        Error::Upload(u) => {
+            assert_eq!(
+                u.path.as_deref(),
+                Some(std::path::Path::new("/nonexistent/oai/x.wav"))
+            );
+            assert!(u.message.contains("could not open"), "{err}");
+        }
+        other => panic!("expected an upload error, got {other:?}"),
+    }
+    let folder = Form::new().file("file", Upload::path(std::env::temp_dir()));
+    let err = c.raw().post_form("/files", &folder).await.unwrap_err();
+    assert!(err.to_string().contains("is a directory"), "{err}");
+    let bad_type = Form::new().file("f", Upload::bytes("x", vec![1]).content_type("a\nb: c"));
+    let err = c.raw().post_form("/files", &bad_type).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+    assert!(srv.requests().is_empty());
+}
+
+/// A FIFO fed by a thread: a source that can be read once.
+#[cfg(unix)]
+fn fifo(data: Vec<u8>) -> (PathBuf, std::thread::JoinHandle<()>) {
+    let (path, _) = file("pipe", 0);
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let p = path.clone();
+    let writer = std::thread::spawn(move || {
+        // Opening blocks until the client opens the other end; a client that never does
+        // (a test that fails first) leaves this thread blocked, which ends with the process.
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&p) {
+            let _ = f.write_all(&data);
+        }
+    });
+    (path, writer)
+}
+
+#[cfg(unix)]
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_pipe_is_streamed_once_and_never_sent_twice() {
+    let srv = server();
+    srv.enqueue_all([ok(), Reply::error(503, "busy"), ok()]);
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 7) as u8).collect();
+    let c = client(&srv);
+    let (path, writer) = fifo(data.clone());
+    let form = Form::new()
+        .text("model", "m")
+        .file("file", Upload::path(&path));
+    c.raw()
+        .post_form("/audio/transcriptions", &form)
+        .await
+        .unwrap();
+    writer.join().unwrap();
+    let first = &srv.requests()[0];
+    assert_eq!(
+        first.header("content-length"),
+        None,
+        "a pipe's length is unknown"
+    );
+    assert_eq!(first.header("transfer-encoding"), Some("chunked"));
+    assert!(first.form().unwrap()[1].data == data);
+
+    // A retryable failure after the pipe was read: not retried, and said so.
+    let (path, writer) = fifo(data.clone());
+    let form = Form::new().file("file", Upload::path(&path));
+    let err = c
+        .raw()
+        .with_options(RequestOptions::new().max_retries(3))
+        .post_form("/audio/transcriptions", &form)
+        .await
+        .unwrap_err();
+    writer.join().unwrap();
+    match &err {
+        Error::Upload(u) => {
+            assert!(u.message.contains("was not retried"), "{err}");
+            assert!(
+                u.message.contains("503"),
+                "the failure itself is named: {err}"
+            );
+            assert_eq!(u.retries_taken, 0);
+        }
+        other => panic!("expected an upload error, got {other:?}"),
+    }
+    assert_eq!(srv.requests().len(), 2, "one attempt for the second call");
+}
+
+/// Answers each connection by `answer(index, head, body_read_so_far)`, reading every
+/// request whole unless told to stop after `cut_after` body bytes (then the connection is
+/// dropped mid-upload).
+fn raw_server(cut_first_after: usize) -> (String, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut bodies = Vec::new();
+        for i in 0..2 {
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(20)))
+                .unwrap();
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            let head_end = loop {
+                let n = conn.read(&mut buf).unwrap();
+                got.extend_from_slice(&buf[..n]);
+                if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+            };
+            let head = String::from_utf8_lossy(&got[..head_end]).to_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap();
+            let want = if i == 0 { cut_first_after } else { len };
+            while got.len() - head_end < want {
+                let n = conn.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            bodies.push(got[head_end..].to_vec());
+            if i == 0 {
+                // Killed mid-upload: the connection goes away with the body half read.
+                drop(conn);
+                continue;
+            }
+            let body = br#"{"id":"file-1"}"#;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            conn.write_all(reply.as_bytes()).unwrap();
+            conn.write_all(body).unwrap();
+        }
+        bodies
+    });
+    (url, handle)
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn an_upload_cut_off_by_the_server_is_sent_again_whole() {
+    let (url, server) = raw_server(1024 * 1024);
+    let (path, data) = file("big.jsonl", 8 * 1024 * 1024);
+    let c = Client::builder()
+        .base_url(url)
+        .use_env(false)
+        .max_retries(2)
+        .build()
+        .unwrap();
+    let form = Form::new()
+        .text("purpose", "batch")
+        .file("file", Upload::path(&path));
+    let out = c.raw().post_form("/files", &form).await.unwrap();
+    assert_eq!(out.value["id"], "file-1");
+    assert_eq!(out.meta.retries_taken, 1);
+    let bodies = server.join().unwrap();
+    assert!(bodies[0].len() < data.len(), "the first attempt was cut");
+    let whole = &bodies[1];
+    let at = whole
+        .windows(64)
+        .position(|w| w == &data[..64])
+        .expect("the file in the second body");
+    assert!(
+        whole[at..at + data.len()] == data[..],
+        "sent again from its first byte"
+    );
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_server_that_stops_reading_cannot_hold_an_upload_past_its_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    // Accepts and never reads: the client's writes fill the socket buffers and wait.
+    let _held = std::thread::spawn(move || {
+        let conn = listener.accept();
+        std::thread::sleep(Duration::from_secs(30));
+        drop(conn);
+    });
+    let (path, _) = file("sparse.bin", 0);
+    // Sparse: 256 MiB to send, nothing on disk.
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(256 * 1024 * 1024)
+        .unwrap();
+    let c = Client::builder()
+        .base_url(url)
+        .use_env(false)
+        .max_retries(0)
+        .timeout(Duration::from_millis(800))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let form = Form::new().file("file", Upload::path(&path));
+    let err = c.raw().post_form("/files", &form).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_file_that_changes_size_while_it_is_sent_fails_the_upload() {
+    // The file shrinks between the check and the sending: a server that reads slowly
+    // gives the test the time to cut it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let (path, _) = file("shrinks.bin", 32 * 1024 * 1024);
+    let p = path.clone();
+    let _server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64 * 1024];
+        let _ = conn.read(&mut buf);
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(1024 * 1024)
+            .unwrap();
+        while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let c = Client::builder()
+        .base_url(url)
+        .use_env(false)
+        .max_retries(2)
+        .build()
+        .unwrap();
+    let form = Form::new().file("file", Upload::path(&path));
+    let err = c.raw().post_form("/files", &form).await.unwrap_err();
+    match &err {
+        Error::Upload(u) => assert!(u.message.contains("shrank"), "{err}"),
+        other => panic!("expected an upload error, got {other:?}"),
+    }
+}
