@@ -14,6 +14,7 @@ mod live;
 mod support;
 
 mod async_api;
+mod audio;
 mod cassette;
 mod chat;
 mod config;
@@ -23,6 +24,7 @@ mod errors;
 mod examples_cli;
 mod faults;
 mod inputs;
+mod live_audio;
 mod live_cassette;
 mod live_litellm;
 mod live_prism;
