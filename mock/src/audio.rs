@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 
-use super::defaults::{bad_request, check_model, missing, now};
+use super::common::{bad_request, check_model, missing, now};
 use super::multipart::FormPart;
 use super::text::tokens;
 use super::{RecordedRequest, Reply, Shared};

@@ -1,10 +1,10 @@
 //! The built-in answers: what a small vLLM server would say to each request.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::common::check_model;
+pub(super) use super::common::{bad_request, missing, now};
 use super::request::route_path;
 use super::responses::pieces;
 use super::schema::instance;
@@ -91,40 +91,6 @@ fn unauthorized(shared: &Shared, req: &RecordedRequest) -> Option<Reply> {
     }
 }
 
-pub(super) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-// ---------------------------------------------------------------- errors
-
-pub(super) fn bad_request(message: &str, param: Option<&str>) -> Reply {
-    let body = json!({
-        "error": {"message": message, "type": "BadRequestError", "param": param, "code": 400}
-    });
-    Reply::json(400, body.to_string())
-}
-
-fn model_not_found(model: &str) -> Reply {
-    let body = json!({
-        "error": {
-            "message": format!("The model `{model}` does not exist."),
-            "type": "NotFoundError",
-            "param": "model",
-            "code": 404,
-        }
-    });
-    Reply::json(404, body.to_string())
-}
-
-pub(super) fn missing(param: &str) -> Reply {
-    bad_request(
-        &format!("Missing required parameter: '{param}'."),
-        Some(param),
-    )
-}
-
 // ------------------------------------------------------------ parameters
 
 /// The body as a JSON object.
@@ -147,14 +113,6 @@ pub(super) fn known_model(shared: &Shared, body: &Map<String, Value>) -> Result<
         None => Err(missing("model")),
         Some(Value::String(model)) => check_model(shared, model).map(|()| model.clone()),
         Some(_) => Err(bad_request("'model' must be a string.", Some("model"))),
-    }
-}
-
-pub(super) fn check_model(shared: &Shared, model: &str) -> Result<(), Reply> {
-    if lock(&shared.models).iter().any(|m| m == model) {
-        Ok(())
-    } else {
-        Err(model_not_found(model))
     }
 }
 

@@ -199,6 +199,7 @@
 
 mod audio;
 mod cassette;
+mod common;
 mod conn;
 mod defaults;
 mod http;
