@@ -335,7 +335,7 @@ impl Audio<'_> {
 }
 
 #[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
-impl EventStream<TranscriptionStreamEvent> {
+impl TranscriptionStream {
     /// Reads the stream to its end and returns the whole text: the text of
     /// `transcript.text.done` (OpenAI), else the text deltas joined (vLLM).
     ///
