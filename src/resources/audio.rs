@@ -3,9 +3,10 @@
 use std::borrow::Borrow;
 use std::fmt::Display;
 
+use crate::bounded;
 use crate::call::Path;
 use crate::error::{Error, Result};
-use crate::response::Response;
+use crate::response::{Response, ResponseMeta};
 use crate::stream::{Ending, Ends, EventStream};
 use crate::types::{
     AudioResponseFormat, Extra, StreamOptions, Transcription, TranscriptionRequest,
@@ -168,11 +169,31 @@ fn check_streamable(format: Option<AudioResponseFormat>) -> Result<()> {
     }
 }
 
+/// The transcription of a text format's answer: the body as it is, unless the server says
+/// it is JSON with a `text` (vLLM answers `text` with its `json` answer; Prism every format),
+/// which is decoded as such.
+fn from_text(body: String, meta: &ResponseMeta, multiple: usize) -> Transcription {
+    let json = meta
+        .headers
+        .get("content-type")
+        .is_some_and(|t| t.trim_start().starts_with("application/json"));
+    if json && body.contains("\"text\"") {
+        if let Ok(t) = bounded::from_str::<Transcription>(&body, multiple) {
+            return t;
+        }
+    }
+    Transcription {
+        text: body,
+        ..Transcription::default()
+    }
+}
+
 #[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
 impl Audio<'_> {
     /// Transcribes audio (`POST /audio/transcriptions`), in any
     /// [`AudioResponseFormat`]: JSON formats are decoded, `text`, `srt` and `vtt` answers
-    /// land in [`Transcription::text`] as sent.
+    /// land in [`Transcription::text`] as sent (a server that answers them with JSON
+    /// anyway, as vLLM does `text`, has its JSON decoded: `text` holds the text either way).
     ///
     /// The file is read as the form is sent (a file on disk is streamed, and sent again
     /// from its start on a retry). The request is taken by reference or by value.
@@ -316,11 +337,13 @@ impl Audio<'_> {
             .engine
             .post_form_text(Path::Api(path), form, &self.options, what)
             .await?;
+        let value = from_text(
+            text.value,
+            &text.meta,
+            self.engine.config.max_decoded_multiple,
+        );
         Ok(Response {
-            value: Transcription {
-                text: text.value,
-                ..Transcription::default()
-            },
+            value,
             meta: text.meta,
         })
     }

@@ -22,7 +22,9 @@ use crate::Upload;
 /// Not every server has every format: OpenAI's `gpt-4o-*-transcribe` models answer `json`
 /// only (`text` and `diarized_json` too for the diarizing one), and vLLM answers `json`,
 /// `text` and `verbose_json` (the last only for models with timestamps, such as Whisper, and
-/// not streamed). The server says so with an [`Error::Api`](crate::Error::Api).
+/// not streamed); the server says so with an [`Error::Api`](crate::Error::Api). vLLM answers
+/// `text` with its `json` answer, which is decoded: [`Transcription::text`] holds the text
+/// either way.
 ///
 /// ```
 /// use oai_compat::types::AudioResponseFormat;
