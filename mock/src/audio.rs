@@ -24,15 +24,6 @@ enum Task {
     Translate,
 }
 
-impl Task {
-    fn name(self) -> &'static str {
-        match self {
-            Task::Transcribe => "transcribe",
-            Task::Translate => "translate",
-        }
-    }
-}
-
 /// `POST /v1/audio/transcriptions`.
 pub(super) fn transcriptions(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
     answer(shared, req, Task::Transcribe)
@@ -240,11 +231,6 @@ fn answer(shared: &Shared, req: &RecordedRequest, task: Task) -> Result<Reply, R
     }
     let seconds = transcript.duration.ceil() as u64;
     Ok(match format {
-        "text" => Reply::text(
-            200,
-            "text/plain; charset=utf-8",
-            format!("{}\n", transcript.text),
-        ),
         "srt" => Reply::text(200, "text/plain; charset=utf-8", srt(&transcript)),
         "vtt" => Reply::text(200, "text/plain; charset=utf-8", vtt(&transcript)),
         "verbose_json" => {
@@ -264,26 +250,24 @@ fn answer(shared: &Shared, req: &RecordedRequest, task: Task) -> Result<Reply, R
                     })
                 })
                 .collect();
-            let mut body = json!({
-                "task": task.name(),
-                "language": transcript.language,
-                // vLLM sends the duration as a string.
-                "duration": transcript.duration.to_string(),
-                "text": transcript.text,
-                "segments": segments,
-            });
-            if granularities.iter().any(|g| g == "word") {
-                body["words"] = transcript
+            // vLLM's keys (no `task`, `words: null`); the words are the mock's own.
+            let words = granularities.iter().any(|g| g == "word").then(|| {
+                transcript
                     .words()
                     .into_iter()
                     .map(|(start, end, word)| json!({"word": word, "start": start, "end": end}))
-                    .collect();
-            }
-            if task == Task::Transcribe {
-                body["usage"] = json!({"type": "duration", "seconds": seconds});
-            }
+                    .collect::<Vec<Value>>()
+            });
+            let body = json!({
+                "duration": transcript.duration,
+                "language": transcript.language,
+                "text": transcript.text,
+                "segments": segments,
+                "words": words,
+            });
             Reply::json(200, body.to_string())
         }
+        // `json`, and `text` too: vLLM answers `text` with its `json` answer.
         _ => {
             // vLLM: usage on transcriptions only.
             let body = match task {
@@ -513,13 +497,15 @@ mod tests {
             json!({"text": text, "usage": {"type": "duration", "seconds": 2}})
         );
 
+        // vLLM answers `text` with its `json` answer.
         let fields = [("model", "mock-model"), ("response_format", "text")];
         let (_, ct, body) = post(&server, path, &form(&fields, file));
-        assert!(ct.starts_with("text/plain"), "{ct}");
-        assert_eq!(body, format!("{text}\n"));
+        assert!(ct.starts_with("application/json"), "{ct}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["text"], text);
 
         let fields = [("model", "mock-model"), ("response_format", "srt")];
-        let (_, _, body) = post(&server, path, &form(&fields, file));
+        let (_, ct, body) = post(&server, path, &form(&fields, file));
+        assert!(ct.starts_with("text/plain"), "{ct}");
         assert_eq!(
             body,
             "1\n00:00:00,000 --> 00:00:01,333\nMock transcription of talk.wav,\n\n\
@@ -541,7 +527,7 @@ mod tests {
         ];
         let (_, _, body) = post(&server, path, &form(&fields, file));
         let v: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(v["duration"], "2");
+        assert_eq!(v["duration"], 2.0);
         assert_eq!(v["language"], "de");
         assert_eq!(v["segments"].as_array().unwrap().len(), 2);
         assert_eq!(v["segments"][1]["text"], "64000 bytes.");
@@ -550,6 +536,11 @@ mod tests {
             v["words"][5],
             json!({"word": "bytes.", "start": 1.667, "end": 2.0})
         );
+        let fields = [("model", "mock-model"), ("response_format", "verbose_json")];
+        let (_, _, body) = post(&server, path, &form(&fields, file));
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["words"], Value::Null);
+        assert_eq!(v["language"], "en");
 
         let path = "/v1/audio/translations";
         let (_, _, body) = post(&server, path, &form(&[("model", "mock-model")], file));

@@ -149,12 +149,12 @@
 //!   `response.completed` carrying `status: "incomplete"` and
 //!   `incomplete_details.reason: "max_output_tokens"`.
 //! * **Audio.** `response_format` `json` (the default) answers `{"text", "usage":
-//!   {"type": "duration", "seconds"}}` (no usage for translations, as vLLM); `text` the
-//!   transcript and a newline; `srt` and `vtt` subtitles of segments of 4 words, the
-//!   duration shared out by words; `verbose_json` vLLM's shape (`task`, `language`: the
-//!   request's or `"en"`, `duration` as a string, `segments` with `tokens`,
-//!   `avg_logprob`, ...) and timed `words` with `timestamp_granularities[]=word`. Any other
-//!   format gets `400`. With `stream=true`, vLLM's chunks (one per word, `object`
+//!   {"type": "duration", "seconds"}}` (no usage for translations), and so does `text`, as
+//!   vLLM does; `srt` and `vtt` (which vLLM refuses) plain-text subtitles of segments of 4
+//!   words, the duration shared out by words; `verbose_json` vLLM's shape (`duration`,
+//!   `language`: the request's or `"en"`, `text`, `segments` with `tokens`,
+//!   `avg_logprob`, ..., `words: null`), with timed `words` for
+//!   `timestamp_granularities[]=word` (which vLLM ignores). Any other format gets `400`. With `stream=true`, vLLM's chunks (one per word, `object`
 //!   `transcription.chunk` or `translation.chunk`), a usage chunk with
 //!   `stream_include_usage=true`, then `[DONE]`; or OpenAI's events (see
 //!   [`MockServer::set_openai_transcription_stream`]). As vLLM: `verbose_json` with
