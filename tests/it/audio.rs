@@ -8,7 +8,7 @@ use oai_compat::types::{
     AudioResponseFormat, SegmentId, StreamOptions, TimestampGranularity, TranscriptionRequest,
     TranscriptionStreamEvent, TranslationRequest,
 };
-use oai_compat::{Error, StreamErrorKind, Upload};
+use oai_compat::{Client, Error, StreamErrorKind, Upload};
 use oai_compat_mock::{FormPart, RecordedRequest, Reply};
 use serde_json::json;
 use support::{MODEL, client, server};
@@ -36,6 +36,23 @@ fn values(parts: &[FormPart], name: &str) -> Vec<String> {
         .filter(|p| p.name == name)
         .map(|p| String::from_utf8(p.data.clone()).unwrap())
         .collect()
+}
+
+/// The whole text of a streamed transcription of `req`.
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+async fn streamed_text(c: &Client, req: TranscriptionRequest) -> String {
+    let stream = c.audio().transcriptions_stream(req).await.unwrap();
+    stream.final_text().await.unwrap()
+}
+
+/// OpenAI's `transcript.text.delta` event adding `text`.
+fn delta(text: &str) -> String {
+    json!({"type": "transcript.text.delta", "delta": text}).to_string()
+}
+
+/// vLLM's chunk adding `text`.
+fn chunk(text: &str) -> String {
+    json!({"object": "transcription.chunk", "choices": [{"delta": {"content": text}}]}).to_string()
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
@@ -304,14 +321,7 @@ async fn a_vllm_stream_ends_at_done_with_the_text_and_usage() {
     assert!(values(&parts, "stream").is_empty());
     assert!(values(&parts, "stream_include_usage").is_empty());
     // The whole text in one call.
-    let text = c
-        .audio()
-        .transcriptions_stream(request())
-        .await
-        .unwrap()
-        .final_text()
-        .await
-        .unwrap();
+    let text = streamed_text(&c, request()).await;
     assert_eq!(text, TEXT);
 }
 
@@ -356,7 +366,6 @@ async fn an_openai_stream_ends_after_text_done_with_or_without_done() {
     assert!(kinds[..6].iter().all(|k| k == "transcript.text.delta"));
 
     // The same with a `[DONE]` after the last event, and with events after it (ignored).
-    let delta = |d: &str| json!({"type": "transcript.text.delta", "delta": d}).to_string();
     let done = json!({"type": "transcript.text.done", "text": "ab"}).to_string();
     srv.enqueue(
         Reply::sse()
@@ -381,27 +390,17 @@ async fn an_openai_stream_ends_after_text_done_with_or_without_done() {
         assert!(n >= 2 && stream.is_finished());
     }
     // `final_text` takes the done event's text.
-    let text = c
-        .audio()
-        .transcriptions_stream(request())
-        .await
-        .unwrap()
-        .final_text()
-        .await
-        .unwrap();
+    let text = streamed_text(&c, request()).await;
     assert_eq!(text, TEXT);
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn a_stream_without_its_end_is_truncated() {
     let srv = server();
-    let delta = json!({"type": "transcript.text.delta", "delta": "a"}).to_string();
-    let chunk = json!({"object": "transcription.chunk", "choices": [{"delta": {"content": "a"}}]})
-        .to_string();
     // OpenAI's shape, the body ends before `transcript.text.done`.
-    srv.enqueue(Reply::sse().event(&delta).event(&delta));
+    srv.enqueue(Reply::sse().event(delta("a")).event(delta("b")));
     // vLLM's shape, cut before `[DONE]`.
-    srv.enqueue(Reply::sse().event(&chunk).cut());
+    srv.enqueue(Reply::sse().event(chunk("a")).cut());
     let c = client(&srv);
     for round in 0..2 {
         let mut stream = c.audio().transcriptions_stream(request()).await.unwrap();
@@ -429,12 +428,10 @@ async fn a_stream_without_its_end_is_truncated() {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn an_in_band_error_ends_the_stream_typed() {
     let srv = server();
-    let chunk = json!({"object": "transcription.chunk", "choices": [{"delta": {"content": "a"}}]})
-        .to_string();
     let error = json!({"error": {"message": "the decoder broke", "type": "InternalServerError",
                                  "param": null, "code": 500}})
     .to_string();
-    srv.enqueue(Reply::sse().event(&chunk).event(&error).done());
+    srv.enqueue(Reply::sse().event(chunk("a")).event(&error).done());
     let mut stream = client(&srv)
         .audio()
         .transcriptions_stream(request())
@@ -473,14 +470,7 @@ async fn formats_no_server_streams_are_refused_before_sending() {
     }
     assert_eq!(srv.request_count(), 0);
     // `text` streams (vLLM streams it as it streams `json`).
-    let text = c
-        .audio()
-        .transcriptions_stream(request().response_format(AudioResponseFormat::Text))
-        .await
-        .unwrap()
-        .final_text()
-        .await
-        .unwrap();
+    let text = streamed_text(&c, request().response_format(AudioResponseFormat::Text)).await;
     assert_eq!(text, TEXT);
 }
 
