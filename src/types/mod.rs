@@ -7,8 +7,8 @@
 //!   messages, prompt or input. Each optional field has a chained setter of its name, which
 //!   takes the plain value (`ChatCompletionRequest::new(model, &messages).temperature(0.2)
 //!   .max_tokens(64)`; vLLM's extras too: `.top_k(20)`), and `with_extra(key, value)` adds a
-//!   key of your own. All request types implement `Default`, so many fields can also be set
-//!   with struct-update syntax:
+//!   key of your own. All request types but the audio ones (which need a file) implement
+//!   `Default`, so many fields can also be set with struct-update syntax:
 //!
 //!   ```
 //!   # use oai_compat::types::*;
