@@ -221,13 +221,12 @@ fn answer(shared: &Shared, req: &RecordedRequest, task: Task) -> Result<Reply, R
         if shared.openai_transcription_stream.load(Ordering::Relaxed) {
             return Ok(openai_stream(&transcript));
         }
-        return Ok(vllm_stream(
-            shared,
-            task,
-            &model,
-            &transcript,
-            include_usage,
-        ));
+        let usage = match (include_usage, continuous) {
+            (false, _) => Usage::None,
+            (true, false) => Usage::Final,
+            (true, true) => Usage::Continuous,
+        };
+        return Ok(vllm_stream(shared, task, &model, &transcript, usage));
     }
     let seconds = transcript.duration.ceil() as u64;
     Ok(match format {
@@ -282,49 +281,62 @@ fn answer(shared: &Shared, req: &RecordedRequest, task: Task) -> Result<Reply, R
     })
 }
 
-/// vLLM's stream: one chunk per word (the last with `finish_reason`), a usage chunk when
-/// asked, then `[DONE]`.
+/// vLLM's stream: one chunk per word, a last chunk with no text and the `finish_reason`, a
+/// usage chunk when asked (running usage on every chunk with `continuous`), then `[DONE]`.
 fn vllm_stream(
     shared: &Shared,
     task: Task,
     model: &str,
     transcript: &Transcript,
-    include_usage: bool,
+    usage: Usage,
 ) -> Reply {
     let (prefix, object) = match task {
-        Task::Transcribe => ("trsc", "transcription.chunk"),
-        Task::Translate => ("trsl", "translation.chunk"),
+        Task::Transcribe => ("transcribe", "transcription.chunk"),
+        Task::Translate => ("translate", "translation.chunk"),
     };
     let id = format!("{prefix}-mock-{}", shared.next_id());
     let created = now();
     let words = tokens(&transcript.text);
+    // As vLLM counts: a few decoder prompt tokens and the audio's.
+    let prompt_tokens = 4 + (transcript.duration.ceil() as usize);
+    let chunk = |choices: Value, done: usize, with_usage: bool| {
+        let mut c = json!({
+            "id": id, "object": object, "created": created, "model": model, "choices": choices,
+        });
+        if with_usage {
+            c["usage"] = json!({
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": done,
+                "total_tokens": prompt_tokens + done,
+            });
+        }
+        c.to_string()
+    };
+    let continuous = usage == Usage::Continuous;
     let mut reply = Reply::sse();
     for (i, word) in words.iter().enumerate() {
-        let last = i + 1 == words.len();
-        let choice = if last {
-            json!({"delta": {"content": word}, "finish_reason": "stop", "stop_reason": null})
-        } else {
-            json!({"delta": {"content": word}})
-        };
-        let chunk = json!({
-            "id": id, "object": object, "created": created, "model": model,
-            "choices": [choice],
-        });
-        reply = reply.event(chunk.to_string());
+        reply = reply.event(chunk(
+            json!([{"delta": {"content": word}}]),
+            i + 1,
+            continuous,
+        ));
     }
-    if include_usage {
-        let prompt_tokens = 1 + (transcript.duration.ceil() as usize);
-        let usage = json!({
-            "id": id, "object": object, "created": created, "model": model, "choices": [],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": words.len(),
-                "total_tokens": prompt_tokens + words.len(),
-            },
-        });
-        reply = reply.event(usage.to_string());
+    let last = json!([{"delta": {"content": ""}, "finish_reason": "stop", "stop_reason": null}]);
+    reply = reply.event(chunk(last, words.len(), continuous));
+    if usage != Usage::None {
+        reply = reply.event(chunk(json!([]), words.len(), true));
     }
     reply.done()
+}
+
+/// The usage a vLLM stream reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Usage {
+    None,
+    /// A usage chunk at the end (`stream_include_usage`).
+    Final,
+    /// And running usage on every chunk (`stream_continuous_usage_stats` too).
+    Continuous,
 }
 
 /// OpenAI's stream: `transcript.text.delta` per word, then `transcript.text.done` with the
@@ -577,8 +589,33 @@ mod tests {
         assert_eq!(text, "Mock translation of a.mp3, 3 bytes.");
         assert!(chunks.iter().all(|c| c["object"] == "translation.chunk"));
         let n = chunks.len();
-        assert_eq!(chunks[n - 2]["choices"][0]["finish_reason"], "stop");
+        // As vLLM: the finish reason on a last chunk of no text, then the usage.
+        assert_eq!(
+            chunks[n - 2]["choices"][0],
+            json!({"delta": {"content": ""}, "finish_reason": "stop", "stop_reason": null})
+        );
         assert_eq!(chunks[n - 1]["usage"]["completion_tokens"], 6);
+        assert!(chunks[..n - 1].iter().all(|c| c.get("usage").is_none()));
+        assert!(chunks[0]["id"].as_str().unwrap().starts_with("translate-"));
+
+        // Running usage on every chunk.
+        let fields = [
+            ("model", "mock-model"),
+            ("stream", "true"),
+            ("stream_include_usage", "true"),
+            ("stream_continuous_usage_stats", "true"),
+        ];
+        let (_, _, body) = post(&server, path, &form(&fields, file));
+        let events = data(&body);
+        let counts: Vec<u64> = events[..events.len() - 1]
+            .iter()
+            .map(|e| {
+                serde_json::from_str::<Value>(e).unwrap()["usage"]["completion_tokens"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(counts, [1, 2, 3, 4, 5, 6, 6, 6]);
 
         server.set_openai_transcription_stream(true);
         let path = "/v1/audio/transcriptions";

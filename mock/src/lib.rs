@@ -155,8 +155,9 @@
 //!   `language`: the request's or `"en"`, `text`, `segments` with `tokens`,
 //!   `avg_logprob`, ..., `words: null`), with timed `words` for
 //!   `timestamp_granularities[]=word` (which vLLM ignores). Any other format gets `400`. With `stream=true`, vLLM's chunks (one per word, `object`
-//!   `transcription.chunk` or `translation.chunk`), a usage chunk with
-//!   `stream_include_usage=true`, then `[DONE]`; or OpenAI's events (see
+//!   `transcription.chunk` or `translation.chunk`, then one of no text with
+//!   `finish_reason: "stop"`), a usage chunk with `stream_include_usage=true` (and running
+//!   usage on every chunk with `stream_continuous_usage_stats=true` too), then `[DONE]`; or OpenAI's events (see
 //!   [`MockServer::set_openai_transcription_stream`]). As vLLM: `verbose_json` with
 //!   `stream`, and stream options without it, get `400`. A missing `file` or `model`, a
 //!   `file` sent as a text field, or a body that is not multipart gets `400`.

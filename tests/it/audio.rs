@@ -293,20 +293,22 @@ async fn a_vllm_stream_ends_at_done_with_the_text_and_usage() {
     }
     assert!(stream.is_finished());
     assert_eq!(text, TEXT);
-    assert_eq!(events.len(), 7, "6 words and the usage: {events:?}");
-    assert!(events.iter().all(|e| e.kind() == "transcription.chunk"));
-    let TranscriptionStreamEvent::Chunk(last_word) = &events[5] else {
-        panic!("{:?}", events[5])
-    };
     assert_eq!(
-        last_word.choices[0]
-            .finish_reason
-            .as_ref()
-            .map(|f| f.as_str()),
+        events.len(),
+        8,
+        "6 words, the end and the usage: {events:?}"
+    );
+    assert!(events.iter().all(|e| e.kind() == "transcription.chunk"));
+    let TranscriptionStreamEvent::Chunk(end) = &events[6] else {
+        panic!("{:?}", events[6])
+    };
+    assert_eq!(events[6].text_delta(), Some(""));
+    assert_eq!(
+        end.choices[0].finish_reason.as_ref().map(|f| f.as_str()),
         Some("stop")
     );
-    let TranscriptionStreamEvent::Chunk(usage) = &events[6] else {
-        panic!("{:?}", events[6])
+    let TranscriptionStreamEvent::Chunk(usage) = &events[7] else {
+        panic!("{:?}", events[7])
     };
     assert_eq!(usage.usage.as_ref().unwrap().completion_tokens, Some(6));
     // The stream fields, sent only with the stream.
