@@ -428,6 +428,23 @@ async fn a_stream_without_its_end_is_truncated() {
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_server_that_does_not_stream_is_a_typed_error() {
+    // OpenAI's whisper-1 ignores `stream` and answers with the whole JSON.
+    let srv = server();
+    srv.enqueue(Reply::json(200, r#"{"text":"Hello."}"#));
+    let err = client(&srv)
+        .audio()
+        .transcriptions_stream(request())
+        .await
+        .unwrap_err();
+    let Error::Decode(d) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(d.message.contains("application/json"), "{}", d.message);
+    assert!(d.body_excerpt.contains("Hello."), "{}", d.body_excerpt);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn an_in_band_error_ends_the_stream_typed() {
     let srv = server();
     let error = json!({"error": {"message": "the decoder broke", "type": "InternalServerError",
