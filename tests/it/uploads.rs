@@ -346,3 +346,70 @@ async fn a_file_that_changes_size_while_it_is_sent_fails_the_upload() {
         other => panic!("expected an upload error, got {other:?}"),
     }
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_recorded_upload_replays_by_its_fields_and_file_sizes() {
+    use oai_compat::cassette::RecordMode;
+    let dir = std::env::temp_dir().join(format!("oai-uploads-cassette-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mode = if cfg!(feature = "blocking") { "b" } else { "a" };
+    let tape = dir.join(format!("form-{mode}.jsonl"));
+    let _ = std::fs::remove_file(&tape);
+    let srv = server();
+    srv.enqueue(Reply::json(200, r#"{"id":"file-9"}"#));
+    let (path, _) = file("rec.jsonl", 5_000);
+    let form = || {
+        Form::new()
+            .text("purpose", "batch")
+            .file("file", Upload::path(&path))
+    };
+    let recorder = crate::support::builder(&srv)
+        .cassette(&tape, RecordMode::Once)
+        .build()
+        .unwrap();
+    let first = recorder.raw().post_form("/files", &form()).await.unwrap();
+    drop(recorder);
+    let recorded = std::fs::read_to_string(&tape).unwrap();
+    assert!(recorded.contains("\"bytes\":5000"), "{recorded}");
+    assert!(
+        !recorded.contains("\u{0}\u{1}\u{2}"),
+        "the file's bytes are not in the cassette"
+    );
+
+    // Replayed with the server gone; another purpose is another request.
+    let replayer = Client::builder()
+        .use_env(false)
+        .base_url("http://127.0.0.1:9/v1")
+        .cassette(&tape, RecordMode::None)
+        .build()
+        .unwrap();
+    let again = replayer.raw().post_form("/files", &form()).await.unwrap();
+    assert_eq!(again.value, first.value);
+    let other = Form::new()
+        .text("purpose", "vision")
+        .file("file", Upload::path(&path));
+    let miss = replayer
+        .raw()
+        .post_form("/files", &other)
+        .await
+        .unwrap_err();
+    assert!(matches!(miss, Error::Cassette(_)), "{miss:?}");
+    assert_eq!(srv.requests().len(), 1);
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn the_answer_to_an_upload_is_still_bounded_by_max_response_bytes() {
+    let srv = server();
+    srv.enqueue(Reply::json(200, format!(r#"{{"text":"{}"}}"#, "a".repeat(10_000))));
+    let c = crate::support::builder(&srv)
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    let form = Form::new().file("file", Upload::bytes("a.wav", vec![0; 10]));
+    let err = c
+        .raw()
+        .post_form("/audio/transcriptions", &form)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("max_response_bytes (1024 bytes)"), "{err}");
+}
