@@ -11,7 +11,7 @@ use crate::config::ClientBuilder;
 use crate::error::Result;
 use crate::request::RequestOptions;
 use crate::resources::{
-    Batches, Chat, Completions, Embeddings, Files, Models, Raw, Responses, Vllm,
+    Audio, Batches, Chat, Completions, Embeddings, Files, Models, Raw, Responses, Vllm,
 };
 
 /// A client for one OpenAI-compatible server.
@@ -156,6 +156,12 @@ impl Client {
     /// The Responses API: `/responses`.
     pub fn responses(&self) -> Responses<'_> {
         Responses::new(&self.engine, &self.options)
+    }
+
+    /// Transcriptions and translations of audio: `/audio/transcriptions`,
+    /// `/audio/translations`.
+    pub fn audio(&self) -> Audio<'_> {
+        Audio::new(&self.engine, &self.options)
     }
 
     /// Models: `/models`.

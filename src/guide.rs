@@ -5,7 +5,7 @@
 //! | --- | --- |
 //! | [`setup`] | install (by path until the crate is published), the two modes, configuration, features, the examples |
 //! | [`async_api`] | the async build: every `async fn` with its signature, and the streams |
-//! | [`vllm`] | vLLM's extras and endpoints, its quirks, and LiteLLM's proxy in front of it |
+//! | [`vllm`] | vLLM's extras and endpoints, speech to text, its quirks, and LiteLLM's proxy in front of it |
 //! | [`router`] | several servers behind one [`Router`](crate::Router), chosen by model |
 //! | [`responses`] | the Responses API, streamed with typed events |
 //! | [`structured`] | structured outputs decoded into Rust types |

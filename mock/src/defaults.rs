@@ -3,6 +3,8 @@
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::common::check_model;
+pub(super) use super::common::{bad_request, missing};
 use super::request::route_path;
 use super::responses::pieces;
 use super::schema::instance;
@@ -64,6 +66,8 @@ fn route(req: &RecordedRequest) -> Result<Handler, Reply> {
         "/tokenize" => ("POST", tokenize_route),
         "/detokenize" => ("POST", detokenize_route),
         "/v1/responses" => ("POST", super::responses::create),
+        "/v1/audio/transcriptions" => ("POST", super::audio::transcriptions),
+        "/v1/audio/translations" => ("POST", super::audio::translations),
         "/v1/batches" if req.method == "POST" => ("POST", create_batch),
         _ => {
             return super::files::route(req)
@@ -97,34 +101,6 @@ fn unauthorized(shared: &Shared, req: &RecordedRequest) -> Option<Reply> {
     }
 }
 
-// ---------------------------------------------------------------- errors
-
-pub(super) fn bad_request(message: &str, param: Option<&str>) -> Reply {
-    let body = json!({
-        "error": {"message": message, "type": "BadRequestError", "param": param, "code": 400}
-    });
-    Reply::json(400, body.to_string())
-}
-
-fn model_not_found(model: &str) -> Reply {
-    let body = json!({
-        "error": {
-            "message": format!("The model `{model}` does not exist."),
-            "type": "NotFoundError",
-            "param": "model",
-            "code": 404,
-        }
-    });
-    Reply::json(404, body.to_string())
-}
-
-pub(super) fn missing(param: &str) -> Reply {
-    bad_request(
-        &format!("Missing required parameter: '{param}'."),
-        Some(param),
-    )
-}
-
 // ------------------------------------------------------------ parameters
 
 /// The body as a JSON object.
@@ -147,14 +123,6 @@ pub(super) fn known_model(shared: &Shared, body: &Map<String, Value>) -> Result<
         None => Err(missing("model")),
         Some(Value::String(model)) => check_model(shared, model).map(|()| model.clone()),
         Some(_) => Err(bad_request("'model' must be a string.", Some("model"))),
-    }
-}
-
-fn check_model(shared: &Shared, model: &str) -> Result<(), Reply> {
-    if lock(&shared.models).iter().any(|m| m == model) {
-        Ok(())
-    } else {
-        Err(model_not_found(model))
     }
 }
 

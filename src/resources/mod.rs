@@ -1,7 +1,9 @@
 //! Resource handles: `client.chat()`, `client.completions()`, `client.embeddings()`,
-//! `client.models()`, `client.responses()`, `client.files()`, `client.batches()`,
-//! `client.raw()`. Shared source for both modes; every method is `async` in async mode.
+//! `client.models()`, `client.responses()`, `client.audio()`, `client.files()`,
+//! `client.batches()`, `client.raw()`. Shared source for both modes; every method is `async`
+//! in async mode.
 
+pub(crate) mod audio;
 pub(crate) mod batches;
 pub(crate) mod chat;
 pub(crate) mod completions;
@@ -12,6 +14,7 @@ pub(crate) mod raw;
 pub(crate) mod responses;
 pub(crate) mod vllm;
 
+pub use audio::Audio;
 pub use batches::Batches;
 pub use chat::Chat;
 pub use completions::Completions;

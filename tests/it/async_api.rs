@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 /// The files with public async methods, in the chapter's order.
-const SOURCES: [&str; 13] = [
+const SOURCES: [&str; 15] = [
     "src/resources/models.rs",
     "src/resources/chat.rs",
     "src/tool_loop.rs",
@@ -16,6 +16,8 @@ const SOURCES: [&str; 13] = [
     "src/accumulate_responses.rs",
     "src/resources/files.rs",
     "src/resources/batches.rs",
+    "src/resources/audio.rs",
+    "src/download.rs",
     "src/resources/vllm.rs",
     "src/resources/raw.rs",
     "src/router.rs",

@@ -14,6 +14,7 @@ mod live;
 mod support;
 
 mod async_api;
+mod audio;
 mod batches;
 mod cassette;
 mod chat;
@@ -25,6 +26,7 @@ mod examples_cli;
 mod faults;
 mod files;
 mod inputs;
+mod live_audio;
 mod live_cassette;
 mod live_files;
 mod live_litellm;

@@ -70,8 +70,8 @@ pub fn vllm_router_limits_url() -> String {
     )
 }
 
-/// vLLM serving a tiny random Whisper (`scripts/make-tiny-whisper.py`, wired to say one
-/// sentence) for `/audio/transcriptions` and `/audio/translations`.
+/// vLLM serving the tiny random Whisper (`scripts/servers.sh start whisper`; not in `start
+/// all`). It answers " The quick brown fox." to any audio.
 pub fn vllm_whisper_url() -> String {
     env_or("OAI_COMPAT_VLLM_WHISPER_URL", "http://127.0.0.1:8004/v1")
 }
