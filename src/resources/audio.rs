@@ -109,9 +109,30 @@ impl Fields {
     }
 }
 
+/// `Ok` when every number set is finite: a form has no NaN either, and a server would read
+/// `NaN` as text or as its default (the JSON calls refuse them the same way).
+fn finite(numbers: &[(&str, Option<f32>)]) -> Result<()> {
+    for (name, value) in numbers {
+        if let Some(v) = value.filter(|v| !v.is_finite()) {
+            return Err(Error::invalid_request(format!(
+                "the request field `{name}` is {v}: a form field must be a finite number; use a finite number"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The form of a transcription request (`stream`: a streamed call's).
-pub(crate) fn transcription_form(req: &TranscriptionRequest, stream: bool) -> Form {
-    Fields::new(&req.model)
+pub(crate) fn transcription_form(req: &TranscriptionRequest, stream: bool) -> Result<Form> {
+    finite(&[
+        ("temperature", req.temperature),
+        ("top_p", req.top_p),
+        ("min_p", req.min_p),
+        ("frequency_penalty", req.frequency_penalty),
+        ("presence_penalty", req.presence_penalty),
+        ("repetition_penalty", req.repetition_penalty),
+    ])?;
+    Ok(Fields::new(&req.model)
         .text("language", req.language.as_deref())
         .text("prompt", req.prompt.as_deref())
         .format(req.response_format)
@@ -132,12 +153,13 @@ pub(crate) fn transcription_form(req: &TranscriptionRequest, stream: bool) -> Fo
         .value("repetition_penalty", req.repetition_penalty)
         .stream(stream, req.stream_options.as_ref())
         .extra(&req.extra)
-        .file(&req.file)
+        .file(&req.file))
 }
 
 /// The form of a translation request (`stream`: a streamed call's).
-pub(crate) fn translation_form(req: &TranslationRequest, stream: bool) -> Form {
-    Fields::new(&req.model)
+pub(crate) fn translation_form(req: &TranslationRequest, stream: bool) -> Result<Form> {
+    finite(&[("temperature", req.temperature)])?;
+    Ok(Fields::new(&req.model)
         .text("prompt", req.prompt.as_deref())
         .format(req.response_format)
         .value("temperature", req.temperature)
@@ -147,7 +169,7 @@ pub(crate) fn translation_form(req: &TranslationRequest, stream: bool) -> Form {
         .value("seed", req.seed)
         .stream(stream, req.stream_options.as_ref())
         .extra(&req.extra)
-        .file(&req.file)
+        .file(&req.file))
 }
 
 /// Refuses a stream no server sends: `srt`, `vtt` and `verbose_json` are never streamed.
@@ -227,7 +249,7 @@ impl Audio<'_> {
         req: impl Borrow<TranscriptionRequest>,
     ) -> Result<Response<Transcription>> {
         let req: &TranscriptionRequest = req.borrow();
-        let form = transcription_form(req, false);
+        let form = transcription_form(req, false)?;
         self.send(TRANSCRIPTIONS, &form, req.response_format, "transcription")
             .await
     }
@@ -265,7 +287,7 @@ impl Audio<'_> {
     ) -> Result<TranscriptionStream> {
         let req: &TranscriptionRequest = req.borrow();
         check_streamable(req.response_format)?;
-        let form = transcription_form(req, true);
+        let form = transcription_form(req, true)?;
         self.stream(TRANSCRIPTIONS, &form).await
     }
 
@@ -298,7 +320,7 @@ impl Audio<'_> {
         req: impl Borrow<TranslationRequest>,
     ) -> Result<Response<Transcription>> {
         let req: &TranslationRequest = req.borrow();
-        let form = translation_form(req, false);
+        let form = translation_form(req, false)?;
         self.send(TRANSLATIONS, &form, req.response_format, "translation")
             .await
     }
@@ -315,7 +337,7 @@ impl Audio<'_> {
     ) -> Result<TranscriptionStream> {
         let req: &TranslationRequest = req.borrow();
         check_streamable(req.response_format)?;
-        let form = translation_form(req, true);
+        let form = translation_form(req, true)?;
         self.stream(TRANSLATIONS, &form).await
     }
 

@@ -640,3 +640,27 @@ async fn a_file_on_disk_is_sent_whole_on_every_attempt() {
     }
     std::fs::remove_file(&path).unwrap();
 }
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_number_that_is_not_finite_is_refused_before_the_upload() {
+    let srv = server();
+    let mut req = request();
+    req.temperature = Some(f32::NAN);
+    let err = client(&srv).audio().transcriptions(&req).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest(m) if m.contains("`temperature` is NaN")),
+        "{err:?}"
+    );
+    req.temperature = None;
+    req.min_p = Some(f32::INFINITY);
+    let err = client(&srv)
+        .audio()
+        .transcriptions_stream(&req)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest(m) if m.contains("`min_p` is inf")),
+        "{err:?}"
+    );
+    assert!(srv.requests().is_empty(), "nothing was sent");
+}
