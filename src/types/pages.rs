@@ -33,7 +33,7 @@ macro_rules! page {
             #[doc = concat!(
                 "The parameters of the next page: `params` with `after` set to this page's ",
                 "last id, or `None` when the server says no more ", $what, " follow (or the ",
-                "page is empty)."
+                "page is empty, or ends where `params` started: a server answering the same page again)."
             )]
             pub fn next_params(&self, params: &$params) -> Option<$params> {
                 if self.has_more != Some(true) {
@@ -43,7 +43,9 @@ macro_rules! page {
                     .last_id
                     .as_deref()
                     .or_else(|| self.data.last().map(|e| e.id.as_str()))
-                    .filter(|id| !id.is_empty())?;
+                    .filter(|id| !id.is_empty())
+                    // A server that answers the same page again must not loop a caller forever.
+                    .filter(|id| Some(*id) != params.after.as_deref())?;
                 Some(params.clone().after(last))
             }
         }
@@ -90,3 +92,24 @@ macro_rules! cursor_params {
     };
 }
 pub(super) use cursor_params;
+
+#[cfg(test)]
+mod tests {
+    use crate::types::{FileList, FileListParams};
+
+    #[test]
+    fn a_page_answered_again_ends_the_paging() {
+        let page: FileList = serde_json::from_str(
+            r#"{"object":"list","data":[{"id":"file-2"}],"has_more":true,"last_id":"file-2"}"#,
+        )
+        .unwrap();
+        let first = FileListParams::new().limit(1);
+        let next = page.next_params(&first).unwrap();
+        assert_eq!(next, FileListParams::new().limit(1).after("file-2"));
+        assert_eq!(
+            page.next_params(&next),
+            None,
+            "the same page again: no next"
+        );
+    }
+}
