@@ -14,9 +14,9 @@ use crate::error::{Error, Result};
 use crate::request::RequestOptions;
 use crate::transport::Body;
 use crate::types::{
-    ChatCompletionRequest, ClassifyRequest, CompletionRequest, DetokenizeRequest, EmbeddingRequest,
-    PoolingRequest, RerankRequest, ResponseRequest, ResponseStreamOptions, ScoreRequest,
-    StreamOptions, TokenizeRequest,
+    BatchRequest, ChatCompletionRequest, ClassifyRequest, CompletionRequest, DetokenizeRequest,
+    EmbeddingRequest, PoolingRequest, RerankRequest, ResponseRequest, ResponseStreamOptions,
+    ScoreRequest, StreamOptions, TokenizeRequest,
 };
 
 /// A JSON request body.
@@ -45,6 +45,7 @@ macro_rules! extra_field {
 }
 
 extra_field!(
+    BatchRequest,
     ChatCompletionRequest,
     CompletionRequest,
     EmbeddingRequest,

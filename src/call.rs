@@ -345,8 +345,6 @@ impl Engine {
 
     /// `POST path` with `form`, the answer's body as text, whatever its content type (a
     /// transcription as `text`, `srt` or `vtt`). Bounded by `max_response_bytes`.
-    // Used by the audio and files resources, which land next.
-    #[allow(dead_code)]
     pub(crate) async fn post_form_text(
         &self,
         path: Path<'_>,
@@ -382,8 +380,6 @@ impl Engine {
 
     /// `POST path` with `form` (which asks for a stream itself: `stream=true`), the answer
     /// handed over as a stream of `T`. Retried only until the response headers arrive.
-    // Used by the audio and files resources, which land next.
-    #[allow(dead_code)]
     pub(crate) async fn post_form_stream<T: DeserializeOwned>(
         &self,
         path: Path<'_>,
@@ -397,8 +393,6 @@ impl Engine {
     /// `GET path`, the body handed over piece by piece as a [`Download`] (a file's content):
     /// not bounded by `max_response_bytes`, each gap bounded by `Timeouts::stream_idle` and
     /// the whole by `Timeouts::stream_total`. Retried only until the response headers arrive.
-    // Used by the audio and files resources, which land next.
-    #[allow(dead_code)]
     pub(crate) async fn download(&self, path: Path<'_>, opts: &RequestOptions) -> Result<Download> {
         let call = Call {
             method: Method::Get,
@@ -649,6 +643,10 @@ impl Engine {
                 let id = response.headers.request_id().map(str::to_owned);
                 return Err(Error::decode("stream", why, &body, id));
             }
+            return Ok((response, Vec::new()));
+        }
+        if req.reading == Reading::Download {
+            // The caller reads the body piece by piece (a `Download`), unbounded.
             return Ok((response, Vec::new()));
         }
         let body = response

@@ -10,7 +10,9 @@ use crate::call::Engine;
 use crate::config::ClientBuilder;
 use crate::error::Result;
 use crate::request::RequestOptions;
-use crate::resources::{Chat, Completions, Embeddings, Models, Raw, Responses, Vllm};
+use crate::resources::{
+    Audio, Batches, Chat, Completions, Embeddings, Files, Models, Raw, Responses, Vllm,
+};
 
 /// A client for one OpenAI-compatible server.
 ///
@@ -156,9 +158,25 @@ impl Client {
         Responses::new(&self.engine, &self.options)
     }
 
+    /// Transcriptions and translations of audio: `/audio/transcriptions`,
+    /// `/audio/translations`.
+    pub fn audio(&self) -> Audio<'_> {
+        Audio::new(&self.engine, &self.options)
+    }
+
     /// Models: `/models`.
     pub fn models(&self) -> Models<'_> {
         Models::new(&self.engine, &self.options)
+    }
+
+    /// Files: `/files` (upload, list, retrieve, download, delete).
+    pub fn files(&self) -> Files<'_> {
+        Files::new(&self.engine, &self.options)
+    }
+
+    /// Batches: `/batches` (requests run from an uploaded JSONL file).
+    pub fn batches(&self) -> Batches<'_> {
+        Batches::new(&self.engine, &self.options)
     }
 
     /// vLLM's own endpoints at the server root: `/health`, `/version`, `/tokenize`,

@@ -43,7 +43,6 @@ impl std::fmt::Debug for Download {
 }
 
 impl Download {
-    #[allow(dead_code)] // Used by the files resource, which lands next.
     pub(crate) fn new(
         response: HttpResponse,
         meta: ResponseMeta,

@@ -5,8 +5,9 @@
 //! | --- | --- |
 //! | [`setup`] | install (by path until the crate is published), the two modes, configuration, features, the examples |
 //! | [`async_api`] | the async build: every `async fn` with its signature, and the streams |
-//! | [`vllm`] | vLLM's extras and endpoints, its quirks, and LiteLLM's proxy in front of it |
+//! | [`vllm`] | vLLM's extras and endpoints, speech to text, its quirks, and LiteLLM's proxy in front of it |
 //! | [`router`] | several servers behind one [`Router`](crate::Router), chosen by model |
+//! | [`moving`] | moving between OpenAI and vLLM: what differs, audio, files and batches, uploads |
 //! | [`responses`] | the Responses API, streamed with typed events |
 //! | [`structured`] | structured outputs decoded into Rust types |
 //! | [`tools`] | tool calls and the tool loop |
@@ -34,6 +35,9 @@ pub mod vllm {}
 
 #[doc = include_str!("../docs/guide/router.md")]
 pub mod router {}
+
+#[doc = include_str!("../docs/guide/moving.md")]
+pub mod moving {}
 
 #[doc = include_str!("../docs/guide/responses.md")]
 pub mod responses {}

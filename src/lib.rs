@@ -237,7 +237,8 @@ pub use crate::{
     parse_error::{ParseError, ParseErrorKind},
     request::RequestOptions,
     resources::{
-        chat::ChatCompletionStream, completions::CompletionStream, responses::ResponseStream,
+        audio::TranscriptionStream, chat::ChatCompletionStream, completions::CompletionStream,
+        responses::ResponseStream,
     },
     response::{Response, ResponseMeta},
     router::{BACKENDS_ENV, Router, RouterBuilder},

@@ -53,6 +53,10 @@ pub const BACKENDS_ENV: &str = "OAI_COMPAT_BACKENDS";
 /// calls still go out, to the one whose cool-down ends first. [`Router::backend_stats`] shows
 /// the state; the `log` crate tells when a server is set aside and when it is back.
 ///
+/// Files and batches are not routed: a file lives on the server it was uploaded to, and a
+/// batch runs there, so call that server's client ([`Router::backends`]`[i].files()`,
+/// `.batches()`).
+///
 /// Cheap to clone (clones share the clients, the model table and the load); `Send + Sync`.
 ///
 #[cfg_attr(feature = "blocking", doc = "```no_run")]

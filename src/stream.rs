@@ -104,6 +104,10 @@ pub(crate) struct Ending<T> {
     pub(crate) classify: Option<fn(&T) -> Ends>,
     /// Names the expected end in the truncation error, e.g. "`data: [DONE]`".
     pub(crate) expected: &'static str,
+    /// Whether `data: [DONE]` ends the stream too, before any terminal item (audio
+    /// transcriptions: vLLM ends them with `[DONE]`, OpenAI with `transcript.text.done`).
+    /// When `false`, a `[DONE]` that comes first is a truncated stream (the Responses API).
+    pub(crate) done_ends: bool,
 }
 
 /// What one decoded item means for the end of its stream.
@@ -182,6 +186,7 @@ impl<T> Default for Ending<T> {
         Ending {
             classify: None,
             expected: "`data: [DONE]`",
+            done_ends: true,
         }
     }
 }
@@ -270,7 +275,7 @@ impl<T: DeserializeOwned> State<T> {
             if ev.data == "[DONE]" {
                 // A protocol that ends with a named event (the Responses API) and sends
                 // `[DONE]` before it: what came is not the whole answer.
-                if self.ending.classify.is_some() {
+                if self.ending.classify.is_some() && !self.ending.done_ends {
                     let msg = format!(
                         "`data: [DONE]` came before {} after {} event(s)",
                         self.ending.expected, self.items

@@ -1,10 +1,10 @@
 //! The built-in answers: what a small vLLM server would say to each request.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::common::check_model;
+pub(super) use super::common::{bad_request, missing};
 use super::request::route_path;
 use super::responses::pieces;
 use super::schema::instance;
@@ -13,7 +13,7 @@ use super::text::{
     word_count,
 };
 use super::tools::{Call, calls};
-use super::{RecordedRequest, Reply, Shared, lock};
+use super::{RecordedRequest, Reply, Shared, lock, now};
 
 /// A built-in handler.
 pub(super) type Handler = fn(&Shared, &RecordedRequest) -> Result<Reply, Reply>;
@@ -66,13 +66,25 @@ fn route(req: &RecordedRequest) -> Result<Handler, Reply> {
         "/tokenize" => ("POST", tokenize_route),
         "/detokenize" => ("POST", detokenize_route),
         "/v1/responses" => ("POST", super::responses::create),
-        _ => return super::responses::route_by_id(req),
+        "/v1/audio/transcriptions" => ("POST", super::audio::transcriptions),
+        "/v1/audio/translations" => ("POST", super::audio::translations),
+        "/v1/batches" if req.method == "POST" => ("POST", create_batch),
+        _ => {
+            return super::files::route(req)
+                .or_else(|| super::batches::route(req))
+                .unwrap_or_else(|| super::responses::route_by_id(req));
+        }
     };
     if req.method == method {
         Ok(handler)
     } else {
         Err(Reply::json(405, r#"{"detail":"Method Not Allowed"}"#).header("allow", method))
     }
+}
+
+/// `POST /v1/batches`: runs the batch's lines with the built-in answers.
+fn create_batch(shared: &Shared, req: &RecordedRequest) -> Result<Reply, Reply> {
+    super::batches::create(shared, req, answer)
 }
 
 /// vLLM's `--api-key` check: `/v1` paths need `authorization: Bearer <key>`.
@@ -87,40 +99,6 @@ fn unauthorized(shared: &Shared, req: &RecordedRequest) -> Option<Reply> {
     } else {
         Some(Reply::json(401, r#"{"error":"Unauthorized"}"#))
     }
-}
-
-pub(super) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-// ---------------------------------------------------------------- errors
-
-pub(super) fn bad_request(message: &str, param: Option<&str>) -> Reply {
-    let body = json!({
-        "error": {"message": message, "type": "BadRequestError", "param": param, "code": 400}
-    });
-    Reply::json(400, body.to_string())
-}
-
-fn model_not_found(model: &str) -> Reply {
-    let body = json!({
-        "error": {
-            "message": format!("The model `{model}` does not exist."),
-            "type": "NotFoundError",
-            "param": "model",
-            "code": 404,
-        }
-    });
-    Reply::json(404, body.to_string())
-}
-
-pub(super) fn missing(param: &str) -> Reply {
-    bad_request(
-        &format!("Missing required parameter: '{param}'."),
-        Some(param),
-    )
 }
 
 // ------------------------------------------------------------ parameters
@@ -145,14 +123,6 @@ pub(super) fn known_model(shared: &Shared, body: &Map<String, Value>) -> Result<
         None => Err(missing("model")),
         Some(Value::String(model)) => check_model(shared, model).map(|()| model.clone()),
         Some(_) => Err(bad_request("'model' must be a string.", Some("model"))),
-    }
-}
-
-fn check_model(shared: &Shared, model: &str) -> Result<(), Reply> {
-    if lock(&shared.models).iter().any(|m| m == model) {
-        Ok(())
-    } else {
-        Err(model_not_found(model))
     }
 }
 

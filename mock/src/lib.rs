@@ -6,7 +6,8 @@
 //!
 //! [`MockServer::start`] binds `127.0.0.1` on a free port and answers
 //! HTTP/1.1 like a small vLLM server: `/v1/models`, `/v1/chat/completions`,
-//! `/v1/completions`, `/v1/embeddings`, `/v1/responses` (streaming included), and vLLM's
+//! `/v1/completions`, `/v1/embeddings`, `/v1/responses` (streaming included),
+//! `/v1/audio/transcriptions` and `/v1/audio/translations`, and vLLM's
 //! `/health`, `/version`, `/tokenize` and `/detokenize`. The answers are
 //! deterministic functions of the request, so tests can assert on them.
 //!
@@ -68,6 +69,9 @@
 //! | `POST /v1/embeddings` | one vector per input, 8 dimensions (or `dimensions`), L2-normalised, a function of the input text |
 //! | `POST /v1/responses` | a Responses API `response` whose output message says `"Mock reply to: "` followed by the words of the input (a string, or the last user message of a list) |
 //! | `GET /v1/responses/{id}`, `POST /v1/responses/{id}/cancel` | vLLM's 404 ``{"error":{"message":"Response with id '<id>' not found.",...,"param":"response_id","code":404}}``, as vLLM answers without a response store (its default); `DELETE /v1/responses/{id}` gets `405` and `/input_items` `404`, as vLLM has no such routes |
+//! | `POST /v1/files` (multipart: `purpose`, `file`), `GET /v1/files` (`purpose`, `limit`, `after`, `order`), `GET /v1/files/{id}`, `GET /v1/files/{id}/content`, `DELETE /v1/files/{id}` | OpenAI's Files API; files (`file-mock-N`) are kept in memory, at most 10,000 and 1 GiB together; an unknown id gets `404` ``{"error":{"message":"No such File object: <id>","type":"invalid_request_error",...}}`` |
+//! | `POST /v1/batches`, `GET /v1/batches` (`after`, `limit`), `GET /v1/batches/{id}`, `POST /v1/batches/{id}/cancel` | OpenAI's Batch API. A batch (`batch_mock_N`) runs when it is created: each line of its input file (purpose `batch`) is answered by the built-in answer for its `url`, the answers written to an output file (`{"id":"batch_req_..","custom_id":..,"response":{"status_code":200,"request_id":..,"body":{..}},"error":null}`) and the failures to an error file (an error answer in `response`, a line that could not be sent with `response: null` and an `error` code: `invalid_json_line`, `invalid_url`, `duplicate_custom_id`, ...); it is `completed` at once, or `in_progress` for a few polls with [`MockServer::set_batch_polls`]; an empty input file makes it `failed` |
+//! | `POST /v1/audio/transcriptions`, `POST /v1/audio/translations` | a multipart form with a `file` part and a `model`; the transcript is `"Mock transcription of <filename>, <size> bytes."` (`translation` for translations), the audio lasting `size / 32000` seconds; see *Audio* below |
 //! | `GET /health` | `200` with an empty body |
 //! | `GET /version` | `{"version":"0.0.0-mock"}` |
 //! | `POST /tokenize`, `POST /detokenize` | vLLM's shapes; one token per whitespace-separated word |
@@ -146,6 +150,19 @@
 //!   `response.incomplete`), a response cut by `max_output_tokens` ends with
 //!   `response.completed` carrying `status: "incomplete"` and
 //!   `incomplete_details.reason: "max_output_tokens"`.
+//! * **Audio.** `response_format` `json` (the default) answers `{"text", "usage":
+//!   {"type": "duration", "seconds"}}` (no usage for translations), and so does `text`, as
+//!   vLLM does; `srt` and `vtt` (which vLLM refuses) plain-text subtitles of segments of 4
+//!   words, the duration shared out by words; `verbose_json` vLLM's shape (`duration`,
+//!   `language`: the request's or `"en"`, `text`, `segments` with `tokens`,
+//!   `avg_logprob`, ..., `words: null`), with timed `words` for
+//!   `timestamp_granularities[]=word` (which vLLM ignores). Any other format gets `400`. With `stream=true`, vLLM's chunks (one per word, `object`
+//!   `transcription.chunk` or `translation.chunk`, then one of no text with
+//!   `finish_reason: "stop"`), a usage chunk with `stream_include_usage=true` (and running
+//!   usage on every chunk with `stream_continuous_usage_stats=true` too), then `[DONE]`; or OpenAI's events (see
+//!   [`MockServer::set_openai_transcription_stream`]). As vLLM: `verbose_json` with
+//!   `stream`, and stream options without it, get `400`. A missing `file` or `model`, a
+//!   `file` sent as a text field, or a body that is not multipart gets `400`.
 //! * **Ids and headers.** `id` is `chatcmpl-mock-N`, `cmpl-mock-N` or
 //!   `embd-mock-N` with a per-server counter; `model` is echoed. Every
 //!   built-in answer has an `x-request-id` header: the request's own
@@ -183,9 +200,13 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod audio;
+mod batches;
 mod cassette;
+mod common;
 mod conn;
 mod defaults;
+mod files;
 mod http;
 mod limit;
 mod multipart;
@@ -245,6 +266,13 @@ struct Shared {
     limit: limit::Limit,
     /// How long each answer waits before its head ([`MockServer::set_latency`]).
     latency: Mutex<Duration>,
+    /// The uploaded files (`/v1/files`), batch output files included.
+    files: Mutex<files::Store>,
+    /// The batches (`/v1/batches`) and [`MockServer::set_batch_polls`].
+    batches: Mutex<batches::Store>,
+    /// Stream transcriptions as OpenAI does
+    /// ([`MockServer::set_openai_transcription_stream`]).
+    openai_transcription_stream: AtomicBool,
 }
 
 /// Connections being served and threads running.
@@ -263,6 +291,13 @@ struct Script {
     requests: Vec<RecordedRequest>,
     /// Answers every request the queue does not, when set ([`MockServer::replay`]).
     cassette: Option<cassette::Cassette>,
+}
+
+/// The time now, Unix seconds (`0` on a clock before 1970).
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Locks a mutex, ignoring poisoning (the data stays consistent: every
@@ -294,6 +329,9 @@ impl Shared {
             vocab: Mutex::new(HashMap::new()),
             limit: limit::Limit::default(),
             latency: Mutex::new(Duration::ZERO),
+            files: Mutex::new(files::Store::default()),
+            batches: Mutex::new(batches::Store::default()),
+            openai_transcription_stream: AtomicBool::new(false),
         }
     }
 
@@ -552,6 +590,48 @@ impl MockServer {
         *lock(&self.shared.latency) = d;
     }
 
+    /// Stores a file as if it had been uploaded to `POST /v1/files`, and returns its id:
+    /// for tests that need a file (a batch's input) without uploading it.
+    ///
+    /// ```
+    /// let server = oai_compat_mock::MockServer::start()?;
+    /// let id = server.add_file("requests.jsonl", "batch", b"{}\n".to_vec())?;
+    /// assert!(id.starts_with("file-"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the server already keeps 10,000 files, or 1 GiB with this one.
+    pub fn add_file(
+        &self,
+        filename: &str,
+        purpose: &str,
+        data: Vec<u8>,
+    ) -> std::io::Result<String> {
+        match lock(&self.shared.files).add(filename, purpose, data) {
+            Ok(object) => Ok(object["id"].as_str().unwrap_or_default().to_owned()),
+            Err(_) => Err(std::io::Error::other(
+                "the mock server keeps at most 10,000 files and 1 GiB",
+            )),
+        }
+    }
+
+    /// Makes each batch created from now on look `in_progress` (no output file yet, request
+    /// counts at zero) to its creation and to its first `n` retrieves, so that polling code
+    /// can be tested; the next retrieve sees it `completed`. While it looks in progress it
+    /// can be cancelled (`cancelling`, then `cancelled` on the next retrieve). Default `0`:
+    /// a batch is `completed` as soon as it is created.
+    ///
+    /// ```
+    /// let server = oai_compat_mock::MockServer::start()?;
+    /// server.set_batch_polls(2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_batch_polls(&self, n: u32) {
+        lock(&self.shared.batches).polls = n;
+    }
+
     /// Requires `authorization: Bearer <key>` on `/v1/*` requests answered by
     /// the built-in answers, like vLLM's `--api-key`; others get
     /// `401 {"error":"Unauthorized"}`. `None` (the default) accepts any request.
@@ -577,6 +657,23 @@ impl MockServer {
     /// ```
     pub fn set_max_in_flight(&self, n: usize) {
         self.shared.limit.set_max(n);
+    }
+
+    /// Streams transcriptions and translations as OpenAI does when `on`: a
+    /// `transcript.text.delta` event per word, then `transcript.text.done` with the text and
+    /// a token `usage`, and no `[DONE]`. Off (the default), they stream as vLLM does:
+    /// `transcription.chunk` / `translation.chunk` chunks shaped like chat completion chunks,
+    /// then `[DONE]`.
+    ///
+    /// ```
+    /// let server = oai_compat_mock::MockServer::start()?;
+    /// server.set_openai_transcription_stream(true);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_openai_transcription_stream(&self, on: bool) {
+        self.shared
+            .openai_transcription_stream
+            .store(on, Ordering::Relaxed);
     }
 
     /// How many requests were answered `429` for going over [`MockServer::set_max_in_flight`].

@@ -296,6 +296,17 @@ impl Reply {
         self
     }
 
+    /// The body: every part's bytes, in order (pauses left out).
+    pub(super) fn body_bytes(&self) -> Vec<u8> {
+        let mut body = Vec::new();
+        for part in &self.parts {
+            if let Part::Bytes(bytes) = part {
+                body.extend_from_slice(bytes);
+            }
+        }
+        body
+    }
+
     /// The value of a header of this reply, by case-insensitive name.
     pub(super) fn header_value(&self, name: &str) -> Option<&str> {
         self.headers

@@ -42,6 +42,43 @@ impl RecordedRequest {
     pub fn path_only(&self) -> &str {
         route_path(&self.path)
     }
+
+    /// The value of the first query parameter named `name`, percent-decoded (`+` is a
+    /// space), e.g. `Some("2")` for `limit` in `/v1/files?limit=2`.
+    pub fn query(&self, name: &str) -> Option<String> {
+        let query = self.path.split('#').next()?.split_once('?')?.1;
+        query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key, true) == name).then(|| percent_decode(value, true))
+        })
+    }
+}
+
+/// `text` with `%XX` escapes decoded (and `+` as a space in a query, `plus_is_space`); bytes
+/// that do not form UTF-8 are replaced (U+FFFD), a `%` not followed by two hex digits is kept.
+pub(super) fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| bytes.get(at).and_then(|b| char::from(*b).to_digit(16));
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                // Two hex digits are at most 0xFF.
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b'+', _, _) if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The path of a request target, without query and, for an absolute-form

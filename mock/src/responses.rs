@@ -4,13 +4,13 @@ use serde_json::{Map, Value, json};
 
 use super::defaults::{
     Handler, bad_request, body_object, flag, generation_limit, int_param, known_model,
-    message_text, missing, now, param,
+    message_text, missing, param,
 };
 use super::request::route_path;
 use super::schema::instance;
 use super::text::{mock_reply, tokens, word_count};
 use super::tools::{Call, calls};
-use super::{RecordedRequest, Reply, Shared};
+use super::{RecordedRequest, Reply, Shared, now};
 
 /// The answers under `/v1/responses/{id}`: vLLM without a response store (its default)
 /// knows no id; it has no `DELETE` and no `input_items` route.

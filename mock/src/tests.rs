@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 
 use super::{MockServer, Reply};
 
+// The Files and Batch APIs.
+mod files;
+
 /// How long a test client waits for a byte before failing.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 

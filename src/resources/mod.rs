@@ -1,18 +1,25 @@
 //! Resource handles: `client.chat()`, `client.completions()`, `client.embeddings()`,
-//! `client.models()`, `client.responses()`, `client.raw()`. Shared source for both modes;
-//! every method is `async` in async mode.
+//! `client.models()`, `client.responses()`, `client.audio()`, `client.files()`,
+//! `client.batches()`, `client.raw()`. Shared source for both modes; every method is `async`
+//! in async mode.
 
+pub(crate) mod audio;
+pub(crate) mod batches;
 pub(crate) mod chat;
 pub(crate) mod completions;
 pub(crate) mod embeddings;
+pub(crate) mod files;
 pub(crate) mod models;
 pub(crate) mod raw;
 pub(crate) mod responses;
 pub(crate) mod vllm;
 
+pub use audio::Audio;
+pub use batches::Batches;
 pub use chat::Chat;
 pub use completions::Completions;
 pub use embeddings::Embeddings;
+pub use files::Files;
 pub use models::Models;
 pub use raw::Raw;
 pub use responses::Responses;

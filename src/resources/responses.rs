@@ -45,6 +45,7 @@ pub(crate) fn ending() -> Ending<ResponseStreamEvent> {
             _ => Ends::No,
         }),
         expected: "a `response.completed`, `response.incomplete` or `response.failed` event",
+        done_ends: false,
     }
 }
 

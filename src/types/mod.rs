@@ -7,8 +7,8 @@
 //!   messages, prompt or input. Each optional field has a chained setter of its name, which
 //!   takes the plain value (`ChatCompletionRequest::new(model, &messages).temperature(0.2)
 //!   .max_tokens(64)`; vLLM's extras too: `.top_k(20)`), and `with_extra(key, value)` adds a
-//!   key of your own. All request types implement `Default`, so many fields can also be set
-//!   with struct-update syntax:
+//!   key of your own. All request types but the audio ones (which need a file) implement
+//!   `Default`, so many fields can also be set with struct-update syntax:
 //!
 //!   ```
 //!   # use oai_compat::types::*;
@@ -50,17 +50,31 @@
 //!   their `stream_options` field is never serialised with the request: the client adds both
 //!   for streamed calls only.
 
+mod audio;
+mod batches;
 mod chat;
 mod common;
 mod completions;
 mod decode;
 mod embeddings;
+mod files;
 mod input;
 mod models;
+mod pages;
 mod responses;
 mod setters;
 mod vllm;
 
+pub use audio::{
+    AudioInputTokenDetails, AudioResponseFormat, SegmentId, TimestampGranularity,
+    TranscriptTextDelta, TranscriptTextDone, Transcription, TranscriptionRequest,
+    TranscriptionSegment, TranscriptionStreamEvent, TranscriptionUsage, TranscriptionWord,
+    TranslationRequest,
+};
+pub use batches::{
+    Batch, BatchError, BatchErrors, BatchList, BatchListParams, BatchRequest, BatchRequestCounts,
+    BatchStatus,
+};
 pub use chat::{
     Annotation, ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage,
     ChatCompletionRequest, ChatDelta, ChatLogprobs, ChunkChoice, Content, ContentPart,
@@ -74,6 +88,7 @@ pub use common::{
 };
 pub use completions::{Completion, CompletionChoice, CompletionLogprobs, CompletionRequest};
 pub use embeddings::{Embedding, EmbeddingRequest, EmbeddingResponse, EncodingFormat};
+pub use files::{FileDeleted, FileList, FileListParams, FileObject, FilePurpose, ListOrder};
 pub use input::{Prompt, Texts};
 pub use models::{Model, ModelList};
 pub use responses::{

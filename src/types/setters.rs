@@ -8,7 +8,11 @@
 
 use serde_json::Value;
 
+use super::audio::{
+    AudioResponseFormat, TimestampGranularity, TranscriptionRequest, TranslationRequest,
+};
 use super::chat::{ChatCompletionRequest, ResponseFormat, Tool, ToolChoice};
+use super::common::StreamOptions;
 use super::completions::CompletionRequest;
 use super::embeddings::{EmbeddingRequest, EncodingFormat};
 use super::input::Texts;
@@ -172,6 +176,65 @@ setters!(ResponseRequest {
         min_p: f32,
         repetition_penalty: f32,
     }
+});
+
+setters!(TranscriptionRequest {
+    plain {
+        response_format: AudioResponseFormat,
+        temperature: f32,
+        max_completion_tokens: u32,
+        seed: i64,
+        top_p: f32,
+        top_k: i32,
+        min_p: f32,
+        frequency_penalty: f32,
+        presence_penalty: f32,
+        repetition_penalty: f32,
+    }
+    into {
+        language: String,
+        prompt: String,
+        to_language: String,
+        stream_options: StreamOptions,
+    }
+    // vLLM's extras for audio are fields of the request itself.
+    vllm {}
+});
+
+impl TranscriptionRequest {
+    /// Sets `timestamp_granularities` (default: unset, the server's own: segments). Takes
+    /// any list: `[TimestampGranularity::Word]`, a `Vec`, an iterator.
+    #[must_use]
+    pub fn timestamp_granularities(
+        mut self,
+        value: impl IntoIterator<Item = TimestampGranularity>,
+    ) -> Self {
+        self.timestamp_granularities = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `include` (default: unset): e.g. `["logprobs"]`.
+    #[must_use]
+    pub fn include(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.include = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+setters!(TranslationRequest {
+    plain {
+        response_format: AudioResponseFormat,
+        temperature: f32,
+        max_completion_tokens: u32,
+        seed: i64,
+    }
+    into {
+        prompt: String,
+        language: String,
+        to_language: String,
+        stream_options: StreamOptions,
+    }
+    vllm {}
 });
 
 #[cfg(test)]

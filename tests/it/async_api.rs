@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 /// The files with public async methods, in the chapter's order.
-const SOURCES: [&str; 11] = [
+const SOURCES: [&str; 15] = [
     "src/resources/models.rs",
     "src/resources/chat.rs",
     "src/tool_loop.rs",
@@ -14,6 +14,10 @@ const SOURCES: [&str; 11] = [
     "src/resources/embeddings.rs",
     "src/resources/responses.rs",
     "src/accumulate_responses.rs",
+    "src/resources/files.rs",
+    "src/resources/batches.rs",
+    "src/resources/audio.rs",
+    "src/download.rs",
     "src/resources/vllm.rs",
     "src/resources/raw.rs",
     "src/router.rs",

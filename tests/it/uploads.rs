@@ -400,7 +400,10 @@ async fn a_recorded_upload_replays_by_its_fields_and_file_sizes() {
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn the_answer_to_an_upload_is_still_bounded_by_max_response_bytes() {
     let srv = server();
-    srv.enqueue(Reply::json(200, format!(r#"{{"text":"{}"}}"#, "a".repeat(10_000))));
+    srv.enqueue(Reply::json(
+        200,
+        format!(r#"{{"text":"{}"}}"#, "a".repeat(10_000)),
+    ));
     let c = crate::support::builder(&srv)
         .max_response_bytes(1024)
         .build()
@@ -411,5 +414,8 @@ async fn the_answer_to_an_upload_is_still_bounded_by_max_response_bytes() {
         .post_form("/audio/transcriptions", &form)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("max_response_bytes (1024 bytes)"), "{err}");
+    assert!(
+        err.to_string().contains("max_response_bytes (1024 bytes)"),
+        "{err}"
+    );
 }

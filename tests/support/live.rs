@@ -70,7 +70,16 @@ pub fn vllm_router_limits_url() -> String {
     )
 }
 
+/// vLLM serving the tiny random Whisper (`scripts/servers.sh start whisper`; not in `start
+/// all`). It answers " The quick brown fox." to any audio.
+pub fn vllm_whisper_url() -> String {
+    env_or("OAI_COMPAT_VLLM_WHISPER_URL", "http://127.0.0.1:8004/v1")
+}
+
 pub const CHAT_MODEL: &str = "tiny-llama";
+pub const WHISPER_MODEL: &str = "tiny-whisper";
+/// What the tiny Whisper says for any audio (without a prompt).
+pub const WHISPER_SAYS: &str = "The quick brown fox.";
 pub const EMBED_MODEL: &str = "all-MiniLM-L6-v2";
 
 /// A client for Prism: an exact base URL (Prism's paths have no `/v1`), a dummy key (the spec
