@@ -777,3 +777,26 @@ fn a_file_redirected_to_dev_stdin_is_spooled_once() {
     assert_eq!(file.data, std::fs::read(&inp).unwrap());
     assert_exit(&check(&inp, &out), 0);
 }
+
+#[test]
+fn lines_removed_from_a_collected_output_are_downloaded_again() {
+    let d = dir("remote-redownload");
+    let srv = MockServer::start().unwrap();
+    let inp = three(&d);
+    let out = d.join("out.jsonl");
+    assert_exit(&remote(&srv, &inp, &out, &[]), 0);
+    // Keep the first result only.
+    let text = std::fs::read_to_string(&out).unwrap();
+    std::fs::write(&out, format!("{}\n", text.lines().next().unwrap())).unwrap();
+    let o = remote(&srv, &inp, &out, &[]);
+    assert_exit(&o, 0);
+    let err = stderr(&o);
+    assert!(
+        err.contains("downloading its results again for the 2 line(s)"),
+        "{err}"
+    );
+    assert!(err.contains("2 ok, 0 failed"), "{err}");
+    assert_exit(&check(&inp, &out), 0);
+    assert_eq!(count(&srv, "POST", "/v1/files"), 1);
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 1);
+}
