@@ -842,30 +842,12 @@ fn tone_wav(secs: u32) -> Vec<u8> {
 #[test]
 #[ignore = "needs vLLM's tiny Whisper: bash scripts/servers.sh start whisper"]
 fn transcribe_on_vllm_whisper() {
-    // Not started by `servers.sh start all` (nor in CI): skipped whenever it does not answer.
+    // CI starts it: there, a server that does not answer fails the test (see `live_up`).
     let url = std::env::var("OAI_COMPAT_VLLM_WHISPER_URL")
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "http://127.0.0.1:8004/v1".to_owned());
-    let hostport = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let up = std::net::TcpStream::connect_timeout(
-        &match std::net::ToSocketAddrs::to_socket_addrs(&hostport)
-            .ok()
-            .and_then(|mut a| a.next())
-        {
-            Some(a) => a,
-            None => return,
-        },
-        std::time::Duration::from_secs(2),
-    )
-    .is_ok();
-    if !up {
-        eprintln!("skipped: {url} does not answer (bash scripts/servers.sh start whisper)");
+    if !live_up(&url, "whisper") {
         return;
     }
     // The tiny Whisper is wired to say this for any audio (without a prompt).
