@@ -15,8 +15,10 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, UploadError};
 
-/// The most read from a file at a time.
-const PIECE: usize = 64 * 1024;
+/// The most read from a file at a time. The async body reads through tokio's blocking pool,
+/// a hand-off per read: at 64 KiB a 1 GiB upload took 1.2 s, at 512 KiB 0.5 s (curl: 0.56 s),
+/// for about 6 MiB more at the peak. The blocking body reads what ureq's buffer takes.
+const PIECE: usize = 512 * 1024;
 
 /// Where a body keeps the failure it reported to the HTTP library as an I/O error.
 #[derive(Clone, Default)]
