@@ -192,6 +192,21 @@ fn base_headers(cfg: &Config, reading: Reading, has_body: bool) -> Headers {
     h
 }
 
+/// The deadline of what follows a request's sending (its answer, its redirect hops): for an
+/// upload, a full timeout after the body last moved, since an upload is bounded by its
+/// progress rather than its total time (see `Encoded::progress_deadline`); else unchanged.
+pub(crate) fn after_upload(req: &HttpRequest<'_>) -> Option<std::time::Instant> {
+    match req.body {
+        Some(Payload::Form(form)) => {
+            match (req.deadline, form.progress_deadline(req.timeouts.request)) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            }
+        }
+        _ => req.deadline,
+    }
+}
+
 /// One call as the retry loop sends it.
 struct Call<'a> {
     method: Method,
@@ -552,7 +567,7 @@ impl Engine {
                 // A form whose one-shot part (a pipe) was read cannot be sent again.
                 Some(_) if call.body.as_ref().is_some_and(|b| !b.can_resend()) => {
                     let err = match &call.body {
-                        Some(Sent::Form(f)) => f.not_retried(&err),
+                        Some(Sent::Form(f)) => f.not_retried(err),
                         _ => err,
                     };
                     let mut err = self.redact(err);
@@ -587,11 +602,12 @@ impl Engine {
     /// body that is not handed over as a stream (an error body, a JSON answer to a stream
     /// request), in both modes.
     async fn attempt(&self, req: &HttpRequest<'_>) -> Result<(HttpResponse, Vec<u8>)> {
-        let req = HttpRequest {
+        let mut req = HttpRequest {
             deadline: deadline_after(req.timeouts.request),
             ..*req
         };
         let mut response = self.send_one(&req).await?;
+        req.deadline = after_upload(&req);
         let mut hop: Option<(String, RequestHeaders)> = None;
         let mut trail = redirect::Trail::new(req.url);
         while redirect::is_redirect(response.status) {
@@ -621,6 +637,7 @@ impl Engine {
                 ..req
             };
             response = self.send_one(&follow).await?;
+            req.deadline = after_upload(&follow);
             hop = Some(next);
         }
         if !(200..300).contains(&response.status) {

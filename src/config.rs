@@ -48,7 +48,8 @@ pub struct Timeouts {
     /// Opening a connection, TCP and TLS. Default 5 s.
     pub connect: Duration,
     /// A whole non-streamed attempt (send, wait, read the body); for a stream, the wait for
-    /// its response headers. Default 600 s, as openai-python.
+    /// its response headers; for an upload ([`Upload`](crate::Upload)), each wait for it to
+    /// move and the rest of the attempt after its last byte. Default 600 s, as openai-python.
     pub request: Duration,
     /// The longest gap between two stream **events**. Keep-alive comments do not reset it, so
     /// a proxy's keep-alives cannot keep a dead generation open forever; a silent connection

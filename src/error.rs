@@ -88,7 +88,7 @@ pub enum Error {
     /// A file of a multipart upload ([`Upload`](crate::Upload)) could not be sent: it cannot
     /// be opened or read, it changed size while it was sent, or it is a one-shot source (a
     /// pipe) that a retry or a redirect would have to read again. Nothing is retried.
-    #[error("{0}")]
+    #[error(transparent)]
     Upload(Box<UploadError>),
     /// The writer given to [`Download::write_to`](crate::Download::write_to) failed (a full
     /// disk, a closed pipe). The download stops there.
@@ -101,6 +101,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api(e) => Some(e.status),
+            Error::Upload(e) => e.failed_attempt().and_then(Error::status),
             _ => None,
         }
     }
@@ -141,6 +142,7 @@ impl Error {
             Error::Api(e) => e.request_id.as_deref(),
             Error::Decode(e) => e.request_id.as_deref(),
             Error::Stream(e) => e.request_id.as_deref(),
+            Error::Upload(e) => e.failed_attempt().and_then(Error::request_id),
             _ => None,
         }
     }
@@ -221,7 +223,12 @@ impl Error {
                 opt(&mut e.request_id);
             }
             Error::Connection(e) => r(&mut e.message),
-            Error::Upload(e) => r(&mut e.message),
+            Error::Upload(e) => {
+                r(&mut e.message);
+                if let Some(a) = &mut e.attempt {
+                    a.redact(key);
+                }
+            }
             Error::Config(m)
             | Error::InvalidRequest(m)
             | Error::NoBackend(m)
@@ -567,9 +574,34 @@ pub struct UploadError {
     /// How many retries were made before this error was returned.
     pub retries_taken: u32,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// The failure a retry could not follow, when the upload was a one-shot source.
+    attempt: Option<Box<Error>>,
 }
 
 impl UploadError {
+    /// The attempt's own failure (an [`Error::Api`] with its status and `retry-after`, a
+    /// timeout...) when the call was not retried because its one-shot source (a pipe) was
+    /// already read. [`Error::status`] and [`Error::request_id`] read it too, so a 429 still
+    /// reads as a 429.
+    pub fn failed_attempt(&self) -> Option<&Error> {
+        self.attempt.as_deref()
+    }
+
+    /// An [`Error::Upload`] for a call that failed with `attempt` and could not be retried.
+    pub(crate) fn not_retried(
+        message: String,
+        path: Option<&std::path::Path>,
+        attempt: Error,
+    ) -> Error {
+        Error::Upload(Box::new(UploadError {
+            message,
+            path: path.map(std::path::Path::to_path_buf),
+            retries_taken: attempt.retries_taken(),
+            source: None,
+            attempt: Some(Box::new(attempt)),
+        }))
+    }
+
     /// An [`Error::Upload`].
     pub(crate) fn error(
         message: impl Into<String>,
@@ -581,6 +613,7 @@ impl UploadError {
             path: path.map(std::path::Path::to_path_buf),
             retries_taken: 0,
             source,
+            attempt: None,
         }))
     }
 }
@@ -593,9 +626,13 @@ impl fmt::Display for UploadError {
 
 impl std::error::Error for UploadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+        match &self.attempt {
+            Some(e) => Some(e.as_ref()),
+            None => self
+                .source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
@@ -31,6 +32,11 @@ pub(crate) struct Encoded {
     /// The form described as JSON (fields and their values, files by name and size), what a
     /// cassette records and matches instead of the bytes.
     pub(crate) summary: Vec<u8>,
+    /// When the body last moved (an attempt began, or a piece went to the connection), as
+    /// nanoseconds after `origin`: an upload is bounded by its progress, not by its total
+    /// time (see [`Encoded::progress_deadline`]).
+    origin: Instant,
+    progress: AtomicU64,
 }
 
 /// A piece of the body.
@@ -121,6 +127,8 @@ impl Encoded {
             one_shot,
             consumed: AtomicBool::new(false),
             summary: serde_json::to_vec(&json!({ "multipart": summary })).unwrap_or_default(),
+            origin: Instant::now(),
+            progress: AtomicU64::new(0),
         })
     }
 
@@ -146,15 +154,30 @@ impl Encoded {
         self.one_shot.is_none() || !self.consumed.load(Ordering::Acquire)
     }
 
+    /// The body moved now: an attempt began, or a piece went to the connection.
+    pub(crate) fn progressed(&self) {
+        let nanos = u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.progress.store(nanos, Ordering::Release);
+    }
+
+    /// By when the body must move again, or its answer arrive once it is sent: `timeout` after
+    /// it last moved (`None`: no limit). A large file on a slow link takes as long as it
+    /// takes while it keeps moving, as openai-python's (httpx's) write timeout allows; a
+    /// connection that stops taking it fails after `timeout`.
+    pub(crate) fn progress_deadline(&self, timeout: Option<Duration>) -> Option<Instant> {
+        let moved = Duration::from_nanos(self.progress.load(Ordering::Acquire));
+        self.origin.checked_add(moved)?.checked_add(timeout?)
+    }
+
     /// The one-shot part is being read: later attempts cannot send it again.
     pub(crate) fn mark_consumed(&self) {
         self.consumed.store(true, Ordering::Release);
     }
 
     /// The error for a retry that cannot be made because the body cannot be sent again.
-    pub(crate) fn not_retried(&self, err: &Error) -> Error {
+    pub(crate) fn not_retried(&self, err: Error) -> Error {
         let path = self.one_shot.as_deref();
-        UploadError::error(
+        UploadError::not_retried(
             format!(
                 "the call failed ({err}) and was not retried: `{}` is not a regular file (a pipe?) and was already read; upload a regular file (or bytes) to let the call be retried",
                 path.map(Path::display)
@@ -162,7 +185,7 @@ impl Encoded {
                     .unwrap_or_default()
             ),
             path,
-            None,
+            err,
         )
     }
 }
@@ -170,14 +193,7 @@ impl Encoded {
 /// The size of the file at `path` (symbolic links followed): `Some` for a regular file,
 /// `None` for a one-shot source (a pipe, a FIFO, a character device such as `/dev/stdin`).
 fn file_len(path: &Path) -> Result<Option<u64>> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        let why = e.to_string();
-        UploadError::error(
-            format!("could not open `{}`: {why}", path.display()),
-            Some(path),
-            Some(Box::new(e)),
-        )
-    })?;
+    let meta = std::fs::metadata(path).map_err(|e| cannot_open(path, e))?;
     if meta.is_dir() {
         return Err(UploadError::error(
             format!(
@@ -188,7 +204,22 @@ fn file_len(path: &Path) -> Result<Option<u64>> {
             None,
         ));
     }
-    Ok(meta.is_file().then_some(meta.len()))
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    // Opened here once so that an unreadable file fails before anything is sent (a FIFO is
+    // not: opening it waits for a writer).
+    std::fs::File::open(path).map_err(|e| cannot_open(path, e))?;
+    Ok(Some(meta.len()))
+}
+
+fn cannot_open(path: &Path, e: std::io::Error) -> Error {
+    let why = e.to_string();
+    UploadError::error(
+        format!("could not open `{}`: {why}", path.display()),
+        Some(path),
+        Some(Box::new(e)),
+    )
 }
 
 /// Builds the segments, joining neighbouring fixed bytes into one.

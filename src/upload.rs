@@ -14,6 +14,13 @@ use std::sync::Arc;
 /// call that would need it a second time (a retry after the body was read, a redirect that
 /// re-sends the body) fails with [`Error::Upload`](crate::Error::Upload), which says so.
 ///
+/// The request timeout ([`Timeouts::request`](crate::Timeouts::request)) bounds each wait
+/// for the connection to take more of the upload, and the wait for the answer after its
+/// last byte, as openai-python's write timeout does: a large file on a slow link takes as
+/// long as it keeps moving, and a server that stops reading fails the attempt after the
+/// timeout. A pipe that stops giving data is not bounded (the read waits in the operating
+/// system); a regular file never waits.
+///
 /// The file name sent is the path's last component (or the one given to
 /// [`Upload::bytes`]); the content type is guessed from its extension (`.wav` is
 /// `audio/wav`, `.jsonl` is `application/jsonl`), else `application/octet-stream`.

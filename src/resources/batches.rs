@@ -54,6 +54,13 @@ impl Batches<'_> {
     /// Creates a batch (`POST /batches`) and returns it, usually `validating`.
     ///
     /// The request is taken by reference (`&req`, to send it again) or by value.
+    ///
+    /// Like every call, it is retried on timeouts, connection errors and 5xx; a create whose
+    /// answer was lost after the server made the batch is then made twice, and both are
+    /// billed. Where that matters, send it once
+    /// (`.with_options(RequestOptions::new().max_retries(0))`) and, after a failure, look
+    /// for a batch with this `input_file_id` in [`Batches::list`] before sending it again,
+    /// as `oai batch --remote` does.
     pub async fn create(&self, req: impl Borrow<BatchRequest>) -> Result<Batch> {
         Ok(self.create_with_meta(req).await?.value)
     }

@@ -134,14 +134,26 @@ impl Transport {
         let t = req.timeouts;
         let stream = req.reading.is_streamed();
         let started = Instant::now();
+        let form = match req.body {
+            Some(Payload::Form(form)) => Some(form),
+            _ => None,
+        };
         *request.timeout_mut() = if stream {
             t.stream_total
+        } else if form.is_some() {
+            // An upload is bounded by its progress (below), its answer's body by the
+            // deadline the shared code reads it with.
+            None
         } else {
             // The time left in the attempt, so redirect hops share one deadline.
             remaining(req.deadline)
         };
         let send = self.client.execute(request);
         let response = match req.deadline {
+            Some(_) if form.is_some() => match unless_stalled(send, req).await {
+                Some(r) => r,
+                None => return Err(Error::timeout(TimeoutPhase::Request, t.request)),
+            },
             // A stream's total is its own; the attempt's deadline bounds its headers.
             Some(at) if stream => {
                 match tokio::time::timeout_at(tokio::time::Instant::from_std(at), send).await {
@@ -175,6 +187,36 @@ impl Transport {
             started,
         })
     }
+}
+
+/// `send`'s output, or `None` once the upload of `req`'s form has not moved for the request
+/// timeout (and the attempt's own deadline has passed): an upload takes as long as it keeps
+/// moving, and the wait for its answer counts from its last byte.
+async fn unless_stalled<F: Future>(send: F, req: &HttpRequest<'_>) -> Option<F::Output> {
+    let due = || crate::call::after_upload(req).map(tokio::time::Instant::from_std);
+    let mut send = std::pin::pin!(send);
+    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = send.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        loop {
+            let Some(at) = due() else {
+                return Poll::Pending;
+            };
+            let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+            if timer.deadline() != at {
+                timer.as_mut().reset(at);
+            }
+            match timer.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                // Unless the upload moved while the timer ran: then wait from there.
+                Poll::Ready(()) if due() == Some(at) => return Poll::Ready(None),
+                Poll::Ready(()) => {}
+            }
+        }
+    })
+    .await
 }
 
 /// A response whose headers have arrived; the body is polled on demand (no task, no channel).

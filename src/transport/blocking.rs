@@ -385,6 +385,13 @@ thread_local! {
     static DEADLINE: Cell<ReadDeadline> = const { Cell::new(ReadDeadline::None) };
 }
 
+/// Moves this thread's [`DEADLINE`] to `at`: an upload that progresses has its waits
+/// bounded from its last progress (the guard of the request still restores the previous
+/// deadline when the request is done).
+pub(crate) fn extend_deadline(at: Option<Instant>) {
+    DEADLINE.set(at.into());
+}
+
 /// Sets this thread's [`DEADLINE`] until dropped, then restores the previous one.
 struct DeadlineGuard(ReadDeadline);
 

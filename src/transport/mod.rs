@@ -15,7 +15,7 @@ pub(crate) const USER_AGENT: &str = concat!("oai-compat/", env!("CARGO_PKG_VERSI
 #[cfg(not(feature = "blocking"))]
 mod async_impl;
 #[cfg(feature = "blocking")]
-mod blocking;
+pub(crate) mod blocking;
 mod read_deadline;
 mod request_headers;
 mod upload_body;

@@ -148,6 +148,7 @@ mod blocking {
             timeouts: AttemptTimeouts,
         ) -> Result<FormReader<'a>, Error> {
             encoded.check_resendable("to follow a redirect")?;
+            encoded.progressed();
             Ok(FormReader {
                 encoded,
                 next: 0,
@@ -160,7 +161,8 @@ mod blocking {
 
         fn fill(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
             loop {
-                // A file that trickles in (a pipe) is bounded by the attempt's deadline too.
+                // A file that trickles in (a pipe) is bounded too: by the timeout after the
+                // last piece that came.
                 if self.deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(Error::timeout(TimeoutPhase::Request, self.timeouts.request));
                 }
@@ -238,7 +240,15 @@ mod blocking {
 
     impl Read for FormReader<'_> {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            self.fill(buf).map_err(|e| self.failure.set(e))
+            let n = self.fill(buf).map_err(|e| self.failure.set(e))?;
+            if n > 0 {
+                // The connection took the last piece: the next wait (for room to write, or
+                // for the answer) gets a full timeout from now.
+                self.encoded.progressed();
+                self.deadline = self.encoded.progress_deadline(self.timeouts.request);
+                crate::transport::blocking::extend_deadline(self.deadline);
+            }
+            Ok(n)
         }
     }
 }
@@ -248,6 +258,7 @@ pub(crate) use stream::FormStream;
 
 #[cfg(not(feature = "blocking"))]
 mod stream {
+    use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
     use std::task::{Context, Poll};
@@ -272,6 +283,12 @@ mod stream {
 
     enum Current {
         Between,
+        /// A fixed segment (its index) and how much of it went out: sent in pieces, so
+        /// in-memory bytes are copied a piece at a time, never whole.
+        Fixed(usize, usize),
+        /// A one-shot source (a FIFO) being opened on tokio's blocking pool: its open waits
+        /// for a writer, which must not hold a runtime thread.
+        Opening(Pin<Box<dyn Future<Output = std::io::Result<tokio::fs::File>> + Send>>),
         File(tokio::fs::File, Option<u64>, u64),
         Done,
     }
@@ -280,6 +297,7 @@ mod stream {
         /// A body reading `encoded` from its start; an error when it cannot be sent again.
         pub(crate) fn new(encoded: Arc<Encoded>) -> Result<FormStream, Error> {
             encoded.check_resendable("to follow a redirect")?;
+            encoded.progressed();
             Ok(FormStream {
                 encoded,
                 next: 0,
@@ -299,25 +317,57 @@ mod stream {
                         };
                         self.next += 1;
                         match segment {
-                            Segment::Fixed(bytes) => {
-                                return Poll::Ready(Ok(Some(Bytes::copy_from_slice(bytes))));
+                            Segment::Fixed(_) => self.current = Current::Fixed(self.next - 1, 0),
+                            Segment::File { path, len: None } => {
+                                self.encoded.mark_consumed();
+                                self.current =
+                                    Current::Opening(Box::pin(tokio::fs::File::open(path.clone())));
                             }
-                            Segment::File { path, len } => {
-                                if len.is_none() {
-                                    self.encoded.mark_consumed();
-                                }
-                                // Opening is quick and bounded; the reads are what tokio runs
+                            Segment::File {
+                                path,
+                                len: Some(len),
+                            } => {
+                                // A regular file opens at once; its reads are what tokio runs
                                 // on its blocking pool.
                                 let file =
                                     std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
                                 self.current = Current::File(
                                     tokio::fs::File::from_std(file),
+                                    Some(*len),
                                     *len,
-                                    len.unwrap_or(0),
                                 );
                             }
                         }
                     }
+                    Current::Fixed(index, sent) => {
+                        let Some(Segment::Fixed(bytes)) = self.encoded.segments.get(*index) else {
+                            self.current = Current::Done;
+                            continue;
+                        };
+                        let rest = bytes.get(*sent..).unwrap_or_default();
+                        if rest.is_empty() {
+                            self.current = Current::Between;
+                            continue;
+                        }
+                        let piece = &rest[..rest.len().min(PIECE)];
+                        *sent += piece.len();
+                        return Poll::Ready(Ok(Some(Bytes::copy_from_slice(piece))));
+                    }
+                    Current::Opening(open) => match open.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(file)) => self.current = Current::File(file, None, 0),
+                        Poll::Ready(Err(e)) => {
+                            let path = match self
+                                .next
+                                .checked_sub(1)
+                                .and_then(|i| self.encoded.segments.get(i))
+                            {
+                                Some(Segment::File { path, .. }) => path.clone(),
+                                _ => std::path::PathBuf::new(),
+                            };
+                            return Poll::Ready(Err(unreadable(&path, e)));
+                        }
+                    },
                     Current::File(file, declared, left) => {
                         let Some(Segment::File { path, .. }) = self
                             .next
@@ -371,7 +421,11 @@ mod stream {
         fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
             match self.poll_piece(cx) {
                 Poll::Pending => Poll::Pending,
-                Poll::Ready(Ok(piece)) => Poll::Ready(piece.map(Ok)),
+                Poll::Ready(Ok(piece)) => {
+                    // The connection asked for more: the last piece went out.
+                    self.encoded.progressed();
+                    Poll::Ready(piece.map(Ok))
+                }
                 Poll::Ready(Err(e)) => {
                     let io = self.failure.set(e);
                     self.current = Current::Done;

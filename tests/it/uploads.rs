@@ -191,9 +191,16 @@ async fn a_pipe_is_streamed_once_and_never_sent_twice() {
                 "the failure itself is named: {err}"
             );
             assert_eq!(u.retries_taken, 0);
+            assert!(matches!(u.failed_attempt(), Some(Error::Api(_))));
         }
         other => panic!("expected an upload error, got {other:?}"),
     }
+    assert_eq!(
+        err.status(),
+        Some(503),
+        "the attempt's status reads through"
+    );
+    assert!(std::error::Error::source(&err).is_some());
     assert_eq!(srv.requests().len(), 2, "one attempt for the second call");
 }
 
@@ -417,5 +424,70 @@ async fn the_answer_to_an_upload_is_still_bounded_by_max_response_bytes() {
     assert!(
         err.to_string().contains("max_response_bytes (1024 bytes)"),
         "{err}"
+    );
+}
+
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn an_upload_that_keeps_moving_may_take_longer_than_the_timeout() {
+    // A slow link: the server takes about 4 s to read 64 MiB, the timeout is 1.5 s. The
+    // timeout bounds each wait for progress (and the answer after the last byte), as
+    // openai-python's write timeout does, not the whole upload.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut got = Vec::new();
+        let head_end = loop {
+            let n = conn.read(&mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+            if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = String::from_utf8_lossy(&got[..head_end]).to_lowercase();
+        let len: u64 = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap();
+        let mut read = (got.len() - head_end) as u64;
+        let started = Instant::now();
+        while read < len {
+            let n = conn.read(&mut buf).unwrap();
+            assert!(n > 0);
+            read += n as u64;
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        let took = started.elapsed();
+        let body = format!("{{\"bytes\":{read}}}");
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        conn.write_all(reply.as_bytes()).unwrap();
+        took
+    });
+    let (path, _) = file("slow-link.bin", 0);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(64 * 1024 * 1024)
+        .unwrap();
+    let c = Client::builder()
+        .base_url(url)
+        .use_env(false)
+        .max_retries(0)
+        .timeout(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    let form = Form::new().file("file", Upload::path(&path));
+    let out = c.raw().post_form("/files", &form).await.unwrap();
+    let took = server.join().unwrap();
+    assert!(out.value["bytes"].as_u64().unwrap() > 64 * 1024 * 1024);
+    assert!(
+        took > Duration::from_millis(1500),
+        "the upload outlasted the timeout ({took:?}), so the test shows what it claims"
     );
 }
