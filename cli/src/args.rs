@@ -308,7 +308,8 @@ pub struct BatchArgs {
     )]
     pub backends: Vec<String>,
     /// Run again the lines whose result in the output file is a failure (the file is
-    /// rewritten so that each custom_id keeps only its latest result)
+    /// rewritten so that each custom_id keeps only its latest result); with --remote, in a
+    /// new remote batch once the recorded one was collected
     #[arg(long)]
     pub retry_failed: bool,
     /// Run INPUT on the server's Batch API instead of sending its lines: upload it (/files),
@@ -316,7 +317,7 @@ pub struct BatchArgs {
     /// format as a local run (every custom_id once; one the batch lost gets an error line).
     /// The batch id is kept in OUTPUT.remote.json, so rerunning the same command resumes the
     /// same batch rather than paying for a new one
-    #[arg(long, conflicts_with_all = ["shard", "retry_failed", "rpm", "tpm"])]
+    #[arg(long, conflicts_with_all = ["shard", "rpm", "tpm"])]
     pub remote: bool,
     /// With --remote: seconds between two looks at the batch's status (fractions allowed)
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs,

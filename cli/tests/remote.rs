@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
+use oai_compat_mock::FormPart;
 use serde_json::{Value, json};
 use support::*;
 
@@ -89,6 +90,26 @@ fn batch_output_is(srv: &MockServer, body: String) {
         Reply::default_answer(),
         Reply::text(200, "application/octet-stream", body),
     ]);
+}
+
+/// The parts of the last upload (`POST /v1/files`) the server got.
+#[track_caller]
+fn upload_form(srv: &MockServer) -> Vec<FormPart> {
+    let upload = srv
+        .requests()
+        .into_iter()
+        .rfind(|r| r.method == "POST" && r.path_only() == "/v1/files")
+        .expect("an upload");
+    upload.form().expect("a multipart upload")
+}
+
+/// The file part of the last upload.
+#[track_caller]
+fn uploaded(srv: &MockServer) -> FormPart {
+    upload_form(srv)
+        .into_iter()
+        .find(|p| p.name == "file")
+        .expect("a file part")
 }
 
 /// Asserts that stderr holds `what`.
@@ -420,19 +441,14 @@ fn stdin_is_read_once_and_uploaded_as_given() {
         format!("\n{text}"),
     );
     assert_exit(&o, 0);
-    let upload = srv
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST" && r.path_only() == "/v1/files")
-        .unwrap();
-    let form = upload.form().expect("a multipart upload");
-    let file = form.iter().find(|p| p.name == "file").unwrap();
+    let file = uploaded(&srv);
     assert_eq!(
         String::from_utf8_lossy(&file.data),
         text,
         "the lines, blank one left out"
     );
     assert_eq!(file.filename.as_deref(), Some("stdin.jsonl"));
+    let form = upload_form(&srv);
     let purpose = form.iter().find(|p| p.name == "purpose").unwrap();
     assert_eq!(purpose.data, b"batch");
     assert_eq!(by_custom_id(&out).len(), 2);
@@ -511,13 +527,7 @@ fn lines_the_output_already_holds_are_not_uploaded() {
     );
     let o = remote(&srv, &inp, &out, &[]);
     assert_exit(&o, 0);
-    let upload = srv
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST" && r.path_only() == "/v1/files")
-        .unwrap();
-    let form = upload.form().unwrap();
-    let file = form.iter().find(|p| p.name == "file").unwrap();
+    let file = uploaded(&srv);
     let sent = String::from_utf8_lossy(&file.data).into_owned();
     assert_eq!(sent.lines().count(), 2, "{sent}");
     assert!(!sent.contains("\"a\""), "{sent}");
@@ -620,6 +630,44 @@ fn a_batch_that_failed_or_expired_leaves_error_lines_saying_so() {
     let c = check(&inp, &out);
     assert!(stdout(&c).contains("1 done once"), "{}", stdout(&c));
     assert!(stdout(&c).contains("2 failed: b, c"), "{}", stdout(&c));
+    let msg = got["b"]["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("rerun with --retry-failed"), "{msg}");
+
+    // --retry-failed sends the two that did not run in a new batch, and nothing else.
+    let again = remote(&srv, &inp, &out, &["--retry-failed"]);
+    assert_exit(&again, 0);
+    said(&again, "the 2 line(s) whose result in");
+    said(&again, "go to a new remote batch");
+    let file = uploaded(&srv);
+    let sent = String::from_utf8_lossy(&file.data).into_owned();
+    assert_eq!(sent.lines().count(), 2, "{sent}");
+    assert!(!sent.contains("\"a\""), "{sent}");
+    let got = by_custom_id(&out);
+    assert_eq!(got["a"]["id"], "batch_req_1", "a's line is kept");
+    for id in ["a", "b", "c"] {
+        assert_eq!(got[id]["error"], Value::Null, "{}", got[id]);
+    }
+    assert_exit(&check(&inp, &out), 0);
+    assert_eq!(state(&out)["batch_id"], "batch_mock_4");
+    // Nothing failed any more: nothing to do, with or without it.
+    let o = remote(&srv, &inp, &out, &["--retry-failed"]);
+    assert_exit(&o, 0);
+    said(&o, "nothing to do");
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 4);
+}
+
+#[test]
+fn a_batch_still_to_collect_is_collected_before_another_kind_is_made() {
+    let (srv, _, inp, out) = setup("remote-retry-in-flight");
+    srv.set_batch_polls(1000);
+    let child = polling(&srv, &inp, &out);
+    interrupt(&child);
+    assert_exit(&finish(child, 20), 130);
+    let o = remote(&srv, &inp, &out, &["--retry-failed"]);
+    assert_exit(&o, 2);
+    said(&o, "remote batch batch_mock_1 (recorded in");
+    said(&o, "rerun without --retry-failed to collect it first");
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 1);
 }
 
 #[test]
@@ -747,13 +795,7 @@ fn a_file_redirected_to_dev_stdin_is_spooled_once() {
         .output()
         .unwrap();
     assert_exit(&o, 0);
-    let upload = srv
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST" && r.path_only() == "/v1/files")
-        .unwrap();
-    let form = upload.form().unwrap();
-    let file = form.iter().find(|p| p.name == "file").unwrap();
+    let file = uploaded(&srv);
     assert_eq!(file.data, std::fs::read(&inp).unwrap());
     assert_exit(&check(&inp, &out), 0);
 }
@@ -1021,13 +1063,7 @@ fn files_upload_reads_a_socket_on_stdin() {
     drop(ours);
     let o = finish(child, 20);
     assert_exit(&o, 0);
-    let upload = srv
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST" && r.path_only() == "/v1/files")
-        .unwrap();
-    let form = upload.form().unwrap();
-    let file = form.iter().find(|p| p.name == "file").unwrap();
+    let file = uploaded(&srv);
     assert_eq!(String::from_utf8_lossy(&file.data), text);
     assert_eq!(file.filename.as_deref(), Some("stdin"));
     // The copy in the temporary directory is gone.

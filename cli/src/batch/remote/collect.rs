@@ -83,6 +83,16 @@ impl<'k> Wanted<'k> {
             None => false,
         }
     }
+
+    /// The run's hash keys.
+    pub fn keys(&self) -> &'k Keys {
+        self.keys
+    }
+
+    /// Whether `key` is one of the sent ids.
+    pub fn sent(&self, key: &Key) -> bool {
+        self.index.contains_key(key)
+    }
 }
 
 #[derive(Deserialize)]

@@ -62,7 +62,7 @@ pub fn run(
             "--remote runs the batch on the --base-url server; --backend (or OAI_COMPAT_BACKENDS) is for local runs",
         ));
     }
-    let output = Output::resolve(output_path, false)?;
+    let output = Output::resolve(output_path, a.retry_failed)?;
     let Some(real) = output.file().map(Path::to_owned) else {
         return Err(Failure::usage(
             "--remote keeps the batch's id beside the output so that a rerun resumes it: give -o a file, not -",
@@ -93,10 +93,40 @@ pub fn run(
         return cancel(&client, st.as_ref(), &state_shown);
     }
 
+    // A batch still to collect is collected first: with --retry-failed it runs the failed
+    // lines, else the missing ones, and the two must not be mixed up.
+    if let Some(s) = st
+        .as_ref()
+        .filter(|s| s.input_file_id.is_some() && !s.collected && s.retrying != a.retry_failed)
+    {
+        let (with, again) = match s.retrying {
+            true => ("with", "with"),
+            false => ("without", "without"),
+        };
+        return Err(Failure::usage(format!(
+            "remote batch {} (recorded in {state_shown}) was made {with} --retry-failed and is not collected yet: rerun {again} --retry-failed to collect it first",
+            s.batch_id.as_deref().unwrap_or("(not created yet)")
+        )));
+    }
+
     // 1. The input, read once.
     let input = input::open(input_path, &output)?;
     let keys = Keys::new();
-    let prev = resume::load(&real, &shown, &keys)?;
+    let mut prev = resume::load(&real, &shown, &keys)?;
+    // --retry-failed: the ids whose latest result failed are sent again (their old lines
+    // are replaced by the new results).
+    let mut retried: HashSet<Key> = HashSet::new();
+    if a.retry_failed {
+        prev.results.retain(|k, seen| {
+            let failed = seen.result() == Some(true);
+            if failed {
+                retried.insert(*k);
+            }
+            !failed
+        });
+    }
+    // A collected batch is done with: --retry-failed makes a new one of what failed.
+    let new_batch = a.retry_failed && st.as_ref().is_some_and(|s| s.collected);
     // A regular file can be read again to upload it; stdin, `/dev/stdin` or `/proc/self/fd/N`
     // (even when a file is redirected to them) are read once, through the spool.
     let regular = input.size.is_some()
@@ -108,7 +138,7 @@ pub fn run(
         true => fs::metadata(input_path).and_then(|m| m.modified()).ok(),
         false => None,
     };
-    let needs_upload = st.as_ref().is_none_or(|s| s.input_file_id.is_none());
+    let needs_upload = new_batch || st.as_ref().is_none_or(|s| s.input_file_id.is_none());
     let spool_path = hidden(&real, "remote-input");
     let _ = fs::remove_file(&spool_path);
     let mut spool = match needs_upload && !regular {
@@ -174,16 +204,21 @@ pub fn run(
         }
         return held_failures(scanned.held_failed);
     }
-    if prev.kept > 0 {
+    if new_batch {
+        say(&format!(
+            "--retry-failed: the {} line(s) whose result in {shown} failed or is missing go to a new remote batch",
+            scanned.ids.len()
+        ));
+    } else if prev.kept > 0 {
         say(&format!(
             "{} line(s) already have a result in {shown}; the other {} go to the remote batch",
             prev.kept,
             scanned.ids.len()
         ));
     }
-    let resumed = st.as_ref().is_some_and(|s| s.input_file_id.is_some());
+    let resumed = !new_batch && st.as_ref().is_some_and(|s| s.input_file_id.is_some());
     let mut st = match st {
-        Some(s) if s.input_file_id.is_some() => s,
+        Some(s) if s.input_file_id.is_some() && !new_batch => s,
         _ => {
             let source = Source {
                 path: input_path,
@@ -207,6 +242,7 @@ pub fn run(
                 input: scanned.fingerprint(),
                 collected: false,
                 creating_since: None,
+                retrying: a.retry_failed,
             };
             state::store(&state_path, &s)?;
             s
@@ -283,8 +319,8 @@ pub fn run(
         &batch,
         &real,
         &shown,
-        scanned.ids,
-        &keys,
+        Wanted::new(&keys, scanned.ids),
+        &retried,
         prev.next_id,
     )?;
     st.collected = true;
@@ -590,10 +626,11 @@ fn collect_into(
     batch: &Batch,
     real: &Path,
     shown: &str,
-    ids: Vec<String>,
-    keys: &Keys,
+    mut wanted: Wanted<'_>,
+    retried: &HashSet<Key>,
     mut next_id: u64,
 ) -> Result<Counts, Failure> {
+    let keys = wanted.keys();
     let parts = [
         (
             batch.output_file_id.as_deref(),
@@ -616,7 +653,6 @@ fn collect_into(
             real: real.to_owned(),
         }
         .open()?;
-        let mut wanted = Wanted::new(keys, ids);
         let mut counts = Counts::default();
         let (code, why) = lost_reason(batch);
         // The output as it is now (not as it was when the run began): how many lines each id
@@ -635,6 +671,10 @@ fn collect_into(
             let mut w = BufWriter::with_capacity(256 * 1024, f);
             resume::each_line(real, |buf| {
                 if let Some((k, _, _)) = resume::parse(buf, keys) {
+                    // A failed line sent again (--retry-failed): the new result replaces it.
+                    if retried.contains(&k) && wanted.sent(&k) {
+                        return Ok(());
+                    }
                     if let Some(n) = lines_of.get_mut(&k) {
                         *n -= 1;
                         if *n > 0 {
@@ -681,30 +721,33 @@ fn collect_into(
     result
 }
 
+/// How a line the batch did not run is run again, said in its error line.
+const AGAIN: &str = "; rerun with --retry-failed to send it in a new batch";
+
 /// The code and message of the error line of a custom_id the batch has no result for.
 fn lost_reason(b: &Batch) -> (&'static str, String) {
     let id = &b.id;
     match &b.status {
         BatchStatus::Completed => (
             "missing_result",
-            format!("remote batch {id} completed without a result for this line"),
+            format!("remote batch {id} completed without a result for this line{AGAIN}"),
         ),
         BatchStatus::Expired => (
             "batch_expired",
-            format!("remote batch {id} expired before this line ran"),
+            format!("remote batch {id} expired before this line ran{AGAIN}"),
         ),
         BatchStatus::Cancelled => (
             "batch_cancelled",
-            format!("remote batch {id} was cancelled before this line ran"),
+            format!("remote batch {id} was cancelled before this line ran{AGAIN}"),
         ),
         BatchStatus::Failed => (
             "batch_failed",
-            format!("remote batch {id} failed{}", batch_errors(b)),
+            format!("remote batch {id} failed{}{AGAIN}", batch_errors(b)),
         ),
         other => (
             "missing_result",
             format!(
-                "remote batch {id} ended {} without a result for this line",
+                "remote batch {id} ended {} without a result for this line{AGAIN}",
                 status_name(other)
             ),
         ),

@@ -33,6 +33,9 @@ pub struct State {
     /// file is looked for among the batches made since.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creating_since: Option<i64>,
+    /// The batch runs the lines that had failed (`--retry-failed`), not the missing ones.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retrying: bool,
 }
 
 /// Where the state of the output `real` is kept.
