@@ -1,8 +1,10 @@
 //! One run per output at a time: a run that writes an output (a local `oai batch` or
 //! `--remote`) holds the lock file `.OUTPUT.lock` beside it for its whole run. The file is
 //! created with `create_new` and holds the run's pid; a second run finds it and stops at once.
-//! A lock whose pid no longer runs (a run killed with `kill -9`) is stale and taken over
-//! (where the system shows its processes in /proc; elsewhere the message says to remove it).
+//! A lock whose pid no longer runs (a run killed with `kill -9`), or is this run's own (an
+//! earlier process that had it: `oai` as pid 1 of a restarted container), is stale and taken
+//! over (where the system shows its processes in /proc; elsewhere the message says to remove
+//! it). Pids are this machine's: runs on two machines sharing a file system are not told apart.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -72,10 +74,12 @@ fn busy(shown: &str, pid: Option<u32>, path: &Path) -> Failure {
     ))
 }
 
-/// Whether process `pid` runs (taken as yes where it cannot be known).
+/// Whether process `pid` runs (taken as yes where it cannot be known). Our own pid is a
+/// leftover of an earlier process that had it (a run takes its lock once): in a container
+/// `oai` is often pid 1 every time, and a restarted one must not wait for itself.
 fn alive(pid: u32) -> bool {
     if pid == std::process::id() {
-        return true;
+        return false;
     }
     let proc_root = Path::new("/proc/self");
     if !proc_root.exists() {
@@ -93,18 +97,32 @@ mod tests {
         let d = crate::testing::dir("lock");
         let out = d.join("out.jsonl");
         let lock = take(&out, "out.jsonl").unwrap();
-        let again = take(&out, "out.jsonl").err().unwrap();
-        let msg = again.message().unwrap().to_owned();
-        assert!(
-            msg.contains(&format!(
-                "another oai batch is using out.jsonl (pid {})",
-                std::process::id()
-            )),
-            "{msg}"
+        assert_eq!(
+            fs::read_to_string(path_of(&out)).unwrap().trim(),
+            std::process::id().to_string()
         );
-        assert_eq!(again.exit_code(), 2);
         drop(lock);
         assert!(!path_of(&out).exists());
+        // Held by a process that runs (this one's parent).
+        #[cfg(unix)]
+        {
+            let parent = std::os::unix::process::parent_id();
+            fs::write(path_of(&out), format!("{parent}\n")).unwrap();
+            let again = take(&out, "out.jsonl").err().unwrap();
+            let msg = again.message().unwrap().to_owned();
+            assert!(
+                msg.contains(&format!(
+                    "another oai batch is using out.jsonl (pid {parent})"
+                )),
+                "{msg}"
+            );
+            assert!(msg.contains("remove"), "{msg}");
+            assert_eq!(again.exit_code(), 2);
+            fs::remove_file(path_of(&out)).unwrap();
+            // A leftover with this very pid (an earlier process that had it) is stale.
+            fs::write(path_of(&out), format!("{}\n", std::process::id())).unwrap();
+            drop(take(&out, "out.jsonl").unwrap());
+        }
         if Path::new("/proc/self").exists() {
             // A pid that cannot run (above Linux's pid_max limit).
             fs::write(path_of(&out), "4294967295\n").unwrap();
