@@ -274,7 +274,7 @@ pub struct BatchArgs {
     pub input: Option<PathBuf>,
     /// The results, one JSON line per request in completion order; rerunning with the same
     /// file skips what it already holds and appends. It must be a regular file (`-`: stdout,
-    /// without resume)
+    /// without resume); one run at a time writes it (a second stops at once)
     #[arg(short, long, value_name = "OUTPUT.jsonl", required = true)]
     pub output: Option<PathBuf>,
     /// Run only this shard's lines: K/N (K from 1 to N), a stable split by custom_id, so a
@@ -316,7 +316,8 @@ pub struct BatchArgs {
     /// create a batch (/batches), wait for it, and write its results to OUTPUT in the same
     /// format as a local run (every custom_id once; one the batch lost gets an error line).
     /// The batch id is kept in OUTPUT.remote.json, so rerunning the same command resumes the
-    /// same batch rather than paying for a new one
+    /// same batch rather than paying for a new one; with --retry-failed, once it was
+    /// collected, a new batch runs the lines that failed or are missing
     #[arg(long, conflicts_with_all = ["shard", "rpm", "tpm"])]
     pub remote: bool,
     /// With --remote: seconds between two looks at the batch's status (fractions allowed)
