@@ -936,6 +936,24 @@ fn a_list_that_fails_stops_the_run_instead_of_creating_again() {
 }
 
 #[test]
+fn a_server_without_the_list_counts_as_no_batch_made() {
+    let (srv, _, inp, out) = setup("remote-no-list");
+    srv.enqueue_all([
+        Reply::default_answer(),
+        Reply::json(500, json!({"error": {"message": "lost"}}).to_string()),
+        Reply::json(
+            404,
+            json!({"error": {"message": "no such route"}}).to_string(),
+        ),
+    ]);
+    let o = remote(&srv, &inp, &out, &["--max-retries", "1"]);
+    assert_exit(&o, 0);
+    assert_eq!(count(&srv, "GET", "/v1/batches"), 1);
+    assert_eq!(count(&srv, "POST", "/v1/batches"), 2);
+    assert_exit(&check(&inp, &out), 0);
+}
+
+#[test]
 fn the_batch_made_is_looked_for_on_later_pages() {
     let (srv, _, inp, out) = setup("remote-list-pages");
     let now = std::time::SystemTime::now()

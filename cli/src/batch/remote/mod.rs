@@ -13,7 +13,11 @@
 //! 4. Its output and error files are downloaded beside the output, then the output is
 //!    rewritten whole (`collect`: every sent custom_id once, in the local format; one the
 //!    batch lost gets an error line), so a kill at any moment leaves either the old output
-//!    or the complete new one, never half of the results.
+//!    or the complete new one, never half of the results. A batch that failed whole (no
+//!    file) writes nothing and is forgotten, so a rerun makes a new one; `--retry-failed`
+//!    makes a new batch of the lines that failed once the recorded one was collected.
+//!
+//! The whole run holds the output's lock (`super::lock`): a second run stops at once.
 
 mod collect;
 mod poll;
@@ -204,10 +208,11 @@ pub fn run(
         }
         return held_failures(scanned.held_failed);
     }
-    if new_batch {
+    if a.retry_failed {
         say(&format!(
-            "--retry-failed: the {} line(s) whose result in {shown} failed or is missing go to a new remote batch",
-            scanned.ids.len()
+            "--retry-failed: the {} line(s) whose result in {shown} failed or is missing go to {} remote batch",
+            scanned.ids.len(),
+            if needs_upload { "a new" } else { "the" }
         ));
     } else if prev.kept > 0 {
         say(&format!(
