@@ -681,7 +681,7 @@ fn collect_into(
                         return Ok(());
                     }
                     if let Some(n) = lines_of.get_mut(&k) {
-                        *n -= 1;
+                        *n = n.saturating_sub(1);
                         if *n > 0 {
                             counts.compacted += 1;
                             return Ok(());
