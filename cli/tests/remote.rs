@@ -830,7 +830,7 @@ fn lock_of(output: &Path) -> PathBuf {
 
 #[test]
 fn a_second_run_on_the_same_output_stops_at_once() {
-    let (srv, _, inp, out) = setup("remote-lock");
+    let (srv, d, inp, out) = setup("remote-lock");
     // Each look says in progress for 5 s (100 looks at 0.05 s).
     srv.set_batch_polls(100);
     let child = polling(&srv, &inp, &out);
@@ -865,6 +865,19 @@ fn a_second_run_on_the_same_output_stops_at_once() {
     assert_exit(&o, 0);
     assert!(!lock_of(&out).exists());
     assert_exit(&check(&inp, &out), 0);
+    // A local run's lock goes with it too.
+    let local_out = d.join("local.jsonl");
+    let o = run(
+        &srv,
+        &[
+            "batch",
+            inp.to_str().unwrap(),
+            "-o",
+            local_out.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&o, 0);
+    assert!(!lock_of(&local_out).exists());
 }
 
 #[test]
