@@ -274,7 +274,7 @@ pub struct BatchArgs {
     pub input: Option<PathBuf>,
     /// The results, one JSON line per request in completion order; rerunning with the same
     /// file skips what it already holds and appends. It must be a regular file (`-`: stdout,
-    /// without resume)
+    /// without resume); one run at a time writes it (a second stops at once)
     #[arg(short, long, value_name = "OUTPUT.jsonl", required = true)]
     pub output: Option<PathBuf>,
     /// Run only this shard's lines: K/N (K from 1 to N), a stable split by custom_id, so a
@@ -308,15 +308,17 @@ pub struct BatchArgs {
     )]
     pub backends: Vec<String>,
     /// Run again the lines whose result in the output file is a failure (the file is
-    /// rewritten so that each custom_id keeps only its latest result)
+    /// rewritten so that each custom_id keeps only its latest result); with --remote, in a
+    /// new remote batch once the recorded one was collected
     #[arg(long)]
     pub retry_failed: bool,
     /// Run INPUT on the server's Batch API instead of sending its lines: upload it (/files),
     /// create a batch (/batches), wait for it, and write its results to OUTPUT in the same
     /// format as a local run (every custom_id once; one the batch lost gets an error line).
     /// The batch id is kept in OUTPUT.remote.json, so rerunning the same command resumes the
-    /// same batch rather than paying for a new one
-    #[arg(long, conflicts_with_all = ["shard", "retry_failed", "rpm", "tpm"])]
+    /// same batch rather than paying for a new one; with --retry-failed, once it was
+    /// collected, a new batch runs the lines that failed or are missing
+    #[arg(long, conflicts_with_all = ["shard", "rpm", "tpm"])]
     pub remote: bool,
     /// With --remote: seconds between two looks at the batch's status (fractions allowed)
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs,

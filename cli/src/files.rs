@@ -23,7 +23,8 @@ pub fn run(g: &Global, a: &FilesArgs) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     match &a.action {
         FilesAction::Upload(u) => {
-            let file = client.files().create(upload(u)?, purpose(&u.purpose))?;
+            let (source, _spool) = upload(u)?;
+            let file = client.files().create(source, purpose(&u.purpose))?;
             out::json_line(&mut stdout, &file)
         }
         FilesAction::List(l) => list(&client, l, &mut stdout),
@@ -56,16 +57,26 @@ fn checked_id(id: &str) -> Result<&str, Failure> {
     Ok(id)
 }
 
-fn upload(u: &FilesUploadArgs) -> Result<Upload, Failure> {
-    let (path, default_name) = source(&u.path, "stdin")?;
+fn upload(u: &FilesUploadArgs) -> Result<(Upload, Option<Spool>), Failure> {
+    let (path, default_name, spool) = source(&u.path, "stdin")?;
     let name = u.filename.clone().unwrap_or(default_name);
-    Ok(Upload::path(path).filename(name))
+    Ok((Upload::path(path).filename(name), spool))
 }
 
-/// The path to send (`-`: `/dev/stdin`, read once) and the file name to send with it.
-pub fn source(path: &Path, stdin_name: &str) -> Result<(std::path::PathBuf, String), Failure> {
+/// The path to send, the file name to send with it, and the spool to keep until it is sent.
+/// `-` is stdin, read once: a pipe is sent from `/dev/stdin` as it comes; anything else (a
+/// socket, which cannot be opened again, or a file redirected in, read from where it stands)
+/// is first copied to a temporary file in the temporary directory (`TMPDIR`).
+pub fn source(
+    path: &Path,
+    stdin_name: &str,
+) -> Result<(std::path::PathBuf, String, Option<Spool>), Failure> {
     if path == Path::new("-") {
-        return Ok(("/dev/stdin".into(), stdin_name.to_owned()));
+        if stdin_is_pipe() {
+            return Ok(("/dev/stdin".into(), stdin_name.to_owned(), None));
+        }
+        let spool = Spool::of_stdin()?;
+        return Ok((spool.path.clone(), stdin_name.to_owned(), Some(spool)));
     }
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {
@@ -81,7 +92,59 @@ pub fn source(path: &Path, stdin_name: &str) -> Result<(std::path::PathBuf, Stri
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| stdin_name.to_owned());
-    Ok((path.to_owned(), name))
+    Ok((path.to_owned(), name, None))
+}
+
+/// Whether stdin is a pipe (which `/dev/stdin` opens again on Linux).
+#[cfg(target_os = "linux")]
+fn stdin_is_pipe() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .and_then(|fd| std::fs::File::from(fd).metadata().ok())
+        .is_some_and(|m| m.file_type().is_fifo())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stdin_is_pipe() -> bool {
+    false
+}
+
+/// Stdin copied to a temporary file (removed when dropped).
+pub struct Spool {
+    path: std::path::PathBuf,
+}
+
+impl Spool {
+    fn of_stdin() -> Result<Spool, Failure> {
+        use std::fs::OpenOptions;
+        let dir = std::env::temp_dir();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = dir.join(format!(".oai-stdin-{}-{nanos}", std::process::id()));
+        // `create_new`: never a file (or symlink) already there.
+        let file = crate::batch::owner_only(OpenOptions::new().write(true).create_new(true))
+            .open(&path)
+            .map_err(|e| Failure::error(format!("{}: {e}", path.display())))?;
+        let spool = Spool { path };
+        let mut w = io::BufWriter::with_capacity(256 * 1024, file);
+        io::copy(&mut io::stdin().lock(), &mut w)
+            .and_then(|_| w.flush())
+            .map_err(|e| {
+                Failure::error(format!("reading stdin into {}: {e}", spool.path.display()))
+            })?;
+        Ok(spool)
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 fn list(client: &Client, l: &FilesListArgs, w: &mut impl Write) -> Result<(), Failure> {

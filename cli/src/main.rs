@@ -26,6 +26,8 @@ mod prompt;
 mod respond;
 mod save;
 mod schema;
+#[cfg(test)]
+mod testing;
 mod transcribe;
 
 use clap::Parser;

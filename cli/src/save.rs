@@ -65,9 +65,7 @@ mod tests {
 
     #[test]
     fn a_failed_fill_leaves_the_old_file_and_no_part() {
-        let d = std::env::temp_dir().join(format!("oai-save-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
+        let d = crate::testing::dir("save");
         let p = d.join("out.txt");
         fs::write(&p, "old").unwrap();
         let r: Result<(), String> = atomically(

@@ -22,7 +22,7 @@ pub fn run(g: &Global, a: &TranscribeArgs) -> Result<(), Failure> {
             a.format
         )));
     }
-    let (path, default_name) = files::source(&a.file, "audio.wav")?;
+    let (path, default_name, _spool) = files::source(&a.file, "audio.wav")?;
     let upload = Upload::path(path).filename(a.filename.clone().unwrap_or(default_name));
     let client = connect::client(g, 1)?;
     let model = connect::model(&client, a.model.as_deref())?;

@@ -19,6 +19,7 @@ mod keys;
 mod limit;
 mod line_id;
 mod lines;
+mod lock;
 mod merge;
 mod output;
 mod pace;
@@ -103,6 +104,11 @@ pub fn run(g: &Global, a: &BatchArgs) -> Result<(), Failure> {
         None => None,
     };
     let output = Output::resolve(output_path, a.retry_failed)?;
+    // One run per output: a second one would write the same lines again.
+    let _lock = match output.file() {
+        Some(real) => Some(lock::take(real, &output.shown())?),
+        None => None,
+    };
     // Opened once, before Ctrl-C turns graceful: a FIFO with no writer yet can still be
     // given up on with Ctrl-C or SIGTERM.
     let input = input::open(input_path, &output)?;

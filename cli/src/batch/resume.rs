@@ -99,7 +99,7 @@ pub fn load(real: &Path, shown: &str, keys: &Keys) -> Result<Previous, Failure> 
 }
 
 /// A result line's key, whether it failed, and its `batch_req_<n>` number (0 if another id).
-fn parse(line: &[u8], keys: &Keys) -> Option<(Key, bool, u64)> {
+pub(super) fn parse(line: &[u8], keys: &Keys) -> Option<(Key, bool, u64)> {
     let r: ResultLine = serde_json::from_slice(line).ok()?;
     let n =
         r.id.as_deref()
@@ -153,7 +153,7 @@ pub fn compact(real: &Path, shown: &str, keys: &Keys, ids: &HashSet<Key>) -> Res
 
 /// Calls `f` with each line of `path`. A line too long to keep in memory is an error (it
 /// could not be copied, and is never silently lost).
-fn each_line(path: &Path, mut f: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+pub(super) fn each_line(path: &Path, mut f: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
     let file = File::open(path)?;
     let mut lines = Lines::new(BufReader::with_capacity(256 * 1024, file), MAX_RESULT_LINE);
     let mut buf = Vec::new();

@@ -29,6 +29,14 @@ pub struct Wanted<'k> {
     done: Vec<bool>,
 }
 
+/// A download cut short: the file's last line has no newline and is not a result.
+pub fn cut_file() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "a file of the batch ends in a cut line (its download was cut short)",
+    )
+}
+
 /// What was written and left out.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -42,6 +50,10 @@ pub struct Counts {
     pub stray: u64,
     /// Second results for one custom_id.
     pub repeated: u64,
+    /// Results for a custom_id the output came to hold while the batch ran (its line kept).
+    pub held: u64,
+    /// Earlier lines of an id the output held twice, dropped (only its last is kept).
+    pub compacted: u64,
 }
 
 impl<'k> Wanted<'k> {
@@ -58,6 +70,28 @@ impl<'k> Wanted<'k> {
             index,
             done,
         }
+    }
+
+    /// Marks `key` done without a result from the batch: the output holds its line already
+    /// (written while the batch ran). Returns whether it was one of the sent ids.
+    pub fn hold(&mut self, key: &Key) -> bool {
+        match self.index.get(key) {
+            Some(&i) => {
+                self.done[i] = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The run's hash keys.
+    pub fn keys(&self) -> &'k Keys {
+        self.keys
+    }
+
+    /// Whether `key` is one of the sent ids.
+    pub fn sent(&self, key: &Key) -> bool {
+        self.index.contains_key(key)
     }
 }
 
@@ -103,11 +137,14 @@ struct MadeError<'a> {
     message: &'a str,
 }
 
-/// Writes the results of one of the batch's files (`what` names it in messages).
+/// Writes the results of one of the batch's files. A file whose last line is cut (no
+/// newline, not a result) is an error ([`cut_file`]): a download cut short, not lost lines.
+/// `held` ids (the output holds their line) are left out and counted.
 pub fn copy_results(
     from: impl BufRead,
     to: &mut impl Write,
     wanted: &mut Wanted<'_>,
+    held: &std::collections::HashSet<Key>,
     next_id: &mut u64,
     counts: &mut Counts,
 ) -> io::Result<()> {
@@ -122,6 +159,9 @@ pub fn copy_results(
             true => None,
         };
         let Some(line) = parsed else {
+            if !end.newline {
+                return Err(cut_file());
+            }
             counts.unreadable += 1;
             continue;
         };
@@ -129,7 +169,12 @@ pub fn copy_results(
             counts.unreadable += 1;
             continue;
         };
-        let Some(&i) = wanted.index.get(&wanted.keys.of(custom_id)) else {
+        let key = wanted.keys.of(custom_id);
+        if held.contains(&key) {
+            counts.held += 1;
+            continue;
+        }
+        let Some(&i) = wanted.index.get(&key) else {
             counts.stray += 1;
             continue;
         };
@@ -274,7 +319,16 @@ mod tests {
         let mut counts = Counts::default();
         let mut next = 7;
         for f in files {
-            copy_results(f.as_bytes(), &mut out, &mut wanted, &mut next, &mut counts).unwrap();
+            let held = std::collections::HashSet::new();
+            copy_results(
+                f.as_bytes(),
+                &mut out,
+                &mut wanted,
+                &held,
+                &mut next,
+                &mut counts,
+            )
+            .unwrap();
         }
         write_lost(
             &mut out,
@@ -312,6 +366,7 @@ mod tests {
             r#"{"id":"batch_req_e","custom_id":"expired","response":null,"error":{"code":"batch_expired","message":"too late"}}"#,
             "\n",
             r#"{"custom_id":"odd","response":{"status_code":500,"body":"oops"},"error":null}"#,
+            "\n",
         );
         let (lines, counts) = run(&[output, errors], &["ok", "bad", "expired", "odd", "gone"]);
         assert_eq!(
@@ -322,7 +377,9 @@ mod tests {
                 lost: 1,
                 unreadable: 1,
                 stray: 1,
-                repeated: 1
+                repeated: 1,
+                held: 0,
+                compacted: 0
             }
         );
         let by: HashMap<&str, &Value> = lines
@@ -348,8 +405,44 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_last_line_is_a_failed_download() {
+        let keys = Keys::new();
+        let mut wanted = Wanted::new(&keys, vec!["a".to_owned(), "b".to_owned()]);
+        let held = std::collections::HashSet::new();
+        let (mut next, mut counts) = (1, Counts::default());
+        let file = "{\"custom_id\":\"a\",\"response\":{\"status_code\":200},\"error\":null}\n{\"custom_id\": \"b\", \"resp";
+        let e = copy_results(
+            file.as_bytes(),
+            &mut Vec::new(),
+            &mut wanted,
+            &held,
+            &mut next,
+            &mut counts,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        // A last line without its newline that is whole is a result.
+        let mut wanted = Wanted::new(&keys, vec!["a".to_owned()]);
+        let mut counts = Counts::default();
+        let whole = "{\"custom_id\":\"a\",\"response\":{\"status_code\":200},\"error\":null}";
+        copy_results(
+            whole.as_bytes(),
+            &mut Vec::new(),
+            &mut wanted,
+            &held,
+            &mut next,
+            &mut counts,
+        )
+        .unwrap();
+        assert_eq!(counts.ok, 1);
+    }
+
+    #[test]
     fn junk_files_leave_every_line_lost() {
-        let (lines, counts) = run(&["{\"object\":\"file\"}\n[1,2]\n\"text\"", ""], &["a", "b"]);
+        let (lines, counts) = run(
+            &["{\"object\":\"file\"}\n[1,2]\n\"text\"\n", ""],
+            &["a", "b"],
+        );
         assert_eq!(lines.len(), 2);
         assert_eq!((counts.lost, counts.unreadable), (2, 3));
     }

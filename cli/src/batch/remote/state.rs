@@ -29,6 +29,13 @@ pub struct State {
     /// The batch's results are in the output.
     #[serde(default)]
     pub collected: bool,
+    /// When the first attempt to create the batch began (Unix seconds): a batch made from the
+    /// file is looked for among the batches made since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creating_since: Option<i64>,
+    /// The batch runs the lines that had failed (`--retry-failed`), not the missing ones.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retrying: bool,
 }
 
 /// Where the state of the output `real` is kept.
