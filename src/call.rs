@@ -192,21 +192,6 @@ fn base_headers(cfg: &Config, reading: Reading, has_body: bool) -> Headers {
     h
 }
 
-/// The deadline of what follows a request's sending (its answer, its redirect hops): for an
-/// upload, a full timeout after the body last moved, since an upload is bounded by its
-/// progress rather than its total time (see `Encoded::progress_deadline`); else unchanged.
-pub(crate) fn after_upload(req: &HttpRequest<'_>) -> Option<std::time::Instant> {
-    match req.body {
-        Some(Payload::Form(form)) => {
-            match (req.deadline, form.progress_deadline(req.timeouts.request)) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                _ => None,
-            }
-        }
-        _ => req.deadline,
-    }
-}
-
 /// One call as the retry loop sends it.
 struct Call<'a> {
     method: Method,
@@ -607,7 +592,7 @@ impl Engine {
             ..*req
         };
         let mut response = self.send_one(&req).await?;
-        req.deadline = after_upload(&req);
+        req.deadline = req.after_upload();
         let mut hop: Option<(String, RequestHeaders)> = None;
         let mut trail = redirect::Trail::new(req.url);
         while redirect::is_redirect(response.status) {
@@ -637,7 +622,7 @@ impl Engine {
                 ..req
             };
             response = self.send_one(&follow).await?;
-            req.deadline = after_upload(&follow);
+            req.deadline = follow.after_upload();
             hop = Some(next);
         }
         if !(200..300).contains(&response.status) {

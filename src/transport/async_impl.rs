@@ -193,7 +193,7 @@ impl Transport {
 /// timeout (and the attempt's own deadline has passed): an upload takes as long as it keeps
 /// moving, and the wait for its answer counts from its last byte.
 async fn unless_stalled<F: Future>(send: F, req: &HttpRequest<'_>) -> Option<F::Output> {
-    let due = || crate::call::after_upload(req).map(tokio::time::Instant::from_std);
+    let due = || req.after_upload().map(tokio::time::Instant::from_std);
     let mut send = std::pin::pin!(send);
     let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
     std::future::poll_fn(|cx| {

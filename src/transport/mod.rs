@@ -115,6 +115,24 @@ pub(crate) struct HttpRequest<'a> {
     pub(crate) deadline: Option<Instant>,
 }
 
+impl HttpRequest<'_> {
+    /// The deadline of what follows this request's sending (its answer, its redirect hops):
+    /// for an upload, a full timeout after the body last moved, since an upload is bounded by
+    /// its progress rather than its total time (see `Encoded::progress_deadline`); else the
+    /// attempt's.
+    pub(crate) fn after_upload(&self) -> Option<Instant> {
+        match self.body {
+            Some(Payload::Form(form)) => {
+                match (self.deadline, form.progress_deadline(self.timeouts.request)) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    _ => None,
+                }
+            }
+            _ => self.deadline,
+        }
+    }
+}
+
 /// rustls's `ring` provider, the one both modes use (see `rustls` in Cargo.toml).
 ///
 /// rustls 0.23.48 deprecates it because ring has no post-quantum key exchange; the provider
