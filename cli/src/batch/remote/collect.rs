@@ -159,7 +159,12 @@ pub fn copy_results(
             true => None,
         };
         let Some(line) = parsed else {
-            if !end.newline {
+            // Cut: a last line without its newline that is not even whole JSON. A whole value
+            // that is not a result (Prism's file content is the JSON string `"string"`) is
+            // only not a result.
+            let whole =
+                !end.too_long && serde_json::from_slice::<serde::de::IgnoredAny>(&buf).is_ok();
+            if !end.newline && !whole {
                 return Err(cut_file());
             }
             counts.unreadable += 1;
@@ -421,6 +426,18 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        // Whole JSON that is not a result, without a newline: not a result, not a cut.
+        let mut counts = Counts::default();
+        copy_results(
+            &b"\"string\""[..],
+            &mut Vec::new(),
+            &mut Wanted::new(&keys, vec!["a".to_owned()]),
+            &held,
+            &mut next,
+            &mut counts,
+        )
+        .unwrap();
+        assert_eq!(counts.unreadable, 1);
         // A last line without its newline that is whole is a result.
         let mut wanted = Wanted::new(&keys, vec!["a".to_owned()]);
         let mut counts = Counts::default();
