@@ -46,6 +46,11 @@ fn chat_models_and_complete_on_vllm() {
             "8",
             "--temperature",
             "0",
+            // The tiny model is random and rebuilt per machine: an early EOS must not
+            // empty or shorten the reply.
+            "-o",
+            "ignore_eos",
+            "true",
             "Hello there",
         ],
     );
@@ -66,6 +71,11 @@ fn chat_models_and_complete_on_vllm() {
             "8",
             "--temperature",
             "0",
+            // The tiny model is random and rebuilt per machine: an early EOS must not
+            // empty or shorten the reply.
+            "-o",
+            "ignore_eos",
+            "true",
             "Hello there",
         ],
     );
@@ -81,6 +91,9 @@ fn chat_models_and_complete_on_vllm() {
             live::CHAT_MODEL,
             "--max-tokens",
             "4",
+            "-o",
+            "ignore_eos",
+            "true",
             "Hi",
         ],
     );
@@ -98,6 +111,9 @@ fn chat_models_and_complete_on_vllm() {
             live::CHAT_MODEL,
             "--max-tokens",
             "4",
+            "-o",
+            "ignore_eos",
+            "true",
             "Hi",
         ],
     );
@@ -121,6 +137,9 @@ fn chat_models_and_complete_on_vllm() {
             "5",
             "--temperature",
             "0",
+            "-o",
+            "ignore_eos",
+            "true",
             "Once upon a time",
         ],
     );
@@ -225,7 +244,7 @@ fn chat_lines(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
             json!({"custom_id": format!("chat-{i}"), "method": "POST", "url": "/v1/chat/completions",
-                   "body": {"model": live::CHAT_MODEL, "max_tokens": 4, "temperature": 0,
+                   "body": {"model": live::CHAT_MODEL, "max_tokens": 4, "temperature": 0, "ignore_eos": true,
                             "messages": [{"role": "user", "content": format!("Say {i}")}]}})
             .to_string()
         })
@@ -353,6 +372,9 @@ fn respond_on_vllm() {
             "6",
             "--temperature",
             "0",
+            "-o",
+            "ignore_eos",
+            "true",
             "Hello",
         ],
     );
@@ -372,6 +394,9 @@ fn respond_on_vllm() {
             "3",
             "-s",
             "Be brief.",
+            "-o",
+            "ignore_eos",
+            "true",
             "Hello",
         ],
     );

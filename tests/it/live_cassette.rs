@@ -50,7 +50,11 @@ struct Seen {
 #[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
 async fn calls(c: &Client) -> Seen {
     let chat_reply = c.chat().create(chat("Say hi")).await.unwrap();
-    let mut stream = c.chat().create_stream(chat("Count")).await.unwrap();
+    // A tiny random model may end at once under a busy server; ignore_eos makes the stream
+    // carry its eight tokens every time, so the recording has chunks to compare.
+    let mut counted = chat("Count");
+    counted.vllm.ignore_eos = Some(true);
+    let mut stream = c.chat().create_stream(counted).await.unwrap();
     let mut streamed = Vec::new();
     while let Some(chunk) = stream.try_next().await.unwrap() {
         streamed.push(chunk);

@@ -61,6 +61,8 @@ async fn completion_with_logprobs() {
     req.max_tokens = Some(8);
     req.temperature = Some(0.0);
     req.logprobs = Some(2);
+    // The tiny model is random and rebuilt per machine: an early EOS must not change counts.
+    req.vllm.ignore_eos = Some(true);
     let out = client(&live::vllm_chat_url())
         .completions()
         .create(&req)
@@ -83,6 +85,7 @@ async fn chat_n2_logprobs_seed() {
     req.top_logprobs = Some(2);
     req.temperature = Some(1.0);
     req.seed = Some(3);
+    req.vllm.ignore_eos = Some(true);
     let out = client(&live::vllm_chat_url())
         .chat()
         .create(&req)
@@ -253,6 +256,8 @@ async fn api_key_server_rejects_a_keyless_call_and_accepts_the_key() {
 async fn streamed_chat_accumulates_to_the_non_streamed_one() {
     let c = client(&live::vllm_chat_url());
     let mut req = chat_req("Tell me a story about a robot", 24);
+    // Enough chunks to count, whatever the random model would say.
+    req.vllm.ignore_eos = Some(true);
     req.stream_options = Some(StreamOptions {
         include_usage: Some(true),
         ..Default::default()
@@ -328,6 +333,7 @@ async fn streamed_n2_yields_two_complete_choices() {
     let mut req = chat_req("Hi", 10);
     req.n = Some(2);
     req.temperature = Some(1.0);
+    req.vllm.ignore_eos = Some(true);
     req.stream_options = Some(StreamOptions {
         include_usage: Some(true),
         ..Default::default()
@@ -405,6 +411,9 @@ async fn stop_token_ids_min_tokens_and_ignore_eos_change_the_counts() {
     let c = client(&live::vllm_chat_url());
     let mut base = completion_req(8);
     base.vllm.return_token_ids = Some(true);
+    // Eight ids to pick a stop token from, even if the random model would end early; stop
+    // token ids still stop under ignore_eos.
+    base.vllm.ignore_eos = Some(true);
     let free = c.completions().create(&base).await.unwrap();
     let ids = free.choices[0]
         .token_ids
