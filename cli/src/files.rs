@@ -113,9 +113,16 @@ fn stdin_is_pipe() -> bool {
     false
 }
 
-/// Stdin copied to a temporary file (removed when dropped).
+/// Stdin copied to a temporary file. On Linux the file's name is removed as soon as it is
+/// made and the upload reopens it through `/proc/self/fd`, so Ctrl-C or `kill -9` at any
+/// moment leaves nothing in `TMPDIR`; elsewhere (or without `/proc`) the name is removed
+/// when the spool is dropped.
 pub struct Spool {
     path: std::path::PathBuf,
+    /// The open file, which keeps an unlinked spool alive.
+    file: std::fs::File,
+    /// Whether `path` is still a name in `TMPDIR` to remove on drop.
+    named: bool,
 }
 
 impl Spool {
@@ -125,25 +132,49 @@ impl Spool {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let path = dir.join(format!(".oai-stdin-{}-{nanos}", std::process::id()));
+        let name = dir.join(format!(".oai-stdin-{}-{nanos}", std::process::id()));
         // `create_new`: never a file (or symlink) already there.
         let file = crate::batch::owner_only(OpenOptions::new().write(true).create_new(true))
-            .open(&path)
-            .map_err(|e| Failure::error(format!("{}: {e}", path.display())))?;
-        let spool = Spool { path };
-        let mut w = io::BufWriter::with_capacity(256 * 1024, file);
-        io::copy(&mut io::stdin().lock(), &mut w)
-            .and_then(|_| w.flush())
-            .map_err(|e| {
-                Failure::error(format!("reading stdin into {}: {e}", spool.path.display()))
-            })?;
+            .open(&name)
+            .map_err(|e| Failure::error(format!("{}: {e}", name.display())))?;
+        let spool = match reopenable(&file) {
+            Some(path) if std::fs::remove_file(&name).is_ok() => Spool {
+                path,
+                file,
+                named: false,
+            },
+            _ => Spool {
+                path: name,
+                file,
+                named: true,
+            },
+        };
+        let mut w = io::BufWriter::with_capacity(256 * 1024, &spool.file);
+        let copied = io::copy(&mut io::stdin().lock(), &mut w).and_then(|_| w.flush());
+        drop(w);
+        copied.map_err(|e| Failure::error(format!("reading stdin into a temporary file: {e}")))?;
         Ok(spool)
     }
 }
 
+/// The `/proc/self/fd` path that opens `file` again from its first byte, if this system has one.
+#[cfg(target_os = "linux")]
+fn reopenable(file: &std::fs::File) -> Option<std::path::PathBuf> {
+    use std::os::fd::AsRawFd;
+    let path = std::path::PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    std::fs::metadata(&path).ok().map(|_| path)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn reopenable(_: &std::fs::File) -> Option<std::path::PathBuf> {
+    None
+}
+
 impl Drop for Spool {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.named {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

@@ -172,3 +172,63 @@ fn a_download_cut_short_leaves_the_old_file_and_no_partial_one() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// `oai files upload -` with a socket on stdin (not a pipe, so it cannot be opened again):
+/// stdin is spooled to `TMPDIR` under no name, so the bytes arrive whole and a `kill -9`
+/// while stdin is read leaves nothing behind.
+#[test]
+#[cfg(target_os = "linux")]
+fn stdin_that_is_not_a_pipe_is_spooled_under_no_name() {
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+    use std::process::Stdio;
+
+    let d = dir("files-spool");
+    let tmp = d.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let srv = MockServer::start().unwrap();
+    let spawn = |stdin: UnixStream| {
+        oai()
+            .env("OPENAI_BASE_URL", srv.url())
+            .env("TMPDIR", &tmp)
+            .args(["files", "upload", "-", "--filename", "s.jsonl"])
+            .stdin(Stdio::from(OwnedFd::from(stdin)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let left = || std::fs::read_dir(&tmp).unwrap().count();
+
+    let (mut ours, theirs) = UnixStream::pair().unwrap();
+    let child = spawn(theirs);
+    ours.write_all(b"{\"custom_id\":\"s\"}\n").unwrap();
+    drop(ours);
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 0);
+    let file: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(file["filename"], "s.jsonl");
+    assert_eq!(file["bytes"], 18);
+    let o = run(&srv, &["files", "content", file["id"].as_str().unwrap()]);
+    assert_eq!(stdout(&o), "{\"custom_id\":\"s\"}\n");
+    assert_eq!(left(), 0, "the spool stays in TMPDIR");
+
+    // Killed while it reads stdin: the spool is open, yet has no name to leave behind.
+    let (mut ours, theirs) = UnixStream::pair().unwrap();
+    let mut child = spawn(theirs);
+    ours.write_all(b"{\"custom_id\":").unwrap();
+    let fds = format!("/proc/{}/fd", child.id());
+    wait_for("the spool to be open", || {
+        std::fs::read_dir(&fds).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                std::fs::read_link(e.path())
+                    .is_ok_and(|t| t.to_string_lossy().contains(".oai-stdin-"))
+            })
+        })
+    });
+    assert_eq!(left(), 0, "the spool has a name while stdin is read");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(left(), 0);
+}
