@@ -1,10 +1,11 @@
 """openai-python against `oai mock --replay`: a cassette recorded by the Rust client answers
 the official Python client, streams included (run by scripts/replay_openai_python.sh in CI).
 
-    python scripts/replay_openai_python.py http://127.0.0.1:PORT/v1
+    python scripts/replay_openai_python.py http://127.0.0.1:PORT/v1 http://127.0.0.1:PORT2/v1
 
-The cassette is tests/fixtures/cassettes/recorded_blocking.jsonl (the mock's answers, as the
-blocking client recorded them). Exits non-zero with the reason on any difference.
+The first server replays tests/fixtures/cassettes/recorded_blocking.jsonl, the second
+recorded_uploads.jsonl (the mock's answers, as the blocking client recorded them). Exits
+non-zero with the reason on any difference.
 """
 
 import sys
@@ -55,4 +56,26 @@ except openai.NotFoundError as e:
 else:
     raise AssertionError("a miss was answered")
 
-print("openai-python", openai.__version__, "got every recorded answer")
+# Uploads (a second server, replaying recorded_uploads.jsonl): openai-python sends the parts
+# in its own order and with its own content types; the fields, names and sizes match.
+uploads = openai.OpenAI(base_url=sys.argv[2], api_key="unused", max_retries=0)
+f = uploads.files.create(file=("batch.jsonl", b"x" * 64), purpose="batch")
+assert (f.id, f.filename, f.bytes) == ("file-mock-1", "batch.jsonl", 64), f
+heard = uploads.audio.transcriptions.create(
+    model="mock-model",
+    file=("hello.wav", bytes(32000)),
+    language="en",
+    response_format="verbose_json",
+)
+assert heard.text == "Mock transcription of hello.wav, 32000 bytes.", heard
+assert heard.duration == 1.0, heard
+
+# Another file size is another request: the 404 names the part that differs.
+try:
+    uploads.files.create(file=("batch.jsonl", b"x" * 65), purpose="batch")
+except openai.NotFoundError as e:
+    assert "part `file`" in str(e), e
+else:
+    raise AssertionError("an upload of another size was answered")
+
+print("openai-python", openai.__version__, "got every recorded answer, uploads too")

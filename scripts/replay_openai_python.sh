@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# openai-python (pinned, in its own venv under target/) against `oai mock --replay` serving a
-# cassette the Rust client recorded. Needs Python >= 3.8 and the PyPI registry; CI runs it.
+# openai-python (pinned, in its own venv under target/) against `oai mock --replay` serving
+# cassettes the Rust client recorded: calls and streams, then uploads (multipart) on a second
+# server. Needs Python >= 3.8 and the PyPI registry; CI runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/py-openai
@@ -9,11 +10,23 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import openai' 2>/dev
   "$venv/bin/pip" install -q --disable-pip-version-check openai==1.109.1
 fi
 cargo build -q -p oai-compat-cli
-out=$(mktemp)
-target/debug/oai mock --replay tests/fixtures/cassettes/recorded_blocking.jsonl >"$out" &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; rm -f "$out"' EXIT
-for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.1; done
-url=$(head -n1 "$out")
-[ -n "$url" ] || { echo "oai mock printed no URL"; exit 1; }
-"$venv/bin/python" scripts/replay_openai_python.py "$url"
+pids=()
+outs=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -f "${outs[@]}"' EXIT
+url=
+# Starts `oai mock --replay CASSETTE` and sets `url` to its URL (not in a subshell, so the
+# trap knows its pid).
+serve() {
+  local out
+  out=$(mktemp)
+  outs+=("$out")
+  target/debug/oai mock --replay "tests/fixtures/cassettes/$1" >"$out" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.1; done
+  url=$(head -n1 "$out")
+  [ -n "$url" ] || { echo "oai mock --replay $1 printed no URL" >&2; exit 1; }
+}
+serve recorded_blocking.jsonl
+calls=$url
+serve recorded_uploads.jsonl
+"$venv/bin/python" scripts/replay_openai_python.py "$calls" "$url"

@@ -3,6 +3,11 @@
 //! match (without `user` and `stream_options`, as the client's default matcher), so a client in
 //! any language (openai-python's `OpenAI(base_url=...)`) gets the recorded answers, streams
 //! included. A request with no answer gets a 404 whose error names the closest recorded one.
+//!
+//! A multipart upload is recorded as its parts (fields with their values, files with their
+//! names and sizes, never their bytes) and matched on them in any order, without the files'
+//! content types: each language sends the parts in its own order and guesses types its own
+//! way (httpx sends `.jsonl` as `application/octet-stream`).
 
 use std::io;
 use std::path::Path;
@@ -69,7 +74,10 @@ impl Cassette {
     /// The answer to `req`: the first matching exchange not played yet, else a 404 naming the
     /// closest one.
     pub(crate) fn answer(&mut self, req: &RecordedRequest) -> Reply {
-        let body = req.json().map(strip);
+        let body = match req.form() {
+            Some(parts) => Some(form_summary(&parts)),
+            None => req.json().map(strip),
+        };
         let same_route = |e: &Exchange| e.method == req.method && e.path == req.path;
         if let Some(e) = self
             .exchanges
@@ -109,7 +117,23 @@ impl Cassette {
     }
 }
 
+/// A recorded body as it is compared: a JSON body without the ignored fields, a form's
+/// summary (`{"multipart": [...]}`) with its parts sorted and without content types.
 fn strip(mut v: Value) -> Value {
+    if let Some(parts) = v.get_mut("multipart").and_then(Value::as_array_mut) {
+        for part in parts.iter_mut() {
+            if let Value::Object(p) = part {
+                p.remove("content_type");
+                for key in ["name", "filename"] {
+                    if let Some(Value::String(text)) = p.get_mut(key) {
+                        *text = as_sent(text);
+                    }
+                }
+            }
+        }
+        parts.sort_by_key(Value::to_string);
+        return v;
+    }
     if let Value::Object(m) = &mut v {
         for f in IGNORED {
             m.remove(*f);
@@ -118,9 +142,41 @@ fn strip(mut v: Value) -> Value {
     v
 }
 
+/// A recorded part's name as a server reads it off the wire: clients (ours, httpx, browsers)
+/// send `"` and control characters as `%XX`, which the form parser keeps, while a
+/// backslash-quoted character is read back as itself.
+fn as_sent(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("%22"),
+            c if c.is_ascii_control() => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A multipart request in the shape the client records it (fields by value, files by name
+/// and size), sorted as [`strip`] sorts a recorded one; its names are already as sent.
+fn form_summary(parts: &[crate::FormPart]) -> Value {
+    let mut parts: Vec<Value> = parts
+        .iter()
+        .map(|p| match &p.filename {
+            Some(filename) => json!({"name": p.name, "filename": filename, "bytes": p.data.len()}),
+            None => json!({"name": p.name, "value": p.text()}),
+        })
+        .collect();
+    parts.sort_by_key(Value::to_string);
+    json!({ "multipart": parts })
+}
+
 /// The top-level body fields that differ: the rule of the library's `Matcher`, restated here
 /// because this crate does not depend on the library (the library's tests depend on it).
 fn differences(a: Option<Value>, b: Option<Value>) -> Vec<String> {
+    if let (Some(a), Some(b)) = (form_parts(a.as_ref()), form_parts(b.as_ref())) {
+        return part_differences(a, b);
+    }
     match (a, b) {
         (Some(Value::Object(a)), Some(Value::Object(b))) => {
             let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
@@ -134,6 +190,23 @@ fn differences(a: Option<Value>, b: Option<Value>) -> Vec<String> {
         (a, b) if a == b => Vec::new(),
         _ => vec!["(body)".to_owned()],
     }
+}
+
+fn form_parts(v: Option<&Value>) -> Option<&Vec<Value>> {
+    v?.get("multipart")?.as_array()
+}
+
+/// The names of the form parts that are not in both forms alike, as "part `file`".
+fn part_differences(a: &[Value], b: &[Value]) -> Vec<String> {
+    let mut names: Vec<&str> = a
+        .iter()
+        .chain(b)
+        .filter(|p| !(a.contains(p) && b.contains(p)))
+        .map(|p| p["name"].as_str().unwrap_or_default())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.into_iter().map(|n| format!("part `{n}`")).collect()
 }
 
 /// The recorded answer as a reply: its status and headers, then its JSON body, text, or

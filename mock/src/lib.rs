@@ -508,8 +508,9 @@ impl MockServer {
     /// Answers requests from a cassette file (JSON Lines as `oai_compat`'s
     /// `ClientBuilder::cassette` records them) instead of the built-in answers: each request
     /// gets the first recorded answer not played yet with the same method, path and JSON body
-    /// (without `user` and `stream_options`); one with none gets a 404 (`cassette_miss`) that
-    /// names the closest recorded request. Streams are sent piece by piece, at once, or with
+    /// (without `user` and `stream_options`), or for an upload the same form fields and files
+    /// (names and sizes, parts in any order, content types not compared); one with none gets
+    /// a 404 (`cassette_miss`) that names the closest recorded request. Streams are sent piece by piece, at once, or with
     /// the recorded pauses when `timing`. Enqueued replies still come first.
     ///
     /// ```no_run

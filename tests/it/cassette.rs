@@ -318,6 +318,48 @@ async fn a_cassette_from_either_mode_replays_in_both() {
     }
 }
 
+/// The uploads of [`uploads_recorded_for_any_language_replay_in_both_modes`], checked on their
+/// values: the same requests as `scripts/replay_openai_python.py` makes with openai-python
+/// (file names, fields and sizes; the bytes themselves are not recorded).
+#[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
+async fn the_uploads(c: &Client) {
+    use oai_compat::Upload;
+    use oai_compat::types::{AudioResponseFormat, TranscriptionRequest};
+    let file = c
+        .files()
+        .create(Upload::bytes("batch.jsonl", vec![b'x'; 64]), "batch")
+        .await
+        .unwrap();
+    assert_eq!(file.filename.as_deref(), Some("batch.jsonl"));
+    assert_eq!(file.bytes, Some(64));
+    let mut req = TranscriptionRequest::new(MODEL, Upload::bytes("hello.wav", vec![0; 32_000]));
+    req.language = Some("en".into());
+    req.response_format = Some(AudioResponseFormat::VerboseJson);
+    let heard = c.audio().transcriptions(&req).await.unwrap();
+    assert_eq!(heard.text, "Mock transcription of hello.wav, 32000 bytes.");
+    assert_eq!(heard.duration, Some(1.0));
+}
+
+/// Uploads recorded by the blocking client (committed; recorded again with
+/// `OAI_COMPAT_BLESS=1`), replayed by both modes; CI replays the same file to openai-python
+/// through `oai mock --replay`.
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn uploads_recorded_for_any_language_replay_in_both_modes() {
+    let tape = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cassettes/recorded_uploads.jsonl");
+    if cfg!(feature = "blocking") && std::env::var_os("OAI_COMPAT_BLESS").is_some() {
+        let srv = server();
+        let rec = builder(&srv)
+            .cassette(&tape, RecordMode::All)
+            .build()
+            .unwrap();
+        the_uploads(&rec).await;
+    }
+    let silent = Silent::new();
+    the_uploads(&replayer(&tape, &silent)).await;
+    assert!(!silent.connected());
+}
+
 /// The text of a stream until its error.
 #[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
 async fn until_error(c: &Client) -> (String, Error) {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use oai_compat::{Client, Error, Form, RequestOptions, Upload};
-use oai_compat_mock::Reply;
+use oai_compat_mock::{MockServer, Reply};
 
 use crate::support::{client, server};
 
@@ -365,10 +365,11 @@ async fn a_recorded_upload_replays_by_its_fields_and_file_sizes() {
     let srv = server();
     srv.enqueue(Reply::json(200, r#"{"id":"file-9"}"#));
     let (path, _) = file("rec.jsonl", 5_000);
+    // A quote in the file name goes out as %22 (what the mock's replay must expect).
     let form = || {
         Form::new()
             .text("purpose", "batch")
-            .file("file", Upload::path(&path))
+            .file("file", Upload::path(&path).filename("rec \"1\".jsonl"))
     };
     let recorder = crate::support::builder(&srv)
         .cassette(&tape, RecordMode::Once)
@@ -394,7 +395,7 @@ async fn a_recorded_upload_replays_by_its_fields_and_file_sizes() {
     assert_eq!(again.value, first.value);
     let other = Form::new()
         .text("purpose", "vision")
-        .file("file", Upload::path(&path));
+        .file("file", Upload::path(&path).filename("rec \"1\".jsonl"));
     let miss = replayer
         .raw()
         .post_form("/files", &other)
@@ -402,6 +403,37 @@ async fn a_recorded_upload_replays_by_its_fields_and_file_sizes() {
         .unwrap_err();
     assert!(matches!(miss, Error::Cassette(_)), "{miss:?}");
     assert_eq!(srv.requests().len(), 1);
+
+    // Served by the mock to any client (`oai mock --replay`): the parts match in another
+    // order and with another content type, as another language sends them.
+    let player = MockServer::start().unwrap();
+    player.replay(&tape, false).unwrap();
+    let c = crate::support::builder(&player).build().unwrap();
+    let reordered = Form::new()
+        .file(
+            "file",
+            Upload::path(&path)
+                .filename("rec \"1\".jsonl")
+                .content_type("application/octet-stream"),
+        )
+        .text("purpose", "batch");
+    let again = c.raw().post_form("/files", &reordered).await.unwrap();
+    assert_eq!(again.value, first.value);
+    let miss = c.raw().post_form("/files", &other).await.unwrap_err();
+    assert_eq!(miss.status(), Some(404), "{miss:?}");
+    assert!(miss.to_string().contains("part `purpose`"), "{miss}");
+    let (shorter, _) = file("rec.jsonl", 4_999);
+    let miss = c
+        .raw()
+        .post_form(
+            "/files",
+            &Form::new()
+                .text("purpose", "batch")
+                .file("file", Upload::path(&shorter).filename("rec \"1\".jsonl")),
+        )
+        .await
+        .unwrap_err();
+    assert!(miss.to_string().contains("part `file`"), "{miss}");
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
