@@ -180,6 +180,9 @@ impl Drop for Spool {
 
 fn list(client: &Client, l: &FilesListArgs, w: &mut impl Write) -> Result<(), Failure> {
     let mut after: Option<String> = None;
+    // Every cursor asked for: a server whose pages lead back to one already listed (A, B,
+    // A...) would otherwise print the same files until MAX_PAGES.
+    let mut asked = std::collections::HashSet::new();
     for _ in 0..MAX_PAGES {
         let mut params = FileListParams::new();
         if let Some(p) = &l.purpose {
@@ -192,6 +195,11 @@ fn list(client: &Client, l: &FilesListArgs, w: &mut impl Write) -> Result<(), Fa
             params = params.after(a.as_str());
         }
         let page = client.files().list(&params)?;
+        let next = if l.all && page.has_more == Some(true) {
+            Some(next_cursor(&page, after.as_deref(), &asked)?)
+        } else {
+            None
+        };
         for f in &page.data {
             if l.json {
                 out::json_line(w, f)?;
@@ -214,27 +222,39 @@ fn list(client: &Client, l: &FilesListArgs, w: &mut impl Write) -> Result<(), Fa
             }
         }
         w.flush().map_err(out::write_failed)?;
-        if !l.all || page.has_more != Some(true) {
+        let Some(next) = next else {
             return Ok(());
-        }
-        // The next page starts after the last file of this one; a server that names no
-        // last file, or the same one again, would loop for ever.
-        let next = page
-            .last_id
-            .clone()
-            .or_else(|| page.data.last().map(|f| f.id.clone()));
-        match next {
-            Some(n) if after.as_deref() != Some(n.as_str()) => after = Some(n),
-            _ => {
-                return Err(Failure::error(
-                    "the server says there are more files but names no new page to ask for",
-                ));
-            }
-        }
+        };
+        asked.insert(next.clone());
+        after = Some(next);
     }
     Err(Failure::error(format!(
         "stopped after {MAX_PAGES} pages of files"
     )))
+}
+
+/// The `after` of the page following `page`: its last file. A server that names none, or
+/// one whose page was asked for already (the same page again, or pages going round A, B,
+/// A...), would loop for ever: that is an error, found before the page is printed.
+fn next_cursor(
+    page: &oai_compat::types::FileList,
+    after: Option<&str>,
+    asked: &std::collections::HashSet<String>,
+) -> Result<String, Failure> {
+    let next = page
+        .last_id
+        .clone()
+        .or_else(|| page.data.last().map(|f| f.id.clone()))
+        .ok_or_else(|| {
+            Failure::error("the server says there are more files but names no page to ask for")
+        })?;
+    if after == Some(next.as_str()) || asked.contains(&next) {
+        return Err(Failure::error(format!(
+            "the server's next page (after {}) was listed already: its pages go round in a circle; stopped",
+            crate::fail::one_line(&next)
+        )));
+    }
+    Ok(next)
 }
 
 fn content(

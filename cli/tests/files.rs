@@ -232,3 +232,41 @@ fn stdin_that_is_not_a_pipe_is_spooled_under_no_name() {
     child.wait().unwrap();
     assert_eq!(left(), 0);
 }
+
+/// `oai files list --all` against a server whose pages go round (A, B, A...): it lists each
+/// page once, then stops with an error before the page it listed already, instead of printing
+/// the same files 100,000 times.
+#[test]
+fn pages_that_go_round_in_a_circle_stop_the_listing() {
+    let srv = MockServer::start().unwrap();
+    let page = |id: &str| {
+        Reply::json(
+            200,
+            format!(
+                r#"{{"object":"list","data":[{{"id":"{id}","object":"file","bytes":1,"filename":"{id}.txt","purpose":"batch"}}],"has_more":true,"last_id":"{id}"}}"#
+            ),
+        )
+    };
+    srv.enqueue_all([
+        page("file-a"),
+        page("file-b"),
+        page("file-a"),
+        page("file-b"),
+    ]);
+    let o = run(&srv, &["files", "list", "--all"]);
+    assert_exit(&o, 1);
+    let listed = stdout(&o);
+    let ids: Vec<&str> = listed
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(ids, ["file-a", "file-b"], "{listed}");
+    assert!(
+        stderr(&o).contains("go round in a circle"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    let afters: Vec<Option<String>> = srv.requests().iter().map(|r| r.query("after")).collect();
+    assert_eq!(afters, [None, Some("file-a".into()), Some("file-b".into())]);
+}
