@@ -129,7 +129,8 @@ impl Upload {
 }
 
 /// The content type of a file name's extension: the audio formats the transcription
-/// endpoints take, and the text formats of files and batches.
+/// endpoints take, the formats OpenAI's Files API takes for batches, assistants, vision and
+/// user data, and `application/octet-stream` for the rest.
 fn guess(filename: &str) -> &'static str {
     let ext = filename
         .rsplit_once('.')
@@ -146,9 +147,17 @@ fn guess(filename: &str) -> &'static str {
         "jsonl" => "application/jsonl",
         "json" => "application/json",
         "txt" => "text/plain",
+        "md" => "text/markdown",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
         "pdf" => "application/pdf",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
         _ => "application/octet-stream",
     }
 }
@@ -170,5 +179,18 @@ mod tests {
         assert_eq!(u.mime_type(), "text/x");
         assert_eq!(u.source_path(), None);
         assert!(format!("{u:?}").contains("bytes: 2"));
+        for (name, mime) in [
+            ("notes.md", "text/markdown"),
+            ("t.CSV", "text/csv"),
+            ("cat.webp", "image/webp"),
+            (
+                "brief.docx",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+            ("no-extension", "application/octet-stream"),
+            ("trailing.", "application/octet-stream"),
+        ] {
+            assert_eq!(Upload::bytes(name, vec![]).mime_type(), mime, "{name}");
+        }
     }
 }
