@@ -237,8 +237,8 @@ pub use crate::{
     parse_error::{ParseError, ParseErrorKind},
     request::RequestOptions,
     resources::{
-        audio::TranscriptionStream, chat::ChatCompletionStream, completions::CompletionStream,
-        responses::ResponseStream,
+        audio::TranscriptionStream, batches::BatchPages, chat::ChatCompletionStream,
+        completions::CompletionStream, files::FilePages, responses::ResponseStream,
     },
     response::{Response, ResponseMeta},
     router::{BACKENDS_ENV, Router, RouterBuilder},

@@ -49,6 +49,21 @@ fn batch_path(id: &str, tail: &str) -> Result<String> {
     ))
 }
 
+super::pager::pager!(
+    /// The pages of a batch listing, newest first, one `GET /batches` each: made by
+    /// [`Batches::pages`], read with `try_next` until it gives `Ok(None)`.
+    BatchPages { handle: Batches, page: BatchList, params: BatchListParams, what: "batch list" }
+);
+
+impl<'c> Batches<'c> {
+    /// Pages through the batches, newest first (`GET /batches`, then again `after` each
+    /// page's last batch, as long as the server says more follow), starting at `params`; see
+    /// [`BatchPages`].
+    pub fn pages(&self, params: BatchListParams) -> BatchPages<'c> {
+        BatchPages::new(self.clone(), params)
+    }
+}
+
 #[cfg_attr(feature = "blocking", maybe_async::must_be_sync)]
 impl Batches<'_> {
     /// Creates a batch (`POST /batches`) and returns it, usually `validating`.
@@ -95,7 +110,7 @@ impl Batches<'_> {
     }
 
     /// Lists batches, newest first (`GET /batches?after=..&limit=..`); page on with
-    /// [`BatchList::next_params`].
+    /// [`BatchList::next_params`], or let [`Batches::pages`] do it.
     pub async fn list(&self, params: &BatchListParams) -> Result<BatchList> {
         Ok(self.list_with_meta(params).await?.value)
     }

@@ -30,6 +30,40 @@ super::handle!(
     Files
 );
 
+super::pager::pager!(
+    /// The pages of a file listing, one `GET /files` each: made by [`Files::pages`], read with
+    /// `try_next` until it gives `Ok(None)`.
+    ///
+    #[cfg_attr(feature = "blocking", doc = "```")]
+    // Written for the blocking signatures; in async mode every call here is `.await`ed.
+    #[cfg_attr(not(feature = "blocking"), doc = "```ignore")]
+    /// use oai_compat::Upload;
+    /// use oai_compat::types::FileListParams;
+    /// # let server = oai_compat_mock::MockServer::start().map_err(|e| oai_compat::Error::Config(e.to_string()))?;
+    /// # let client = oai_compat::Client::builder().base_url(server.url()).use_env(false).build()?;
+    /// for name in ["a.jsonl", "b.jsonl", "c.jsonl"] {
+    ///     client.files().create(Upload::bytes(name, b"{}\n".to_vec()), "batch")?;
+    /// }
+    /// let mut pages = client.files().pages(FileListParams::new().limit(2));
+    /// let mut names = Vec::new();
+    /// while let Some(page) = pages.try_next()? {
+    ///     names.extend(page.data.into_iter().filter_map(|f| f.filename));
+    /// }
+    /// names.sort();
+    /// assert_eq!(names, ["a.jsonl", "b.jsonl", "c.jsonl"]);
+    /// # Ok::<_, oai_compat::Error>(())
+    /// ```
+    FilePages { handle: Files, page: FileList, params: FileListParams, what: "file list" }
+);
+
+impl<'c> Files<'c> {
+    /// Pages through the files (`GET /files`, then again `after` each page's last file, as
+    /// long as the server says more follow), starting at `params`; see [`FilePages`].
+    pub fn pages(&self, params: FileListParams) -> FilePages<'c> {
+        FilePages::new(self.clone(), params)
+    }
+}
+
 /// The path of file `id` (plus `tail`), its id sent as one path segment.
 fn file_path(id: &str, tail: &str) -> Result<String> {
     Ok(format!(
@@ -69,7 +103,7 @@ impl Files<'_> {
     }
 
     /// Lists files (`GET /files?purpose=..&limit=..&after=..&order=..`); page on with
-    /// [`FileList::next_params`].
+    /// [`FileList::next_params`], or let [`Files::pages`] do it.
     pub async fn list(&self, params: &FileListParams) -> Result<FileList> {
         Ok(self.list_with_meta(params).await?.value)
     }

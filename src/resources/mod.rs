@@ -10,6 +10,7 @@ pub(crate) mod completions;
 pub(crate) mod embeddings;
 pub(crate) mod files;
 pub(crate) mod models;
+mod pager;
 pub(crate) mod raw;
 pub(crate) mod responses;
 pub(crate) mod vllm;

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 /// The files with public async methods, in the chapter's order.
-const SOURCES: [&str; 15] = [
+const SOURCES: [&str; 16] = [
     "src/resources/models.rs",
     "src/resources/chat.rs",
     "src/tool_loop.rs",
@@ -16,6 +16,7 @@ const SOURCES: [&str; 15] = [
     "src/accumulate_responses.rs",
     "src/resources/files.rs",
     "src/resources/batches.rs",
+    "src/resources/pager.rs",
     "src/resources/audio.rs",
     "src/download.rs",
     "src/resources/vllm.rs",
@@ -23,6 +24,10 @@ const SOURCES: [&str; 15] = [
     "src/router.rs",
     "src/stream.rs",
 ];
+
+/// The types a macro declares (`pager!`, in `src/resources/pager.rs`): its `$name` and `$page`
+/// stand for each of these in turn.
+const GENERATED: [(&str, &str); 2] = [("FilePages", "FileList"), ("BatchPages", "BatchList")];
 
 const CHAPTER: &str = "docs/guide/async.md";
 const START: &str = "<!-- async-api:start -->";
@@ -77,7 +82,23 @@ fn expected(root: &str) -> String {
     let mut last = String::new();
     for file in SOURCES {
         let src = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
-        for (owner, sig) in async_methods(&src) {
+        let methods = async_methods(&src);
+        // A macro's methods (indented in its body, so with no owner read) name `$page`.
+        let generated = methods.iter().any(|(_, sig)| sig.contains("$page"));
+        let instances: Vec<(String, String)> = if generated {
+            GENERATED
+                .iter()
+                .flat_map(|(name, page)| {
+                    methods.iter().map(move |(_, sig)| {
+                        let sig = sig.replace("$page", page).replace("crate::error::", "");
+                        ((*name).to_owned(), sig)
+                    })
+                })
+                .collect()
+        } else {
+            methods
+        };
+        for (owner, sig) in instances {
             if owner != last {
                 let _ = write!(s, "\n**`{owner}`** (`{file}`)\n\n");
                 last = owner;

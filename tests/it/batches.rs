@@ -126,7 +126,7 @@ async fn cancel_posts_without_a_body_and_the_batch_ends_cancelled() {
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
-async fn list_pages_with_next_params_newest_first() {
+async fn list_pages_with_next_params_or_pages_newest_first() {
     let srv = server();
     let c = client(&srv);
     let file = input(&srv, &["x"]);
@@ -155,6 +155,13 @@ async fn list_pages_with_next_params_newest_first() {
             format!("/v1/batches?after={}&limit=2", made[1]),
         ]
     );
+    // `pages` walks the same pages.
+    let mut pages = c.batches().pages(BatchListParams::new().limit(2));
+    let mut seen = Vec::new();
+    while let Some(page) = pages.try_next().await.unwrap() {
+        seen.extend(page.data.into_iter().map(|b| b.id));
+    }
+    assert_eq!(seen, made);
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]

@@ -209,6 +209,77 @@ async fn list_pages_with_next_params_and_sends_the_query() {
     assert_eq!(srv.requests().last().unwrap().path, "/v1/files");
 }
 
+/// Every page of a listing through `pages`, in order, each asked for once, with the query
+/// the hand-written loop above sends.
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn pages_walks_every_page_once() {
+    let srv = server();
+    let c = client(&srv);
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let upload = Upload::bytes(format!("f{i}.jsonl"), b"{}\n".to_vec());
+        made.push(c.files().create(upload, "batch").await.unwrap().id);
+    }
+    let params = FileListParams::new().limit(2).order(ListOrder::Asc);
+    let mut pages = c.files().pages(params);
+    let mut seen = Vec::new();
+    while let Some(page) = pages.try_next().await.unwrap() {
+        seen.push(page.data.iter().map(|f| f.id.clone()).collect::<Vec<_>>());
+    }
+    assert_eq!(seen, [&made[..2], &made[2..4], &made[4..]]);
+    let after_the_end = pages.try_next().await.unwrap();
+    assert!(after_the_end.is_none(), "ended stays ended");
+    let paths: Vec<String> = srv.requests()[5..].iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/files?limit=2&order=asc".to_owned(),
+            format!("/v1/files?after={}&limit=2&order=asc", made[1]),
+            format!("/v1/files?after={}&limit=2&order=asc", made[3]),
+        ]
+    );
+}
+
+/// A page of one file `id`, saying more follow.
+fn endless_page(id: &str) -> oai_compat_mock::Reply {
+    oai_compat_mock::Reply::json(
+        200,
+        format!(
+            r#"{{"object":"list","data":[{{"id":"{id}","object":"file"}}],"has_more":true,"last_id":"{id}"}}"#
+        ),
+    )
+}
+
+/// A server whose pages go round (A, B, A) or repeat (A, A): `pages` hands out each page
+/// once, then a decode error instead of the repeated one, then nothing; it never loops.
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn pages_that_never_end_are_an_error_not_a_loop() {
+    let srv = server();
+    let c = client(&srv);
+    srv.enqueue_all([endless_page("a"), endless_page("b"), endless_page("a")]);
+    let mut pages = c.files().pages(FileListParams::new());
+    let first = pages.try_next().await.unwrap().unwrap();
+    assert_eq!(first.data[0].id, "a");
+    let second = pages.try_next().await.unwrap().unwrap();
+    assert_eq!(second.data[0].id, "b");
+    let err = pages.try_next().await.unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    assert!(err.to_string().contains("go round in a circle"), "{err}");
+    let after_the_error = pages.try_next().await.unwrap();
+    assert!(after_the_error.is_none());
+    assert_eq!(srv.requests().len(), 3);
+
+    // The same page again (its own cursor as the next one).
+    srv.enqueue_all([endless_page("a"), endless_page("a")]);
+    let mut pages = c.files().pages(FileListParams::new());
+    pages.try_next().await.unwrap().unwrap();
+    let err = pages.try_next().await.unwrap_err();
+    assert!(err.to_string().contains("names no new page"), "{err}");
+    let after_the_error = pages.try_next().await.unwrap();
+    assert!(after_the_error.is_none());
+    assert_eq!(srv.requests().len(), 5);
+}
+
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 async fn retrieve_delete_and_the_typed_404_after() {
     let srv = server();
