@@ -179,82 +179,58 @@ impl Drop for Spool {
 }
 
 fn list(client: &Client, l: &FilesListArgs, w: &mut impl Write) -> Result<(), Failure> {
-    let mut after: Option<String> = None;
-    // Every cursor asked for: a server whose pages lead back to one already listed (A, B,
-    // A...) would otherwise print the same files until MAX_PAGES.
-    let mut asked = std::collections::HashSet::new();
+    let mut params = FileListParams::new();
+    if let Some(p) = &l.purpose {
+        params = params.purpose(purpose(p));
+    }
+    if let Some(n) = l.limit {
+        params = params.limit(n);
+    }
+    if !l.all {
+        return print_files(w, &client.files().list(&params)?, l.json);
+    }
+    // `pages` stops a server whose pages never end (the same page again, or a circle) with an
+    // error before the repeated page; MAX_PAGES bounds one that makes up new pages for ever.
+    let mut pages = client.files().pages(params);
     for _ in 0..MAX_PAGES {
-        let mut params = FileListParams::new();
-        if let Some(p) = &l.purpose {
-            params = params.purpose(purpose(p));
-        }
-        if let Some(n) = l.limit {
-            params = params.limit(n);
-        }
-        if let Some(a) = &after {
-            params = params.after(a.as_str());
-        }
-        let page = client.files().list(&params)?;
-        let next = if l.all && page.has_more == Some(true) {
-            Some(next_cursor(&page, after.as_deref(), &asked)?)
-        } else {
-            None
-        };
-        for f in &page.data {
-            if l.json {
-                out::json_line(w, f)?;
-            } else {
-                writeln!(
-                    w,
-                    "{}\t{}\t{}\t{}",
-                    crate::fail::one_line(&f.id),
-                    f.purpose
-                        .as_deref()
-                        .map(crate::fail::one_line)
-                        .unwrap_or_default(),
-                    f.bytes.map(|b| b.to_string()).unwrap_or_default(),
-                    f.filename
-                        .as_deref()
-                        .map(crate::fail::one_line)
-                        .unwrap_or_default(),
-                )
-                .map_err(out::write_failed)?;
-            }
-        }
-        w.flush().map_err(out::write_failed)?;
-        let Some(next) = next else {
+        let Some(page) = pages.try_next()? else {
             return Ok(());
         };
-        asked.insert(next.clone());
-        after = Some(next);
+        print_files(w, &page, l.json)?;
     }
     Err(Failure::error(format!(
         "stopped after {MAX_PAGES} pages of files"
     )))
 }
 
-/// The `after` of the page following `page`: its last file. A server that names none, or
-/// one whose page was asked for already (the same page again, or pages going round A, B,
-/// A...), would loop for ever: that is an error, found before the page is printed.
-fn next_cursor(
+/// A page of files: one JSON line each, or `id  purpose  bytes  filename` separated by tabs.
+fn print_files(
+    w: &mut impl Write,
     page: &oai_compat::types::FileList,
-    after: Option<&str>,
-    asked: &std::collections::HashSet<String>,
-) -> Result<String, Failure> {
-    let next = page
-        .last_id
-        .clone()
-        .or_else(|| page.data.last().map(|f| f.id.clone()))
-        .ok_or_else(|| {
-            Failure::error("the server says there are more files but names no page to ask for")
-        })?;
-    if after == Some(next.as_str()) || asked.contains(&next) {
-        return Err(Failure::error(format!(
-            "the server's next page (after {}) was listed already: its pages go round in a circle; stopped",
-            crate::fail::one_line(&next)
-        )));
+    json: bool,
+) -> Result<(), Failure> {
+    for f in &page.data {
+        if json {
+            out::json_line(w, f)?;
+        } else {
+            writeln!(
+                w,
+                "{}\t{}\t{}\t{}",
+                crate::fail::one_line(&f.id),
+                f.purpose
+                    .as_deref()
+                    .map(crate::fail::one_line)
+                    .unwrap_or_default(),
+                f.bytes.map(|b| b.to_string()).unwrap_or_default(),
+                f.filename
+                    .as_deref()
+                    .map(crate::fail::one_line)
+                    .unwrap_or_default(),
+            )
+            .map_err(out::write_failed)?;
+        }
     }
-    Ok(next)
+    w.flush().map_err(out::write_failed)
 }
 
 fn content(

@@ -64,10 +64,11 @@ macro_rules! pager {
                         self.next = next;
                         Ok(Some(page))
                     }
+                    // The page as decoded stands in for the body, to show what was answered.
                     Some(message) => Err(crate::error::Error::decode(
                         $what,
                         message,
-                        b"",
+                        &serde_json::to_vec(&page).unwrap_or_default(),
                         response.meta.request_id().map(str::to_owned),
                     )),
                 }
