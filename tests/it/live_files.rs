@@ -11,7 +11,7 @@ use live::prism;
 use oai_compat::types::{
     BatchListParams, BatchRequest, BatchStatus, FileListParams, FilePurpose, ListOrder,
 };
-use oai_compat::{RequestOptions, Upload};
+use oai_compat::{Error, RequestOptions, Upload};
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
 #[ignore = "needs Prism over OpenAI's spec: bash scripts/servers.sh start prism"]
@@ -112,6 +112,24 @@ async fn batch_calls_conform_to_the_spec_and_decode() {
     assert_eq!(page.has_more, Some(true));
     let next = page.next_params(&BatchListParams::new()).unwrap();
     assert_eq!(next.after, page.last_id);
+    // Prism answers that page again (the same `last_id`, more to follow, for ever): `pages`
+    // hands out the first page, then a decode error instead of the second, never a loop.
+    let mut pages = c.batches().pages(BatchListParams::new());
+    let first = pages.try_next().await.unwrap();
+    assert!(first.is_some_and(|p| !p.data.is_empty()));
+    let err = pages.try_next().await.unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    assert!(err.to_string().contains("names no new page"), "{err}");
+    let ended = pages.try_next().await.unwrap();
+    assert!(ended.is_none());
+    // Its file list says no more follow: one page, then the end.
+    let mut pages = c.files().pages(FileListParams::new());
+    let mut n = 0;
+    while let Some(page) = pages.try_next().await.unwrap() {
+        assert!(!page.data.is_empty());
+        n += 1;
+    }
+    assert_eq!(n, 1);
 
     // The control: a window out of the spec's enum is refused.
     let err = c
