@@ -29,6 +29,9 @@ pub(crate) struct Encoded {
     one_shot: Option<PathBuf>,
     /// Set when an attempt opened the one-shot part: it cannot be sent again.
     consumed: AtomicBool,
+    /// The one-shot uploads' own flags ([`Upload::read_once`](crate::Upload)), set with
+    /// `consumed`, so that a later call given the same upload refuses it too.
+    one_shot_uploads: Vec<Arc<AtomicBool>>,
     /// The form described as JSON (fields and their values, files by name and size), what a
     /// cassette records and matches instead of the bytes.
     pub(crate) summary: Vec<u8>,
@@ -67,6 +70,7 @@ impl Encoded {
             length: Some(0),
         };
         let mut one_shot = None;
+        let mut one_shot_uploads = Vec::new();
         let mut summary = Vec::with_capacity(form.parts.len() + extra.len());
         for part in &form.parts {
             match &part.value {
@@ -90,8 +94,21 @@ impl Encoded {
                         }
                         Source::Path(path) => {
                             let len = file_len(path)?;
-                            if len.is_none() && one_shot.is_none() {
-                                one_shot = Some(path.clone());
+                            if len.is_none() {
+                                if upload.read_once.load(Ordering::Acquire) {
+                                    return Err(UploadError::error(
+                                        format!(
+                                            "`{}` is not a regular file (a pipe?) and was read by an earlier call given this upload, so it cannot be sent again; upload a regular file (or bytes) to send it more than once",
+                                            path.display()
+                                        ),
+                                        Some(path),
+                                        None,
+                                    ));
+                                }
+                                one_shot_uploads.push(Arc::clone(&upload.read_once));
+                                if one_shot.is_none() {
+                                    one_shot = Some(path.clone());
+                                }
                             }
                             b.file(path, len);
                             len.unwrap_or(0)
@@ -126,6 +143,7 @@ impl Encoded {
             segments: b.segments,
             one_shot,
             consumed: AtomicBool::new(false),
+            one_shot_uploads,
             summary: serde_json::to_vec(&json!({ "multipart": summary })).unwrap_or_default(),
             origin: Instant::now(),
             progress: AtomicU64::new(0),
@@ -169,9 +187,15 @@ impl Encoded {
         self.origin.checked_add(moved)?.checked_add(timeout?)
     }
 
-    /// The one-shot part is being read: later attempts cannot send it again.
+    /// A one-shot part is being read: later attempts, and later calls given the same
+    /// uploads, cannot send it again. Every one-shot upload of the form counts as read
+    /// from here (whether a later one was reached is not tracked): refusing one that was
+    /// not is a clear error, sending one half read would not be.
     pub(crate) fn mark_consumed(&self) {
         self.consumed.store(true, Ordering::Release);
+        for read in &self.one_shot_uploads {
+            read.store(true, Ordering::Release);
+        }
     }
 
     /// The error for a retry that cannot be made because the body cannot be sent again.

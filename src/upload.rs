@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// A file to send in a [`Form`](crate::Form): from a path, streamed from disk on every
 /// attempt and never read whole into memory, or from bytes already in memory.
@@ -12,7 +13,9 @@ use std::sync::Arc;
 /// [`Error::Upload`](crate::Error::Upload) instead of sending a cut or mixed file. A path
 /// that is not a regular file (a pipe, a FIFO, `/dev/stdin`) is read once, as it comes: a
 /// call that would need it a second time (a retry after the body was read, a redirect that
-/// re-sends the body) fails with [`Error::Upload`](crate::Error::Upload), which says so.
+/// re-sends the body) fails with [`Error::Upload`](crate::Error::Upload), which says so, and
+/// so does a later call given the same `Upload` (or a clone of it, say in a cloned request):
+/// what the pipe held is gone, and sending what is left of it would be a different file.
 ///
 /// The request timeout ([`Timeouts::request`](crate::Timeouts::request)) bounds each wait
 /// for the connection to take more of the upload, and the wait for the answer after its
@@ -40,6 +43,9 @@ pub struct Upload {
     pub(crate) source: Source,
     filename: String,
     content_type: Option<String>,
+    /// Set once a call opened this path as a one-shot source (a pipe), shared by the
+    /// upload's clones: no later call may send it again.
+    pub(crate) read_once: Arc<AtomicBool>,
 }
 
 /// Where an upload's bytes come from.
@@ -78,6 +84,7 @@ impl Upload {
             source: Source::Path(path),
             filename,
             content_type: None,
+            read_once: Arc::default(),
         }
     }
 
@@ -87,6 +94,7 @@ impl Upload {
             source: Source::Bytes(Arc::from(bytes.into())),
             filename: filename.into(),
             content_type: None,
+            read_once: Arc::default(),
         }
     }
 

@@ -204,6 +204,49 @@ async fn a_pipe_is_streamed_once_and_never_sent_twice() {
     assert_eq!(srv.requests().len(), 2, "one attempt for the second call");
 }
 
+/// A pipe read by one call is refused by the next call given the same upload (a clone of the
+/// form, as a caller repeating a request sends), before anything is sent: the FIFO, opened
+/// again, would give what is left of it (nothing) as if it were the file.
+#[cfg(unix)]
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_pipe_read_by_one_call_is_refused_by_the_next() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let srv = server();
+    srv.enqueue_all([ok(), ok()]);
+    let c = client(&srv);
+    let (path, writer) = fifo(b"spoken words".to_vec());
+    let form = Form::new().file("file", Upload::path(&path));
+    let again = form.clone();
+    c.raw()
+        .post_form("/audio/transcriptions", &form)
+        .await
+        .unwrap();
+    writer.join().unwrap();
+    // A second writer that gives nothing: a call that opened the FIFO again would send an
+    // empty file and succeed.
+    let p = path.clone();
+    let empty = std::thread::spawn(move || {
+        let _ = std::fs::OpenOptions::new().write(true).open(&p);
+    });
+    let err = c
+        .raw()
+        .post_form("/audio/transcriptions", &again)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Upload(u) => assert!(u.message.contains("earlier call"), "{err}"),
+        other => panic!("expected an upload error, got {other:?}"),
+    }
+    assert_eq!(srv.requests().len(), 1, "nothing was sent");
+    // Frees the second writer (O_NONBLOCK: opening for reading does not wait for it).
+    let _unblock = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(0o4000)
+        .open(&path)
+        .unwrap();
+    empty.join().unwrap();
+}
+
 /// Answers each connection by `answer(index, head, body_read_so_far)`, reading every
 /// request whole unless told to stop after `cut_after` body bytes (then the connection is
 /// dropped mid-upload).
