@@ -37,13 +37,18 @@ macro_rules! pager {
                 "The next page of ", $what, " (one `GET`, retried as any call), or `Ok(None)` ",
                 "after the last one. A server that says more follow but names no new page, or ",
                 "whose pages go round in a circle, gives an `Error::Decode` instead of that page, ",
-                "and the paging ends."
+                "and the paging ends. After any other error (a timeout, a 5xx once the retries ",
+                "are spent), or a call dropped before it ended, the next `try_next` asks for the ",
+                "same page again."
             )]
             pub async fn try_next(&mut self) -> crate::error::Result<Option<$page>> {
-                let Some(params) = self.next.take() else {
+                let Some(params) = self.next.as_ref() else {
                     return Ok(None);
                 };
-                let response = self.handle.list_with_meta(&params).await?;
+                // `next` moves on only once the page is here, so a failed or dropped call
+                // leaves it where it was.
+                let response = self.handle.list_with_meta(params).await?;
+                let params = self.next.take().unwrap_or_default();
                 let page = response.value;
                 if page.has_more != Some(true) {
                     return Ok(Some(page));
@@ -53,7 +58,7 @@ macro_rules! pager {
                     Some(after) if self.asked.insert(after.to_owned()) => None,
                     Some(after) => Some(format!(
                         "the page after `{}` was listed already: the server's pages go round in a circle",
-                        after.escape_debug()
+                        super::pager::cut(after).escape_debug()
                     )),
                     None => Some(
                         "the server says more follow but names no new page to ask for".to_owned(),
@@ -77,3 +82,11 @@ macro_rules! pager {
     };
 }
 pub(super) use pager;
+
+/// At most the first 100 characters of a server's cursor, for an error message.
+pub(super) fn cut(cursor: &str) -> &str {
+    cursor
+        .char_indices()
+        .nth(100)
+        .map_or(cursor, |(at, _)| &cursor[..at])
+}

@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::support;
 
 use oai_compat::types::{FileListParams, FilePurpose, ListOrder};
-use oai_compat::{Error, Upload};
+use oai_compat::{Error, RequestOptions, Upload};
 use oai_compat_mock::MockServer;
 use support::{client, server};
 
@@ -278,6 +278,34 @@ async fn pages_that_never_end_are_an_error_not_a_loop() {
     let after_the_error = pages.try_next().await.unwrap();
     assert!(after_the_error.is_none());
     assert_eq!(srv.requests().len(), 5);
+}
+
+/// A page that fails (a 500, retries spent) is asked for again by the next `try_next`, with
+/// the same cursor: the listing is not cut short as if it had ended.
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_failed_page_is_asked_for_again() {
+    let srv = server();
+    let c = client(&srv);
+    srv.enqueue_all([
+        endless_page("a"),
+        oai_compat_mock::Reply::error(500, "try again"),
+        oai_compat_mock::Reply::json(
+            200,
+            r#"{"object":"list","data":[{"id":"b","object":"file"}],"has_more":false,"last_id":"b"}"#,
+        ),
+    ]);
+    let files = c.files().with_options(RequestOptions::new().max_retries(0));
+    let mut pages = files.pages(FileListParams::new());
+    let first = pages.try_next().await.unwrap().unwrap();
+    assert_eq!(first.data[0].id, "a");
+    let err = pages.try_next().await.unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    let second = pages.try_next().await.unwrap().unwrap();
+    assert_eq!(second.data[0].id, "b");
+    let end = pages.try_next().await.unwrap();
+    assert!(end.is_none());
+    let afters: Vec<Option<String>> = srv.requests().iter().map(|r| r.query("after")).collect();
+    assert_eq!(afters, [None, Some("a".into()), Some("a".into())]);
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
