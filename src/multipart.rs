@@ -87,10 +87,12 @@ impl Encoded {
                         )));
                     }
                     b.head(&boundary, &part.name, Some((upload.file_name(), mime)));
+                    // `None` for a pipe: its size is unknown until it is read, and a
+                    // cassette records it as `null`, which any size matches.
                     let size = match &upload.source {
                         Source::Bytes(bytes) => {
                             b.fixed_shared(bytes);
-                            bytes.len() as u64
+                            Some(bytes.len() as u64)
                         }
                         Source::Path(path) => {
                             let len = file_len(path)?;
@@ -111,7 +113,7 @@ impl Encoded {
                                 }
                             }
                             b.file(path, len);
-                            len.unwrap_or(0)
+                            len
                         }
                     };
                     b.fixed.extend_from_slice(b"\r\n");

@@ -7,7 +7,8 @@
 //! A multipart upload is recorded as its parts (fields with their values, files with their
 //! names and sizes, never their bytes) and matched on them in any order, without the files'
 //! content types: each language sends the parts in its own order and guesses types its own
-//! way (httpx sends `.jsonl` as `application/octet-stream`).
+//! way (httpx sends `.jsonl` as `application/octet-stream`). Names are compared as a server
+//! decodes them (`%22` is `"`), and a file recorded from a pipe (size `null`) matches any size.
 
 use std::io;
 use std::path::Path;
@@ -79,11 +80,9 @@ impl Cassette {
             None => req.json().map(strip),
         };
         let same_route = |e: &Exchange| e.method == req.method && e.path == req.path;
-        if let Some(e) = self
-            .exchanges
-            .iter_mut()
-            .find(|e| !e.played && same_route(e) && e.body.clone().map(strip) == body)
-        {
+        if let Some(e) = self.exchanges.iter_mut().find(|e| {
+            !e.played && same_route(e) && same(e.body.clone().map(strip).as_ref(), body.as_ref())
+        }) {
             e.played = true;
             return reply(&e.response, self.timing);
         }
@@ -117,8 +116,9 @@ impl Cassette {
     }
 }
 
-/// A recorded body as it is compared: a JSON body without the ignored fields, a form's
-/// summary (`{"multipart": [...]}`) with its parts sorted and without content types.
+/// A body as it is compared: a JSON body without the ignored fields; a form's summary
+/// (`{"multipart": [...]}`) with its parts sorted, without content types, and its names as a
+/// server decodes them.
 fn strip(mut v: Value) -> Value {
     if let Some(parts) = v.get_mut("multipart").and_then(Value::as_array_mut) {
         for part in parts.iter_mut() {
@@ -126,12 +126,12 @@ fn strip(mut v: Value) -> Value {
                 p.remove("content_type");
                 for key in ["name", "filename"] {
                     if let Some(Value::String(text)) = p.get_mut(key) {
-                        *text = as_sent(text);
+                        *text = unescaped(text);
                     }
                 }
             }
         }
-        parts.sort_by_key(Value::to_string);
+        parts.sort_by_key(part_key);
         return v;
     }
     if let Value::Object(m) = &mut v {
@@ -142,33 +142,71 @@ fn strip(mut v: Value) -> Value {
     v
 }
 
-/// A recorded part's name as a server reads it off the wire: clients (ours, httpx, browsers)
-/// send `"` and control characters as `%XX`, which the form parser keeps, while a
-/// backslash-quoted character is read back as itself.
-fn as_sent(text: &str) -> String {
+/// A name with the `%XX` escapes of `"` and of control characters decoded. Clients escape
+/// names differently (ours and browsers escape every control character; httpx leaves ESC
+/// and DEL as they are), and a recorded name is the one the caller gave: decoding both
+/// sides compares the names meant.
+fn unescaped(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("%22"),
-            c if c.is_ascii_control() => out.push_str(&format!("%{:02X}", c as u32)),
-            c => out.push(c),
+    let mut rest = text;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let escape = rest
+            .get(at + 1..at + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escape {
+            Some(b) if b == b'"' || b.is_ascii_control() => {
+                out.push(char::from(b));
+                rest = &rest[at + 3..];
+            }
+            _ => {
+                out.push('%');
+                rest = &rest[at + 1..];
+            }
         }
     }
+    out.push_str(rest);
     out
 }
 
+/// The order parts are compared in: by name, file name and value (strings, so that the order
+/// does not depend on how a JSON map orders its keys), then size.
+fn part_key(part: &Value) -> [String; 4] {
+    ["name", "filename", "value", "bytes"].map(|k| match &part[k] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
 /// A multipart request in the shape the client records it (fields by value, files by name
-/// and size), sorted as [`strip`] sorts a recorded one; its names are already as sent.
+/// and size), stripped as [`strip`] strips a recorded one.
 fn form_summary(parts: &[crate::FormPart]) -> Value {
-    let mut parts: Vec<Value> = parts
+    let parts: Vec<Value> = parts
         .iter()
         .map(|p| match &p.filename {
             Some(filename) => json!({"name": p.name, "filename": filename, "bytes": p.data.len()}),
             None => json!({"name": p.name, "value": p.text()}),
         })
         .collect();
-    parts.sort_by_key(Value::to_string);
-    json!({ "multipart": parts })
+    strip(json!({ "multipart": parts }))
+}
+
+/// Whether a recorded body (stripped) answers a new one (stripped): equal, or for forms the
+/// same parts, where a file recorded with no size (read from a pipe) matches any size.
+fn same(recorded: Option<&Value>, new: Option<&Value>) -> bool {
+    match (form_parts(recorded), form_parts(new)) {
+        (Some(a), Some(b)) => a.len() == b.len() && a.iter().zip(b).all(|(r, n)| same_part(r, n)),
+        _ => recorded == new,
+    }
+}
+
+fn same_part(recorded: &Value, new: &Value) -> bool {
+    let (Value::Object(r), Value::Object(n)) = (recorded, new) else {
+        return recorded == new;
+    };
+    r.keys()
+        .chain(n.keys())
+        .all(|k| (k == "bytes" && r.get(k) == Some(&Value::Null)) || r.get(k) == n.get(k))
 }
 
 /// The top-level body fields that differ: the rule of the library's `Matcher`, restated here
@@ -196,12 +234,16 @@ fn form_parts(v: Option<&Value>) -> Option<&Vec<Value>> {
     v?.get("multipart")?.as_array()
 }
 
-/// The names of the form parts that are not in both forms alike, as "part `file`".
-fn part_differences(a: &[Value], b: &[Value]) -> Vec<String> {
-    let mut names: Vec<&str> = a
+/// The names of the parts of either form that the other has no match for, as "part `file`".
+fn part_differences(recorded: &[Value], new: &[Value]) -> Vec<String> {
+    let unmatched_recorded = recorded
         .iter()
-        .chain(b)
-        .filter(|p| !(a.contains(p) && b.contains(p)))
+        .filter(|r| !new.iter().any(|n| same_part(r, n)));
+    let unmatched_new = new
+        .iter()
+        .filter(|n| !recorded.iter().any(|r| same_part(r, n)));
+    let mut names: Vec<&str> = unmatched_recorded
+        .chain(unmatched_new)
         .map(|p| p["name"].as_str().unwrap_or_default())
         .collect();
     names.sort_unstable();

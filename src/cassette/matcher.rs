@@ -7,7 +7,9 @@ use super::format::Request;
 /// How a request is matched to a recorded one: method, path (with its query) and the JSON
 /// body, compared as JSON (key order and spacing do not count), without the body's top-level
 /// fields that change from run to run. The default ignores `user` and `stream_options`; the
-/// client's request id is a header, and headers are never matched.
+/// client's request id is a header, and headers are never matched. An upload (a multipart
+/// form) matches on its fields and its files' names and sizes, in any order of parts; the
+/// files' bytes are never recorded, and their content types are not compared.
 ///
 /// ```
 /// use oai_compat::cassette::Matcher;
@@ -75,6 +77,22 @@ impl Matcher {
 
     fn kept(&self, body: &Option<Value>) -> Option<Value> {
         let mut body = body.clone()?;
+        // A form (an upload) is its parts, in any order, without the files' content types:
+        // a type guessed from a file name by another version (or language) is the same file.
+        if let Some(parts) = body.get_mut("multipart").and_then(Value::as_array_mut) {
+            for part in parts.iter_mut() {
+                if let Value::Object(p) = part {
+                    p.remove("content_type");
+                }
+            }
+            parts.sort_by_key(|p| {
+                ["name", "filename", "value", "bytes"].map(|k| match &p[k] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            });
+            return Some(body);
+        }
         if let Value::Object(map) = &mut body {
             for f in &self.ignored {
                 map.remove(f);
@@ -109,5 +127,26 @@ mod tests {
         assert!(!m.matches(&a, &req("/v1/other", json!({"model": "m", "n": 1}))));
         assert!(Matcher::default().without_body().matches(&a, &c));
         assert!(m.clone().ignore("n").ignore("model").matches(&a, &c));
+    }
+
+    #[test]
+    fn forms_match_in_any_order_without_content_types() {
+        let m = Matcher::default();
+        let purpose = json!({"name": "purpose", "value": "batch"});
+        let file = |mime: &str, bytes: u64| json!({"name": "file", "filename": "in.md", "content_type": mime, "bytes": bytes});
+        let a = req(
+            "/v1/files",
+            json!({"multipart": [purpose, file("application/octet-stream", 5)]}),
+        );
+        let b = req(
+            "/v1/files",
+            json!({"multipart": [file("text/markdown", 5), purpose]}),
+        );
+        assert!(m.matches(&a, &b));
+        let bigger = req(
+            "/v1/files",
+            json!({"multipart": [purpose, file("text/markdown", 6)]}),
+        );
+        assert!(!m.matches(&a, &bigger));
     }
 }

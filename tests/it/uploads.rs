@@ -408,11 +408,13 @@ async fn a_recorded_upload_replays_by_its_fields_and_file_sizes() {
     let srv = server();
     srv.enqueue(Reply::json(200, r#"{"id":"file-9"}"#));
     let (path, _) = file("rec.jsonl", 5_000);
-    // A quote in the file name goes out as %22 (what the mock's replay must expect).
+    // A quote and a line break in the file name go out as %22 and %0A, a backslash doubled
+    // (what the mock's replay must read back as the name recorded).
     let form = || {
-        Form::new()
-            .text("purpose", "batch")
-            .file("file", Upload::path(&path).filename("rec \"1\".jsonl"))
+        Form::new().text("purpose", "batch").file(
+            "file",
+            Upload::path(&path).filename("rec \"1\" a\\b\n.jsonl"),
+        )
     };
     let recorder = crate::support::builder(&srv)
         .cassette(&tape, RecordMode::Once)
@@ -436,9 +438,10 @@ async fn a_recorded_upload_replays_by_its_fields_and_file_sizes() {
         .unwrap();
     let again = replayer.raw().post_form("/files", &form()).await.unwrap();
     assert_eq!(again.value, first.value);
-    let other = Form::new()
-        .text("purpose", "vision")
-        .file("file", Upload::path(&path).filename("rec \"1\".jsonl"));
+    let other = Form::new().text("purpose", "vision").file(
+        "file",
+        Upload::path(&path).filename("rec \"1\" a\\b\n.jsonl"),
+    );
     let miss = replayer
         .raw()
         .post_form("/files", &other)
@@ -456,7 +459,7 @@ async fn a_recorded_upload_replays_by_its_fields_and_file_sizes() {
         .file(
             "file",
             Upload::path(&path)
-                .filename("rec \"1\".jsonl")
+                .filename("rec \"1\" a\\b\n.jsonl")
                 .content_type("application/octet-stream"),
         )
         .text("purpose", "batch");
@@ -470,13 +473,51 @@ async fn a_recorded_upload_replays_by_its_fields_and_file_sizes() {
         .raw()
         .post_form(
             "/files",
-            &Form::new()
-                .text("purpose", "batch")
-                .file("file", Upload::path(&shorter).filename("rec \"1\".jsonl")),
+            &Form::new().text("purpose", "batch").file(
+                "file",
+                Upload::path(&shorter).filename("rec \"1\" a\\b\n.jsonl"),
+            ),
         )
         .await
         .unwrap_err();
     assert!(miss.to_string().contains("part `file`"), "{miss}");
+}
+
+/// An upload read from a pipe is recorded with no size (`"bytes": null`); served by the mock
+/// to any client, it answers the same form with a file of any size.
+#[cfg(unix)]
+#[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
+async fn a_recorded_pipe_upload_replays_to_a_file_of_any_size() {
+    use oai_compat::cassette::RecordMode;
+    let dir = std::env::temp_dir().join(format!("oai-uploads-cassette-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mode = if cfg!(feature = "blocking") { "b" } else { "a" };
+    let tape = dir.join(format!("pipe-{mode}.jsonl"));
+    let _ = std::fs::remove_file(&tape);
+    let srv = server();
+    srv.enqueue(Reply::json(200, r#"{"id":"file-7"}"#));
+    let (path, writer) = fifo(b"piped words".to_vec());
+    let recorder = crate::support::builder(&srv)
+        .cassette(&tape, RecordMode::Once)
+        .build()
+        .unwrap();
+    let form = Form::new()
+        .text("purpose", "batch")
+        .file("file", Upload::path(&path).filename("in.jsonl"));
+    let first = recorder.raw().post_form("/files", &form).await.unwrap();
+    writer.join().unwrap();
+    drop(recorder);
+    let recorded = std::fs::read_to_string(&tape).unwrap();
+    assert!(recorded.contains(r#""bytes":null"#), "{recorded}");
+
+    let player = MockServer::start().unwrap();
+    player.replay(&tape, false).unwrap();
+    let c = crate::support::builder(&player).build().unwrap();
+    let again = Form::new()
+        .text("purpose", "batch")
+        .file("file", Upload::bytes("in.jsonl", vec![b'x'; 3]));
+    let replayed = c.raw().post_form("/files", &again).await.unwrap();
+    assert_eq!(replayed.value, first.value);
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
