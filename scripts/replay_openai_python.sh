@@ -12,7 +12,8 @@ fi
 cargo build -q -p oai-compat-cli
 pids=()
 outs=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -f "${outs[@]}"' EXIT
+# `${a[@]+...}`: an empty array under `set -u` is an error in bash before 4.4 (macOS's).
+trap 'kill ${pids[@]+"${pids[@]}"} 2>/dev/null || true; rm -f ${outs[@]+"${outs[@]}"}' EXIT
 url=
 # Starts `oai mock --replay CASSETTE` and sets `url` to its URL (not in a subshell, so the
 # trap knows its pid).

@@ -113,10 +113,10 @@ fn stdin_is_pipe() -> bool {
     false
 }
 
-/// Stdin copied to a temporary file. On Linux the file's name is removed as soon as it is
-/// made and the upload reopens it through `/proc/self/fd`, so Ctrl-C or `kill -9` at any
-/// moment leaves nothing in `TMPDIR`; elsewhere (or without `/proc`) the name is removed
-/// when the spool is dropped.
+/// Stdin copied to a temporary file. On Linux the file's name is removed right after it is
+/// made (before stdin is read) and the upload reopens it through `/proc/self/fd`, so Ctrl-C
+/// or `kill -9` while stdin is copied or sent leaves nothing in `TMPDIR`; elsewhere (or
+/// without `/proc`) the name is removed when the spool is dropped.
 pub struct Spool {
     path: std::path::PathBuf,
     /// The open file, which keeps an unlinked spool alive.
@@ -152,17 +152,23 @@ impl Spool {
         let mut w = io::BufWriter::with_capacity(256 * 1024, &spool.file);
         let copied = io::copy(&mut io::stdin().lock(), &mut w).and_then(|_| w.flush());
         drop(w);
-        copied.map_err(|e| Failure::error(format!("reading stdin into a temporary file: {e}")))?;
+        copied.map_err(|e| {
+            Failure::error(format!(
+                "copying stdin to a temporary file in {}: {e} (set TMPDIR to a directory with room)",
+                dir.display()
+            ))
+        })?;
         Ok(spool)
     }
 }
 
-/// The `/proc/self/fd` path that opens `file` again from its first byte, if this system has one.
+/// The `/proc/self/fd` path that opens `file` again from its first byte, if this system has
+/// one (checked by opening it, as the upload will).
 #[cfg(target_os = "linux")]
 fn reopenable(file: &std::fs::File) -> Option<std::path::PathBuf> {
     use std::os::fd::AsRawFd;
     let path = std::path::PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
-    std::fs::metadata(&path).ok().map(|_| path)
+    std::fs::File::open(&path).ok().map(|_| path)
 }
 
 #[cfg(not(target_os = "linux"))]
