@@ -353,27 +353,17 @@ impl Engine {
         what: &'static str,
     ) -> Result<Response<String>> {
         let call = form_call(path, form, Reading::Whole, opts).map_err(|e| self.redact(e))?;
-        let done = self.execute(call).await?;
         let Executed {
             body, meta, span, ..
-        } = done;
+        } = self.execute_named(call, what).await?;
         match String::from_utf8(body) {
             Ok(value) => {
                 span.response(meta.retries_taken, value.as_bytes());
                 Ok(Response { value, meta })
             }
             Err(e) => {
-                let source = e.utf8_error();
-                let mut err = Error::decode(
-                    what,
-                    format!("the body is not UTF-8 text: {source}"),
-                    e.as_bytes(),
-                    meta.request_id().map(str::to_owned),
-                );
-                err.set_retries_taken(meta.retries_taken);
-                let err = self.redact(err);
-                span.error(&err, meta.retries_taken);
-                Err(err)
+                let why = format!("the body is not UTF-8 text: {}", e.utf8_error());
+                Err(self.decode_failed(what, &why, e.as_bytes(), &meta, &span))
             }
         }
     }
@@ -434,24 +424,12 @@ impl Engine {
         call: Call<'_>,
         what: &'static str,
     ) -> Result<Response<T>> {
-        // A body over the limit is reported as the endpoint's ("the chat completion response").
-        let done = self.execute(call).await.map_err(|mut e| {
-            if let Error::Decode(d) = &mut e {
-                d.what = what;
-            }
-            e
-        })?;
         let Executed {
             body, meta, span, ..
-        } = done;
+        } = self.execute_named(call, what).await?;
         let retries = meta.retries_taken;
-        let failed = |source: &dyn std::fmt::Display| {
-            let mut e = Error::decode(what, source, &body, meta.request_id().map(str::to_owned));
-            e.set_retries_taken(retries);
-            let e = self.redact(e);
-            span.error(&e, retries);
-            e
-        };
+        let failed =
+            |source: &dyn std::fmt::Display| self.decode_failed(what, source, &body, &meta, &span);
         if body.is_empty() {
             return Err(failed(&"the body is empty"));
         }
@@ -470,6 +448,34 @@ impl Engine {
             }
             Err(source) => Err(failed(&source)),
         }
+    }
+
+    /// [`Engine::execute`] for an answer decoded as `what`: a body over the limit is reported
+    /// as the endpoint's ("the chat completion response"), not as "the HTTP response".
+    async fn execute_named(&self, call: Call<'_>, what: &'static str) -> Result<Executed> {
+        self.execute(call).await.map_err(|mut e| {
+            if let Error::Decode(d) = &mut e {
+                d.what = what;
+            }
+            e
+        })
+    }
+
+    /// The error for a 2xx body that does not decode as `what`: with its retries and request
+    /// id, redacted, and recorded on the call's span.
+    fn decode_failed(
+        &self,
+        what: &'static str,
+        source: &dyn std::fmt::Display,
+        body: &[u8],
+        meta: &ResponseMeta,
+        span: &CallSpan,
+    ) -> Error {
+        let mut e = Error::decode(what, source, body, meta.request_id().map(str::to_owned));
+        e.set_retries_taken(meta.retries_taken);
+        let e = self.redact(e);
+        span.error(&e, meta.retries_taken);
+        e
     }
 
     /// The one retry loop: sends, reads the body of a non-streamed 2xx, turns non-2xx into

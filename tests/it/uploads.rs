@@ -26,6 +26,28 @@ fn file(name: &str, len: usize) -> (PathBuf, Vec<u8>) {
     (path, data)
 }
 
+/// Sets `path`'s length to `len`: sparse when it grows (nothing on disk), cut when it shrinks.
+fn set_len(path: &std::path::Path, len: u64) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+/// A client of the raw server at `url`, with `retries` and (when given) a request timeout.
+fn raw_client(url: String, retries: u32, timeout: Option<Duration>) -> Client {
+    let mut b = Client::builder()
+        .base_url(url)
+        .use_env(false)
+        .max_retries(retries);
+    if let Some(t) = timeout {
+        b = b.timeout(t);
+    }
+    b.build().unwrap()
+}
+
 fn ok() -> Reply {
     Reply::json(200, r#"{"ok":true}"#)
 }
@@ -305,12 +327,7 @@ fn raw_server(cut_first_after: usize) -> (String, std::thread::JoinHandle<Vec<Ve
 async fn an_upload_cut_off_by_the_server_is_sent_again_whole() {
     let (url, server) = raw_server(1024 * 1024);
     let (path, data) = file("big.jsonl", 8 * 1024 * 1024);
-    let c = Client::builder()
-        .base_url(url)
-        .use_env(false)
-        .max_retries(2)
-        .build()
-        .unwrap();
+    let c = raw_client(url, 2, None);
     let form = Form::new()
         .text("purpose", "batch")
         .file("file", Upload::path(&path));
@@ -342,19 +359,8 @@ async fn a_server_that_stops_reading_cannot_hold_an_upload_past_its_deadline() {
     });
     let (path, _) = file("sparse.bin", 0);
     // Sparse: 256 MiB to send, nothing on disk.
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(256 * 1024 * 1024)
-        .unwrap();
-    let c = Client::builder()
-        .base_url(url)
-        .use_env(false)
-        .max_retries(0)
-        .timeout(Duration::from_millis(800))
-        .build()
-        .unwrap();
+    set_len(&path, 256 * 1024 * 1024);
+    let c = raw_client(url, 0, Some(Duration::from_millis(800)));
     let started = Instant::now();
     let form = Form::new().file("file", Upload::path(&path));
     let err = c.raw().post_form("/files", &form).await.unwrap_err();
@@ -375,20 +381,10 @@ async fn a_file_that_changes_size_while_it_is_sent_fails_the_upload() {
         let (mut conn, _) = listener.accept().unwrap();
         let mut buf = [0u8; 64 * 1024];
         let _ = conn.read(&mut buf);
-        std::fs::File::options()
-            .write(true)
-            .open(&p)
-            .unwrap()
-            .set_len(1024 * 1024)
-            .unwrap();
+        set_len(&p, 1024 * 1024);
         while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
     });
-    let c = Client::builder()
-        .base_url(url)
-        .use_env(false)
-        .max_retries(2)
-        .build()
-        .unwrap();
+    let c = raw_client(url, 2, None);
     let form = Form::new().file("file", Upload::path(&path));
     let err = c.raw().post_form("/files", &form).await.unwrap_err();
     match &err {
@@ -541,6 +537,19 @@ async fn the_answer_to_an_upload_is_still_bounded_by_max_response_bytes() {
         err.to_string().contains("max_response_bytes (1024 bytes)"),
         "{err}"
     );
+    // A text answer (`response_format: text`) too, named as the endpoint's.
+    srv.enqueue(Reply::text(
+        200,
+        "text/plain",
+        "a".repeat(10_000).into_bytes(),
+    ));
+    let mut req =
+        oai_compat::types::TranscriptionRequest::new("m", Upload::bytes("a.wav", vec![0; 10]));
+    req.response_format = Some(oai_compat::types::AudioResponseFormat::Text);
+    let err = c.audio().transcriptions(&req).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("max_response_bytes (1024 bytes)"), "{err}");
+    assert!(text.contains("the transcription response"), "{err}");
 }
 
 #[maybe_async::test(feature = "blocking", async(not(feature = "blocking"), tokio::test))]
@@ -585,19 +594,8 @@ async fn an_upload_that_keeps_moving_may_take_longer_than_the_timeout() {
         took
     });
     let (path, _) = file("slow-link.bin", 0);
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(64 * 1024 * 1024)
-        .unwrap();
-    let c = Client::builder()
-        .base_url(url)
-        .use_env(false)
-        .max_retries(0)
-        .timeout(Duration::from_millis(1500))
-        .build()
-        .unwrap();
+    set_len(&path, 64 * 1024 * 1024);
+    let c = raw_client(url, 0, Some(Duration::from_millis(1500)));
     let form = Form::new().file("file", Upload::path(&path));
     let out = c.raw().post_form("/files", &form).await.unwrap();
     let took = server.join().unwrap();
