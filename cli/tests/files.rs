@@ -117,12 +117,7 @@ fn upload_list_get_content_and_delete() {
     );
     assert_exit(&o, 1);
     assert!(!missing.exists());
-    let leftovers: Vec<_> = std::fs::read_dir(&d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("oai-part"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_no_partial_file(&d);
 }
 
 #[test]
@@ -165,12 +160,7 @@ fn a_download_cut_short_leaves_the_old_file_and_no_partial_one() {
     assert_exit(&o, 1);
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&saved).unwrap(), "old");
-    let leftovers: Vec<_> = std::fs::read_dir(&d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("oai-part"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_no_partial_file(&d);
 }
 
 /// `oai files upload -` with a socket on stdin (not a pipe, so it cannot be opened again):
@@ -272,4 +262,15 @@ fn pages_that_go_round_in_a_circle_stop_the_listing() {
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     let afters: Vec<Option<String>> = srv.requests().iter().map(|r| r.query("after")).collect();
     assert_eq!(afters, [None, Some("file-a".into()), Some("file-b".into())]);
+}
+
+/// No partial download (`*oai-part*`) is left in `d`.
+#[track_caller]
+fn assert_no_partial_file(d: &std::path::Path) {
+    let leftovers: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("oai-part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
