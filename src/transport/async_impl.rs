@@ -121,6 +121,7 @@ impl Transport {
         // and parses it on every request (the headers were already replaced afterwards).
         let mut request = reqwest::Request::new(method, self.url(req.url)?);
         *request.headers_mut() = req.headers.wire(req.request_id);
+        // A form's failure slot: set only for an upload, which is bounded by its progress.
         let mut failure = None;
         match req.body {
             None => {}
@@ -134,13 +135,10 @@ impl Transport {
         let t = req.timeouts;
         let stream = req.reading.is_streamed();
         let started = Instant::now();
-        let form = match req.body {
-            Some(Payload::Form(form)) => Some(form),
-            _ => None,
-        };
+        let uploading = failure.is_some();
         *request.timeout_mut() = if stream {
             t.stream_total
-        } else if form.is_some() {
+        } else if uploading {
             // An upload is bounded by its progress (below), its answer's body by the
             // deadline the shared code reads it with.
             None
@@ -150,7 +148,7 @@ impl Transport {
         };
         let send = self.client.execute(request);
         let response = match req.deadline {
-            Some(_) if form.is_some() => match unless_stalled(send, req).await {
+            Some(_) if uploading => match unless_stalled(send, req).await {
                 Some(r) => r,
                 None => return Err(Error::timeout(TimeoutPhase::Request, t.request)),
             },
