@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
@@ -62,25 +62,6 @@ fn summary(o: &Output) -> (u64, u64, u64) {
         words[2].parse().unwrap(),
         words[4].parse().unwrap(),
     )
-}
-
-/// Output lines by custom_id, checking that each appears once and every id is unique.
-#[track_caller]
-fn by_custom_id(output: &Path) -> HashMap<String, Value> {
-    let lines = json_lines(output);
-    let ids: BTreeSet<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), lines.len(), "output ids are unique");
-    let mut map = HashMap::new();
-    for l in &lines {
-        let keys: Vec<&str> = l.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys.len(), 4, "{l}");
-        for k in ["id", "custom_id", "response", "error"] {
-            assert!(l.get(k).is_some(), "{k} missing: {l}");
-        }
-        let prev = map.insert(l["custom_id"].as_str().unwrap().to_owned(), l.clone());
-        assert!(prev.is_none(), "custom_id written twice: {l}");
-    }
-    map
 }
 
 fn posts(srv: &MockServer) -> usize {

@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::time::Duration;
@@ -142,22 +141,6 @@ fn count(srv: &MockServer, method: &str, path: &str) -> usize {
         .iter()
         .filter(|r| r.method == method && r.path_only() == path)
         .count()
-}
-
-/// Output lines by custom_id; each in the local shape and once.
-#[track_caller]
-fn by_custom_id(output: &Path) -> HashMap<String, Value> {
-    let mut map = HashMap::new();
-    for l in json_lines(output) {
-        let keys: Vec<&str> = l.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys.len(), 4, "{l}");
-        for k in ["id", "custom_id", "response", "error"] {
-            assert!(l.get(k).is_some(), "{k} missing: {l}");
-        }
-        let prev = map.insert(l["custom_id"].as_str().unwrap().to_owned(), l.clone());
-        assert!(prev.is_none(), "custom_id written twice: {l}");
-    }
-    map
 }
 
 fn state(output: &Path) -> Value {

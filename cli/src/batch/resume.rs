@@ -101,12 +101,15 @@ pub fn load(real: &Path, shown: &str, keys: &Keys) -> Result<Previous, Failure> 
 /// A result line's key, whether it failed, and its `batch_req_<n>` number (0 if another id).
 pub(super) fn parse(line: &[u8], keys: &Keys) -> Option<(Key, bool, u64)> {
     let r: ResultLine = serde_json::from_slice(line).ok()?;
-    let n =
-        r.id.as_deref()
-            .and_then(|id| id.strip_prefix("batch_req_"))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
+    let n = r.id.as_deref().map_or(0, id_number);
     Some((keys.of(&r.custom_id?), r.error.is_some(), n))
+}
+
+/// The `n` of a `batch_req_<n>` id (0 for another id): the ids numbered after it start past it.
+pub(super) fn id_number(id: &str) -> u64 {
+    id.strip_prefix("batch_req_")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Rewrites `real` (atomically, keeping its mode) so that each id in `ids` keeps only its

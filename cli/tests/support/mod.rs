@@ -141,3 +141,25 @@ pub fn live_up(url: &str, target: &str) -> bool {
     }
     reachable
 }
+
+/// Output lines by custom_id, checking that each appears once and every id is unique.
+#[track_caller]
+pub fn by_custom_id(
+    output: &std::path::Path,
+) -> std::collections::HashMap<String, serde_json::Value> {
+    let lines = json_lines(output);
+    let ids: std::collections::BTreeSet<&str> =
+        lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), lines.len(), "output ids are unique");
+    let mut map = std::collections::HashMap::new();
+    for l in &lines {
+        let keys: Vec<&str> = l.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 4, "{l}");
+        for k in ["id", "custom_id", "response", "error"] {
+            assert!(l.get(k).is_some(), "{k} missing: {l}");
+        }
+        let prev = map.insert(l["custom_id"].as_str().unwrap().to_owned(), l.clone());
+        assert!(prev.is_none(), "custom_id written twice: {l}");
+    }
+    map
+}

@@ -202,7 +202,16 @@ pub fn copy_results(
         let error = given_error.or(made.as_deref());
         let own_id;
         let id = match line.id.filter(|i| i.get().starts_with('"')) {
-            Some(id) => id,
+            Some(id) => {
+                // A server that numbers its lines as a local run does (`batch_req_1`): the
+                // lines numbered here (a lost line's error) start past it, so no id is
+                // written twice.
+                if let Ok(given) = serde_json::from_str::<&str>(id.get()) {
+                    let n = super::super::resume::id_number(given);
+                    *next_id = (*next_id).max(n.saturating_add(1));
+                }
+                id
+            }
             None => {
                 own_id = numbered(next_id);
                 &own_id
@@ -407,6 +416,29 @@ mod tests {
         assert_eq!(by["gone"]["error"]["message"], "lost");
         assert_eq!(by["gone"]["response"], Value::Null);
         assert_eq!(by["gone"]["id"], "batch_req_8");
+    }
+
+    /// A server that numbers its lines as a local run does: the lines numbered here start
+    /// past its numbers, so every id in the output is written once.
+    #[test]
+    fn numbered_ids_start_past_the_servers() {
+        let output = concat!(
+            r#"{"id":"batch_req_1","custom_id":"a","response":{"status_code":200,"body":{}},"error":null}"#,
+            "\n",
+            r#"{"id":"batch_req_30","custom_id":"b","response":{"status_code":200,"body":{}},"error":null}"#,
+            "\n",
+        );
+        let (lines, _) = run(&[output], &["a", "b", "c", "d"]);
+        let ids: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+        assert_eq!(
+            ids,
+            [
+                "batch_req_1",
+                "batch_req_30",
+                "batch_req_31",
+                "batch_req_32"
+            ]
+        );
     }
 
     #[test]
