@@ -448,6 +448,11 @@ fn oai_prism(base: &str) -> std::process::Command {
     c
 }
 
+/// `oai ARGS` at Prism, run to its end.
+fn prism_run(base: &str, args: &[&str]) -> std::process::Output {
+    oai_prism(base).args(args).output().unwrap()
+}
+
 fn batch_input(d: &std::path::Path) -> std::path::PathBuf {
     let p = d.join("in.jsonl");
     write_lines(
@@ -470,71 +475,62 @@ fn files_on_prism() {
     }
     let d = dir("live-prism-files");
     let input = batch_input(&d);
-    let out = oai_prism(&url)
-        .args([
+    let out = prism_run(
+        &url,
+        &[
             "files",
             "upload",
             input.to_str().unwrap(),
             "--purpose",
             "batch",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     // Prism checked the form (purpose among the spec's values, a file part) before its 200.
     assert_exit(&out, 0);
     let file: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(file["object"], "file", "{file}");
-    let out = oai_prism(&url)
-        .args([
+    let out = prism_run(
+        &url,
+        &[
             "files",
             "upload",
             input.to_str().unwrap(),
             "--purpose",
             "nonsense",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("422"), "{}", stderr(&out));
-    let out = oai_prism(&url)
-        .args(["files", "list", "--purpose", "batch", "--limit", "2"])
-        .output()
-        .unwrap();
+    let out = prism_run(
+        &url,
+        &["files", "list", "--purpose", "batch", "--limit", "2"],
+    );
     assert_exit(&out, 0);
     assert_eq!(stdout(&out), "string\tassistants\t0\tstring\n");
-    let out = oai_prism(&url)
-        .args(["files", "list", "--json"])
-        .output()
-        .unwrap();
+    let out = prism_run(&url, &["files", "list", "--json"]);
     assert_exit(&out, 0);
     let first: Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
     assert_eq!(first["id"], "string");
-    let out = oai_prism(&url)
-        .args(["files", "get", "file-abc123"])
-        .output()
-        .unwrap();
+    let out = prism_run(&url, &["files", "get", "file-abc123"]);
     assert_exit(&out, 0);
     let saved = d.join("content.bin");
-    let out = oai_prism(&url)
-        .args([
+    let out = prism_run(
+        &url,
+        &[
             "files",
             "content",
             "file-abc123",
             "-o",
             saved.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_exit(&out, 0);
     assert_eq!(
         std::fs::read(&saved).unwrap(),
         b"\"string\"",
         "the spec's placeholder, as sent"
     );
-    let out = oai_prism(&url)
-        .args(["files", "delete", "file-abc123"])
-        .output()
-        .unwrap();
+    let out = prism_run(&url, &["files", "delete", "file-abc123"]);
     assert_exit(&out, 0);
     let gone: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(gone["deleted"], true);
@@ -606,17 +602,17 @@ fn remote_batch_on_prism_waits_resumes_and_cancels() {
         stderr(&out)
     );
     assert!(!stderr(&out).contains("uploaded"), "{}", stderr(&out));
-    let out = oai_prism(&url)
-        .args([
+    let out = prism_run(
+        &url,
+        &[
             "batch",
             "--remote",
             input.to_str().unwrap(),
             "-o",
             output.to_str().unwrap(),
             "--cancel",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains("remote batch string: validating"),
@@ -640,8 +636,9 @@ fn remote_batch_on_prism_gives_an_output_check_accepts() {
     let d = dir("live-prism-remote");
     let input = batch_input(&d);
     let output = d.join("out.jsonl");
-    let out = oai_prism(&proxy)
-        .args([
+    let out = prism_run(
+        &proxy,
+        &[
             "batch",
             "--remote",
             input.to_str().unwrap(),
@@ -649,9 +646,8 @@ fn remote_batch_on_prism_gives_an_output_check_accepts() {
             output.to_str().unwrap(),
             "--poll-interval",
             "0.2",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(err.contains("0 ok, 3 failed"), "{err}");
@@ -680,16 +676,16 @@ fn remote_batch_on_prism_gives_an_output_check_accepts() {
         "{said}"
     );
     // A rerun has nothing to do, and sends nothing.
-    let out = oai_prism(&proxy)
-        .args([
+    let out = prism_run(
+        &proxy,
+        &[
             "batch",
             "--remote",
             input.to_str().unwrap(),
             "-o",
             output.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(stderr(&out).contains("nothing to do"), "{}", stderr(&out));
 }
 
@@ -789,8 +785,9 @@ fn transcribe_on_prism() {
     // Prism checks the form against the spec (a `file` part, a `model`, a known
     // `response_format`) and answers its placeholder object for every format.
     for format in ["json", "verbose_json"] {
-        let out = oai_prism(&url)
-            .args([
+        let out = prism_run(
+            &url,
+            &[
                 "transcribe",
                 wav,
                 "-m",
@@ -799,23 +796,20 @@ fn transcribe_on_prism() {
                 format,
                 "--language",
                 "en",
-            ])
-            .output()
-            .unwrap();
+            ],
+        );
         assert_exit(&out, 0);
         assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
         let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(v["text"], "string", "{v}");
     }
     // The text format: Prism answers its JSON object, whose text is printed.
-    let out = oai_prism(&url)
-        .args(["transcribe", wav, "-m", "whisper-1"])
-        .output()
-        .unwrap();
+    let out = prism_run(&url, &["transcribe", wav, "-m", "whisper-1"]);
     assert_exit(&out, 0);
     assert_eq!(stdout(&out), "string\n");
-    let out = oai_prism(&url)
-        .args([
+    let out = prism_run(
+        &url,
+        &[
             "transcribe",
             wav,
             "-m",
@@ -823,16 +817,12 @@ fn transcribe_on_prism() {
             "--translate",
             "--format",
             "json",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_exit(&out, 0);
     assert_eq!(stdout(&out), "{\"text\":\"string\"}\n");
     // Prism cannot stream audio (its 500): one line on stderr, exit 1.
-    let out = oai_prism(&url)
-        .args(["transcribe", wav, "-m", "whisper-1", "--stream"])
-        .output()
-        .unwrap();
+    let out = prism_run(&url, &["transcribe", wav, "-m", "whisper-1", "--stream"]);
     assert_exit(&out, 1);
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("500"), "{}", stderr(&out));
